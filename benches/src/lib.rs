@@ -1,0 +1,1 @@
+//! Criterion benches for numpool live in `benches/`; this library is empty.

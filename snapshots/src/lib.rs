@@ -1,0 +1,1 @@
+//! numpool-snapshots (under construction)
