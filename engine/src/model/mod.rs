@@ -1,0 +1,40 @@
+//! The objects of DESIGN §3.1 (accounts, owned numbers, pools) and their validation. Every
+//! type here holds only values that passed its checks, so the engine behind it never re-checks.
+
+mod account;
+mod ids;
+mod msisdn;
+mod number;
+mod pool;
+
+use thiserror::Error;
+
+pub use account::{Account, BadSecretDigest};
+pub use ids::{AccountId, Country, CustomFrom, IdError, Network, PoolId, SenderId};
+pub use msisdn::{Msisdn, MsisdnError};
+pub use number::{NumberSpec, NumberType, OwnedNumber, MAX_WEIGHT};
+pub use pool::{Fallback, PoolRecord, PoolSettings};
+
+use crate::classify::UnknownCallingCode;
+
+/// A value from outside that fails validation; each variant names the rule it broke.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum InvalidInput {
+    /// A number that is not 7–15 E.164 digits.
+    #[error("invalid number {number:?}: {reason}")]
+    Number {
+        /// The text as given.
+        number: String,
+        /// What is wrong with it.
+        reason: MsisdnError,
+    },
+    /// A well-formed number whose calling code libphonenumber does not know.
+    #[error(transparent)]
+    UnknownCallingCode(#[from] UnknownCallingCode),
+    /// A malformed identifier or short string.
+    #[error(transparent)]
+    Id(#[from] IdError),
+    /// A weight outside 1 to [`MAX_WEIGHT`].
+    #[error("weight must be between 1 and {MAX_WEIGHT}, found {0}")]
+    Weight(u32),
+}

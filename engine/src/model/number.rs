@@ -1,0 +1,144 @@
+//! Owned numbers: the account's inventory, the only numbers a pool may hold (DESIGN §3.1).
+
+use serde::{Deserialize, Serialize};
+
+use super::ids::{Country, Network};
+use super::msisdn::Msisdn;
+use super::InvalidInput;
+use crate::classify::classifier;
+
+/// What kind of line a number is; informational, reported back as given.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NumberType {
+    /// A mobile number.
+    Mobile,
+    /// A fixed-line number.
+    Landline,
+    /// A toll-free number.
+    TollFree,
+    /// A short code.
+    ShortCode,
+}
+
+/// A number in the account's inventory, with what selection needs to know about it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct OwnedNumber {
+    /// The number itself.
+    pub number: Msisdn,
+    /// Derived from the number with libphonenumber's data; the localized tiers key on it.
+    pub country: Country,
+    /// The NANP area code (derived, +1 only); the most specific localized tier keys on it.
+    pub area: Option<u16>,
+    /// The mobile network the number is on, if the owner said; a localized tier keys on it.
+    pub network: Option<Network>,
+    /// Informational line type.
+    pub kind: Option<NumberType>,
+    /// Relative share of new assignments among equal candidates (1 to [`MAX_WEIGHT`]).
+    pub weight: u32,
+}
+
+/// Largest weight a number may carry. The consistent-hash ring gives each number points in
+/// proportion to its weight, so the bound keeps one number's points (and the ring) small.
+pub const MAX_WEIGHT: u32 = 100;
+
+/// What a caller supplies to put a number in the inventory, before validation.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NumberSpec {
+    /// E.164 digits, with or without `+`.
+    pub number: String,
+    /// Optional network token (e.g. MCC-MNC).
+    #[serde(default)]
+    pub network: Option<String>,
+    /// Optional line type.
+    #[serde(default, rename = "type")]
+    pub kind: Option<NumberType>,
+    /// Optional weight, default 1.
+    #[serde(default)]
+    pub weight: Option<u32>,
+}
+
+impl OwnedNumber {
+    /// Validates a [`NumberSpec`], deriving country and area.
+    pub fn from_spec(spec: &NumberSpec) -> Result<Self, InvalidInput> {
+        let number = Msisdn::parse(&spec.number).map_err(|e| InvalidInput::Number {
+            number: spec.number.clone(),
+            reason: e,
+        })?;
+        let place = classifier().classify(number)?;
+        let network = spec.network.as_deref().map(Network::new).transpose()?;
+        let weight = spec.weight.unwrap_or(1);
+        if !(1..=MAX_WEIGHT).contains(&weight) {
+            return Err(InvalidInput::Weight(weight));
+        }
+        Ok(OwnedNumber {
+            number,
+            country: place.country,
+            area: place.area,
+            network,
+            kind: spec.kind,
+            weight,
+        })
+    }
+
+    /// The spec this number was made from (what the REST API shows).
+    pub fn to_spec(&self) -> NumberSpec {
+        NumberSpec {
+            number: self.number.to_string(),
+            network: self.network.as_ref().map(|n| n.as_str().to_owned()),
+            kind: self.kind,
+            weight: Some(self.weight),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::MsisdnError;
+
+    fn spec(number: &str) -> NumberSpec {
+        NumberSpec {
+            number: number.into(),
+            ..NumberSpec::default()
+        }
+    }
+
+    #[test]
+    fn derives_country_and_area() {
+        let n = OwnedNumber::from_spec(&spec("+14165550100")).unwrap();
+        assert_eq!(n.country.as_str(), "CA");
+        assert_eq!(n.area, Some(416));
+        assert_eq!(n.weight, 1);
+    }
+
+    #[test]
+    fn each_bad_field_has_its_error() {
+        assert!(matches!(
+            OwnedNumber::from_spec(&spec("12ab")),
+            Err(InvalidInput::Number {
+                reason: MsisdnError::NotDigits('a'),
+                ..
+            })
+        ));
+        assert!(matches!(
+            OwnedNumber::from_spec(&spec("9991234567")),
+            Err(InvalidInput::UnknownCallingCode(_))
+        ));
+        let mut s = spec("447700900123");
+        s.weight = Some(0);
+        assert_eq!(OwnedNumber::from_spec(&s), Err(InvalidInput::Weight(0)));
+        s.weight = Some(MAX_WEIGHT + 1);
+        assert_eq!(
+            OwnedNumber::from_spec(&s),
+            Err(InvalidInput::Weight(MAX_WEIGHT + 1))
+        );
+        s.weight = None;
+        s.network = Some("bad network".into());
+        assert!(matches!(
+            OwnedNumber::from_spec(&s),
+            Err(InvalidInput::Id(_))
+        ));
+    }
+}

@@ -1,0 +1,60 @@
+//! Pools: their settings (Vonage's three plus numpool's extensions) and their admin record.
+
+use serde::{Deserialize, Serialize};
+
+use super::ids::{CustomFrom, PoolId};
+
+/// What a pick does when the pool has no number for the recipient's country (DESIGN §3.2 rule 4).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
+pub enum Fallback {
+    /// Use any number in the pool.
+    #[default]
+    Pool,
+    /// Use the message's own `from`, else the pool's `custom_from`.
+    CustomFrom,
+    /// Refuse the pick.
+    Reject,
+}
+
+/// How a pool selects; what `PATCH` changes.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct PoolSettings {
+    /// What to do when no number fits the recipient's country.
+    pub fallback: Fallback,
+    /// Prefer a number in the recipient's country (then area, then network).
+    pub localized_sender_preferred: bool,
+    /// Give every recipient the same number each time (sticky sender).
+    pub predictable_sender_preferred: bool,
+    /// The pool's own alphanumeric sender ID for the `CustomFrom` fallback.
+    pub custom_from: Option<CustomFrom>,
+    /// Sticky mappings unused for this long expire; 0 keeps them forever.
+    pub sticky_ttl_seconds: u32,
+}
+
+impl Default for PoolSettings {
+    /// Localized and predictable: what users of Twilio's and Telnyx's pools expect by default.
+    fn default() -> Self {
+        PoolSettings {
+            fallback: Fallback::Pool,
+            localized_sender_preferred: true,
+            predictable_sender_preferred: true,
+            custom_from: None,
+            sticky_ttl_seconds: 0,
+        }
+    }
+}
+
+/// A pool as the management API shows it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct PoolRecord {
+    /// The pool's id within its account.
+    pub pool_id: PoolId,
+    /// Its selection settings.
+    pub settings: PoolSettings,
+    /// When it was created, seconds since the Unix epoch.
+    pub created_at: u64,
+    /// When its settings or numbers last changed, seconds since the Unix epoch.
+    pub updated_at: u64,
+    /// How many numbers it holds.
+    pub number_count: usize,
+}

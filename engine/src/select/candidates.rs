@@ -1,0 +1,184 @@
+//! A candidate set (DESIGN §3.2 rules 3–5): the members of one selection tier, with what it takes
+//! to choose among them by weight, at random or by a consistent hash of the recipient.
+
+use std::cell::OnceCell;
+
+use crate::hash;
+use crate::model::Msisdn;
+
+/// One member as a candidate: just what choosing needs.
+#[derive(Clone, Copy, Debug)]
+pub struct Candidate {
+    /// The member's slot in its pool.
+    pub slot: u32,
+    /// Its number: ring points derive from it, so placement survives restarts and replicas.
+    pub number: Msisdn,
+    /// Its weight.
+    pub weight: u32,
+}
+
+/// The members of one tier.
+#[derive(Debug, Default)]
+pub struct CandidateSet {
+    /// Members in number order, so everything derived from the set is deterministic.
+    members: Vec<Candidate>,
+    /// Running sums of weights, for weighted random choice by binary search.
+    cumulative: Vec<u64>,
+    /// The consistent-hash ring, built on the first predictable pick that needs it: most tiers
+    /// of a pool that is never predictable never pay for one.
+    ring: OnceCell<Ring>,
+}
+
+/// A weighted consistent-hash ring: each member owns `weight × replicas` points; a recipient
+/// goes to the owner of the first point at or after its hash. A lookup is a binary search,
+/// O(log n), and a new member takes over only the recipients between its points and their
+/// predecessors (and only unrecorded ones, since recorded assignments live in the sticky table).
+#[derive(Debug)]
+struct Ring {
+    /// Point positions, ascending.
+    points: Vec<u64>,
+    /// `owners[i]` is the slot owning `points[i]`; kept apart from the points so the binary
+    /// search touches only the 8-byte keys.
+    owners: Vec<u32>,
+}
+
+impl CandidateSet {
+    /// A set of `members` (in any order).
+    pub fn new(mut members: Vec<Candidate>) -> Self {
+        members.sort_unstable_by_key(|c| c.number);
+        let cumulative = members
+            .iter()
+            .scan(0u64, |sum, c| {
+                *sum += u64::from(c.weight);
+                Some(*sum)
+            })
+            .collect();
+        CandidateSet {
+            members,
+            cumulative,
+            ring: OnceCell::new(),
+        }
+    }
+
+    /// Whether the set has no members.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// A member chosen at random in proportion to weight; `None` for an empty set.
+    pub fn choose_random(&self, rng: &mut fastrand::Rng) -> Option<u32> {
+        let total = *self.cumulative.last()?;
+        let ticket = rng.u64(0..total);
+        let index = self.cumulative.partition_point(|&sum| sum <= ticket);
+        Some(self.members[index].slot)
+    }
+
+    /// The member the consistent hash gives a recipient with hash `recipient_hash`; `None` for
+    /// an empty set.
+    pub fn choose_consistent(&self, recipient_hash: u64) -> Option<u32> {
+        if self.members.is_empty() {
+            return None;
+        }
+        let ring = self.ring.get_or_init(|| Ring::build(&self.members));
+        let index = ring.points.partition_point(|&p| p < recipient_hash);
+        // Past the last point the ring wraps around to the first.
+        Some(ring.owners[if index == ring.points.len() { 0 } else { index }])
+    }
+}
+
+impl Ring {
+    fn build(members: &[Candidate]) -> Ring {
+        let total_weight: u64 = members.iter().map(|c| u64::from(c.weight)).sum();
+        let replicas = replicas_per_weight(total_weight);
+        let mut entries: Vec<(u64, Msisdn, u32)> = members
+            .iter()
+            .flat_map(|c| {
+                (0..c.weight * replicas)
+                    .map(move |r| (hash::ring_point(c.number, r), c.number, c.slot))
+            })
+            .collect();
+        // Equal points (a 64-bit collision) are ordered by number, so ties resolve the same
+        // everywhere.
+        entries.sort_unstable_by_key(|&(point, number, _)| (point, number));
+        Ring {
+            points: entries.iter().map(|e| e.0).collect(),
+            owners: entries.iter().map(|e| e.2).collect(),
+        }
+    }
+}
+
+/// Ring points per unit of weight. More points spread load more evenly (the spread of a
+/// member's share shrinks like 1/√points); fewer keep huge sets small. The steps depend only on
+/// the set's total weight, so every replica builds the same ring.
+fn replicas_per_weight(total_weight: u64) -> u32 {
+    match total_weight {
+        0..=1_024 => 128,
+        1_025..=16_384 => 32,
+        _ => 8,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(weights: &[u32]) -> CandidateSet {
+        CandidateSet::new(
+            weights
+                .iter()
+                .enumerate()
+                .map(|(i, &weight)| Candidate {
+                    slot: i as u32,
+                    number: Msisdn::from_u64(447_700_900_000 + i as u64).unwrap(),
+                    weight,
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn empty_set_chooses_nothing() {
+        let empty = set(&[]);
+        assert_eq!(empty.choose_random(&mut fastrand::Rng::with_seed(1)), None);
+        assert_eq!(empty.choose_consistent(42), None);
+    }
+
+    #[test]
+    fn random_choice_follows_weights() {
+        let s = set(&[1, 3]);
+        let mut rng = fastrand::Rng::with_seed(7);
+        let heavy = (0..40_000)
+            .filter(|_| s.choose_random(&mut rng) == Some(1))
+            .count();
+        // Expect 30,000; 5 standard deviations is about ±430.
+        assert!((29_500..=30_500).contains(&heavy), "{heavy}");
+    }
+
+    #[test]
+    fn consistent_choice_follows_weights_and_is_deterministic() {
+        let s = set(&[1, 1, 2]);
+        let mut counts = [0usize; 3];
+        for h in 0..40_000u64 {
+            let hash = crate::hash::recipient(Msisdn::from_u64(33_600_000_000 + h).unwrap());
+            let slot = s.choose_consistent(hash).unwrap();
+            assert_eq!(set(&[1, 1, 2]).choose_consistent(hash), Some(slot));
+            counts[slot as usize] += 1;
+        }
+        // The heavy member should get about half; a ring of 512 points is within ±15%.
+        assert!((17_000..=23_000).contains(&counts[2]), "{counts:?}");
+    }
+
+    #[test]
+    fn adding_a_member_moves_only_its_share() {
+        let before = set(&[1; 10]);
+        let after = set(&[1; 11]);
+        let moved = (0..20_000u64)
+            .filter(|&h| {
+                let hash = crate::hash::recipient(Msisdn::from_u64(4_915_100_000_000 + h).unwrap());
+                before.choose_consistent(hash) != after.choose_consistent(hash)
+            })
+            .count();
+        // Ideal: 1/11 of recipients (about 1,818) move, all to the new member.
+        assert!(moved < 3_000, "{moved}");
+    }
+}

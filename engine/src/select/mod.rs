@@ -1,0 +1,133 @@
+//! The selection rules of DESIGN §3.2 as plain functions over one pool's [`PoolState`]: no
+//! actors, no I/O, so they can be unit-tested, property-tested and benchmarked directly.
+
+mod candidates;
+mod index;
+mod pick;
+mod state;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+
+use thiserror::Error;
+
+pub use pick::pick;
+pub use state::PoolState;
+
+use crate::classify::UnknownCallingCode;
+use crate::model::{Country, IdError, Msisdn, SenderId};
+
+/// One pick's input.
+#[derive(Clone, Copy, Debug)]
+pub struct PickRequest<'a> {
+    /// The recipient.
+    pub to: Msisdn,
+    /// The message's own sender, used by the `CustomFrom` fallback.
+    pub from: Option<&'a str>,
+    /// The recipient's network, if the caller knows it.
+    pub network: Option<&'a str>,
+}
+
+/// Who a message is sent from.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Sender {
+    /// A pool number.
+    Number(Msisdn),
+    /// An alphanumeric sender ID (the `CustomFrom` fallback).
+    Alphanumeric(SenderId),
+}
+
+impl fmt::Display for Sender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Sender::Number(n) => n.fmt(f),
+            Sender::Alphanumeric(id) => id.fmt(f),
+        }
+    }
+}
+
+/// Why a sender was chosen.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum Reason {
+    /// The recipient's recorded mapping.
+    Sticky,
+    /// A number in the recipient's NANP area (on its network where possible).
+    Area,
+    /// A number in the recipient's country on its network.
+    Network,
+    /// A number in the recipient's country.
+    Country,
+    /// Any pool number (non-localized pool, or the `Pool` fallback).
+    Any,
+    /// An alphanumeric sender ID (the `CustomFrom` fallback).
+    CustomFrom,
+}
+
+impl Reason {
+    /// Every reason, for counters.
+    pub const ALL: [Reason; 6] = [
+        Reason::Sticky,
+        Reason::Area,
+        Reason::Network,
+        Reason::Country,
+        Reason::Any,
+        Reason::CustomFrom,
+    ];
+
+    /// The name used by the protocols (`WITHREASON`, REST `reason`, metrics labels).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Sticky => "sticky",
+            Reason::Area => "area",
+            Reason::Network => "network",
+            Reason::Country => "country",
+            Reason::Any => "any",
+            Reason::CustomFrom => "custom_from",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A successful pick.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Pick {
+    /// Who to send from.
+    pub sender: Sender,
+    /// Why.
+    pub reason: Reason,
+}
+
+/// Why a pool refused to pick (DESIGN §3.2 rule 4): an answer, not a malformed request.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Error)]
+pub enum Rejection {
+    /// The pool has no numbers at all.
+    #[error("pool has no numbers")]
+    EmptyPool,
+    /// Fallback `Reject` and no number for the recipient's country.
+    #[error("no number for country {0}")]
+    NoNumberForCountry(Country),
+    /// Fallback `CustomFrom`, no number for the country, and neither a request `from` nor a
+    /// pool `custom_from`.
+    #[error("no number for country {0} and no sender ID: give FROM or set the pool's custom_from")]
+    NoCustomFrom(Country),
+}
+
+/// A pick that did not produce a sender.
+#[derive(Clone, PartialEq, Eq, Debug, Error)]
+pub enum PickError {
+    /// Rule 1: the recipient's calling code is unknown.
+    #[error(transparent)]
+    InvalidRecipient(#[from] UnknownCallingCode),
+    /// The request's `from` is not a valid sender ID.
+    #[error(transparent)]
+    InvalidSender(IdError),
+    /// The pool's rules refuse this recipient.
+    #[error(transparent)]
+    Rejected(Rejection),
+}

@@ -1,0 +1,151 @@
+//! The pick (DESIGN §3.2): one recipient in, one sender and reason (or a rejection) out.
+
+use super::candidates::CandidateSet;
+use super::state::PoolState;
+use super::{Pick, PickError, PickRequest, Reason, Rejection, Sender};
+use crate::classify::{classifier, Recipient};
+use crate::model::{Fallback, OwnedNumber, SenderId};
+use crate::sticky::{Key, Mapping, StickyTable};
+
+/// Picks a sender for `request` at time `now` (seconds since the Unix epoch), recording or
+/// refreshing the sticky mapping of a predictable pool.
+pub fn pick(state: &mut PoolState, request: &PickRequest<'_>, now: u32) -> Result<Pick, PickError> {
+    let from = request
+        .from
+        .map(SenderId::new)
+        .transpose()
+        .map_err(PickError::InvalidSender)?;
+    let key = Key::new(request.to);
+    let predictable = state.settings.predictable_sender_preferred;
+    let mut recipient = None;
+    if predictable {
+        if let Some(pick) = sticky_hit(state, key, &mut recipient, now)? {
+            return Ok(pick);
+        }
+    }
+    // Rule 1: a recipient must be classifiable, whatever the pool's settings.
+    let recipient = match recipient {
+        Some(r) => r,
+        None => classifier().classify(request.to)?,
+    };
+    let PoolState {
+        settings,
+        slots,
+        index,
+        sticky,
+        rng,
+        ..
+    } = state;
+    let mut chooser = Chooser {
+        slots,
+        sticky: predictable.then_some(sticky),
+        rng,
+        key,
+        recipient: &recipient,
+        now,
+    };
+    // Rule 3: the candidates.
+    let candidates = if settings.localized_sender_preferred {
+        index.localized(&recipient, request.network)
+    } else {
+        Some((index.any(), Reason::Any)).filter(|(set, _)| !set.is_empty())
+    };
+    if let Some((set, reason)) = candidates {
+        return Ok(chooser.choose(set, reason));
+    }
+    // Rule 4: no candidate.
+    match settings.fallback {
+        Fallback::Pool if !index.any().is_empty() => Ok(chooser.choose(index.any(), Reason::Any)),
+        Fallback::CustomFrom => from
+            .or_else(|| settings.custom_from.clone().map(SenderId::from))
+            .map(|id| Pick {
+                sender: Sender::Alphanumeric(id),
+                reason: Reason::CustomFrom,
+            })
+            .ok_or(PickError::Rejected(Rejection::NoCustomFrom(
+                recipient.country,
+            ))),
+        _ if index.any().is_empty() => Err(PickError::Rejected(Rejection::EmptyPool)),
+        _ => Err(PickError::Rejected(Rejection::NoNumberForCountry(
+            recipient.country,
+        ))),
+    }
+}
+
+/// Rule 2: the recipient's live mapping, refreshed; `None` (after dropping the mapping) when it
+/// points at a removed number, has expired, or is an international mapping that a localized
+/// pool can now replace with a number in the recipient's country. Classifies the recipient
+/// only in that last case, and leaves the classification in `recipient` for the caller.
+fn sticky_hit(
+    state: &mut PoolState,
+    key: Key,
+    recipient: &mut Option<Recipient>,
+    now: u32,
+) -> Result<Option<Pick>, PickError> {
+    let Some(mapping) = state.sticky.get_mut(key) else {
+        return Ok(None);
+    };
+    let member = state
+        .slots
+        .get(mapping.slot() as usize)
+        .and_then(Option::as_ref);
+    let mut keep = member.is_some() && !mapping.expired(state.settings.sticky_ttl_seconds, now);
+    if keep && state.settings.localized_sender_preferred && !mapping.in_country() {
+        let place = classifier().classify(key.to)?;
+        keep = !state.index.has_country(place.country);
+        *recipient = Some(place);
+    }
+    match member {
+        Some(member) if keep => {
+            mapping.last_use = now;
+            Ok(Some(Pick {
+                sender: Sender::Number(member.number),
+                reason: Reason::Sticky,
+            }))
+        }
+        _ => {
+            state.sticky.remove(key);
+            Ok(None)
+        }
+    }
+}
+
+/// Rule 5: chooses among candidates; borrows the parts of [`PoolState`] that choosing writes,
+/// apart from the index that holds the candidates.
+struct Chooser<'a> {
+    /// Members by slot, to turn a chosen slot into its number and country.
+    slots: &'a [Option<OwnedNumber>],
+    /// The sticky table when the pool is predictable (consistent hash, recorded); `None` for
+    /// weighted random choice.
+    sticky: Option<&'a mut StickyTable>,
+    /// Randomness for non-predictable pools.
+    rng: &'a mut fastrand::Rng,
+    /// The recipient and its hash.
+    key: Key,
+    /// Where the recipient is: decides whether a new mapping is in-country.
+    recipient: &'a Recipient,
+    /// The time recorded as the mapping's last use.
+    now: u32,
+}
+
+impl Chooser<'_> {
+    /// Chooses from `set`, which must not be empty.
+    fn choose(&mut self, set: &CandidateSet, reason: Reason) -> Pick {
+        let slot = match self.sticky {
+            Some(_) => set.choose_consistent(self.key.hash),
+            None => set.choose_random(self.rng),
+        }
+        .expect("candidate sets in use are never empty");
+        let member = self.slots[slot as usize]
+            .as_ref()
+            .expect("candidate sets hold live members only");
+        if let Some(sticky) = self.sticky.as_deref_mut() {
+            let in_country = member.country == self.recipient.country;
+            sticky.insert(self.key, Mapping::new(slot, in_country, self.now));
+        }
+        Pick {
+            sender: Sender::Number(member.number),
+            reason,
+        }
+    }
+}

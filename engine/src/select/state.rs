@@ -1,0 +1,208 @@
+//! One pool's selection state: its members by slot, their index and its sticky table. The pool
+//! actor owns one; benches and tests use it directly, with no actor in between.
+
+use rustc_hash::FxHashMap;
+
+use super::index::PoolIndex;
+use crate::model::{Msisdn, OwnedNumber, PoolSettings};
+use crate::sticky::{Key, Mapping, StickyTable, SHARDS};
+
+/// Dead slots tolerated before [`PoolState`] compacts them (and rewrites the sticky table):
+/// compaction costs a pass over every mapping, so it waits until removals are many.
+const MIN_DEAD_SLOTS_TO_COMPACT: usize = 4_096;
+
+/// A pool's members, index, sticky table and settings.
+#[derive(Debug)]
+pub struct PoolState {
+    /// How this pool selects.
+    pub(super) settings: PoolSettings,
+    /// Members by slot. A removed member leaves `None`: sticky mappings hold slots, and a slot
+    /// that is never reused cannot send a recipient to the wrong number.
+    pub(super) slots: Vec<Option<OwnedNumber>>,
+    /// Slot of each live member.
+    by_number: FxHashMap<Msisdn, u32>,
+    /// Candidate sets per tier, rebuilt after each batch of membership changes.
+    pub(super) index: PoolIndex,
+    /// Recipient → slot.
+    pub(super) sticky: StickyTable,
+    /// Source of weighted-random choices for non-predictable pools.
+    pub(super) rng: fastrand::Rng,
+}
+
+impl PoolState {
+    /// An empty pool.
+    pub fn new(settings: PoolSettings) -> Self {
+        PoolState {
+            settings,
+            slots: Vec::new(),
+            by_number: FxHashMap::default(),
+            index: PoolIndex::default(),
+            sticky: StickyTable::default(),
+            rng: fastrand::Rng::new(),
+        }
+    }
+
+    /// The pool's settings.
+    pub fn settings(&self) -> &PoolSettings {
+        &self.settings
+    }
+
+    /// Replaces the settings. Mappings stay: a pool switched off predictable and back on
+    /// resumes its conversations (TTL still applies).
+    pub fn set_settings(&mut self, settings: PoolSettings) {
+        self.settings = settings;
+    }
+
+    /// How many numbers are in the pool.
+    pub fn len(&self) -> usize {
+        self.by_number.len()
+    }
+
+    /// Whether the pool has no numbers.
+    pub fn is_empty(&self) -> bool {
+        self.by_number.is_empty()
+    }
+
+    /// Whether `number` is in the pool.
+    pub fn contains(&self, number: Msisdn) -> bool {
+        self.by_number.contains_key(&number)
+    }
+
+    /// The member in `slot`, if it is still in the pool.
+    pub fn member(&self, slot: u32) -> Option<&OwnedNumber> {
+        self.slots.get(slot as usize).and_then(Option::as_ref)
+    }
+
+    /// Adds `numbers`, or refreshes the details (network, weight…) of those already in the
+    /// pool; existing members keep their slot and so their mappings. Returns, per number,
+    /// whether it was new.
+    pub fn upsert(&mut self, numbers: impl IntoIterator<Item = OwnedNumber>) -> Vec<bool> {
+        let added = numbers
+            .into_iter()
+            .map(|number| match self.by_number.get(&number.number) {
+                Some(&slot) => {
+                    self.slots[slot as usize] = Some(number);
+                    false
+                }
+                None => {
+                    let slot = u32::try_from(self.slots.len()).expect("slot space exhausted");
+                    self.by_number.insert(number.number, slot);
+                    self.slots.push(Some(number));
+                    true
+                }
+            })
+            .collect();
+        self.reindex();
+        added
+    }
+
+    /// Removes `numbers` (DESIGN §3.2 rule 6): their mappings stop resolving at once and are
+    /// dropped by the next pick or sweep that meets them. Returns, per number, whether it was
+    /// in the pool.
+    pub fn remove(&mut self, numbers: &[Msisdn]) -> Vec<bool> {
+        let removed = numbers
+            .iter()
+            .map(|number| match self.by_number.remove(number) {
+                Some(slot) => {
+                    self.slots[slot as usize] = None;
+                    true
+                }
+                None => false,
+            })
+            .collect();
+        if self.slots.len() - self.by_number.len() >= MIN_DEAD_SLOTS_TO_COMPACT.max(self.len()) {
+            self.compact();
+        }
+        self.reindex();
+        removed
+    }
+
+    /// The live sender mapped to `to` (DESIGN §4 `STICKY.GET`): `None` when there is no
+    /// mapping, or it points at a removed number, or it expired.
+    pub fn sticky_get(&self, to: Msisdn, now: u32) -> Option<Msisdn> {
+        let mapping = self.sticky.get(Key::new(to))?;
+        if mapping.expired(self.settings.sticky_ttl_seconds, now) {
+            return None;
+        }
+        self.member(mapping.slot()).map(|m| m.number)
+    }
+
+    /// Drops the mapping of `to`; whether a live one was removed (DESIGN §4 `STICKY.DEL`).
+    pub fn sticky_del(&mut self, to: Msisdn, now: u32) -> bool {
+        let live = self.sticky_get(to, now).is_some();
+        self.sticky.remove(Key::new(to));
+        live
+    }
+
+    /// Number of mappings, live or not yet swept.
+    pub fn sticky_len(&self) -> usize {
+        self.sticky.len()
+    }
+
+    /// Drops the expired and dead mappings of one sticky shard; returns how many went. Called
+    /// for one shard at a time so a sweep never stalls picks for long.
+    pub fn sweep_shard(&mut self, shard: usize, now: u32) -> usize {
+        let ttl = self.settings.sticky_ttl_seconds;
+        let slots = &self.slots;
+        self.sticky.retain_shard(shard % SHARDS, |m| {
+            !m.expired(ttl, now) && slots.get(m.slot() as usize).is_some_and(Option::is_some)
+        })
+    }
+
+    /// The live mappings as `(recipient, sender, last use)`, one shard at a time, for snapshots
+    /// and inspection.
+    pub fn sticky_entries(&self, shard: usize) -> impl Iterator<Item = (Msisdn, Msisdn, u32)> + '_ {
+        self.sticky.shard_entries(shard).filter_map(|(to, m)| {
+            let sender = self.member(m.slot())?.number;
+            Some((Msisdn::from_u64(to).ok()?, sender, m.last_use))
+        })
+    }
+
+    /// Restores a mapping (from a snapshot or journal). Ignored when `sender` is no longer in
+    /// the pool, or the recipient cannot be classified.
+    pub fn restore_mapping(&mut self, to: Msisdn, sender: Msisdn, last_use: u32) -> bool {
+        let Some(&slot) = self.by_number.get(&sender) else {
+            return false;
+        };
+        let Ok(recipient) = crate::classify::classifier().classify(to) else {
+            return false;
+        };
+        let in_country = self.slots[slot as usize]
+            .as_ref()
+            .is_some_and(|m| m.country == recipient.country);
+        self.sticky
+            .insert(Key::new(to), Mapping::new(slot, in_country, last_use));
+        true
+    }
+
+    fn reindex(&mut self) {
+        let members = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, m)| Some((slot as u32, m.as_ref()?)));
+        self.index = PoolIndex::build(members);
+    }
+
+    /// Renumbers live members densely and rewrites the sticky table to match, dropping
+    /// mappings to removed members.
+    fn compact(&mut self) {
+        let mut renumber = vec![u32::MAX; self.slots.len()];
+        let old = std::mem::take(&mut self.slots);
+        for (old_slot, member) in old.into_iter().enumerate() {
+            if let Some(member) = member {
+                renumber[old_slot] = self.slots.len() as u32;
+                self.by_number
+                    .insert(member.number, self.slots.len() as u32);
+                self.slots.push(Some(member));
+            }
+        }
+        for shard in 0..SHARDS {
+            self.sticky.retain_shard(shard, |m| {
+                let new_slot = renumber[m.slot() as usize];
+                *m = Mapping::new(new_slot, m.in_country(), m.last_use);
+                new_slot != u32::MAX
+            });
+        }
+    }
+}

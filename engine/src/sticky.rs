@@ -1,0 +1,190 @@
+//! The sticky-sender table (DESIGN §3.2 rules 2 and 5, §3.3): recipient → the pool member it
+//! was given, sharded by recipient hash so that a resize, an expiry sweep or a snapshot copy
+//! touches one shard (1/64 of the table) at a time.
+//!
+//! An entry is 16 bytes (an 8-byte key and an 8-byte value), which keeps memory per mapping far
+//! under the 48-byte budget of target P5 even right after a shard grows.
+
+use rustc_hash::FxHashMap;
+
+use crate::model::Msisdn;
+
+/// Number of shards; a power of two so the shard is the top bits of the recipient hash.
+pub const SHARDS: usize = 64;
+const SHARD_SHIFT: u32 = u64::BITS - SHARDS.trailing_zeros();
+
+/// Set in [`Mapping::slot_and_flags`] when the mapped number is in the recipient's country, so
+/// a sticky hit on an in-country mapping needs no classification of the recipient.
+const IN_COUNTRY: u32 = 1 << 31;
+
+/// One recorded assignment.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Mapping {
+    /// The member's slot in its pool (low 31 bits) and the [`IN_COUNTRY`] flag. A slot rather
+    /// than the number keeps the entry at 16 bytes; slots are never reused while a mapping may
+    /// still point at them, so a removed number's mappings simply stop resolving.
+    slot_and_flags: u32,
+    /// Last use in seconds since the Unix epoch; drives TTL expiry only, so coarse is fine.
+    pub last_use: u32,
+}
+
+impl Mapping {
+    /// A mapping to `slot`, used at `now`.
+    pub fn new(slot: u32, in_country: bool, now: u32) -> Self {
+        debug_assert!(slot < IN_COUNTRY, "slot space exhausted");
+        Mapping {
+            slot_and_flags: slot | if in_country { IN_COUNTRY } else { 0 },
+            last_use: now,
+        }
+    }
+
+    /// The mapped member's slot.
+    pub fn slot(self) -> u32 {
+        self.slot_and_flags & !IN_COUNTRY
+    }
+
+    /// Whether the mapped number was in the recipient's country when assigned (countries of
+    /// numbers never change, so it still is).
+    pub fn in_country(self) -> bool {
+        self.slot_and_flags & IN_COUNTRY != 0
+    }
+
+    /// Whether a mapping last used at `last_use` has expired at `now` under `ttl_seconds`.
+    pub fn expired(self, ttl_seconds: u32, now: u32) -> bool {
+        ttl_seconds != 0 && now.saturating_sub(self.last_use) > ttl_seconds
+    }
+}
+
+/// A recipient with its precomputed hash: the hash picks the shard here and the ring position
+/// in selection, so it is computed once per pick.
+#[derive(Clone, Copy, Debug)]
+pub struct Key {
+    /// The recipient.
+    pub to: Msisdn,
+    /// `hash::recipient(to)`.
+    pub hash: u64,
+}
+
+impl Key {
+    /// Hashes `to`.
+    pub fn new(to: Msisdn) -> Self {
+        Key {
+            to,
+            hash: crate::hash::recipient(to),
+        }
+    }
+
+    fn shard(self) -> usize {
+        (self.hash >> SHARD_SHIFT) as usize
+    }
+}
+
+/// The table: [`SHARDS`] independent hash maps.
+#[derive(Debug)]
+pub struct StickyTable {
+    /// Each shard maps recipient digits to its mapping.
+    shards: Box<[FxHashMap<u64, Mapping>]>,
+}
+
+impl Default for StickyTable {
+    fn default() -> Self {
+        StickyTable {
+            shards: (0..SHARDS).map(|_| FxHashMap::default()).collect(),
+        }
+    }
+}
+
+impl StickyTable {
+    /// The mapping for `key`, if any.
+    pub fn get(&self, key: Key) -> Option<Mapping> {
+        self.shards[key.shard()].get(&key.to.get()).copied()
+    }
+
+    /// Mutable access to the mapping for `key`, to refresh its last use.
+    pub fn get_mut(&mut self, key: Key) -> Option<&mut Mapping> {
+        self.shards[key.shard()].get_mut(&key.to.get())
+    }
+
+    /// Records (or replaces) the mapping for `key`.
+    pub fn insert(&mut self, key: Key, mapping: Mapping) {
+        self.shards[key.shard()].insert(key.to.get(), mapping);
+    }
+
+    /// Removes the mapping for `key`, returning it.
+    pub fn remove(&mut self, key: Key) -> Option<Mapping> {
+        self.shards[key.shard()].remove(&key.to.get())
+    }
+
+    /// Total mappings.
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.len()).sum()
+    }
+
+    /// Whether there are no mappings.
+    pub fn is_empty(&self) -> bool {
+        self.shards.iter().all(|s| s.is_empty())
+    }
+
+    /// Keeps only the mappings of shard `shard` for which `keep` holds; returns how many went.
+    /// Expiry sweeps and dead-slot purges run one shard per call so a pool never stalls long.
+    pub fn retain_shard(
+        &mut self,
+        shard: usize,
+        mut keep: impl FnMut(&mut Mapping) -> bool,
+    ) -> usize {
+        let map = &mut self.shards[shard];
+        let before = map.len();
+        map.retain(|_, m| keep(m));
+        before - map.len()
+    }
+
+    /// The mappings of one shard as `(recipient digits, mapping)` pairs, for snapshots.
+    pub fn shard_entries(&self, shard: usize) -> impl Iterator<Item = (u64, Mapping)> + '_ {
+        self.shards[shard].iter().map(|(k, v)| (*k, *v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u64) -> Key {
+        Key::new(Msisdn::from_u64(n).unwrap())
+    }
+
+    #[test]
+    fn mapping_packs_slot_and_flag() {
+        let m = Mapping::new(12345, true, 7);
+        assert_eq!((m.slot(), m.in_country(), m.last_use), (12345, true, 7));
+        let m = Mapping::new(12345, false, 7);
+        assert_eq!((m.slot(), m.in_country()), (12345, false));
+        assert_eq!(std::mem::size_of::<(u64, Mapping)>(), 16);
+    }
+
+    #[test]
+    fn ttl_zero_never_expires() {
+        let m = Mapping::new(1, true, 100);
+        assert!(!m.expired(0, u32::MAX));
+        assert!(!m.expired(10, 110));
+        assert!(m.expired(10, 111));
+    }
+
+    #[test]
+    fn insert_get_remove_across_shards() {
+        let mut table = StickyTable::default();
+        for n in 0..10_000u64 {
+            table.insert(key(447_700_000_000 + n), Mapping::new(n as u32, true, 0));
+        }
+        assert_eq!(table.len(), 10_000);
+        let used = table.shards.iter().filter(|s| !s.is_empty()).count();
+        assert_eq!(used, SHARDS, "recipients spread over every shard");
+        assert_eq!(table.get(key(447_700_000_042)).unwrap().slot(), 42);
+        assert_eq!(table.remove(key(447_700_000_042)).unwrap().slot(), 42);
+        assert!(table.get(key(447_700_000_042)).is_none());
+        let dropped: usize = (0..SHARDS)
+            .map(|s| table.retain_shard(s, |m| m.slot() % 2 == 0))
+            .sum();
+        assert_eq!(dropped, 5_000);
+        assert_eq!(table.len(), 4_999);
+    }
+}
