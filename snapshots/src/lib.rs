@@ -1,1 +1,39 @@
-//! numpool-snapshots (under construction)
+//! numpool's durability layer (DESIGN §6), independent of the engine's types, actix and the
+//! network: checksummed snapshot files holding a bincode-encoded state of any `T: Encode + Decode`,
+//! written atomically and kept two deep; an append-only CRC32C-framed journal of records of any
+//! type, one file per snapshot generation; and [`recover`], which rebuilds the state from the
+//! newest valid snapshot plus the journals after it, cuts a torn final record, falls back past a
+//! damaged snapshot, refuses to turn unreadable data into an empty start, and hands back a journal
+//! to keep appending to. All encoding uses `bincode::config::standard()` (bincode pinned `=2.0.1`).
+#![deny(rust_2018_idioms)]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod error;
+mod header;
+mod journal;
+mod layout;
+mod recovery;
+mod snapshot;
+
+pub use error::{JournalError, RecoverError, SnapshotError};
+pub use header::{
+    JOURNAL_FORMAT_VERSION, JOURNAL_HEADER_LEN, JOURNAL_MAGIC, SNAPSHOT_FORMAT_VERSION,
+    SNAPSHOT_HEADER_LEN, SNAPSHOT_MAGIC,
+};
+pub use journal::{
+    read_journal, read_journal_bytes, Journal, JournalContents, TornTail, MAX_RECORD_LEN,
+    RECORD_HEADER_LEN,
+};
+pub use layout::{journal_path, prune, snapshot_path};
+pub use recovery::{recover, Recovered, RecoveryReport};
+pub use snapshot::{
+    encode_payload, read_snapshot, read_snapshot_payload, write_snapshot, write_snapshot_bytes,
+    Snapshot, WrittenSnapshot,
+};
+
+/// The one bincode configuration for snapshots and journal records; changing it changes the
+/// on-disk format (and needs a format version bump and a new golden file).
+pub(crate) fn config() -> bincode::config::Configuration {
+    bincode::config::standard()
+}

@@ -198,11 +198,14 @@ impl PoolState {
             }
         }
         for shard in 0..SHARDS {
-            self.sticky.retain_shard(shard, |m| {
-                let new_slot = renumber[m.slot() as usize];
-                *m = Mapping::new(new_slot, m.in_country(), m.last_use);
-                new_slot != u32::MAX
-            });
+            self.sticky
+                .retain_shard(shard, |m| match renumber.get(m.slot() as usize).copied() {
+                    Some(new_slot) if new_slot != u32::MAX => {
+                        *m = Mapping::new(new_slot, m.in_country(), m.last_use);
+                        true
+                    }
+                    _ => false,
+                });
         }
     }
 }

@@ -1,0 +1,509 @@
+//! One client connection's byte plumbing: read pipelined bursts as batches of
+//! commands, and send a batch's replies back with one write.
+//!
+//! Batching is the point (DESIGN §3.3): a pipelined burst becomes one
+//! [`Connection::read_batch`] result, which the server can hand to a pool
+//! actor as one message, and whose replies are encoded into
+//! [`Connection::out`] and sent by a single [`Connection::flush`].
+//!
+//! # Buffer cap
+//!
+//! After every read all complete commands are cut out, so what stays buffered
+//! is at most one incomplete command, which the frame limits bound by
+//! [`FrameLimits::max_frame_len`] (about 64.1 MiB with the defaults: 1,024
+//! arguments of 64 KiB plus headers). One read adds at most [`READ_CHUNK`]
+//! bytes, so the read buffer never exceeds `max_frame_len + READ_CHUNK`; that
+//! is also checked explicitly. Oversized lengths are refused from their header,
+//! so only a client that really sends a huge legal command reaches the cap,
+//! and both buffers drop back to their small size once a big command or reply
+//! has gone, so idle connections do not keep megabytes each.
+
+use std::io;
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use super::frame::{parse_command, write_protocol_error, FrameLimits, ProtocolError};
+
+/// Most bytes taken from the socket per read. Large enough that a pipelined
+/// burst of hundreds of `PICK`s arrives in one read, small enough to bound a
+/// batch and the per-read growth of the buffer.
+pub const READ_CHUNK: usize = 16 * 1024;
+
+/// Buffer capacity above which an empty buffer is replaced by a fresh small
+/// one, returning the memory of an occasional big command or reply.
+const SHRINK_ABOVE: usize = 256 * 1024;
+
+/// Why a connection can no longer be served.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnError {
+    /// The socket failed.
+    #[error("i/o error: {0}")]
+    Io(#[from] io::Error),
+    /// The client broke the protocol; answer with
+    /// [`Connection::close_with_protocol_error`].
+    #[error("protocol error: {0}")]
+    Protocol(#[from] ProtocolError),
+    /// No byte arrived for the configured idle timeout.
+    #[error("no data from the client for {0:?}")]
+    IdleTimeout(Duration),
+    /// The client closed the connection in the middle of a command.
+    #[error("connection closed in the middle of a command ({buffered} bytes buffered)")]
+    UnexpectedEof {
+        /// Bytes of the incomplete command that were dropped.
+        buffered: usize,
+    },
+    /// The read buffer reached its cap. The frame limits make this
+    /// unreachable; it is checked so that the cap holds even if they did not.
+    #[error("read buffer full ({cap} bytes)")]
+    ReadBufferFull {
+        /// The cap that was reached.
+        cap: usize,
+    },
+}
+
+/// A client connection over any byte stream (a `TcpStream`, or a
+/// `tokio::io::duplex` end in tests).
+#[derive(Debug)]
+pub struct Connection<S> {
+    /// The socket.
+    stream: S,
+    /// Bytes received and not yet parsed: at most one incomplete command
+    /// between calls to `read_batch`.
+    read_buf: BytesMut,
+    /// Replies encoded for the current batch, sent by `flush`.
+    write_buf: BytesMut,
+    /// Request size limits, checked as headers arrive.
+    limits: FrameLimits,
+    /// Hard cap on `read_buf`: `limits.max_frame_len() + READ_CHUNK`.
+    read_cap: usize,
+    /// Longest wait for the next byte; `None` waits forever.
+    idle_timeout: Option<Duration>,
+    /// A protocol error found after some complete commands: those are
+    /// returned first (as Redis executes them), the error on the next call.
+    pending_error: Option<ProtocolError>,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+    /// Wraps `stream`. `idle_timeout` closes connections that send nothing
+    /// for that long (DESIGN §4 "idle timeout").
+    pub fn new(stream: S, limits: FrameLimits, idle_timeout: Option<Duration>) -> Self {
+        Connection {
+            stream,
+            read_buf: BytesMut::with_capacity(READ_CHUNK),
+            write_buf: BytesMut::with_capacity(READ_CHUNK),
+            limits,
+            read_cap: limits.max_frame_len().saturating_add(READ_CHUNK),
+            idle_timeout,
+            pending_error: None,
+        }
+    }
+
+    /// Waits for at least one complete command and returns every complete
+    /// command buffered, in order: a pipelined burst comes back as one batch.
+    ///
+    /// `Ok(None)` on a clean close (EOF between commands). After an `Err`
+    /// the connection is finished; on [`ConnError::Protocol`] send the reply
+    /// with [`close_with_protocol_error`](Self::close_with_protocol_error).
+    pub async fn read_batch(&mut self) -> Result<Option<Vec<Vec<Bytes>>>, ConnError> {
+        let mut batch = Vec::new();
+        if self.read_batch_into(&mut batch).await? {
+            Ok(Some(batch))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// [`read_batch`](Self::read_batch) into a caller's vector, so a server
+    /// loop can reuse one. `batch` is cleared first; returns `false` on a
+    /// clean close.
+    pub async fn read_batch_into(
+        &mut self,
+        batch: &mut Vec<Vec<Bytes>>,
+    ) -> Result<bool, ConnError> {
+        batch.clear();
+        loop {
+            if let Some(err) = &self.pending_error {
+                return Err(err.clone().into());
+            }
+            self.parse_buffered(batch);
+            if !batch.is_empty() {
+                return Ok(true);
+            }
+            if let Some(err) = &self.pending_error {
+                return Err(err.clone().into());
+            }
+            if self.read_once().await? == 0 {
+                return if self.read_buf.is_empty() {
+                    Ok(false)
+                } else {
+                    Err(ConnError::UnexpectedEof {
+                        buffered: self.read_buf.len(),
+                    })
+                };
+            }
+        }
+    }
+
+    /// Moves every complete buffered command into `batch`; a protocol error
+    /// is parked in `pending_error`.
+    fn parse_buffered(&mut self, batch: &mut Vec<Vec<Bytes>>) {
+        loop {
+            match parse_command(&mut self.read_buf, &self.limits) {
+                Ok(Some(cmd)) => batch.push(cmd),
+                Ok(None) => break,
+                Err(err) => {
+                    self.pending_error = Some(err);
+                    return;
+                }
+            }
+        }
+        if self.read_buf.is_empty() && self.read_buf.capacity() > SHRINK_ABOVE {
+            self.read_buf = BytesMut::with_capacity(READ_CHUNK);
+        }
+    }
+
+    /// One read of at most [`READ_CHUNK`] bytes, under the idle timeout.
+    /// Returns the number of bytes read (0 at EOF).
+    async fn read_once(&mut self) -> Result<usize, ConnError> {
+        let room = self.read_cap.saturating_sub(self.read_buf.len());
+        if room == 0 {
+            return Err(ConnError::ReadBufferFull { cap: self.read_cap });
+        }
+        let want = room.min(READ_CHUNK);
+        self.read_buf.reserve(want);
+        // `limit` stops one read from filling more than `want` even when the
+        // buffer has more spare capacity.
+        let mut limited = (&mut self.read_buf).limit(want);
+        let read = self.stream.read_buf(&mut limited);
+        let n = match self.idle_timeout {
+            Some(idle) => tokio::time::timeout(idle, read)
+                .await
+                .map_err(|_| ConnError::IdleTimeout(idle))??,
+            None => read.await?,
+        };
+        Ok(n)
+    }
+
+    /// The output buffer: encode the batch's replies here with the
+    /// `frame::write_*` functions, then call [`flush`](Self::flush).
+    pub fn out(&mut self) -> &mut BytesMut {
+        &mut self.write_buf
+    }
+
+    /// Sends everything in the output buffer with one write and empties it.
+    pub async fn flush(&mut self) -> Result<(), ConnError> {
+        if !self.write_buf.is_empty() {
+            self.stream.write_all(&self.write_buf).await?;
+            self.write_buf.clear();
+            if self.write_buf.capacity() > SHRINK_ABOVE {
+                self.write_buf = BytesMut::with_capacity(READ_CHUNK);
+            }
+        }
+        self.stream.flush().await?;
+        Ok(())
+    }
+
+    /// Appends `-ERR Protocol error: <err>` after any replies already in the
+    /// output buffer, sends them, and shuts the write side down: what a
+    /// server does on a [`ConnError::Protocol`] (DESIGN §4).
+    pub async fn close_with_protocol_error(
+        &mut self,
+        err: &ProtocolError,
+    ) -> Result<(), ConnError> {
+        write_protocol_error(&mut self.write_buf, err);
+        self.flush().await?;
+        self.stream.shutdown().await?;
+        Ok(())
+    }
+
+    /// Sends pending replies and shuts the write side down (e.g. `QUIT`).
+    pub async fn close(&mut self) -> Result<(), ConnError> {
+        self.flush().await?;
+        self.stream.shutdown().await?;
+        Ok(())
+    }
+
+    /// The limits this connection enforces.
+    pub fn limits(&self) -> &FrameLimits {
+        &self.limits
+    }
+
+    /// The underlying stream (for peer address and the like).
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::frame::{write_bulk, write_simple};
+    use super::*;
+    use tokio::io::{duplex, DuplexStream};
+
+    fn conn(server: DuplexStream) -> Connection<DuplexStream> {
+        Connection::new(server, FrameLimits::default(), None)
+    }
+
+    fn words(batch: &[Vec<Bytes>]) -> Vec<Vec<&[u8]>> {
+        batch
+            .iter()
+            .map(|c| c.iter().map(|b| b.as_ref()).collect())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn pipelined_burst_is_one_batch_and_replies_one_write() {
+        let (mut client, server) = duplex(64 * 1024);
+        let mut c = conn(server);
+        let mut pipe = redis::pipe();
+        pipe.cmd("PING")
+            .cmd("PICK")
+            .arg("p")
+            .arg("447700900123")
+            .cmd("ECHO")
+            .arg("hi");
+        client.write_all(&pipe.get_packed_pipeline()).await.unwrap();
+
+        let batch = c.read_batch().await.unwrap().unwrap();
+        assert_eq!(
+            words(&batch),
+            vec![
+                vec![&b"PING"[..]],
+                vec![b"PICK", b"p", b"447700900123"],
+                vec![b"ECHO", b"hi"],
+            ]
+        );
+        write_simple(c.out(), "PONG");
+        write_bulk(c.out(), b"447700900001");
+        write_bulk(c.out(), b"hi");
+        c.flush().await.unwrap();
+        assert!(c.out().is_empty());
+
+        let expected = b"+PONG\r\n$12\r\n447700900001\r\n$2\r\nhi\r\n";
+        let mut got = vec![0u8; expected.len()];
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(&got[..], expected);
+    }
+
+    #[tokio::test]
+    async fn waits_for_a_complete_command_across_writes() {
+        let (mut client, server) = duplex(1024);
+        let mut c = conn(server);
+        let reader = tokio::spawn(async move {
+            let batch = c.read_batch().await.unwrap().unwrap();
+            (words(&batch).iter().map(|c| c.len()).collect::<Vec<_>>(), c)
+        });
+        for piece in [&b"*2\r\n$4\r"[..], b"\nECHO\r\n$5\r\nhel", b"lo\r\nPING"] {
+            client.write_all(piece).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let (lens, mut c) = reader.await.unwrap();
+        assert_eq!(lens, vec![2]);
+        // The partial inline `PING` stays buffered until its newline.
+        client.write_all(b"\r\n").await.unwrap();
+        let batch = c.read_batch().await.unwrap().unwrap();
+        assert_eq!(words(&batch), vec![vec![&b"PING"[..]]]);
+    }
+
+    #[tokio::test]
+    async fn clean_eof_is_none() {
+        let (mut client, server) = duplex(1024);
+        let mut c = conn(server);
+        client.write_all(b"PING\r\n").await.unwrap();
+        drop(client);
+        assert_eq!(c.read_batch().await.unwrap().unwrap().len(), 1);
+        assert!(c.read_batch().await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn eof_mid_command_is_an_error() {
+        let (mut client, server) = duplex(1024);
+        let mut c = conn(server);
+        client.write_all(b"*2\r\n$4\r\nECHO\r\n").await.unwrap();
+        drop(client);
+        match c.read_batch().await {
+            Err(ConnError::UnexpectedEof { buffered: 14 }) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn idle_timeout_fires_without_bytes() {
+        let (_client, server) = duplex(1024);
+        let mut c = Connection::new(
+            server,
+            FrameLimits::default(),
+            Some(Duration::from_millis(30)),
+        );
+        match c.read_batch().await {
+            Err(ConnError::IdleTimeout(d)) => assert_eq!(d, Duration::from_millis(30)),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn idle_timeout_does_not_fire_while_bytes_flow() {
+        let (mut client, server) = duplex(1024);
+        let mut c = Connection::new(
+            server,
+            FrameLimits::default(),
+            Some(Duration::from_millis(200)),
+        );
+        client.write_all(b"PING\r\n").await.unwrap();
+        assert_eq!(c.read_batch().await.unwrap().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn commands_before_a_protocol_error_come_first() {
+        let (mut client, server) = duplex(1024);
+        let mut c = conn(server);
+        client
+            .write_all(b"PING\r\nECHO a\r\n*1\r\n$x\r\nPING\r\n")
+            .await
+            .unwrap();
+        let batch = c.read_batch().await.unwrap().unwrap();
+        assert_eq!(words(&batch), vec![vec![&b"PING"[..]], vec![b"ECHO", b"a"]]);
+        write_simple(c.out(), "PONG");
+        write_bulk(c.out(), b"a");
+        let err = match c.read_batch().await {
+            Err(ConnError::Protocol(e)) => e,
+            other => panic!("unexpected {other:?}"),
+        };
+        assert_eq!(err, ProtocolError::InvalidBulkLength);
+        // The error stays: the stream cannot be resynchronised.
+        assert!(matches!(c.read_batch().await, Err(ConnError::Protocol(_))));
+
+        c.close_with_protocol_error(&err).await.unwrap();
+        let mut got = Vec::new();
+        client.read_to_end(&mut got).await.unwrap();
+        assert_eq!(
+            &got[..],
+            b"+PONG\r\n$1\r\na\r\n-ERR Protocol error: invalid bulk length\r\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn oversized_bulk_is_refused_from_its_header() {
+        let (mut client, server) = duplex(1024);
+        let mut c = conn(server);
+        // The client announces 1 GB and sends nothing more: no waiting.
+        client
+            .write_all(b"*2\r\n$3\r\nSET\r\n$1073741824\r\n")
+            .await
+            .unwrap();
+        match c.read_batch().await {
+            Err(ConnError::Protocol(ProtocolError::BulkTooLong { len, .. })) => {
+                assert_eq!(len, 1 << 30)
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(c.read_buf.len() < 64);
+    }
+
+    #[tokio::test]
+    async fn too_many_args_is_refused_from_its_header() {
+        let (mut client, server) = duplex(1024);
+        let mut c = conn(server);
+        client.write_all(b"*100000\r\n").await.unwrap();
+        assert!(matches!(
+            c.read_batch().await,
+            Err(ConnError::Protocol(ProtocolError::TooManyArgs { .. }))
+        ));
+    }
+
+    #[tokio::test]
+    async fn largest_legal_command_fits_and_buffer_shrinks_after() {
+        let limits = FrameLimits {
+            max_bulk_len: 64 * 1024,
+            max_args: 8,
+            max_inline_len: 1024,
+        };
+        let (mut client, server) = duplex(256 * 1024);
+        let mut c = Connection::new(server, limits, None);
+        let big = vec![b'x'; 64 * 1024];
+        let mut cmd = redis::cmd("SET");
+        for _ in 0..7 {
+            cmd.arg(&big[..]);
+        }
+        let packed = cmd.get_packed_command();
+        assert!(packed.len() <= limits.max_frame_len());
+        let writer = tokio::spawn(async move {
+            client.write_all(&packed).await.unwrap();
+            client
+        });
+        let batch = c.read_batch().await.unwrap().unwrap();
+        assert_eq!(batch[0].len(), 8);
+        assert!(batch[0][1..].iter().all(|a| a.len() == 64 * 1024));
+        assert!(c.read_buf.len() <= c.read_cap);
+        drop(batch);
+        let mut client = writer.await.unwrap();
+        client.write_all(b"PING\r\n").await.unwrap();
+        c.read_batch().await.unwrap().unwrap();
+        assert!(c.read_buf.capacity() <= SHRINK_ABOVE);
+    }
+
+    #[tokio::test]
+    async fn read_batch_into_reuses_the_vector() {
+        let (mut client, server) = duplex(1024);
+        let mut c = conn(server);
+        let mut batch = Vec::with_capacity(64);
+        client.write_all(b"PING\r\nPING\r\n").await.unwrap();
+        assert!(c.read_batch_into(&mut batch).await.unwrap());
+        assert_eq!(batch.len(), 2);
+        client.write_all(b"PING\r\n").await.unwrap();
+        assert!(c.read_batch_into(&mut batch).await.unwrap());
+        assert_eq!(batch.len(), 1);
+        assert!(batch.capacity() >= 64);
+        drop(client);
+        assert!(!c.read_batch_into(&mut batch).await.unwrap());
+        assert!(batch.is_empty());
+    }
+
+    /// A real `redis` client against a minimal server built on `Connection`.
+    #[tokio::test]
+    async fn real_redis_client_round_trip() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (sock, _) = listener.accept().await.unwrap();
+            let mut c =
+                Connection::new(sock, FrameLimits::default(), Some(Duration::from_secs(10)));
+            while let Some(batch) = c.read_batch().await.unwrap() {
+                for cmd in &batch {
+                    let name = super::super::parse::ArgCursor::new(cmd);
+                    match name.command_name() {
+                        "ping" => write_simple(c.out(), "PONG"),
+                        "echo" => write_bulk(c.out(), &cmd[1]),
+                        "client" => write_simple(c.out(), "OK"),
+                        _ => super::super::frame::write_error(c.out(), "ERR unknown command"),
+                    }
+                }
+                c.flush().await.unwrap();
+            }
+        });
+
+        let client = redis::Client::open(format!("redis://{addr}/")).unwrap();
+        let mut con = client.get_multiplexed_async_connection().await.unwrap();
+        let pong: String = redis::cmd("PING").query_async(&mut con).await.unwrap();
+        assert_eq!(pong, "PONG");
+        let (a, b, c): (String, String, String) = redis::pipe()
+            .cmd("ECHO")
+            .arg("a")
+            .cmd("ECHO")
+            .arg("b\r\nc")
+            .cmd("ECHO")
+            .arg("")
+            .query_async(&mut con)
+            .await
+            .unwrap();
+        assert_eq!((a.as_str(), b.as_str(), c.as_str()), ("a", "b\r\nc", ""));
+        drop(con);
+        drop(client);
+        tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}

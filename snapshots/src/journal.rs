@@ -1,0 +1,642 @@
+//! The journal: one append-only file per snapshot generation (journal N holds the records written
+//! after snapshot N), a 24-byte header naming its sequence, then records
+//! `[u32 LE payload length][u32 LE CRC32C of payload][payload]`.
+//!
+//! Reading tells a torn tail from corruption. A record is bad if its length is 0 or over
+//! [`MAX_RECORD_LEN`], if it runs past the end of the file, or if its CRC does not match. A bad
+//! record with no valid record anywhere after it (checked at every byte offset) is a torn final
+//! write: the records before it are the journal's content and [`Journal::open`] cuts the file
+//! there. A bad record followed by a valid one is corruption in the middle of history:
+//! [`JournalError::CorruptRecord`], never a silent cut. A zero-filled tail (what some filesystems
+//! leave after a crash) reads as torn, because length 0 is never valid.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use bincode::{Decode, Encode};
+
+use crate::error::JournalError;
+use crate::header::{check_journal_header, journal_header, le_u32, JOURNAL_HEADER_LEN};
+use crate::layout::{journal_path, sync_dir};
+
+/// Largest record payload accepted, written or read: a garbage length field beyond it is rejected
+/// instead of being trusted (a mutation record is tens of bytes; 16 MiB leaves ample room).
+pub const MAX_RECORD_LEN: usize = 16 << 20;
+/// Bytes before each record's payload: length and CRC32C.
+pub const RECORD_HEADER_LEN: usize = 8;
+const WRITE_BUFFER: usize = 64 << 10;
+const SCRATCH_KEEP: usize = 1 << 20;
+
+/// An open journal file, positioned after its last good record, to which records are appended.
+///
+/// Appends are buffered; [`Journal::flush`] hands them to the OS and [`Journal::sync`] makes them
+/// durable. Dropping a journal flushes but does not sync: call `sync` at shutdown.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    seq: u64,
+    out: BufWriter<File>,
+    size: u64,
+    synced_size: u64,
+    scratch: Vec<u8>,
+    poisoned: bool,
+}
+
+/// Where a journal's torn final record starts and how much was (or would be) cut off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TornTail {
+    /// Byte offset of the first byte that is not part of a good record (the torn record's start,
+    /// or 0 when even the file header is incomplete).
+    pub offset: u64,
+    /// How many bytes follow that offset.
+    pub len: u64,
+}
+
+/// The good content of a journal file, as read by [`read_journal`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalContents<R> {
+    /// The records, in append order.
+    pub records: Vec<R>,
+    /// The length of the good prefix (header and whole records): where appending resumes.
+    pub valid_len: u64,
+    /// The torn final record, if any; reported so the caller can log the loss of unsynced writes.
+    pub torn: Option<TornTail>,
+}
+
+/// A journal file parsed into record ranges, before decoding.
+#[derive(Debug)]
+pub(crate) struct Scan {
+    pub(crate) data: Vec<u8>,
+    /// (offset of the record's length field, payload range) per good record.
+    pub(crate) records: Vec<(u64, Range<usize>)>,
+    pub(crate) valid_len: u64,
+    pub(crate) torn: Option<TornTail>,
+    /// The file is shorter than its header (a crash during creation): appending must rewrite it.
+    pub(crate) header_incomplete: bool,
+}
+
+/// Length of the valid record at `at`, if one starts there.
+fn valid_record_at(data: &[u8], at: usize) -> Option<usize> {
+    let hdr = data.get(at..at.checked_add(RECORD_HEADER_LEN)?)?;
+    let len = le_u32(&hdr[0..4]) as usize;
+    if len == 0 || len > MAX_RECORD_LEN {
+        return None;
+    }
+    let start = at + RECORD_HEADER_LEN;
+    let payload = data.get(start..start.checked_add(len)?)?;
+    (crc32c::crc32c(payload) == le_u32(&hdr[4..8])).then_some(len)
+}
+
+/// The first offset after the bad record at `bad` where a valid record starts. The position the
+/// bad record's own length points at is tried first (a damaged payload), then every byte (a damaged
+/// length field).
+fn valid_record_after(data: &[u8], bad: usize) -> Option<usize> {
+    if data.len() >= bad + RECORD_HEADER_LEN {
+        let claimed = le_u32(&data[bad..bad + 4]) as usize;
+        let next = bad + RECORD_HEADER_LEN + claimed;
+        if claimed > 0 && valid_record_at(data, next).is_some() {
+            return Some(next);
+        }
+    }
+    (bad + 1..data.len()).find(|&at| valid_record_at(data, at).is_some())
+}
+
+fn why_bad(data: &[u8], at: usize) -> String {
+    if data.len() < at + RECORD_HEADER_LEN {
+        return "incomplete record header".into();
+    }
+    let len = le_u32(&data[at..at + 4]) as usize;
+    if len == 0 || len > MAX_RECORD_LEN {
+        format!("length {len} outside 1..={MAX_RECORD_LEN}")
+    } else if data.len() - at - RECORD_HEADER_LEN < len {
+        format!("length {len} runs past the end of the file")
+    } else {
+        "checksum mismatch".into()
+    }
+}
+
+/// Reads and splits the journal file at `path` (whose name says `seq`).
+pub(crate) fn scan(path: &Path, seq: u64) -> Result<Scan, JournalError> {
+    let data = fs::read(path).map_err(|source| JournalError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    if data.len() < JOURNAL_HEADER_LEN {
+        // A crash while creating the file leaves a prefix of the (deterministic) header.
+        if data[..] != journal_header(seq)[..data.len()] {
+            return Err(JournalError::DamagedHeader {
+                path: path.to_owned(),
+                len: data.len() as u64,
+            });
+        }
+        let torn = (!data.is_empty()).then_some(TornTail {
+            offset: 0,
+            len: data.len() as u64,
+        });
+        return Ok(Scan {
+            data,
+            records: Vec::new(),
+            valid_len: 0,
+            torn,
+            header_incomplete: true,
+        });
+    }
+    let header: &[u8; JOURNAL_HEADER_LEN] = data[..JOURNAL_HEADER_LEN].try_into().expect("len");
+    check_journal_header(header, seq, path)?;
+
+    let mut records = Vec::new();
+    let mut at = JOURNAL_HEADER_LEN;
+    let mut torn = None;
+    while at < data.len() {
+        match valid_record_at(&data, at) {
+            Some(len) => {
+                let start = at + RECORD_HEADER_LEN;
+                records.push((at as u64, start..start + len));
+                at = start + len;
+            }
+            None => {
+                if valid_record_after(&data, at).is_some() {
+                    return Err(JournalError::CorruptRecord {
+                        path: path.to_owned(),
+                        offset: at as u64,
+                        reason: why_bad(&data, at),
+                    });
+                }
+                torn = Some(TornTail {
+                    offset: at as u64,
+                    len: (data.len() - at) as u64,
+                });
+                break;
+            }
+        }
+    }
+    Ok(Scan {
+        valid_len: at as u64,
+        data,
+        records,
+        torn,
+        header_incomplete: false,
+    })
+}
+
+impl Scan {
+    /// Decodes every record as `R`; each must use its whole payload.
+    pub(crate) fn decode<R: Decode<()>>(&self, path: &Path) -> Result<Vec<R>, JournalError> {
+        self.records
+            .iter()
+            .map(|(offset, range)| {
+                let bytes = &self.data[range.clone()];
+                let (rec, used) = bincode::decode_from_slice::<R, _>(bytes, crate::config())
+                    .map_err(|source| JournalError::Decode {
+                        path: path.to_owned(),
+                        offset: *offset,
+                        source,
+                    })?;
+                if used != bytes.len() {
+                    return Err(JournalError::RecordNotFullyDecoded {
+                        path: path.to_owned(),
+                        offset: *offset,
+                        used,
+                        len: bytes.len(),
+                    });
+                }
+                Ok(rec)
+            })
+            .collect()
+    }
+}
+
+/// Reads journal `seq` in `dir` without changing it: the good records (decoded as `R`) and the
+/// torn tail, if any. A bad record followed by valid ones is [`JournalError::CorruptRecord`].
+pub fn read_journal<R: Decode<()>>(
+    dir: &Path,
+    seq: u64,
+) -> Result<JournalContents<R>, JournalError> {
+    let path = journal_path(dir, seq);
+    let scan = scan(&path, seq)?;
+    Ok(JournalContents {
+        records: scan.decode(&path)?,
+        valid_len: scan.valid_len,
+        torn: scan.torn,
+    })
+}
+
+/// Like [`read_journal`], returning each record's raw payload bytes.
+pub fn read_journal_bytes(dir: &Path, seq: u64) -> Result<JournalContents<Vec<u8>>, JournalError> {
+    let path = journal_path(dir, seq);
+    let scan = scan(&path, seq)?;
+    Ok(JournalContents {
+        records: scan
+            .records
+            .iter()
+            .map(|(_, r)| scan.data[r.clone()].to_vec())
+            .collect(),
+        valid_len: scan.valid_len,
+        torn: scan.torn,
+    })
+}
+
+impl Journal {
+    /// Creates journal `seq` in `dir` (which must exist) with its header, fsyncs the file and the
+    /// directory. Fails with [`JournalError::AlreadyExists`] rather than overwrite a journal.
+    pub fn create(dir: &Path, seq: u64) -> Result<Self, JournalError> {
+        let path = journal_path(dir, seq);
+        let io_err = |p: &Path| {
+            let path = p.to_owned();
+            move |source: io::Error| JournalError::Io { path, source }
+        };
+        let mut file = match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(JournalError::AlreadyExists { path })
+            }
+            Err(e) => return Err(io_err(&path)(e)),
+        };
+        file.write_all(&journal_header(seq))
+            .and_then(|()| file.sync_all())
+            .map_err(io_err(&path))?;
+        sync_dir(dir).map_err(io_err(dir))?;
+        Ok(Self::wrap(path, seq, file, JOURNAL_HEADER_LEN as u64))
+    }
+
+    /// Opens existing journal `seq` in `dir` for appending: validates it, cuts a torn final record
+    /// off (truncating the file to the last good record, then fsyncing) and positions after it.
+    /// Mid-file corruption is [`JournalError::CorruptRecord`].
+    pub fn open(dir: &Path, seq: u64) -> Result<Self, JournalError> {
+        let path = journal_path(dir, seq);
+        let scan = scan(&path, seq)?;
+        Self::open_scanned(path, seq, &scan)
+    }
+
+    /// Opens for appending a journal that has just been scanned (recovery scans once, not twice).
+    pub(crate) fn open_scanned(path: PathBuf, seq: u64, scan: &Scan) -> Result<Self, JournalError> {
+        let io_err = |source| JournalError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut file = OpenOptions::new().write(true).open(&path).map_err(io_err)?;
+        let end = if scan.header_incomplete {
+            file.set_len(0).map_err(io_err)?;
+            file.write_all(&journal_header(seq)).map_err(io_err)?;
+            file.sync_all().map_err(io_err)?;
+            JOURNAL_HEADER_LEN as u64
+        } else {
+            if scan.torn.is_some() {
+                file.set_len(scan.valid_len).map_err(io_err)?;
+                file.sync_all().map_err(io_err)?;
+            }
+            scan.valid_len
+        };
+        file.seek(SeekFrom::Start(end)).map_err(io_err)?;
+        Ok(Self::wrap(path, seq, file, end))
+    }
+
+    fn wrap(path: PathBuf, seq: u64, file: File, size: u64) -> Self {
+        Self {
+            path,
+            seq,
+            out: BufWriter::with_capacity(WRITE_BUFFER, file),
+            size,
+            synced_size: size,
+            scratch: Vec::new(),
+            poisoned: false,
+        }
+    }
+
+    /// Encodes `record` (bincode `standard()`) and appends it; see [`Journal::append_bytes`].
+    pub fn append<T: Encode>(&mut self, record: &T) -> Result<(), JournalError> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        let result = bincode::encode_into_std_write(record, &mut scratch, crate::config())
+            .map_err(|source| JournalError::Encode {
+                path: self.path.clone(),
+                source,
+            })
+            .and_then(|_| self.append_bytes(&scratch));
+        if scratch.capacity() <= SCRATCH_KEEP {
+            self.scratch = scratch;
+        }
+        result
+    }
+
+    /// Appends one record with an already-encoded payload (1..=[`MAX_RECORD_LEN`] bytes) to the
+    /// write buffer. It is durable only after [`Journal::sync`].
+    pub fn append_bytes(&mut self, payload: &[u8]) -> Result<(), JournalError> {
+        self.check_poisoned()?;
+        if payload.is_empty() || payload.len() > MAX_RECORD_LEN {
+            return Err(JournalError::RecordLength {
+                path: self.path.clone(),
+                len: payload.len(),
+                max: MAX_RECORD_LEN,
+            });
+        }
+        let mut hdr = [0u8; RECORD_HEADER_LEN];
+        hdr[0..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+        hdr[4..8].copy_from_slice(&crc32c::crc32c(payload).to_le_bytes());
+        let written = self
+            .out
+            .write_all(&hdr)
+            .and_then(|()| self.out.write_all(payload));
+        self.poison_on_err(written)?;
+        self.size += (RECORD_HEADER_LEN + payload.len()) as u64;
+        Ok(())
+    }
+
+    /// Hands buffered records to the OS (they survive a process crash, not a power loss).
+    pub fn flush(&mut self) -> Result<(), JournalError> {
+        self.check_poisoned()?;
+        let flushed = self.out.flush();
+        self.poison_on_err(flushed)
+    }
+
+    /// Flushes and fdatasyncs: every record appended so far survives a power loss.
+    pub fn sync(&mut self) -> Result<(), JournalError> {
+        self.flush()?;
+        if self.synced_size == self.size {
+            return Ok(());
+        }
+        let synced = self.out.get_ref().sync_data();
+        self.poison_on_err(synced)?;
+        self.synced_size = self.size;
+        Ok(())
+    }
+
+    /// The journal's size in bytes, buffered records included: the caller triggers a snapshot
+    /// when it grows past its limit.
+    pub fn size_bytes(&self) -> u64 {
+        self.size
+    }
+
+    /// Bytes appended since the last [`Journal::sync`]: zero means a periodic sync can be skipped.
+    pub fn unsynced_bytes(&self) -> u64 {
+        self.size - self.synced_size
+    }
+
+    /// The generation this journal belongs to (it follows snapshot `seq`).
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The journal's file, for logs.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn check_poisoned(&self) -> Result<(), JournalError> {
+        if self.poisoned {
+            return Err(JournalError::Poisoned {
+                path: self.path.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// After a failed write or fsync the file's tail is unknown (and a retried fsync may report
+    /// success without the data being on disk), so the journal refuses further use.
+    fn poison_on_err(&mut self, r: io::Result<()>) -> Result<(), JournalError> {
+        r.map_err(|source| {
+            self.poisoned = true;
+            JournalError::Io {
+                path: self.path.clone(),
+                source,
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq, Encode, Decode)]
+    enum Rec {
+        Assign { to: u64, from: u64 },
+        Remove { to: u64 },
+        Pool(String),
+    }
+
+    fn recs() -> Vec<Rec> {
+        vec![
+            Rec::Assign {
+                to: 447700900123,
+                from: 447700900000,
+            },
+            Rec::Pool("marketing".into()),
+            Rec::Remove { to: 447700900123 },
+            Rec::Assign {
+                to: 15551230000,
+                from: 15557654321,
+            },
+        ]
+    }
+
+    fn write_journal(dir: &Path, seq: u64, recs: &[Rec]) -> Vec<u8> {
+        let mut j = Journal::create(dir, seq).unwrap();
+        for r in recs {
+            j.append(r).unwrap();
+        }
+        j.sync().unwrap();
+        assert_eq!(j.size_bytes(), fs::metadata(j.path()).unwrap().len());
+        fs::read(j.path()).unwrap()
+    }
+
+    /// Offsets where each record ends (so `ends[i]` is the valid length with `i + 1` records).
+    fn record_ends(bytes: &[u8]) -> Vec<usize> {
+        let mut ends = Vec::new();
+        let mut at = JOURNAL_HEADER_LEN;
+        while at < bytes.len() {
+            at += RECORD_HEADER_LEN + le_u32(&bytes[at..]) as usize;
+            ends.push(at);
+        }
+        ends
+    }
+
+    #[test]
+    fn round_trip_and_reopen_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let all = recs();
+        write_journal(d, 7, &all[..2]);
+        let mut j = Journal::open(d, 7).unwrap();
+        for r in &all[2..] {
+            j.append(r).unwrap();
+        }
+        j.sync().unwrap();
+        assert_eq!(j.unsynced_bytes(), 0);
+        let c = read_journal::<Rec>(d, 7).unwrap();
+        assert_eq!(c.records, all);
+        assert_eq!(c.torn, None);
+        assert_eq!(c.valid_len, j.size_bytes());
+        let raw = read_journal_bytes(d, 7).unwrap();
+        assert_eq!(raw.records[1], crate::encode_payload(&all[1]).unwrap());
+    }
+
+    #[test]
+    fn create_never_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        write_journal(dir.path(), 1, &recs());
+        assert!(matches!(
+            Journal::create(dir.path(), 1),
+            Err(JournalError::AlreadyExists { .. })
+        ));
+    }
+
+    #[test]
+    fn record_length_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::create(dir.path(), 0).unwrap();
+        assert!(matches!(
+            j.append_bytes(&[]),
+            Err(JournalError::RecordLength { len: 0, .. })
+        ));
+        assert!(matches!(
+            j.append_bytes(&vec![0; MAX_RECORD_LEN + 1]),
+            Err(JournalError::RecordLength { .. })
+        ));
+        j.append_bytes(&[1]).unwrap();
+        assert_eq!(j.unsynced_bytes(), 9);
+    }
+
+    #[test]
+    fn torn_tail_at_every_offset_keeps_exact_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let all = recs();
+        let good = write_journal(d, 3, &all);
+        let ends = record_ends(&good);
+        let path = journal_path(d, 3);
+        for cut in 0..good.len() {
+            let survivors = ends.iter().filter(|&&e| e <= cut).count();
+            fs::write(&path, &good[..cut]).unwrap();
+            let c = read_journal::<Rec>(d, 3).unwrap();
+            assert_eq!(c.records, all[..survivors], "cut {cut}");
+            // Opening for append cuts the tail; new records follow the survivors.
+            let mut j = Journal::open(d, 3).unwrap();
+            let expected_len = if survivors == 0 {
+                JOURNAL_HEADER_LEN
+            } else {
+                ends[survivors - 1]
+            };
+            assert_eq!(j.size_bytes(), expected_len as u64, "cut {cut}");
+            j.append(&Rec::Pool("after".into())).unwrap();
+            j.sync().unwrap();
+            let c = read_journal::<Rec>(d, 3).unwrap();
+            assert_eq!(c.torn, None);
+            assert_eq!(c.records.len(), survivors + 1, "cut {cut}");
+            assert_eq!(c.records[survivors], Rec::Pool("after".into()));
+        }
+    }
+
+    #[test]
+    fn garbage_or_zero_tail_is_torn() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let mut bytes = write_journal(d, 1, &recs());
+        let valid = bytes.len() as u64;
+        // A zero-filled tail, then a huge garbage length.
+        bytes.extend_from_slice(&[0u8; 4096]);
+        fs::write(journal_path(d, 1), &bytes).unwrap();
+        let c = read_journal::<Rec>(d, 1).unwrap();
+        assert_eq!((c.records.len(), c.valid_len), (4, valid));
+        assert_eq!(
+            c.torn,
+            Some(TornTail {
+                offset: valid,
+                len: 4096
+            })
+        );
+        bytes.truncate(valid as usize);
+        bytes.extend_from_slice(&[0xff; 12]);
+        fs::write(journal_path(d, 1), &bytes).unwrap();
+        let c = read_journal::<Rec>(d, 1).unwrap();
+        assert_eq!((c.records.len(), c.valid_len), (4, valid));
+        // A final record with a bad CRC is torn too.
+        let mut bytes = write_journal(d, 2, &recs());
+        *bytes.last_mut().unwrap() ^= 1;
+        fs::write(journal_path(d, 2), &bytes).unwrap();
+        let c = read_journal::<Rec>(d, 2).unwrap();
+        assert_eq!(c.records, recs()[..3]);
+    }
+
+    #[test]
+    fn mid_file_corruption_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let good = write_journal(d, 5, &recs());
+        let ends = record_ends(&good);
+        let path = journal_path(d, 5);
+        // Every bit of every record but the last one: payload, CRC and length fields.
+        for byte in JOURNAL_HEADER_LEN..ends[2] {
+            for bit in 0..8 {
+                let mut bad = good.clone();
+                bad[byte] ^= 1 << bit;
+                fs::write(&path, &bad).unwrap();
+                match read_journal::<Rec>(d, 5) {
+                    Err(JournalError::CorruptRecord { offset, .. }) => {
+                        assert!(offset as usize <= byte, "byte {byte}")
+                    }
+                    other => panic!("byte {byte} bit {bit}: {other:?}"),
+                }
+                assert!(matches!(
+                    Journal::open(d, 5),
+                    Err(JournalError::CorruptRecord { .. })
+                ));
+                // The file is left as it was.
+                assert_eq!(fs::read(&path).unwrap(), bad);
+            }
+        }
+        let err = read_journal::<Rec>(d, 5).unwrap_err();
+        assert!(err.to_string().contains("journal-00000000000000000005.np"));
+    }
+
+    #[test]
+    fn header_problems_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let good = write_journal(d, 4, &recs());
+        let path = journal_path(d, 4);
+        let mut bad = good.clone();
+        bad[..8].copy_from_slice(b"NOTAJRNL");
+        fs::write(&path, &bad).unwrap();
+        assert!(matches!(
+            read_journal::<Rec>(d, 4),
+            Err(JournalError::WrongMagic { .. })
+        ));
+        fs::write(&path, &good).unwrap();
+        fs::copy(&path, journal_path(d, 9)).unwrap();
+        assert!(matches!(
+            read_journal::<Rec>(d, 9),
+            Err(JournalError::SequenceMismatch {
+                in_name: 9,
+                in_header: 4,
+                ..
+            })
+        ));
+        fs::write(&path, b"garbage").unwrap();
+        assert!(matches!(
+            read_journal::<Rec>(d, 4),
+            Err(JournalError::DamagedHeader { len: 7, .. })
+        ));
+    }
+
+    #[test]
+    fn record_of_wrong_type_is_a_decode_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::create(dir.path(), 0).unwrap();
+        j.append(&(1u8, 2u8)).unwrap();
+        j.sync().unwrap();
+        assert!(matches!(
+            read_journal::<u8>(dir.path(), 0),
+            Err(JournalError::RecordNotFullyDecoded { .. })
+        ));
+        let mut j = Journal::create(dir.path(), 1).unwrap();
+        j.append(&5u8).unwrap();
+        j.sync().unwrap();
+        assert!(matches!(
+            read_journal::<bool>(dir.path(), 1),
+            Err(JournalError::Decode { offset: 24, .. })
+        ));
+    }
+}
