@@ -6,7 +6,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod actors;
 pub mod classify;
+pub mod clock;
+pub mod engine;
 pub mod hash;
 pub mod model;
 pub mod select;

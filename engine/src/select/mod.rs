@@ -30,7 +30,7 @@ pub struct PickRequest<'a> {
 }
 
 /// Who a message is sent from.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum Sender {
     /// A pool number.
     Number(Msisdn),

@@ -1,0 +1,140 @@
+//! The messages a [`PoolActor`](super::PoolActor) answers: every read and change of one pool.
+
+use actix::Message;
+
+use crate::model::{Msisdn, OwnedNumber, PoolSettings};
+use crate::select::{Pick, PickError, PickRequest, Reason};
+
+/// One pick with owned arguments, so it can cross to the actor's thread. `from` and `network`
+/// are rare, so the common job carries no heap allocation at all.
+#[derive(Clone, Debug)]
+pub struct PickJob {
+    /// The recipient.
+    pub to: Msisdn,
+    /// The message's own sender, for the `CustomFrom` fallback.
+    pub from: Option<Box<str>>,
+    /// The recipient's network, if known.
+    pub network: Option<Box<str>>,
+}
+
+impl PickJob {
+    /// A job for `to` with no `from` or network.
+    pub fn to(to: Msisdn) -> Self {
+        PickJob {
+            to,
+            from: None,
+            network: None,
+        }
+    }
+
+    /// The borrowed form the selection functions take.
+    pub fn request(&self) -> PickRequest<'_> {
+        PickRequest {
+            to: self.to,
+            from: self.from.as_deref(),
+            network: self.network.as_deref(),
+        }
+    }
+}
+
+/// Several picks for one pool in one message: a pipelined burst costs one actor round trip.
+#[derive(Debug)]
+pub struct PickBatch(pub Vec<PickJob>);
+
+impl Message for PickBatch {
+    type Result = Vec<Result<Pick, PickError>>;
+}
+
+/// Adds numbers or refreshes the details of those already present; per number, whether new.
+#[derive(Debug)]
+pub struct Upsert(pub Vec<OwnedNumber>);
+
+impl Message for Upsert {
+    type Result = Vec<bool>;
+}
+
+/// Removes numbers; per number, whether it was there.
+#[derive(Debug)]
+pub struct Remove(pub Vec<Msisdn>);
+
+impl Message for Remove {
+    type Result = Vec<bool>;
+}
+
+/// Replaces the pool's settings.
+#[derive(Debug)]
+pub struct SetSettings(pub PoolSettings);
+
+impl Message for SetSettings {
+    type Result = ();
+}
+
+/// Reads the live mapping of a recipient.
+#[derive(Debug)]
+pub struct StickyGet(pub Msisdn);
+
+impl Message for StickyGet {
+    type Result = Option<Msisdn>;
+}
+
+/// Drops the mapping of a recipient; whether a live one went.
+#[derive(Debug)]
+pub struct StickyDel(pub Msisdn);
+
+impl Message for StickyDel {
+    type Result = bool;
+}
+
+/// Asks for the pool's counters.
+#[derive(Debug)]
+pub struct GetStats;
+
+impl Message for GetStats {
+    type Result = PoolStats;
+}
+
+/// Stops the actor (its pool was deleted); its mappings go with it.
+#[derive(Debug)]
+pub struct Stop;
+
+impl Message for Stop {
+    type Result = ();
+}
+
+/// What one pool has done since it started.
+#[derive(Clone, Debug, Default, PartialEq, Eq, actix::MessageResponse)]
+pub struct PoolStats {
+    /// Mappings in the sticky table (live or not yet swept).
+    pub sticky_entries: u64,
+    /// Successful picks by reason, indexed like [`Reason::ALL`].
+    pub picks: [u64; Reason::ALL.len()],
+    /// Picks refused by the pool's rules.
+    pub rejected: u64,
+    /// Picks with an invalid recipient or sender.
+    pub invalid: u64,
+}
+
+impl PoolStats {
+    /// Adds `other` into `self`.
+    pub fn absorb(&mut self, other: &PoolStats) {
+        self.sticky_entries += other.sticky_entries;
+        for (mine, theirs) in self.picks.iter_mut().zip(other.picks) {
+            *mine += theirs;
+        }
+        self.rejected += other.rejected;
+        self.invalid += other.invalid;
+    }
+
+    /// Successful picks with `reason`.
+    pub fn picks_for(&self, reason: Reason) -> u64 {
+        self.picks[reason as usize]
+    }
+
+    pub(super) fn count(&mut self, outcome: &Result<Pick, PickError>) {
+        match outcome {
+            Ok(pick) => self.picks[pick.reason as usize] += 1,
+            Err(PickError::Rejected(_)) => self.rejected += 1,
+            Err(_) => self.invalid += 1,
+        }
+    }
+}

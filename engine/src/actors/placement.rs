@@ -1,0 +1,52 @@
+//! Arbiter placement (DESIGN §3.3): one arbiter (an event-loop thread) per core, pool actors
+//! spread over them round-robin so that busy pools use every core.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use actix::{Actor, Addr, Arbiter};
+
+use super::PoolActor;
+use crate::select::PoolState;
+
+/// The arbiters pool actors run on.
+pub struct Placement {
+    /// One arbiter per core; kept so they can be stopped at shutdown.
+    arbiters: Vec<Arbiter>,
+    /// Round-robin cursor for the next pool.
+    next: AtomicUsize,
+}
+
+impl Placement {
+    /// Starts `threads` arbiters (at least one). Must run inside an actix `System`.
+    pub fn start(threads: usize) -> Self {
+        Placement {
+            arbiters: (0..threads.max(1)).map(|_| Arbiter::new()).collect(),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// One arbiter per available core.
+    pub fn per_core() -> Self {
+        Placement::start(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// Starts a pool actor owning `state` on the next arbiter.
+    pub fn spawn(&self, state: PoolState) -> Addr<PoolActor> {
+        let at = self.next.fetch_add(1, Ordering::Relaxed) % self.arbiters.len();
+        PoolActor::start_in_arbiter(&self.arbiters[at].handle(), move |_| PoolActor::new(state))
+    }
+
+    /// How many arbiters there are.
+    pub fn threads(&self) -> usize {
+        self.arbiters.len()
+    }
+}
+
+impl Drop for Placement {
+    /// Stops the arbiter threads (and every pool actor on them) with the engine.
+    fn drop(&mut self) {
+        for arbiter in &self.arbiters {
+            arbiter.stop();
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The account's inventory of owned numbers (DESIGN §3.1, §5 extensions).
+
+use std::collections::BTreeMap;
+
+use super::{AccountData, Engine, EngineError, Page, Paged};
+use crate::actors::messages::{Remove, Upsert};
+use crate::clock::unix_now;
+use crate::model::{Msisdn, OwnedNumber, PoolId};
+
+impl Engine {
+    /// Adds numbers to the inventory, or replaces the details of numbers already owned (and
+    /// passes the new details to every pool holding them). Per number, whether it was new.
+    pub async fn upsert_numbers(
+        &self,
+        account: &str,
+        numbers: Vec<OwnedNumber>,
+    ) -> Result<Vec<bool>, EngineError> {
+        let state = self.account(account)?;
+        let mut data = state.admin.lock().await;
+        let mut changed_in_pools: BTreeMap<PoolId, Vec<OwnedNumber>> = BTreeMap::new();
+        let created = numbers
+            .into_iter()
+            .map(|number| {
+                for (pool_id, entry) in &data.pools {
+                    if entry.members.contains(&number.number) {
+                        changed_in_pools
+                            .entry(pool_id.clone())
+                            .or_default()
+                            .push(number.clone());
+                    }
+                }
+                data.inventory.insert(number.number, number).is_none()
+            })
+            .collect();
+        for (pool_id, numbers) in changed_in_pools {
+            let entry = &data.pools[&pool_id];
+            entry
+                .addr
+                .send(Upsert(numbers))
+                .await
+                .map_err(|_| EngineError::PoolUnavailable(pool_id.clone()))?;
+        }
+        Ok(created)
+    }
+
+    /// One owned number.
+    pub async fn get_number(
+        &self,
+        account: &str,
+        number: Msisdn,
+    ) -> Result<OwnedNumber, EngineError> {
+        let data = self.account(account)?.admin.lock().await;
+        data.inventory
+            .get(&number)
+            .cloned()
+            .ok_or(EngineError::NumberNotOwned(number))
+    }
+
+    /// A page of the inventory, in number order.
+    pub async fn list_numbers(
+        &self,
+        account: &str,
+        page: Page,
+    ) -> Result<Paged<OwnedNumber>, EngineError> {
+        let data = self.account(account)?.admin.lock().await;
+        Ok(Paged::of(
+            data.inventory.values().cloned(),
+            data.inventory.len(),
+            page,
+        ))
+    }
+
+    /// Releases a number: it leaves the inventory and every pool that held it (whose mappings
+    /// to it are invalidated, DESIGN §3.2 rule 6).
+    pub async fn delete_number(
+        &self,
+        account: &str,
+        number: Msisdn,
+    ) -> Result<OwnedNumber, EngineError> {
+        let state = self.account(account)?;
+        let mut data = state.admin.lock().await;
+        let owned = data
+            .inventory
+            .remove(&number)
+            .ok_or(EngineError::NumberNotOwned(number))?;
+        remove_from_every_pool(&mut data, number).await?;
+        Ok(owned)
+    }
+}
+
+async fn remove_from_every_pool(data: &mut AccountData, number: Msisdn) -> Result<(), EngineError> {
+    let now = unix_now();
+    for (pool_id, entry) in data.pools.iter_mut() {
+        if entry.members.remove(&number) {
+            entry.updated_at = now;
+            entry
+                .addr
+                .send(Remove(vec![number]))
+                .await
+                .map_err(|_| EngineError::PoolUnavailable(pool_id.clone()))?;
+        }
+    }
+    Ok(())
+}

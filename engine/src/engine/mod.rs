@@ -1,0 +1,218 @@
+//! The engine's async API: what the REST API, the RESP sidecar and the loaders call. It holds
+//! the configured accounts; each account's inventory and pool records sit behind one async
+//! mutex (admin changes are rare and must not interleave), while the route from pool id to
+//! [`PoolActor`] sits behind a read-mostly lock that picks take for a moment only.
+
+mod inventory;
+mod picks;
+mod pools;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use actix::Addr;
+use parking_lot::RwLock;
+use rustc_hash::FxHashMap;
+use thiserror::Error;
+
+pub use picks::PickFailure;
+pub use pools::{AddOutcome, PoolUpdate, RemoveOutcome};
+
+use crate::actors::messages::PoolStats;
+use crate::actors::{Placement, PoolActor};
+use crate::model::{Account, AccountId, Msisdn, OwnedNumber, PoolId, PoolRecord, PoolSettings};
+
+/// Why an engine call failed: each names what was missing or in the way.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EngineError {
+    /// No configured account has this id.
+    #[error("account '{0}' does not exist")]
+    NoSuchAccount(String),
+    /// The account has no pool with this id.
+    #[error("pool '{0}' not found")]
+    NoSuchPool(String),
+    /// The account already has a pool with this id.
+    #[error("pool '{0}' already exists")]
+    PoolExists(PoolId),
+    /// The number is not in the account's inventory.
+    #[error("number {0} is not in the account's inventory")]
+    NumberNotOwned(Msisdn),
+    /// The pool's actor stopped (the engine is shutting down).
+    #[error("pool '{0}' is unavailable")]
+    PoolUnavailable(PoolId),
+}
+
+/// A page request: `limit` items from `offset`, in id order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// Items to skip.
+    pub offset: usize,
+    /// Most items to return.
+    pub limit: usize,
+}
+
+/// One page of a listing and the size of the whole listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Paged<T> {
+    /// The page's items.
+    pub items: Vec<T>,
+    /// How many items the whole listing has.
+    pub total: usize,
+}
+
+impl<T> Paged<T> {
+    fn of<'a, I>(iter: I, total: usize, page: Page) -> Self
+    where
+        I: Iterator<Item = T> + 'a,
+    {
+        Paged {
+            items: iter.skip(page.offset).take(page.limit).collect(),
+            total,
+        }
+    }
+}
+
+/// Everything counted across the engine, for `INFO` and `/metrics`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Pools across all accounts.
+    pub pools: u64,
+    /// Owned numbers across all accounts.
+    pub numbers: u64,
+    /// Pool counters summed (sticky entries, picks by reason, rejections).
+    pub pool_totals: PoolStats,
+}
+
+/// The engine. Cheap to clone: clones share one state.
+#[derive(Clone)]
+pub struct Engine {
+    /// Shared state.
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The configured accounts; fixed for the process's life.
+    accounts: FxHashMap<AccountId, Arc<AccountState>>,
+    /// Where pool actors run.
+    placement: Placement,
+}
+
+/// One account's state.
+struct AccountState {
+    /// Its identity and credentials.
+    account: Account,
+    /// Inventory and pool records; admin changes hold it across their actor round trips so
+    /// that two changes to one account never interleave.
+    admin: tokio::sync::Mutex<AccountData>,
+    /// Pool id → actor: what every pick reads.
+    routes: RwLock<FxHashMap<PoolId, Addr<PoolActor>>>,
+}
+
+/// An account's inventory and pools: the admin view, and the source of truth for both.
+#[derive(Default)]
+struct AccountData {
+    /// Owned numbers.
+    inventory: BTreeMap<Msisdn, OwnedNumber>,
+    /// Pools by id.
+    pools: BTreeMap<PoolId, PoolEntry>,
+}
+
+/// A pool's admin record; its selection state lives in its actor.
+struct PoolEntry {
+    /// Its settings, as last set.
+    settings: PoolSettings,
+    /// Creation time, seconds since the Unix epoch.
+    created_at: u64,
+    /// Last change of settings or numbers.
+    updated_at: u64,
+    /// Its numbers in order, for paging and for removing a number from every pool holding it.
+    members: BTreeSet<Msisdn>,
+    /// Its actor.
+    addr: Addr<PoolActor>,
+}
+
+impl PoolEntry {
+    fn record(&self, pool_id: &PoolId) -> PoolRecord {
+        PoolRecord {
+            pool_id: pool_id.clone(),
+            settings: self.settings.clone(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            number_count: self.members.len(),
+        }
+    }
+}
+
+impl Engine {
+    /// Starts an engine for `accounts` with one arbiter per core. Must run inside an actix
+    /// `System` (for example under `#[actix_web::main]` or `#[actix::test]`).
+    pub fn start(accounts: Vec<Account>) -> Self {
+        Engine::with_placement(accounts, Placement::per_core())
+    }
+
+    /// Starts an engine whose pools run on `placement`.
+    pub fn with_placement(accounts: Vec<Account>, placement: Placement) -> Self {
+        let accounts = accounts
+            .into_iter()
+            .map(|account| {
+                let state = AccountState {
+                    account: account.clone(),
+                    admin: tokio::sync::Mutex::new(AccountData::default()),
+                    routes: RwLock::new(FxHashMap::default()),
+                };
+                (account.id, Arc::new(state))
+            })
+            .collect();
+        Engine {
+            inner: Arc::new(Inner {
+                accounts,
+                placement,
+            }),
+        }
+    }
+
+    /// The account whose key and secret these are, checked in constant time; `None` for a
+    /// wrong pair (without saying which half was wrong).
+    pub fn authenticate(&self, api_key: &str, api_secret: &str) -> Option<AccountId> {
+        let state = self.inner.accounts.get(api_key)?;
+        state
+            .account
+            .secret_matches(api_secret)
+            .then(|| state.account.id.clone())
+    }
+
+    /// Whether an account with this id is configured.
+    pub fn has_account(&self, account: &str) -> bool {
+        self.inner.accounts.contains_key(account)
+    }
+
+    /// How many arbiter threads run pool actors.
+    pub fn threads(&self) -> usize {
+        self.inner.placement.threads()
+    }
+
+    /// Counters across every account and pool.
+    pub async fn stats(&self) -> EngineStats {
+        let mut stats = EngineStats::default();
+        for state in self.inner.accounts.values() {
+            let data = state.admin.lock().await;
+            stats.pools += data.pools.len() as u64;
+            stats.numbers += data.inventory.len() as u64;
+            for entry in data.pools.values() {
+                if let Ok(pool) = entry.addr.send(crate::actors::messages::GetStats).await {
+                    stats.pool_totals.absorb(&pool);
+                }
+            }
+        }
+        stats
+    }
+
+    fn account(&self, account: &str) -> Result<&Arc<AccountState>, EngineError> {
+        self.inner
+            .accounts
+            .get(account)
+            .ok_or_else(|| EngineError::NoSuchAccount(account.to_owned()))
+    }
+}

@@ -1,0 +1,257 @@
+//! Pools and their numbers (DESIGN §3.1, §5): create, read, change, delete; add and remove
+//! numbers with a per-number outcome.
+
+use std::collections::BTreeSet;
+
+use super::{AccountData, Engine, EngineError, Page, Paged, PoolEntry};
+use crate::actors::messages::{Remove, SetSettings, Stop, Upsert};
+use crate::clock::unix_now;
+use crate::model::{CustomFrom, Fallback, Msisdn, PoolId, PoolRecord, PoolSettings};
+use crate::select::PoolState;
+
+/// A partial change of a pool (`PATCH`): `None` leaves a field as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PoolUpdate {
+    /// A new id for the pool (must be free in the account).
+    pub pool_id: Option<PoolId>,
+    /// A new fallback.
+    pub fallback: Option<Fallback>,
+    /// A new `localized_sender_preferred`.
+    pub localized_sender_preferred: Option<bool>,
+    /// A new `predictable_sender_preferred`.
+    pub predictable_sender_preferred: Option<bool>,
+    /// `Some(None)` clears `custom_from`, `Some(Some(id))` sets it.
+    pub custom_from: Option<Option<CustomFrom>>,
+    /// A new sticky TTL.
+    pub sticky_ttl_seconds: Option<u32>,
+}
+
+impl PoolUpdate {
+    fn apply(&self, settings: &mut PoolSettings) {
+        if let Some(fallback) = self.fallback {
+            settings.fallback = fallback;
+        }
+        if let Some(localized) = self.localized_sender_preferred {
+            settings.localized_sender_preferred = localized;
+        }
+        if let Some(predictable) = self.predictable_sender_preferred {
+            settings.predictable_sender_preferred = predictable;
+        }
+        if let Some(custom_from) = &self.custom_from {
+            settings.custom_from = custom_from.clone();
+        }
+        if let Some(ttl) = self.sticky_ttl_seconds {
+            settings.sticky_ttl_seconds = ttl;
+        }
+    }
+}
+
+/// What happened to one number of a bulk add.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddOutcome {
+    /// It joined the pool.
+    Added,
+    /// It was in the pool already (adding is idempotent).
+    AlreadyInPool,
+    /// It is not in the account's inventory (Vonage's `missing-number-subscription`).
+    NotOwned,
+}
+
+/// What happened to one number of a bulk remove.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RemoveOutcome {
+    /// It left the pool.
+    Removed,
+    /// It was not in the pool (Vonage's `missing-number`).
+    NotInPool,
+}
+
+impl Engine {
+    /// Creates an empty pool.
+    pub async fn create_pool(
+        &self,
+        account: &str,
+        pool_id: PoolId,
+        settings: PoolSettings,
+    ) -> Result<PoolRecord, EngineError> {
+        let state = self.account(account)?;
+        let mut data = state.admin.lock().await;
+        if data.pools.contains_key(&pool_id) {
+            return Err(EngineError::PoolExists(pool_id));
+        }
+        let addr = self.inner.placement.spawn(PoolState::new(settings.clone()));
+        let now = unix_now();
+        let entry = PoolEntry {
+            settings,
+            created_at: now,
+            updated_at: now,
+            members: BTreeSet::new(),
+            addr: addr.clone(),
+        };
+        let record = entry.record(&pool_id);
+        data.pools.insert(pool_id.clone(), entry);
+        state.routes.write().insert(pool_id, addr);
+        Ok(record)
+    }
+
+    /// One pool.
+    pub async fn get_pool(&self, account: &str, pool_id: &str) -> Result<PoolRecord, EngineError> {
+        let data = self.account(account)?.admin.lock().await;
+        let (id, entry) = pool_entry(&data, pool_id)?;
+        Ok(entry.record(id))
+    }
+
+    /// A page of the account's pools, in id order.
+    pub async fn list_pools(
+        &self,
+        account: &str,
+        page: Page,
+    ) -> Result<Paged<PoolRecord>, EngineError> {
+        let data = self.account(account)?.admin.lock().await;
+        Ok(Paged::of(
+            data.pools.iter().map(|(id, entry)| entry.record(id)),
+            data.pools.len(),
+            page,
+        ))
+    }
+
+    /// Changes a pool's settings and maybe its id; its numbers and mappings stay.
+    pub async fn update_pool(
+        &self,
+        account: &str,
+        pool_id: &str,
+        update: &PoolUpdate,
+    ) -> Result<PoolRecord, EngineError> {
+        let state = self.account(account)?;
+        let mut data = state.admin.lock().await;
+        let id = pool_entry(&data, pool_id)?.0.clone();
+        let new_id = update.pool_id.clone().unwrap_or_else(|| id.clone());
+        if new_id != id && data.pools.contains_key(&new_id) {
+            return Err(EngineError::PoolExists(new_id));
+        }
+        let mut entry = data.pools.remove(&id).expect("looked up above");
+        update.apply(&mut entry.settings);
+        entry.updated_at = unix_now();
+        let sent = entry.addr.send(SetSettings(entry.settings.clone())).await;
+        let record = entry.record(&new_id);
+        if new_id != id {
+            let mut routes = state.routes.write();
+            routes.remove(&id);
+            routes.insert(new_id.clone(), entry.addr.clone());
+        }
+        data.pools.insert(new_id.clone(), entry);
+        sent.map_err(|_| EngineError::PoolUnavailable(new_id))?;
+        Ok(record)
+    }
+
+    /// Deletes a pool and its mappings; returns it as it was.
+    pub async fn delete_pool(
+        &self,
+        account: &str,
+        pool_id: &str,
+    ) -> Result<PoolRecord, EngineError> {
+        let state = self.account(account)?;
+        let mut data = state.admin.lock().await;
+        let id = pool_entry(&data, pool_id)?.0.clone();
+        let entry = data.pools.remove(&id).expect("looked up above");
+        state.routes.write().remove(&id);
+        // The actor may already be gone at shutdown; the pool is deleted either way.
+        let _ = entry.addr.send(Stop).await;
+        Ok(entry.record(&id))
+    }
+
+    /// Adds owned numbers to a pool; per number, what happened.
+    pub async fn add_numbers(
+        &self,
+        account: &str,
+        pool_id: &str,
+        numbers: &[Msisdn],
+    ) -> Result<Vec<AddOutcome>, EngineError> {
+        let state = self.account(account)?;
+        let mut data = state.admin.lock().await;
+        let id = pool_entry(&data, pool_id)?.0.clone();
+        let AccountData { inventory, pools } = &mut *data;
+        let entry = pools.get_mut(&id).expect("looked up above");
+        let mut joining = Vec::new();
+        let outcomes = numbers
+            .iter()
+            .map(|number| match inventory.get(number) {
+                None => AddOutcome::NotOwned,
+                Some(_) if entry.members.contains(number) => AddOutcome::AlreadyInPool,
+                Some(owned) => {
+                    entry.members.insert(*number);
+                    joining.push(owned.clone());
+                    AddOutcome::Added
+                }
+            })
+            .collect();
+        if !joining.is_empty() {
+            entry.updated_at = unix_now();
+            entry
+                .addr
+                .send(Upsert(joining))
+                .await
+                .map_err(|_| EngineError::PoolUnavailable(id))?;
+        }
+        Ok(outcomes)
+    }
+
+    /// Removes numbers from a pool (DESIGN §3.2 rule 6); per number, what happened.
+    pub async fn remove_numbers(
+        &self,
+        account: &str,
+        pool_id: &str,
+        numbers: &[Msisdn],
+    ) -> Result<Vec<RemoveOutcome>, EngineError> {
+        let state = self.account(account)?;
+        let mut data = state.admin.lock().await;
+        let id = pool_entry(&data, pool_id)?.0.clone();
+        let entry = data.pools.get_mut(&id).expect("looked up above");
+        let mut leaving = Vec::new();
+        let outcomes = numbers
+            .iter()
+            .map(|number| {
+                if entry.members.remove(number) {
+                    leaving.push(*number);
+                    RemoveOutcome::Removed
+                } else {
+                    RemoveOutcome::NotInPool
+                }
+            })
+            .collect();
+        if !leaving.is_empty() {
+            entry.updated_at = unix_now();
+            entry
+                .addr
+                .send(Remove(leaving))
+                .await
+                .map_err(|_| EngineError::PoolUnavailable(id))?;
+        }
+        Ok(outcomes)
+    }
+
+    /// A page of a pool's numbers, in number order.
+    pub async fn pool_numbers(
+        &self,
+        account: &str,
+        pool_id: &str,
+        page: Page,
+    ) -> Result<Paged<Msisdn>, EngineError> {
+        let data = self.account(account)?.admin.lock().await;
+        let (_, entry) = pool_entry(&data, pool_id)?;
+        Ok(Paged::of(
+            entry.members.iter().copied(),
+            entry.members.len(),
+            page,
+        ))
+    }
+}
+
+fn pool_entry<'a>(
+    data: &'a AccountData,
+    pool_id: &str,
+) -> Result<(&'a PoolId, &'a PoolEntry), EngineError> {
+    data.pools
+        .get_key_value(pool_id)
+        .ok_or_else(|| EngineError::NoSuchPool(pool_id.to_owned()))
+}

@@ -1,0 +1,425 @@
+//! The engine through its async API, with real actors on real arbiters.
+
+use super::*;
+use crate::actors::messages::PickJob;
+use crate::model::{Fallback, NumberSpec};
+use crate::select::{Pick, PickError, Reason, Rejection, Sender};
+
+const A: &str = "acct0001";
+const B: &str = "acct0002";
+
+fn engine() -> Engine {
+    let accounts = [A, B]
+        .iter()
+        .map(|id| Account::with_secret(AccountId::new(id).unwrap(), "secret"))
+        .collect();
+    Engine::with_placement(accounts, Placement::start(2))
+}
+
+fn owned(number: &str) -> OwnedNumber {
+    OwnedNumber::from_spec(&NumberSpec {
+        number: number.into(),
+        ..NumberSpec::default()
+    })
+    .unwrap()
+}
+
+fn n(text: &str) -> Msisdn {
+    Msisdn::parse(text).unwrap()
+}
+
+fn pool_id(text: &str) -> PoolId {
+    PoolId::new(text).unwrap()
+}
+
+async fn pool_with(engine: &Engine, account: &str, id: &str, numbers: &[&str]) {
+    engine
+        .upsert_numbers(account, numbers.iter().map(|x| owned(x)).collect())
+        .await
+        .unwrap();
+    engine
+        .create_pool(account, pool_id(id), PoolSettings::default())
+        .await
+        .unwrap();
+    let list: Vec<Msisdn> = numbers.iter().map(|x| n(x)).collect();
+    engine.add_numbers(account, id, &list).await.unwrap();
+}
+
+async fn sender(engine: &Engine, account: &str, pool: &str, to: &str) -> Result<Pick, PickFailure> {
+    engine
+        .pick(account, pool, PickJob::to(n(to)))
+        .await
+        .unwrap()
+}
+
+#[actix::test]
+async fn authenticate_checks_key_and_secret() {
+    let engine = engine();
+    assert_eq!(engine.authenticate(A, "secret").unwrap().as_str(), A);
+    assert!(engine.authenticate(A, "wrong").is_none());
+    assert!(engine.authenticate("nobody01", "secret").is_none());
+}
+
+#[actix::test]
+async fn pool_lifecycle() {
+    let engine = engine();
+    let record = engine
+        .create_pool(A, pool_id("p1"), PoolSettings::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (record.number_count, record.settings.fallback),
+        (0, Fallback::Pool)
+    );
+    assert_eq!(
+        engine
+            .create_pool(A, pool_id("p1"), PoolSettings::default())
+            .await,
+        Err(EngineError::PoolExists(pool_id("p1")))
+    );
+    engine
+        .create_pool(A, pool_id("p0"), PoolSettings::default())
+        .await
+        .unwrap();
+    let page = engine
+        .list_pools(
+            A,
+            Page {
+                offset: 0,
+                limit: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((page.total, page.items[0].pool_id.as_str()), (2, "p0"));
+    let update = PoolUpdate {
+        fallback: Some(Fallback::Reject),
+        pool_id: Some(pool_id("p2")),
+        ..PoolUpdate::default()
+    };
+    let updated = engine.update_pool(A, "p1", &update).await.unwrap();
+    assert_eq!(
+        (updated.pool_id.as_str(), updated.settings.fallback),
+        ("p2", Fallback::Reject)
+    );
+    assert_eq!(
+        engine.get_pool(A, "p1").await,
+        Err(EngineError::NoSuchPool("p1".into()))
+    );
+    let rename_clash = PoolUpdate {
+        pool_id: Some(pool_id("p0")),
+        ..PoolUpdate::default()
+    };
+    assert_eq!(
+        engine.update_pool(A, "p2", &rename_clash).await,
+        Err(EngineError::PoolExists(pool_id("p0")))
+    );
+    let deleted = engine.delete_pool(A, "p2").await.unwrap();
+    assert_eq!(deleted.pool_id.as_str(), "p2");
+    assert_eq!(
+        engine.delete_pool(A, "p2").await,
+        Err(EngineError::NoSuchPool("p2".into()))
+    );
+    assert_eq!(engine.stats().await.pools, 1);
+}
+
+#[actix::test]
+async fn bulk_add_and_remove_report_each_number() {
+    let engine = engine();
+    pool_with(&engine, A, "p", &["447700900001"]).await;
+    engine
+        .upsert_numbers(A, vec![owned("447700900002")])
+        .await
+        .unwrap();
+    let outcomes = engine
+        .add_numbers(
+            A,
+            "p",
+            &[n("447700900001"), n("447700900002"), n("447700900003")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        vec![
+            AddOutcome::AlreadyInPool,
+            AddOutcome::Added,
+            AddOutcome::NotOwned
+        ]
+    );
+    let outcomes = engine
+        .remove_numbers(A, "p", &[n("447700900002"), n("447700900003")])
+        .await
+        .unwrap();
+    assert_eq!(
+        outcomes,
+        vec![RemoveOutcome::Removed, RemoveOutcome::NotInPool]
+    );
+    let members = engine
+        .pool_numbers(
+            A,
+            "p",
+            Page {
+                offset: 0,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((members.total, members.items), (1, vec![n("447700900001")]));
+    assert_eq!(engine.get_pool(A, "p").await.unwrap().number_count, 1);
+}
+
+#[actix::test]
+async fn picks_route_to_the_pool_and_batch_per_pool() {
+    let engine = engine();
+    pool_with(&engine, A, "uk", &["447700900001", "447700900002"]).await;
+    pool_with(&engine, A, "us", &["12125550101"]).await;
+    let jobs = vec![
+        ("uk", PickJob::to(n("447911123456"))),
+        ("us", PickJob::to(n("12125559999"))),
+        ("nope", PickJob::to(n("447911123456"))),
+        ("uk", PickJob::to(n("447911123456"))),
+    ];
+    let results = engine.pick_batch(A, jobs).await.unwrap();
+    let first = results[0].as_ref().unwrap();
+    assert_eq!(first.reason, Reason::Country);
+    assert_eq!(
+        results[1].as_ref().unwrap().sender,
+        Sender::Number(n("12125550101"))
+    );
+    assert_eq!(results[2], Err(PickFailure::NoSuchPool("nope".into())));
+    let again = results[3].as_ref().unwrap();
+    assert_eq!(
+        (&again.sender, again.reason),
+        (&first.sender, Reason::Sticky)
+    );
+    let Sender::Number(mapped) = first.sender else {
+        panic!()
+    };
+    assert_eq!(
+        engine.sticky_get(A, "uk", n("447911123456")).await,
+        Ok(Some(mapped))
+    );
+    assert_eq!(
+        engine.sticky_del(A, "uk", n("447911123456")).await,
+        Ok(true)
+    );
+    assert_eq!(
+        engine.sticky_del(A, "uk", n("447911123456")).await,
+        Ok(false)
+    );
+    let stats = engine.stats().await;
+    assert_eq!(stats.pool_totals.picks_for(Reason::Sticky), 1);
+    assert_eq!(stats.pool_totals.picks_for(Reason::Country), 1);
+}
+
+#[actix::test]
+async fn rejection_comes_back_as_a_pick_failure() {
+    let engine = engine();
+    pool_with(&engine, A, "uk", &["447700900001"]).await;
+    let update = PoolUpdate {
+        fallback: Some(Fallback::Reject),
+        ..PoolUpdate::default()
+    };
+    engine.update_pool(A, "uk", &update).await.unwrap();
+    let result = sender(&engine, A, "uk", "4915112345678").await;
+    assert_eq!(
+        result,
+        Err(PickFailure::Pick(PickError::Rejected(
+            Rejection::NoNumberForCountry(crate::model::Country::new("DE").unwrap())
+        )))
+    );
+}
+
+#[actix::test]
+async fn concurrent_picks_for_one_recipient_agree() {
+    let engine = engine();
+    pool_with(&engine, A, "uk", &["447700900001", "447700900002"]).await;
+    let numbers: Vec<OwnedNumber> = (3..60)
+        .map(|i| owned(&format!("4477009000{i:02}")))
+        .collect();
+    let more: Vec<Msisdn> = numbers.iter().map(|o| o.number).collect();
+    engine.upsert_numbers(A, numbers).await.unwrap();
+    // 200 tasks pick for one new recipient at once while the pool grows under them: the first
+    // pick to reach the actor records a mapping and every later one must get it back, even
+    // though the grown pool's hash may point elsewhere.
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let engine = engine.clone();
+            let more = more.clone();
+            actix::spawn(async move {
+                if i == 100 {
+                    engine.add_numbers(A, "uk", &more).await.unwrap();
+                }
+                sender(&engine, A, "uk", "447911123456")
+                    .await
+                    .unwrap()
+                    .sender
+            })
+        })
+        .collect();
+    let mut senders = std::collections::HashSet::new();
+    for task in tasks {
+        senders.insert(task.await.unwrap());
+    }
+    assert_eq!(
+        senders.len(),
+        1,
+        "every concurrent pick got the same sender: {senders:?}"
+    );
+    assert_eq!(engine.get_pool(A, "uk").await.unwrap().number_count, 59);
+}
+
+#[actix::test]
+async fn releasing_a_number_removes_it_from_every_pool_and_its_mappings() {
+    let engine = engine();
+    pool_with(&engine, A, "one", &["447700900001", "447700900002"]).await;
+    engine
+        .create_pool(A, pool_id("two"), PoolSettings::default())
+        .await
+        .unwrap();
+    engine
+        .add_numbers(A, "two", &[n("447700900001"), n("447700900002")])
+        .await
+        .unwrap();
+    let Sender::Number(first) = sender(&engine, A, "one", "447911123456")
+        .await
+        .unwrap()
+        .sender
+    else {
+        panic!()
+    };
+    engine.delete_number(A, first).await.unwrap();
+    assert_eq!(
+        engine.get_number(A, first).await,
+        Err(EngineError::NumberNotOwned(first))
+    );
+    assert_eq!(engine.get_pool(A, "one").await.unwrap().number_count, 1);
+    assert_eq!(engine.get_pool(A, "two").await.unwrap().number_count, 1);
+    assert_eq!(
+        engine.sticky_get(A, "one", n("447911123456")).await,
+        Ok(None)
+    );
+    let next = sender(&engine, A, "one", "447911123456").await.unwrap();
+    assert_ne!(next.sender, Sender::Number(first));
+}
+
+#[actix::test]
+async fn inventory_changes_reach_the_pools() {
+    let engine = engine();
+    pool_with(&engine, A, "uk", &["447700900001", "447700900002"]).await;
+    let mut tagged = owned("447700900002");
+    tagged.network = Some(crate::model::Network::new("23410").unwrap());
+    assert_eq!(
+        engine.upsert_numbers(A, vec![tagged]).await.unwrap(),
+        vec![false]
+    );
+    let job = PickJob {
+        to: n("447911123456"),
+        from: None,
+        network: Some("23410".into()),
+    };
+    let pick = engine.pick(A, "uk", job).await.unwrap().unwrap();
+    assert_eq!(
+        (pick.sender, pick.reason),
+        (Sender::Number(n("447700900002")), Reason::Network)
+    );
+    let page = engine
+        .list_numbers(
+            A,
+            Page {
+                offset: 1,
+                limit: 5,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((page.total, page.items.len()), (2, 1));
+}
+
+#[actix::test]
+async fn accounts_are_isolated() {
+    let engine = engine();
+    pool_with(&engine, A, "shared-name", &["447700900001"]).await;
+    assert_eq!(
+        engine.get_pool(B, "shared-name").await,
+        Err(EngineError::NoSuchPool("shared-name".into()))
+    );
+    assert_eq!(
+        engine
+            .pick(B, "shared-name", PickJob::to(n("447911123456")))
+            .await
+            .unwrap(),
+        Err(PickFailure::NoSuchPool("shared-name".into()))
+    );
+    // B cannot put A's number in a pool without owning it.
+    engine
+        .create_pool(B, pool_id("b"), PoolSettings::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        engine
+            .add_numbers(B, "b", &[n("447700900001")])
+            .await
+            .unwrap(),
+        vec![AddOutcome::NotOwned]
+    );
+    assert_eq!(
+        engine.get_pool(A, "x").await,
+        Err(EngineError::NoSuchPool("x".into()))
+    );
+    assert_eq!(
+        engine.get_pool("nobody01", "x").await,
+        Err(EngineError::NoSuchAccount("nobody01".into()))
+    );
+}
+
+#[actix::test]
+async fn a_pool_of_100_000_numbers_works() {
+    let engine = engine();
+    // 100,000 numbers across four countries.
+    let numbers: Vec<OwnedNumber> = (0..100_000u64)
+        .map(|i| {
+            let prefix = [
+                447_700_000_000u64,
+                12_125_000_000,
+                4_915_100_000_000,
+                33_612_000_000,
+            ][(i % 4) as usize];
+            OwnedNumber::from_spec(&NumberSpec {
+                number: (prefix + i).to_string(),
+                ..NumberSpec::default()
+            })
+            .unwrap()
+        })
+        .collect();
+    let list: Vec<Msisdn> = numbers.iter().map(|o| o.number).collect();
+    engine.upsert_numbers(A, numbers).await.unwrap();
+    engine
+        .create_pool(A, pool_id("big"), PoolSettings::default())
+        .await
+        .unwrap();
+    let outcomes = engine.add_numbers(A, "big", &list).await.unwrap();
+    assert!(outcomes.iter().all(|o| *o == AddOutcome::Added));
+    let jobs: Vec<_> = (0..1_000u64)
+        .map(|i| {
+            (
+                "big",
+                PickJob::to(Msisdn::from_u64(447_911_000_000 + i).unwrap()),
+            )
+        })
+        .collect();
+    let results = engine.pick_batch(A, jobs).await.unwrap();
+    for result in results {
+        let pick = result.unwrap();
+        let Sender::Number(number) = pick.sender else {
+            panic!()
+        };
+        assert_eq!(number.leading_digits(2), 44, "localized to GB");
+    }
+    assert_eq!(
+        engine.get_pool(A, "big").await.unwrap().number_count,
+        100_000
+    );
+}
