@@ -116,8 +116,10 @@ fn rule2_sticky_returns_the_mapped_number_and_refreshes_last_use() {
 
 #[test]
 fn rule2_expired_mapping_is_repicked() {
-    let mut s = PoolSettings::default();
-    s.sticky_ttl_seconds = 60;
+    let s = PoolSettings {
+        sticky_ttl_seconds: 60,
+        ..PoolSettings::default()
+    };
     let mut state = pool(s, MIXED);
     pick_to(&mut state, "447911123456").unwrap();
     let within = pick_with(&mut state, "447911123456", None, None, NOW + 60).unwrap();
@@ -378,8 +380,10 @@ fn compaction_keeps_live_mappings_and_drops_dead_ones() {
 
 #[test]
 fn sweep_drops_expired_and_dead_mappings() {
-    let mut s = PoolSettings::default();
-    s.sticky_ttl_seconds = 10;
+    let s = PoolSettings {
+        sticky_ttl_seconds: 10,
+        ..PoolSettings::default()
+    };
     let mut state = pool(s, MIXED);
     pick_with(&mut state, "447911123456", None, None, NOW).unwrap();
     pick_with(&mut state, "447911123457", None, None, NOW + 100).unwrap();
