@@ -9,8 +9,13 @@
 pub mod actors;
 pub mod classify;
 pub mod clock;
+pub mod config;
+pub mod demo;
 pub mod engine;
 pub mod hash;
+pub mod http;
+pub mod metrics;
 pub mod model;
+pub mod resp;
 pub mod select;
 pub mod sticky;

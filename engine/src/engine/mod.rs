@@ -22,6 +22,7 @@ pub use pools::{AddOutcome, PoolUpdate, RemoveOutcome};
 
 use crate::actors::messages::PoolStats;
 use crate::actors::{Placement, PoolActor};
+use crate::metrics::Metrics;
 use crate::model::{Account, AccountId, Msisdn, OwnedNumber, PoolId, PoolRecord, PoolSettings};
 
 /// Why an engine call failed: each names what was missing or in the way.
@@ -97,6 +98,8 @@ struct Inner {
     accounts: FxHashMap<AccountId, Arc<AccountState>>,
     /// Where pool actors run.
     placement: Placement,
+    /// Latency and connection measurements the servers record.
+    metrics: Metrics,
 }
 
 /// One account's state.
@@ -169,6 +172,7 @@ impl Engine {
             inner: Arc::new(Inner {
                 accounts,
                 placement,
+                metrics: Metrics::default(),
             }),
         }
     }
@@ -186,6 +190,11 @@ impl Engine {
     /// Whether an account with this id is configured.
     pub fn has_account(&self, account: &str) -> bool {
         self.inner.accounts.contains_key(account)
+    }
+
+    /// Measurements shared by the servers.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
     }
 
     /// How many arbiter threads run pool actors.

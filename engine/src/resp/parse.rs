@@ -125,7 +125,7 @@ impl<'a> ArgCursor<'a> {
     }
 
     /// Ends parsing: extra arguments are a [`ParseError::WrongArity`].
-    pub fn finish(self) -> Result<(), ParseError> {
+    pub fn finish(&self) -> Result<(), ParseError> {
         if self.remaining() == 0 {
             Ok(())
         } else {

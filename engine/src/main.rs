@@ -1,0 +1,125 @@
+//! `numpool serve`: the sidecar (RESP) and the REST API in one process.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use numpool::config::Config;
+use numpool::engine::Engine;
+use numpool::{demo, http, resp};
+
+#[derive(Parser)]
+#[command(name = "numpool", version, about = "SMS number-pool routing engine")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the RESP sidecar and the REST API.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "NUMPOOL_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (overrides `data_dir`).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// RESP listen address (overrides `resp`).
+    #[arg(long)]
+    resp: Option<std::net::SocketAddr>,
+    /// HTTP listen address (overrides `http`).
+    #[arg(long)]
+    http: Option<std::net::SocketAddr>,
+    /// Binds the RESP listener to this account: no AUTH needed (loopback only).
+    #[arg(long)]
+    sidecar_account: Option<String>,
+    /// Adds a demo account with an inventory and pools, and prints how to try it.
+    #[arg(long)]
+    demo: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let Command::Serve(args) = Cli::parse().command;
+    actix_web::rt::System::new().block_on(serve(args))
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    config.data_dir = args.data_dir.or(config.data_dir);
+    config.resp = args.resp.unwrap_or(config.resp);
+    config.http = args.http.unwrap_or(config.http);
+    config.sidecar_account = args.sidecar_account.or(config.sidecar_account);
+    let mut accounts = config.accounts()?;
+    if args.demo {
+        accounts.push(demo::account());
+    }
+    let engine = Engine::start(accounts);
+    if args.demo {
+        demo::seed(&engine).await.context("seeding the demo data")?;
+    }
+
+    let http_listener =
+        TcpListener::bind(config.http).with_context(|| format!("binding HTTP {}", config.http))?;
+    let resp_listener = tokio::net::TcpListener::bind(config.resp)
+        .await
+        .with_context(|| format!("binding RESP {}", config.resp))?;
+    let http_addr = http_listener.local_addr()?;
+    let resp_addr = resp_listener.local_addr()?;
+    let http_server = http::start(http_listener, engine.clone(), &config.limits)?;
+    let resp_server = resp::Server::new(engine.clone(), &config);
+
+    // Tests and scripts read this line to learn the ports chosen for `:0`.
+    println!("numpool ready resp={resp_addr} http={http_addr}");
+    if args.demo {
+        print_demo_help(resp_addr, http_addr);
+    }
+    tracing::info!(%resp_addr, %http_addr, "numpool started");
+
+    let http_handle = http_server.handle();
+    let http_task = actix_web::rt::spawn(http_server);
+    resp_server
+        .run(resp_listener, shutdown_signal())
+        .await
+        .context("RESP server")?;
+    tracing::info!("shutdown: RESP drained, stopping HTTP");
+    http_handle.stop(true).await;
+    let _ = http_task.await;
+    tracing::info!("numpool stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutdown signal received");
+}
+
+fn print_demo_help(resp: std::net::SocketAddr, http: std::net::SocketAddr) {
+    let (key, secret) = (demo::DEMO_KEY, demo::DEMO_SECRET);
+    println!(
+        "\ndemo account: api_key={key} api_secret={secret}\n\
+         try:\n  redis-cli -p {rp} AUTH {key} {secret}\n  \
+         redis-cli -p {rp} -a ... (or) printf 'AUTH {key} {secret}\\nPICK demo +447911123456 WITHREASON\\n' | redis-cli -p {rp}\n  \
+         curl -u {key}:{secret} http://{http}/v2/numberpools/accounts/{key}/pools\n",
+        rp = resp.port()
+    );
+}

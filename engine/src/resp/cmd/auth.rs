@@ -1,0 +1,53 @@
+//! `AUTH <api_key> <api_secret>`: binds the connection to an account.
+
+use bytes::BytesMut;
+
+use super::super::session::Session;
+use crate::engine::Engine;
+use crate::resp::frame::{write_error, write_simple};
+use crate::resp::parse::{ArgCursor, ParseError};
+
+/// Redis's reply to a wrong pair; clients recognise it.
+pub const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+
+/// A parsed `AUTH`.
+pub struct Auth<'a> {
+    /// The account key.
+    pub key: &'a str,
+    /// The account secret.
+    pub secret: &'a str,
+}
+
+impl<'a> Auth<'a> {
+    /// Parses `<key> <secret>`.
+    pub fn parse(cursor: &mut ArgCursor<'a>) -> Result<Self, ParseError> {
+        if cursor.remaining() != 2 {
+            return Err(cursor.wrong_arity());
+        }
+        Ok(Auth {
+            key: cursor.next_str()?,
+            secret: cursor.next_str()?,
+        })
+    }
+
+    /// Authenticates: `+OK` and the connection belongs to the account, or `WRONGPASS` and
+    /// nothing changes.
+    pub fn apply(&self, engine: &Engine, session: &mut Session, out: &mut BytesMut) {
+        if self.authenticate(engine, session) {
+            write_simple(out, "OK");
+        } else {
+            write_error(out, WRONGPASS);
+        }
+    }
+
+    /// Checks the pair and binds the session; whether it matched.
+    pub fn authenticate(&self, engine: &Engine, session: &mut Session) -> bool {
+        match engine.authenticate(self.key, self.secret) {
+            Some(account) => {
+                session.account = Some(account);
+                true
+            }
+            None => false,
+        }
+    }
+}

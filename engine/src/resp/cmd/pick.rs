@@ -1,0 +1,97 @@
+//! `PICK <pool_id> <to> [FROM <sender>] [NETWORK <network>] [WITHREASON]`: the hot path.
+//! Parsing borrows from the request; the session batches consecutive picks into one engine call.
+
+use bytes::BytesMut;
+
+use super::{parse_recipient, write_invalid_recipient, write_no_pool, CommandError};
+use crate::actors::messages::PickJob;
+use crate::engine::PickFailure;
+use crate::model::Msisdn;
+use crate::resp::frame::{write_array_header, write_bulk, write_error, write_error_fmt};
+use crate::resp::parse::ArgCursor;
+use crate::select::{self, PickError};
+
+/// A parsed `PICK`.
+pub struct Pick<'a> {
+    /// The pool.
+    pub pool: &'a str,
+    /// The recipient as given, echoed in errors.
+    to_text: &'a str,
+    /// The recipient.
+    to: Msisdn,
+    /// `FROM`.
+    from: Option<&'a str>,
+    /// `NETWORK`.
+    network: Option<&'a str>,
+    /// `WITHREASON`: reply `[sender, reason]` instead of the sender.
+    with_reason: bool,
+}
+
+impl<'a> Pick<'a> {
+    /// Parses the arguments; options may come in any order.
+    pub fn parse(cursor: &mut ArgCursor<'a>) -> Result<Self, CommandError<'a>> {
+        if cursor.remaining() < 2 {
+            return Err(cursor.wrong_arity().into());
+        }
+        let pool = cursor.next_str()?;
+        let to_text = cursor.next_str()?;
+        let mut pick = Pick {
+            pool,
+            to_text,
+            to: parse_recipient(to_text)?,
+            from: None,
+            network: None,
+            with_reason: false,
+        };
+        while cursor.remaining() > 0 {
+            let option = cursor.next_str()?;
+            if option.eq_ignore_ascii_case("withreason") {
+                pick.with_reason = true;
+            } else if option.eq_ignore_ascii_case("from") && cursor.remaining() > 0 {
+                pick.from = Some(cursor.next_str()?);
+            } else if option.eq_ignore_ascii_case("network") && cursor.remaining() > 0 {
+                pick.network = Some(cursor.next_str()?);
+            } else {
+                return Err(crate::resp::parse::ParseError::Syntax.into());
+            }
+        }
+        Ok(pick)
+    }
+
+    /// The engine job: owned copies of the rare options only.
+    pub fn job(&self) -> PickJob {
+        PickJob {
+            to: self.to,
+            from: self.from.map(Box::from),
+            network: self.network.map(Box::from),
+        }
+    }
+
+    /// Writes the reply for the engine's answer.
+    pub fn write_reply(&self, result: &Result<select::Pick, PickFailure>, out: &mut BytesMut) {
+        match result {
+            Ok(pick) => {
+                let sender = pick.sender.to_string();
+                if self.with_reason {
+                    write_array_header(out, 2);
+                    write_bulk(out, sender.as_bytes());
+                    write_bulk(out, pick.reason.as_str().as_bytes());
+                } else {
+                    write_bulk(out, sender.as_bytes());
+                }
+            }
+            Err(PickFailure::NoSuchPool(_)) => write_no_pool(out, self.pool),
+            Err(PickFailure::Pick(PickError::Rejected(why))) => {
+                write_error_fmt(out, format_args!("REJECTED {why}"))
+            }
+            Err(PickFailure::Pick(PickError::InvalidRecipient(_))) => {
+                write_invalid_recipient(out, self.to_text)
+            }
+            Err(PickFailure::Pick(PickError::InvalidSender(_))) => write_error_fmt(
+                out,
+                format_args!("ERR invalid sender '{}'", self.from.unwrap_or_default()),
+            ),
+            Err(PickFailure::Unavailable(_)) => write_error(out, "ERR pool unavailable, retry"),
+        }
+    }
+}

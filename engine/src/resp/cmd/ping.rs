@@ -1,0 +1,32 @@
+//! `PING [msg]`: liveness, and the baseline of load tests.
+
+use bytes::BytesMut;
+
+use crate::resp::frame::{write_bulk, write_simple};
+use crate::resp::parse::{ArgCursor, ParseError};
+
+/// A parsed `PING`.
+pub struct Ping<'a> {
+    /// The message to echo, if any.
+    msg: Option<&'a [u8]>,
+}
+
+impl<'a> Ping<'a> {
+    /// Parses `[msg]`.
+    pub fn parse(cursor: &mut ArgCursor<'a>) -> Result<Self, ParseError> {
+        let msg = match cursor.remaining() {
+            0 => None,
+            _ => Some(&cursor.next_bytes()?[..]),
+        };
+        cursor.finish()?;
+        Ok(Ping { msg })
+    }
+
+    /// `+PONG`, or the message as a bulk string (as Redis does).
+    pub fn apply(&self, out: &mut BytesMut) {
+        match self.msg {
+            None => write_simple(out, "PONG"),
+            Some(msg) => write_bulk(out, msg),
+        }
+    }
+}

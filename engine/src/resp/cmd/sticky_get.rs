@@ -1,0 +1,25 @@
+//! `STICKY.GET <pool_id> <to>`: the sender mapped to a recipient, or nil.
+
+use bytes::BytesMut;
+
+use super::{write_no_pool, PoolRecipient};
+use crate::engine::Engine;
+use crate::model::AccountId;
+use crate::resp::frame::{write_bulk, write_null_bulk};
+
+/// A parsed `STICKY.GET`.
+pub struct StickyGet<'a>(pub PoolRecipient<'a>);
+
+impl StickyGet<'_> {
+    /// Looks the mapping up.
+    pub async fn apply(&self, engine: &Engine, account: &AccountId, out: &mut BytesMut) {
+        match engine
+            .sticky_get(account.as_str(), self.0.pool, self.0.to)
+            .await
+        {
+            Ok(Some(sender)) => write_bulk(out, sender.to_string().as_bytes()),
+            Ok(None) => write_null_bulk(out),
+            Err(_) => write_no_pool(out, self.0.pool),
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The sidecar protocol of DESIGN §4: RESP2, so that any Redis client can pick senders. Layers
+//! as in mini-redis: `frame` (wire format), `parse` (argument cursor), `connection` (socket and
+//! buffers), `cmd` (one file per command), `session` (a connection's state and batches),
+//! `server` (accept loop, limits, shutdown).
+
+pub mod cmd;
+pub mod connection;
+pub mod frame;
+pub mod parse;
+mod server;
+pub mod session;
+
+pub use server::Server;

@@ -1,0 +1,147 @@
+//! The sidecar's listener (DESIGN §4): accept loop, connection cap, per-connection tasks and
+//! graceful shutdown. Each connection is its own task, so a slow or stalled client holds only
+//! its own task and buffers, never another connection's progress.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+
+use super::connection::{ConnError, Connection};
+use super::frame::{write_error, FrameLimits};
+use super::session::{After, Session};
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::model::AccountId;
+
+/// How long shutdown waits for connections to finish what they are doing.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The RESP server.
+pub struct Server {
+    /// The engine commands run against.
+    engine: Engine,
+    /// Frame limits per request.
+    limits: FrameLimits,
+    /// Most simultaneous connections.
+    max_connections: usize,
+    /// Close a connection silent this long.
+    idle_timeout: Option<Duration>,
+    /// The account every connection is bound to, for a private sidecar.
+    sidecar_account: Option<AccountId>,
+}
+
+impl Server {
+    /// A server for `engine` with `config`'s limits and sidecar account.
+    pub fn new(engine: Engine, config: &Config) -> Self {
+        let limits = &config.limits;
+        Server {
+            engine,
+            limits: FrameLimits {
+                max_bulk_len: limits.max_arg_bytes,
+                max_args: limits.max_args,
+                ..FrameLimits::default()
+            },
+            max_connections: limits.max_connections,
+            idle_timeout: (limits.idle_timeout_seconds > 0)
+                .then(|| Duration::from_secs(limits.idle_timeout_seconds)),
+            sidecar_account: config
+                .sidecar_account
+                .as_deref()
+                .and_then(|a| AccountId::new(a).ok()),
+        }
+    }
+
+    /// Serves `listener` until `shutdown` completes; then stops accepting, lets every
+    /// connection finish the batch it is running (up to [`DRAIN_TIMEOUT`]) and returns.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let server = Arc::new(self);
+        let slots = Arc::new(Semaphore::new(server.max_connections));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, _) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    // Out of descriptors or a reset before accept: keep serving the others.
+                    Err(err) => {
+                        tracing::warn!(%err, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                },
+                _ = &mut shutdown => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                tokio::spawn(refuse(stream));
+                continue;
+            };
+            let server = server.clone();
+            let stop = stop_rx.clone();
+            tokio::spawn(async move {
+                server.serve_connection(stream, stop).await;
+                drop(permit);
+            });
+        }
+        drop(listener);
+        let _ = stop_tx.send(true);
+        let all = u32::try_from(server.max_connections).unwrap_or(u32::MAX);
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, slots.acquire_many(all)).await;
+        Ok(())
+    }
+
+    async fn serve_connection(&self, stream: TcpStream, mut stop: watch::Receiver<bool>) {
+        let _counted = self.engine.metrics().connection_opened();
+        let mut connection = Connection::new(stream, self.limits, self.idle_timeout);
+        let mut session = Session {
+            account: self.sidecar_account.clone(),
+        };
+        let mut batch = Vec::new();
+        loop {
+            let read = tokio::select! {
+                read = connection.read_batch_into(&mut batch) => read,
+                _ = stop.wait_for(|stopped| *stopped) => return,
+            };
+            match read {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(ConnError::Protocol(err)) => {
+                    let _ = connection.close_with_protocol_error(&err).await;
+                    return;
+                }
+                Err(ConnError::IdleTimeout(_)) => {
+                    let _ = connection.close().await;
+                    return;
+                }
+                Err(_) => return,
+            }
+            let after = session
+                .execute(&self.engine, &batch, connection.out())
+                .await;
+            if connection.flush().await.is_err() {
+                return;
+            }
+            if after == After::Close {
+                let _ = connection.close().await;
+                return;
+            }
+        }
+    }
+}
+
+/// Tells a client over the connection cap why it is being closed (Redis's wording).
+async fn refuse(mut stream: TcpStream) {
+    let mut out = BytesMut::new();
+    write_error(&mut out, "ERR max number of clients reached");
+    let _ = stream.write_all(&out).await;
+    let _ = stream.shutdown().await;
+}

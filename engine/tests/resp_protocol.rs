@@ -1,0 +1,530 @@
+//! The RESP sidecar (DESIGN §4) against the real binary: raw bytes for every command and error,
+//! the `redis` crate for pipelines and concurrency, and the limits.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use support::Numpool;
+
+const DEMO_AUTH: &[u8] = b"*3\r\n$4\r\nAUTH\r\n$8\r\ndemo0001\r\n$11\r\ndemo-secret\r\n";
+
+/// A raw connection with a read timeout, so a missing reply fails the test instead of hanging.
+fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+}
+
+/// Encodes a command as a RESP array of bulk strings.
+fn command(args: &[&str]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for arg in args {
+        out.extend(format!("${}\r\n{arg}\r\n", arg.len()).into_bytes());
+    }
+    out
+}
+
+/// Sends `request` and asserts the reply bytes are exactly `expected`.
+fn exchange(stream: &mut TcpStream, request: &[u8], expected: &[u8]) {
+    stream.write_all(request).unwrap();
+    let mut reply = vec![0; expected.len()];
+    stream
+        .read_exact(&mut reply)
+        .unwrap_or_else(|e| panic!("reading {:?}: {e}", String::from_utf8_lossy(expected)));
+    assert_eq!(
+        String::from_utf8_lossy(&reply),
+        String::from_utf8_lossy(expected)
+    );
+}
+
+/// Reads until the server closes; what it sent.
+fn read_to_close(stream: &mut TcpStream) -> Vec<u8> {
+    let mut rest = Vec::new();
+    stream
+        .read_to_end(&mut rest)
+        .expect("server closes the connection");
+    rest
+}
+
+fn authed(server: &Numpool) -> TcpStream {
+    let mut stream = connect(server.resp);
+    exchange(&mut stream, DEMO_AUTH, b"+OK\r\n");
+    stream
+}
+
+#[test]
+fn handshake_commands_work_before_auth() {
+    let server = Numpool::start(&["--demo"]);
+    let mut s = connect(server.resp);
+    exchange(&mut s, &command(&["PING"]), b"+PONG\r\n");
+    exchange(&mut s, &command(&["ping", "hi"]), b"$2\r\nhi\r\n");
+    exchange(
+        &mut s,
+        &command(&["CLIENT", "SETINFO", "LIB-NAME", "x"]),
+        b"+OK\r\n",
+    );
+    let version = env!("CARGO_PKG_VERSION");
+    let hello = format!(
+        "*6\r\n$6\r\nserver\r\n$7\r\nnumpool\r\n$7\r\nversion\r\n${}\r\n{version}\r\n$5\r\nproto\r\n:2\r\n",
+        version.len()
+    );
+    exchange(&mut s, &command(&["HELLO"]), hello.as_bytes());
+    exchange(&mut s, &command(&["HELLO", "2"]), hello.as_bytes());
+    exchange(
+        &mut s,
+        &command(&["HELLO", "3"]),
+        b"-NOPROTO sorry, this protocol version is not supported.\r\n",
+    );
+    // Inline commands (telnet, nc) work too.
+    exchange(&mut s, b"PING\r\n", b"+PONG\r\n");
+    exchange(&mut s, &command(&["QUIT"]), b"+OK\r\n");
+    assert!(read_to_close(&mut s).is_empty());
+}
+
+#[test]
+fn everything_else_needs_auth() {
+    let server = Numpool::start(&["--demo"]);
+    let mut s = connect(server.resp);
+    for request in [
+        command(&["PICK", "demo", "447911123456"]),
+        command(&["PICK", "demo", "not-a-number"]),
+        command(&["STICKY.GET", "demo", "447911123456"]),
+        command(&["STICKY.DEL", "demo", "447911123456"]),
+        command(&["INFO"]),
+        command(&["FLUSHALL"]),
+    ] {
+        exchange(&mut s, &request, b"-NOAUTH Authentication required.\r\n");
+    }
+    let wrong = b"-WRONGPASS invalid username-password pair or user is disabled.\r\n";
+    exchange(&mut s, &command(&["AUTH", "demo0001", "nope"]), wrong);
+    exchange(
+        &mut s,
+        &command(&["AUTH", "nobody00", "demo-secret"]),
+        wrong,
+    );
+    exchange(
+        &mut s,
+        &command(&["HELLO", "2", "AUTH", "demo0001", "nope"]),
+        wrong,
+    );
+    exchange(
+        &mut s,
+        &command(&["PICK", "demo", "447911123456"]),
+        b"-NOAUTH Authentication required.\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["AUTH", "demo0001"]),
+        b"-ERR wrong number of arguments for 'auth' command\r\n",
+    );
+    exchange(&mut s, DEMO_AUTH, b"+OK\r\n");
+    exchange(
+        &mut s,
+        &command(&["PICK", "demo", "447911123456"]),
+        b"$12\r\n447700900001\r\n",
+    );
+}
+
+#[test]
+fn hello_with_auth_authenticates() {
+    let server = Numpool::start(&["--demo"]);
+    let mut s = connect(server.resp);
+    s.write_all(&command(&["HELLO", "2", "AUTH", "demo0001", "demo-secret"]))
+        .unwrap();
+    let mut reply = [0u8; 4];
+    s.read_exact(&mut reply).unwrap();
+    assert_eq!(&reply, b"*6\r\n");
+    let mut s = connect(server.resp);
+    exchange(
+        &mut s,
+        &command(&[
+            "HELLO",
+            "2",
+            "AUTH",
+            "demo0001",
+            "demo-secret",
+            "SETNAME",
+            "app",
+        ]),
+        b"*6\r\n",
+    );
+}
+
+#[test]
+fn pick_replies_and_errors() {
+    let server = Numpool::start(&["--demo"]);
+    let mut s = authed(&server);
+    // Localized and sticky.
+    exchange(
+        &mut s,
+        &command(&["PICK", "demo", "+447911123456", "WITHREASON"]),
+        b"*2\r\n$12\r\n447700900001\r\n$7\r\ncountry\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["pick", "demo", "447911123456", "withreason"]),
+        b"*2\r\n$12\r\n447700900001\r\n$6\r\nsticky\r\n",
+    );
+    // Area and network.
+    exchange(
+        &mut s,
+        &command(&[
+            "PICK",
+            "demo",
+            "14155559999",
+            "NETWORK",
+            "311480",
+            "WITHREASON",
+        ]),
+        b"*2\r\n$11\r\n14155550102\r\n$4\r\narea\r\n",
+    );
+    // Each fallback.
+    exchange(
+        &mut s,
+        &command(&["PICK", "strict", "33612349999"]),
+        b"-REJECTED no number for country FR\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["PICK", "brand", "33612349999", "WITHREASON"]),
+        b"*2\r\n$7\r\nNumpool\r\n$11\r\ncustom_from\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["PICK", "brand", "33612349999", "FROM", "Acme"]),
+        b"$4\r\nAcme\r\n",
+    );
+    // Errors that keep the connection open.
+    exchange(
+        &mut s,
+        &command(&["PICK", "nope", "447911123456"]),
+        b"-NOPOOL pool 'nope' not found\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["PICK", "demo", "12ab"]),
+        b"-ERR invalid recipient '12ab'\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["PICK", "demo", "9991234567"]),
+        b"-ERR invalid recipient '9991234567'\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&[
+            "PICK",
+            "brand",
+            "33612349999",
+            "FROM",
+            "Far Too Long Sender",
+        ]),
+        b"-ERR invalid sender 'Far Too Long Sender'\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["PICK", "demo"]),
+        b"-ERR wrong number of arguments for 'pick' command\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["PICK", "demo", "447911123456", "BOGUS"]),
+        b"-ERR syntax error\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["NOSUCH", "x"]),
+        b"-ERR unknown command 'NOSUCH'\r\n",
+    );
+    exchange(&mut s, &command(&["PING"]), b"+PONG\r\n");
+}
+
+#[test]
+fn sticky_get_and_del() {
+    let server = Numpool::start(&["--demo"]);
+    let mut s = authed(&server);
+    exchange(
+        &mut s,
+        &command(&["STICKY.GET", "demo", "447911123456"]),
+        b"$-1\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["PICK", "demo", "447911123456"]),
+        b"$12\r\n447700900001\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["STICKY.GET", "demo", "+447911123456"]),
+        b"$12\r\n447700900001\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["STICKY.DEL", "demo", "447911123456"]),
+        b":1\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["STICKY.DEL", "demo", "447911123456"]),
+        b":0\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["STICKY.GET", "demo", "447911123456"]),
+        b"$-1\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["STICKY.GET", "nope", "447911123456"]),
+        b"-NOPOOL pool 'nope' not found\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["STICKY.DEL", "demo", "x"]),
+        b"-ERR invalid recipient 'x'\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["STICKY.GET", "demo"]),
+        b"-ERR wrong number of arguments for 'sticky.get' command\r\n",
+    );
+}
+
+#[test]
+fn info_reports_counters() {
+    let server = Numpool::start(&["--demo"]);
+    let mut s = authed(&server);
+    exchange(
+        &mut s,
+        &command(&["PICK", "demo", "447911123456"]),
+        b"$12\r\n447700900001\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["PICK", "demo", "447911123456"]),
+        b"$12\r\n447700900001\r\n",
+    );
+    s.write_all(&command(&["INFO"])).unwrap();
+    let mut header = Vec::new();
+    let mut byte = [0u8; 1];
+    while !header.ends_with(b"\r\n") {
+        s.read_exact(&mut byte).unwrap();
+        header.push(byte[0]);
+    }
+    let len: usize = std::str::from_utf8(&header[1..header.len() - 2])
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut body = vec![0; len + 2];
+    s.read_exact(&mut body).unwrap();
+    let text = String::from_utf8(body).unwrap();
+    for line in [
+        "pools:4",
+        "sticky_entries:1",
+        "picks_sticky:1",
+        "picks_country:1",
+        "connected_clients:1",
+    ] {
+        assert!(text.contains(&format!("{line}\r\n")), "{line} in {text}");
+    }
+    for key in [
+        "version:",
+        "uptime_in_seconds:",
+        "pick_latency_p50_us:",
+        "pick_latency_p99_us:",
+        "pick_latency_p999_us:",
+    ] {
+        assert!(text.contains(key), "{key} in {text}");
+    }
+}
+
+#[test]
+fn protocol_errors_are_answered_once_then_closed() {
+    let server = Numpool::start(&["--demo"]);
+    let cases: [(&[u8], &[u8]); 4] = [
+        (b"*1\r\n$abc\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
+        (b"*1\r\n:12\r\n", b"-ERR Protocol error: expected '$', got ':'\r\n"),
+        // A 1 GB argument is refused from its header, long before the bytes would arrive.
+        (b"*1\r\n$1000000000\r\n", b"-ERR Protocol error: invalid bulk length: 1000000000 bytes exceed the limit of 65536\r\n"),
+        (b"*2000\r\n", b"-ERR Protocol error: invalid multibulk length: 2000 arguments exceed the limit of 1024\r\n"),
+    ];
+    for (request, reply) in cases {
+        let mut s = connect(server.resp);
+        // A good command first: its reply still comes, then the error, then the close.
+        s.write_all(&command(&["PING"])).unwrap();
+        s.write_all(request).unwrap();
+        let mut expected = b"+PONG\r\n".to_vec();
+        expected.extend_from_slice(reply);
+        assert_eq!(
+            String::from_utf8_lossy(&read_to_close(&mut s)),
+            String::from_utf8_lossy(&expected)
+        );
+    }
+    // The server still serves others.
+    let mut s = connect(server.resp);
+    exchange(&mut s, &command(&["PING"]), b"+PONG\r\n");
+}
+
+#[test]
+fn pipelined_redis_client_gets_every_reply_in_order() {
+    let server = Numpool::start(&["--demo"]);
+    let client =
+        redis::Client::open(format!("redis://demo0001:demo-secret@{}/", server.resp)).unwrap();
+    let mut con = client.get_connection().unwrap();
+    let mut pipe = redis::pipe();
+    let recipients: Vec<String> = (0..500).map(|i| format!("4479111{i:05}")).collect();
+    for to in &recipients {
+        pipe.cmd("PICK").arg("demo").arg(to);
+    }
+    pipe.cmd("PICK")
+        .arg("demo")
+        .arg("4915112349999")
+        .arg("WITHREASON");
+    pipe.cmd("STICKY.GET").arg("demo").arg(&recipients[0]);
+    let replies: Vec<redis::Value> = pipe.query(&mut con).unwrap();
+    assert_eq!(replies.len(), 502);
+    let senders: Vec<String> = replies[..500]
+        .iter()
+        .map(|v| redis::from_redis_value(v).unwrap())
+        .collect();
+    assert!(
+        senders.iter().all(|s| s.starts_with("4477009000")),
+        "localized to GB"
+    );
+    let (sender, reason): (String, String) = redis::from_redis_value(&replies[500]).unwrap();
+    assert!(sender.starts_with("49151"));
+    assert_eq!(reason, "country");
+    let mapped: String = redis::from_redis_value(&replies[501]).unwrap();
+    assert_eq!(mapped, senders[0]);
+    // An error reply reaches the client as the server's error, and the connection goes on.
+    let err = redis::cmd("PICK")
+        .arg("nope")
+        .arg("447911123456")
+        .query::<String>(&mut con)
+        .unwrap_err();
+    assert_eq!(err.code(), Some("NOPOOL"));
+    // Pipelined again: every recipient is now sticky to the same sender.
+    let mut again = redis::pipe();
+    for to in &recipients {
+        again.cmd("PICK").arg("demo").arg(to);
+    }
+    let second: Vec<String> = again.query(&mut con).unwrap();
+    assert_eq!(second, senders);
+}
+
+#[test]
+fn many_connections_at_once_agree_on_each_recipient() {
+    let server = Numpool::start(&["--demo"]);
+    let url = format!("redis://demo0001:demo-secret@{}/", server.resp);
+    let threads: Vec<_> = (0..32)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
+                let mut pipe = redis::pipe();
+                for i in 0..50 {
+                    pipe.cmd("PICK").arg("demo").arg(format!("4479111{i:05}"));
+                    pipe.cmd("PICK").arg("demo").arg(format!("1212555{i:04}"));
+                }
+                pipe.query::<Vec<String>>(&mut con).unwrap()
+            })
+        })
+        .collect();
+    let answers: Vec<Vec<String>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    for answer in &answers[1..] {
+        assert_eq!(answer, &answers[0], "every connection saw the same senders");
+    }
+}
+
+fn config_with(limits: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("numpool.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "{limits}\n[[accounts]]\napi_key = \"{}\"\napi_secret = \"{}\"\n",
+            support::KEY,
+            support::SECRET
+        ),
+    )
+    .unwrap();
+    (dir, path)
+}
+
+#[test]
+fn connection_cap_refuses_the_extra_client() {
+    let (dir, path) = config_with("[limits]\nmax_connections = 2");
+    let server = Numpool::start_with_config(dir, &path, &[]);
+    let mut first = connect(server.resp);
+    let mut second = connect(server.resp);
+    exchange(&mut first, &command(&["PING"]), b"+PONG\r\n");
+    exchange(&mut second, &command(&["PING"]), b"+PONG\r\n");
+    let mut third = connect(server.resp);
+    assert_eq!(
+        read_to_close(&mut third),
+        b"-ERR max number of clients reached\r\n"
+    );
+    drop(first);
+    // The freed slot is usable again (the server may take a moment to see the close).
+    let served = (0..50).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        let mut s = connect(server.resp);
+        s.write_all(&command(&["PING"])).unwrap();
+        let mut reply = [0u8; 7];
+        s.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+    });
+    assert!(served);
+}
+
+#[test]
+fn idle_connections_are_closed_and_stalled_clients_delay_no_one() {
+    let (dir, path) = config_with("[limits]\nidle_timeout_seconds = 1\nmax_arg_bytes = 16");
+    let server = Numpool::start_with_config(dir, &path, &[]);
+    // A client that sends half a command and stalls...
+    let mut stalled = connect(server.resp);
+    stalled.write_all(b"*2\r\n$4\r\nPING\r\n$5\r\nhel").unwrap();
+    // ...does not delay another.
+    let mut other = connect(server.resp);
+    exchange(&mut other, &command(&["PING"]), b"+PONG\r\n");
+    // Configured argument limit.
+    exchange(&mut other, &command(&["PING", "x"]), b"$1\r\nx\r\n");
+    other
+        .write_all(&command(&["PING", "seventeen-bytes!!"]))
+        .unwrap();
+    assert_eq!(
+        read_to_close(&mut other),
+        b"-ERR Protocol error: invalid bulk length: 17 bytes exceed the limit of 16\r\n"
+    );
+    // The stalled one is closed after the idle timeout, with nothing sent.
+    assert!(read_to_close(&mut stalled).is_empty());
+}
+
+#[test]
+fn sidecar_account_needs_no_auth() {
+    let server = Numpool::start(&["--sidecar-account", support::KEY]);
+    let mut s = connect(server.resp);
+    exchange(
+        &mut s,
+        &command(&["PICK", "nope", "447911123456"]),
+        b"-NOPOOL pool 'nope' not found\r\n",
+    );
+}
+
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    let server = Numpool::start(&["--demo"]);
+    let mut s = authed(&server);
+    exchange(
+        &mut s,
+        &command(&["PICK", "demo", "447911123456"]),
+        b"$12\r\n447700900001\r\n",
+    );
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+    assert!(read_to_close(&mut s).is_empty());
+}

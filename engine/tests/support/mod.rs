@@ -1,0 +1,112 @@
+//! Test harness: starts the real `numpool` binary on ephemeral loopback ports with a
+//! two-account config, and stops it when dropped.
+#![allow(dead_code)] // each test crate uses a different part of the harness
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// The first configured account.
+pub const KEY: &str = "abcd1234";
+/// Its secret.
+pub const SECRET: &str = "s3cret-one";
+/// A second account, to check isolation.
+pub const OTHER_KEY: &str = "wxyz9876";
+/// Its secret.
+pub const OTHER_SECRET: &str = "s3cret-two";
+
+/// A running server.
+pub struct Numpool {
+    /// The RESP listener.
+    pub resp: SocketAddr,
+    /// The HTTP listener.
+    pub http: SocketAddr,
+    /// The process; killed on drop unless stopped first.
+    child: Child,
+    /// Holds the config file (and default data dir) alive for the server's life.
+    dir: tempfile::TempDir,
+}
+
+impl Numpool {
+    /// Starts `numpool serve` with the test accounts and `extra_args`.
+    pub fn start(extra_args: &[&str]) -> Numpool {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("numpool.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[[accounts]]\napi_key = \"{KEY}\"\napi_secret = \"{SECRET}\"\n\n\
+                 [[accounts]]\napi_key = \"{OTHER_KEY}\"\napi_secret = \"{OTHER_SECRET}\"\n"
+            ),
+        )
+        .expect("write config");
+        Numpool::start_with_config(dir, &config, extra_args)
+    }
+
+    /// Starts `numpool serve --config <config>` plus `extra_args`, keeping `dir` alive.
+    pub fn start_with_config(
+        dir: tempfile::TempDir,
+        config: &Path,
+        extra_args: &[&str],
+    ) -> Numpool {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_numpool"))
+            .arg("serve")
+            .arg("--config")
+            .arg(config)
+            .args(["--resp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+            .args(extra_args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn numpool");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = lines
+            .find_map(|line| line.ok().filter(|l| l.starts_with("numpool ready")))
+            .expect("numpool printed its ready line");
+        let address = |name: &str| -> SocketAddr {
+            ready
+                .split_whitespace()
+                .find_map(|part| part.strip_prefix(name))
+                .and_then(|a| a.parse().ok())
+                .expect("address in the ready line")
+        };
+        let (resp, http) = (address("resp="), address("http="));
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        Numpool {
+            resp,
+            http,
+            child,
+            dir,
+        }
+    }
+
+    /// The temporary directory holding the config.
+    pub fn dir(&self) -> PathBuf {
+        self.dir.path().to_owned()
+    }
+
+    /// Base URL of the REST API.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.http)
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; its exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        self.child.wait().expect("wait for numpool")
+    }
+}
+
+impl Drop for Numpool {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
