@@ -115,11 +115,16 @@ async fn shutdown_signal() {
 
 fn print_demo_help(resp: std::net::SocketAddr, http: std::net::SocketAddr) {
     let (key, secret) = (demo::DEMO_KEY, demo::DEMO_SECRET);
+    let cli = format!("redis-cli -p {} --user {key} --pass {secret} --no-auth-warning", resp.port());
     println!(
         "\ndemo account: api_key={key} api_secret={secret}\n\
-         try:\n  redis-cli -p {rp} AUTH {key} {secret}\n  \
-         redis-cli -p {rp} -a ... (or) printf 'AUTH {key} {secret}\\nPICK demo +447911123456 WITHREASON\\n' | redis-cli -p {rp}\n  \
-         curl -u {key}:{secret} http://{http}/v2/numberpools/accounts/{key}/pools\n",
-        rp = resp.port()
+         pools: demo (fallback Pool), strict (Reject), brand (CustomFrom 'Numpool'), random (not sticky)\n\
+         try:\n  \
+         {cli} PICK demo +447911123456 WITHREASON\n  \
+         {cli} PICK demo +14155559999 NETWORK 311480 WITHREASON\n  \
+         {cli} PICK strict +33612345678\n  \
+         {cli} PICK brand +33612345678 WITHREASON\n  \
+         {cli} STICKY.GET demo +447911123456\n  \
+         curl -s -u {key}:{secret} http://{http}/v2/numberpools/accounts/{key}/pools\n"
     );
 }

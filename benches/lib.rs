@@ -1,0 +1,52 @@
+//! Fixtures shared by numpool's benches (DESIGN §8): the P1 pool of 1,000 numbers in 30
+//! countries, and recipients in the same countries.
+
+use numpool::model::{Msisdn, NumberSpec, OwnedNumber, PoolSettings};
+use numpool::select::{pick, PickRequest, PoolState};
+
+/// 30 countries by calling code, each followed by enough digits to make a plausible mobile
+/// number: the P1 country mix.
+pub const COUNTRY_PREFIXES: [u64; 30] = [
+    4477, 49151, 336, 346, 39347, 316, 32470, 4176, 43664, 4520, 4670, 4790, 48500, 35191,
+    35385, 35840, 30690, 3620, 40721, 420601, 61412, 6421, 658, 8190, 8210, 9198, 5511, 5255,
+    2782, 1212,
+];
+
+/// The number with `prefix` followed by `suffix` padded to make 12 digits in total.
+pub fn number(prefix: u64, suffix: u64) -> Msisdn {
+    let digits = prefix.ilog10() + 1;
+    let value = prefix * 10u64.pow(12 - digits) + suffix % 10u64.pow(12 - digits);
+    Msisdn::from_u64(value).expect("12 digits")
+}
+
+/// A localized, predictable pool of `count` numbers spread evenly over the 30 countries.
+pub fn pool_in_30_countries(count: u64) -> PoolState {
+    let mut state = PoolState::new(PoolSettings::default());
+    let numbers = (0..count).map(|i| {
+        let prefix = COUNTRY_PREFIXES[(i % 30) as usize];
+        OwnedNumber::from_spec(&NumberSpec {
+            number: number(prefix, 1_000 + i).to_string(),
+            ..NumberSpec::default()
+        })
+        .expect("valid bench number")
+    });
+    state.upsert(numbers);
+    state
+}
+
+/// The `i`-th recipient: countries in turn, distinct for every `i`.
+pub fn recipient(i: u64) -> Msisdn {
+    number(COUNTRY_PREFIXES[(i % 30) as usize], 5_000_000 + i)
+}
+
+/// Records a mapping for recipients `0..count` (new assignments), as the P1 fixture's 1M.
+pub fn assign(state: &mut PoolState, count: u64, now: u32) {
+    for i in 0..count {
+        let request = PickRequest {
+            to: recipient(i),
+            from: None,
+            network: None,
+        };
+        pick(state, &request, now).expect("pool covers every country");
+    }
+}

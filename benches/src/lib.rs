@@ -1,1 +1,0 @@
-//! Criterion benches for numpool live in `benches/`; this library is empty.

@@ -1,0 +1,188 @@
+//! What the subcommands do, end to end: the glue between the CLI and the modules.
+
+use crate::cli::{auth_pair, ModeArg, RunArgs, SeedArgs};
+use crate::client::{ClientError, ConnConfig};
+use crate::countries::{parse_mix, MixError};
+use crate::report::{self, ReportError, RunMeta, Summary};
+use crate::run::{run, RunConfig};
+use crate::schedule::Pace;
+use crate::seed::{self, SeedError};
+use crate::spawn::{spawn, SpawnError};
+use crate::workload::{Mode, Workload};
+use crate::zipf::ZipfError;
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+
+/// Any failure of a subcommand.
+#[derive(Debug, Error)]
+pub enum AppError {
+    /// Bad `--countries`.
+    #[error(transparent)]
+    Mix(#[from] MixError),
+    /// Bad Zipf parameters.
+    #[error(transparent)]
+    Zipf(#[from] ZipfError),
+    /// Connecting or authenticating failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// Seeding failed.
+    #[error(transparent)]
+    Seed(#[from] SeedError),
+    /// `--spawn` failed.
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+    /// Writing the report failed.
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    /// A flag combination that cannot work.
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// How long a spawned numpool may take to answer PING.
+const SPAWN_READY: Duration = Duration::from_secs(30);
+
+/// `loadgen run`: optionally spawn and seed, run, print the table, write the files.
+pub async fn run_command(args: RunArgs) -> Result<Summary, AppError> {
+    let mix = parse_mix(&args.countries)?;
+    let mode = match args.mode {
+        ModeArg::Pick => Mode::Pick {
+            pool: args.pool.clone(),
+        },
+        ModeArg::Ping => Mode::Ping,
+        ModeArg::Evalsha => Mode::EvalSha {
+            sha: args.script_sha.clone().unwrap_or_default(),
+            pool: args.pool.clone(),
+        },
+    };
+    let auth = auth_pair(&args.auth);
+    if args.seed_pool && auth.is_none() {
+        return Err(AppError::Usage(
+            "--seed-pool needs --auth KEY SECRET".into(),
+        ));
+    }
+    // Built before anything starts: encoding 100k+ commands takes a moment of CPU.
+    let workload = Arc::new(Workload::new(&mode, &mix, args.recipients, args.zipf_s)?);
+
+    let spawned = match &args.spawn {
+        Some(path) => {
+            let s = spawn(path, SPAWN_READY).await?;
+            eprintln!(
+                "spawned {} (resp {}, http {})",
+                path.display(),
+                s.resp,
+                s.http
+            );
+            Some(s)
+        }
+        None => None,
+    };
+    let addr = spawned
+        .as_ref()
+        .map_or(args.addr.clone(), |s| s.resp.to_string());
+    if let Some((key, secret)) = auth.as_ref().filter(|_| args.seed_pool) {
+        let http = spawned
+            .as_ref()
+            .map_or(args.http.clone(), |s| format!("http://{}", s.http));
+        let numbers = seed::inventory(&mix, args.numbers);
+        let calls = seed::plan(key, &args.pool, &numbers);
+        let statuses = seed::execute(&http, key, secret, &calls).await?;
+        eprintln!(
+            "seeded {} numbers into pool {} at {http}: {statuses:?}",
+            numbers.len(),
+            args.pool
+        );
+    }
+
+    let pace = match args.rate {
+        Some(r) => Pace::Rate(r),
+        None => Pace::Max,
+    };
+    let cfg = RunConfig {
+        conn: ConnConfig {
+            addr: addr.clone(),
+            auth,
+            pipeline: args.pipeline as usize,
+            timeout: args.timeout,
+        },
+        connections: args.connections as usize,
+        duration: args.duration,
+        warmup: args.warmup,
+        pace,
+        rng_seed: args.rng_seed,
+        progress: !args.quiet,
+    };
+    let outcome = run(&cfg, workload).await;
+    if let Some(s) = spawned {
+        s.stop().await;
+    }
+    let outcome = outcome?;
+
+    let meta = RunMeta {
+        addr,
+        mode: mode.name().to_string(),
+        pool: (mode != Mode::Ping).then(|| args.pool.clone()),
+        script_sha: args
+            .script_sha
+            .clone()
+            .filter(|_| args.mode == ModeArg::Evalsha),
+        connections: cfg.connections,
+        pipeline: cfg.conn.pipeline,
+        loop_kind: if args.max { "closed" } else { "open" }.to_string(),
+        duration_s: args.duration.as_secs_f64(),
+        warmup_s: args.warmup.as_secs_f64(),
+        recipients: args.recipients,
+        zipf_s: args.zipf_s,
+        countries: mix.iter().map(|c| c.iso.to_string()).collect(),
+        timeout_s: args.timeout.as_secs_f64(),
+        rng_seed: args.rng_seed,
+    };
+    let summary = Summary::new(meta, args.rate, &outcome);
+    print!("{}", report::table::render(&summary));
+    let files = report::write_all(&args.out, &summary, &outcome.latency)?;
+    eprintln!(
+        "wrote {}, {}, {}",
+        files.json.display(),
+        files.hgrm.display(),
+        files.svg.display()
+    );
+    Ok(summary)
+}
+
+/// `loadgen seed`.
+pub async fn seed_command(args: SeedArgs) -> Result<(), AppError> {
+    let mix = parse_mix(&args.countries)?;
+    let numbers = seed::inventory(&mix, args.numbers);
+    if let Some(addr) = &args.redis {
+        if args.dry_run {
+            println!(
+                "would load {} numbers into {addr} as lists {} and {}",
+                numbers.len(),
+                seed::redis_keys::country(&args.pool, "<CC>"),
+                seed::redis_keys::all(&args.pool)
+            );
+            return Ok(());
+        }
+        let n = seed::seed_redis(addr, &args.pool, &numbers).await?;
+        eprintln!(
+            "loaded {n} list entries for pool {} into redis {addr}",
+            args.pool
+        );
+        return Ok(());
+    }
+    let (key, secret) = auth_pair(&args.auth).unwrap_or_else(|| ("KEY".into(), "SECRET".into()));
+    let calls = seed::plan(&key, &args.pool, &numbers);
+    if args.dry_run {
+        print!("{}", seed::describe(&args.http, &calls));
+        return Ok(());
+    }
+    let statuses = seed::execute(&args.http, &key, &secret, &calls).await?;
+    eprintln!(
+        "seeded {} numbers into pool {} in {} calls: statuses {statuses:?}",
+        numbers.len(),
+        args.pool,
+        calls.len()
+    );
+    Ok(())
+}

@@ -1,0 +1,252 @@
+//! Command-line interface. `loadgen [run] …` drives a RESP server; `loadgen seed …` creates what
+//! a pick run needs. `run` is the default, so `loadgen --max --mode ping` works.
+
+use crate::countries::DEFAULT_MIX;
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Top level: a subcommand, or the `run` flags directly.
+#[derive(Debug, Parser)]
+#[command(
+    name = "loadgen",
+    version,
+    about = "Load generator for numpool's RESP sidecar",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    args_override_self = true
+)]
+pub struct Cli {
+    /// Explicit subcommand; none means `run`.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Flags of the default `run`.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Drive a RESP server and report latency (the default).
+    Run(RunArgs),
+    /// Create inventory and a pool on a numpool (REST) or the Lua peer's keys in Redis.
+    Seed(SeedArgs),
+}
+
+/// Which command to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// `PICK <pool> <to>`.
+    Pick,
+    /// `PING`.
+    Ping,
+    /// `EVALSHA <sha> 0 <pool> <to>` (needs `--script-sha`).
+    Evalsha,
+}
+
+/// Flags of `loadgen run`.
+#[derive(Debug, Clone, Args)]
+// A later flag overrides an earlier one, so scripts can append overrides to default flag lists.
+#[command(
+    group(ArgGroup::new("pace").args(["rate", "max"]).required(true)),
+    args_override_self = true
+)]
+pub struct RunArgs {
+    /// RESP server address (ignored with --spawn).
+    #[arg(long, default_value = "127.0.0.1:7400")]
+    pub addr: String,
+    /// Send `AUTH KEY SECRET` on every connection (and use them for --seed-pool).
+    #[arg(long, num_args = 2, value_names = ["KEY", "SECRET"])]
+    pub auth: Option<Vec<String>>,
+    /// Command to send.
+    #[arg(long, value_enum, default_value_t = ModeArg::Pick)]
+    pub mode: ModeArg,
+    /// Pool id for pick and evalsha.
+    #[arg(long, default_value = "loadgen")]
+    pub pool: String,
+    /// SHA1 of the loaded Lua script, for --mode evalsha.
+    #[arg(long, required_if_eq("mode", "evalsha"))]
+    pub script_sha: Option<String>,
+    /// Connections.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub connections: u32,
+    /// Maximum requests in flight per connection.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub pipeline: u32,
+    /// Measured time (e.g. 10s, 500ms, 2m).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Time before measuring, same load, not recorded.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub warmup: Duration,
+    /// Open loop: total requests per second over all connections.
+    #[arg(long, value_parser = parse_rate)]
+    pub rate: Option<f64>,
+    /// Closed loop: as fast as replies come back.
+    #[arg(long)]
+    pub max: bool,
+    /// Distinct recipients.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub recipients: u64,
+    /// Zipf exponent of recipient popularity (0 = uniform).
+    #[arg(long, default_value_t = 1.0)]
+    pub zipf_s: f64,
+    /// Country mix of recipients (and of --seed-pool's inventory).
+    #[arg(long, default_value = DEFAULT_MIX)]
+    pub countries: String,
+    /// A request unanswered this long fails as `timeout` and its connection is reset.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Seed of the random generators (runs with the same seed send the same recipients).
+    #[arg(long, default_value_t = 1)]
+    pub rng_seed: u64,
+    /// Runtime worker threads of loadgen itself (it shares the machine with the server).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub threads: u32,
+    /// Directory for results.json, latency.hgrm and latency.svg.
+    #[arg(long, default_value = "loadgen-out")]
+    pub out: PathBuf,
+    /// No progress line.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Start this numpool binary (`serve --demo`, temp data dir, free ports) and run against it.
+    #[arg(long, value_name = "PATH_TO_NUMPOOL")]
+    pub spawn: Option<PathBuf>,
+    /// Seed inventory and the pool over REST before running (needs --auth).
+    #[arg(long)]
+    pub seed_pool: bool,
+    /// REST base URL for --seed-pool (ignored with --spawn).
+    #[arg(long, default_value = "http://127.0.0.1:7401")]
+    pub http: String,
+    /// Inventory size for --seed-pool.
+    #[arg(long, default_value_t = 1_000)]
+    pub numbers: u64,
+}
+
+/// Flags of `loadgen seed`.
+#[derive(Debug, Clone, Args)]
+pub struct SeedArgs {
+    /// REST base URL of numpool.
+    #[arg(long, default_value = "http://127.0.0.1:7401")]
+    pub http: String,
+    /// Account key and secret (HTTP Basic auth; the key is also the account id in paths).
+    #[arg(long, num_args = 2, value_names = ["KEY", "SECRET"], required_unless_present_any = ["redis", "dry_run"])]
+    pub auth: Option<Vec<String>>,
+    /// Pool id to create and fill.
+    #[arg(long, default_value = "loadgen")]
+    pub pool: String,
+    /// Inventory numbers, spread over the country mix.
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub numbers: u64,
+    /// Country mix.
+    #[arg(long, default_value = DEFAULT_MIX)]
+    pub countries: String,
+    /// Print the calls instead of sending them.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Instead of numpool, load the same numbers into this Redis (host:port) for pick.lua.
+    #[arg(long, value_name = "ADDR")]
+    pub redis: Option<String>,
+}
+
+/// Splits `--auth KEY SECRET` into a pair.
+pub fn auth_pair(auth: &Option<Vec<String>>) -> Option<(String, String)> {
+    match auth.as_deref() {
+        Some([k, s]) => Some((k.clone(), s.clone())),
+        _ => None,
+    }
+}
+
+/// `10s`, `500ms`, `2m`, `1.5s`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad duration '{s}'"))?;
+    let secs = match unit {
+        "ms" => n / 1e3,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("bad duration unit in '{s}' (use ms, s, m or h)")),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("bad duration '{s}'"))
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r > 0.0 && r.is_finite() => Ok(r),
+        _ => Err(format!("rate must be a positive number, got '{s}'")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_duration("3 weeks").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn run_is_the_default_and_pace_is_required() {
+        let cli = Cli::try_parse_from(["loadgen", "--max", "--mode", "ping"]).unwrap();
+        assert!(cli.command.is_none());
+        assert!(cli.run.max && cli.run.mode == ModeArg::Ping);
+        assert!(Cli::try_parse_from(["loadgen"]).is_err());
+        assert!(Cli::try_parse_from(["loadgen", "--rate", "10", "--max"]).is_err());
+        let cli = Cli::try_parse_from([
+            "loadgen",
+            "run",
+            "--rate",
+            "1000",
+            "--auth",
+            "k",
+            "s",
+            "--pipeline",
+            "8",
+        ])
+        .unwrap();
+        let Some(Command::Run(run)) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(run.rate, Some(1000.0));
+        assert_eq!(auth_pair(&run.auth), Some(("k".into(), "s".into())));
+        assert!(Cli::try_parse_from(["loadgen", "--max", "--mode", "evalsha"]).is_err());
+        // Later flags override earlier ones (compare.sh appends overrides to its defaults).
+        let cli = Cli::try_parse_from([
+            "loadgen",
+            "run",
+            "--max",
+            "--duration",
+            "10s",
+            "--duration",
+            "3s",
+        ])
+        .unwrap();
+        let Some(Command::Run(run)) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!(run.duration, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn seed_needs_credentials_unless_dry_or_redis() {
+        assert!(Cli::try_parse_from(["loadgen", "seed"]).is_err());
+        assert!(Cli::try_parse_from(["loadgen", "seed", "--dry-run"]).is_ok());
+        assert!(Cli::try_parse_from(["loadgen", "seed", "--redis", "127.0.0.1:1"]).is_ok());
+        assert!(Cli::try_parse_from(["loadgen", "seed", "--auth", "k", "s"]).is_ok());
+    }
+}

@@ -1,0 +1,49 @@
+//! The table printed at the end of a run.
+
+use super::Summary;
+use crate::stats::format_micros;
+use std::fmt::Write;
+
+/// The summary as a human-readable table.
+pub fn render(s: &Summary) -> String {
+    let mut t = String::new();
+    let c = &s.config;
+    let _ = writeln!(
+        t,
+        "{} against {} · {} connections × pipeline {} · {} loop · {:.0}s measured after {:.0}s warmup",
+        c.mode, c.addr, c.connections, c.pipeline, c.loop_kind, c.duration_s, c.warmup_s
+    );
+    let target = match s.target_rate {
+        Some(r) => format!("{r:.0}/s"),
+        None => "max".to_string(),
+    };
+    let _ = writeln!(t, "  {:<22} {}", "target rate", target);
+    let _ = writeln!(t, "  {:<22} {:.0}/s", "achieved rate", s.achieved_rate);
+    let _ = writeln!(t, "  {:<22} {}", "requests", s.requests);
+    let _ = writeln!(t, "  {:<22} {}", "ok", s.ok);
+    let _ = writeln!(t, "  {:<22} {}", "errors", s.error_total);
+    for (kind, n) in &s.errors {
+        let _ = writeln!(t, "    {kind:<20} {n}");
+    }
+    let _ = writeln!(
+        t,
+        "  {:<22} {:>10} {:>10}",
+        "latency", "corrected", "service"
+    );
+    let (l, v) = (&s.latency_us, &s.service_time_us);
+    for (name, a, b) in [
+        ("p50", l.p50, v.p50),
+        ("p90", l.p90, v.p90),
+        ("p99", l.p99, v.p99),
+        ("p99.9", l.p999, v.p999),
+        ("max", l.max, v.max),
+    ] {
+        let _ = writeln!(
+            t,
+            "    {name:<20} {:>10} {:>10}",
+            format_micros(a),
+            format_micros(b)
+        );
+    }
+    t
+}

@@ -1,0 +1,134 @@
+//! One load run: connect everything first (so connection setup is not measured), start the
+//! schedule, drive all connections, print progress, and merge what they recorded.
+
+use crate::client::{connect, run_connection, ClientError, ConnConfig, ConnPace, Window};
+use crate::pacer::Pacer;
+use crate::schedule::{Pace, Schedule};
+use crate::stats::{lock, new_histogram, Counts, Progress, Shard};
+use crate::workload::Workload;
+use hdrhistogram::Histogram;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// Everything a run needs besides the workload.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Connection settings.
+    pub conn: ConnConfig,
+    /// Number of connections.
+    pub connections: usize,
+    /// Measured time.
+    pub duration: Duration,
+    /// Time before the measured window, run at the same pace but not recorded.
+    pub warmup: Duration,
+    /// Open or closed loop.
+    pub pace: Pace,
+    /// Seed of the per-connection random generators (connection `c` uses `rng_seed + c`).
+    pub rng_seed: u64,
+    /// Print a progress line to stderr once a second.
+    pub progress: bool,
+}
+
+/// What a run measured (measured window only).
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// Latency from intended send time, µs.
+    pub latency: Histogram<u64>,
+    /// Latency from actual send time, µs.
+    pub service: Histogram<u64>,
+    /// Outcomes.
+    pub counts: Counts,
+    /// Length of the measured window.
+    pub measured: Duration,
+}
+
+impl RunOutcome {
+    /// Replies per second over the measured window.
+    pub fn achieved_rate(&self) -> f64 {
+        self.counts.replies() as f64 / self.measured.as_secs_f64()
+    }
+}
+
+/// Runs the load and returns what was measured.
+pub async fn run(cfg: &RunConfig, workload: Arc<Workload>) -> Result<RunOutcome, ClientError> {
+    let conn_cfg = Arc::new(cfg.conn.clone());
+    let mut conns = Vec::with_capacity(cfg.connections);
+    for _ in 0..cfg.connections {
+        conns.push(connect(&conn_cfg).await?);
+    }
+    // A short lead so that every task is spawned before the first slot is due.
+    let start = Instant::now() + Duration::from_millis(20);
+    let window = Window {
+        start,
+        measure_from: start + cfg.warmup,
+        end: start + cfg.warmup + cfg.duration,
+    };
+    let wakers: Vec<Arc<Notify>> = (0..cfg.connections)
+        .map(|_| Arc::new(Notify::new()))
+        .collect();
+    let _pacer = match cfg.pace {
+        Pace::Rate(rate) => Some(Pacer::start(start, window.end, rate, wakers.clone())),
+        Pace::Max => None,
+    };
+    let shards: Vec<_> = (0..cfg.connections).map(|_| Shard::shared()).collect();
+    let mut tasks = Vec::with_capacity(cfg.connections);
+    for (c, conn) in conns.into_iter().enumerate() {
+        let pace = match cfg.pace {
+            Pace::Rate(rate) => ConnPace::Open(
+                Schedule::new(start, rate, cfg.connections, c),
+                wakers[c].clone(),
+            ),
+            Pace::Max => ConnPace::Closed,
+        };
+        tasks.push(tokio::spawn(run_connection(
+            conn,
+            conn_cfg.clone(),
+            workload.clone(),
+            pace,
+            window,
+            shards[c].clone(),
+            cfg.rng_seed.wrapping_add(c as u64),
+        )));
+    }
+    let progress = cfg.progress.then(|| {
+        let mut p = Progress::new(shards.clone(), start, window.measure_from);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(
+                tokio::time::Instant::from_std(start + Duration::from_secs(1)),
+                Duration::from_secs(1),
+            );
+            loop {
+                tick.tick().await;
+                eprintln!("{}", p.line(Instant::now()));
+            }
+        })
+    });
+    let mut result = Ok(());
+    for t in tasks {
+        match t.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => result = Err(e),
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
+        }
+    }
+    if let Some(p) = progress {
+        p.abort();
+    }
+    result?;
+
+    let mut outcome = RunOutcome {
+        latency: new_histogram(),
+        service: new_histogram(),
+        counts: Counts::default(),
+        measured: cfg.duration,
+    };
+    for shard in &shards {
+        let s = lock(shard);
+        // Same bounds everywhere (`new_histogram`), so adding cannot fail.
+        let _ = outcome.latency.add(&s.latency);
+        let _ = outcome.service.add(&s.service);
+        outcome.counts.merge(&s.counts);
+    }
+    Ok(outcome)
+}
