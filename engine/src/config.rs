@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::durability::FsyncPolicy;
 use crate::model::{Account, AccountId, BadSecretDigest, IdError};
 
 /// The whole configuration.
@@ -21,6 +22,15 @@ pub struct Config {
     /// Where state is kept; `None` keeps it in memory only.
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
+    /// When sticky assignments are fsynced: `always`, `everysec` or `no`.
+    #[serde(default)]
+    pub fsync: FsyncPolicy,
+    /// Snapshot at least this often (seconds).
+    #[serde(default = "default_snapshot_interval")]
+    pub snapshot_interval_seconds: u64,
+    /// Snapshot when the journal grows past this many bytes.
+    #[serde(default = "default_snapshot_journal_bytes")]
+    pub snapshot_journal_bytes: u64,
     /// Binds the RESP listener to this account so clients need no `AUTH` (loopback only).
     #[serde(default)]
     pub sidecar_account: Option<String>,
@@ -122,6 +132,14 @@ pub enum ConfigError {
     SidecarNotLoopback(SocketAddr),
 }
 
+fn default_snapshot_interval() -> u64 {
+    300
+}
+
+fn default_snapshot_journal_bytes() -> u64 {
+    64 * 1024 * 1024
+}
+
 fn default_resp() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 7400))
 }
@@ -136,6 +154,9 @@ impl Default for Config {
             resp: default_resp(),
             http: default_http(),
             data_dir: None,
+            fsync: FsyncPolicy::default(),
+            snapshot_interval_seconds: default_snapshot_interval(),
+            snapshot_journal_bytes: default_snapshot_journal_bytes(),
             sidecar_account: None,
             limits: Limits::default(),
             accounts: Vec::new(),

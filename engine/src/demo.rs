@@ -1,7 +1,7 @@
 //! The `--demo` data set (DESIGN §9): an account, an inventory in six countries with networks
 //! and two NANP areas, and a pool for each fallback, so a newcomer can try numpool at once.
 
-use crate::engine::{Engine, EngineError};
+use crate::engine::{Engine, EngineError, Page};
 use crate::model::{
     Account, AccountId, CustomFrom, Fallback, Msisdn, NumberSpec, OwnedNumber, PoolId, PoolSettings,
 };
@@ -45,7 +45,12 @@ const POOLS: &[(&str, Fallback, bool, Option<&str>)] = &[
 
 /// Fills the demo account: inventory, then each pool with every number except the French and
 /// Australian ones in `strict` and `brand`, so their fallbacks show for +33 and +61 recipients.
+/// Does nothing when the demo account already has pools (a restart with a data directory).
 pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
+    let existing = engine.list_pools(DEMO_KEY, Page { offset: 0, limit: 1 }).await?;
+    if existing.total > 0 {
+        return Ok(());
+    }
     let numbers: Vec<OwnedNumber> = NUMBERS
         .iter()
         .map(|(number, network)| {

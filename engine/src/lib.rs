@@ -19,3 +19,4 @@ pub mod model;
 pub mod resp;
 pub mod select;
 pub mod sticky;
+pub mod durability;

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use numpool::config::Config;
-use numpool::engine::Engine;
+use numpool::durability::FsyncPolicy;
+use numpool::engine::{Engine, SnapshotSchedule};
 use numpool::{demo, http, resp};
 
 #[derive(Parser)]
@@ -36,6 +37,12 @@ struct ServeArgs {
     /// HTTP listen address (overrides `http`).
     #[arg(long)]
     http: Option<std::net::SocketAddr>,
+    /// fsync policy for sticky assignments (overrides `fsync`).
+    #[arg(long, value_enum)]
+    fsync: Option<FsyncPolicy>,
+    /// Seconds between periodic snapshots (overrides `snapshot_interval_seconds`).
+    #[arg(long)]
+    snapshot_interval_seconds: Option<u64>,
     /// Binds the RESP listener to this account: no AUTH needed (loopback only).
     #[arg(long)]
     sidecar_account: Option<String>,
@@ -64,11 +71,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.resp = args.resp.unwrap_or(config.resp);
     config.http = args.http.unwrap_or(config.http);
     config.sidecar_account = args.sidecar_account.or(config.sidecar_account);
+    config.fsync = args.fsync.unwrap_or(config.fsync);
+    config.snapshot_interval_seconds = args
+        .snapshot_interval_seconds
+        .unwrap_or(config.snapshot_interval_seconds);
     let mut accounts = config.accounts()?;
     if args.demo {
         accounts.push(demo::account());
     }
-    let engine = Engine::start(accounts);
+    let engine = match &config.data_dir {
+        Some(dir) => Engine::open(accounts, dir, config.fsync)
+            .with_context(|| format!("opening the data directory {}", dir.display()))?,
+        None => Engine::start(accounts),
+    };
     if args.demo {
         demo::seed(&engine).await.context("seeding the demo data")?;
     }
@@ -92,6 +107,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let http_handle = http_server.handle();
     let http_task = actix_web::rt::spawn(http_server);
+    let schedule = SnapshotSchedule {
+        interval: std::time::Duration::from_secs(config.snapshot_interval_seconds.max(1)),
+        journal_bytes: config.snapshot_journal_bytes,
+    };
+    let background = {
+        let engine = engine.clone();
+        actix_web::rt::spawn(async move { engine.run_background(schedule).await })
+    };
     resp_server
         .run(resp_listener, shutdown_signal())
         .await
@@ -99,6 +122,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("shutdown: RESP drained, stopping HTTP");
     http_handle.stop(true).await;
     let _ = http_task.await;
+    background.abort();
+    engine.shutdown().await.context("final snapshot")?;
     tracing::info!("numpool stopped");
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use actix::Message;
 
+use crate::durability::image::StickyImage;
 use crate::model::{Msisdn, OwnedNumber, PoolSettings};
 use crate::select::{Pick, PickError, PickRequest, Reason};
 
@@ -91,6 +92,15 @@ pub struct GetStats;
 
 impl Message for GetStats {
     type Result = PoolStats;
+}
+
+/// Copies the live mappings of one sticky shard, for a snapshot: one shard per message, so a
+/// snapshot never holds a pool for longer than one shard's copy.
+#[derive(Debug)]
+pub struct CopyShard(pub usize);
+
+impl Message for CopyShard {
+    type Result = Vec<StickyImage>;
 }
 
 /// Stops the actor (its pool was deleted); its mappings go with it.

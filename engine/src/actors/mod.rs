@@ -6,4 +6,4 @@ mod placement;
 mod pool_actor;
 
 pub use placement::Placement;
-pub use pool_actor::PoolActor;
+pub use pool_actor::{PoolActor, PoolJournal};

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use actix::{Actor, Addr, Arbiter};
 
-use super::PoolActor;
+use super::{PoolActor, PoolJournal};
 use crate::select::PoolState;
 
 /// The arbiters pool actors run on.
@@ -30,10 +30,12 @@ impl Placement {
         Placement::start(std::thread::available_parallelism().map_or(1, |n| n.get()))
     }
 
-    /// Starts a pool actor owning `state` on the next arbiter.
-    pub fn spawn(&self, state: PoolState) -> Addr<PoolActor> {
+    /// Starts a pool actor owning `state` (journaling to `journal`) on the next arbiter.
+    pub fn spawn(&self, state: PoolState, journal: Option<PoolJournal>) -> Addr<PoolActor> {
         let at = self.next.fetch_add(1, Ordering::Relaxed) % self.arbiters.len();
-        PoolActor::start_in_arbiter(&self.arbiters[at].handle(), move |_| PoolActor::new(state))
+        PoolActor::start_in_arbiter(&self.arbiters[at].handle(), move |_| {
+            PoolActor::new(state, journal)
+        })
     }
 
     /// How many arbiters there are.

@@ -5,11 +5,17 @@ use std::time::Duration;
 
 use actix::{Actor, AsyncContext, Context, Handler};
 
+use std::sync::Arc;
+
 use super::messages::{
-    GetStats, PickBatch, PoolStats, Remove, SetSettings, StickyDel, StickyGet, Stop, Upsert,
+    CopyShard, GetStats, PickBatch, PoolStats, Remove, SetSettings, StickyDel, StickyGet, Stop,
+    Upsert,
 };
 use crate::clock::unix_now_u32;
-use crate::select::{pick, PoolState};
+use crate::durability::image::{Record, StickyImage};
+use crate::durability::Durability;
+use crate::model::Msisdn;
+use crate::select::{pick, Pick, PickError, PoolState, Reason, Sender};
 use crate::sticky::SHARDS;
 
 /// Mailbox size: callers may have many batches in flight at once; a bigger mailbox lets them
@@ -19,10 +25,20 @@ const MAILBOX_CAPACITY: usize = 4_096;
 /// pool's table takes `SHARDS` times as long and never stalls it for more than one shard.
 const SWEEP_EVERY: Duration = Duration::from_millis(500);
 
+/// Where a pool's sticky changes are journaled.
+pub struct PoolJournal {
+    /// The shared journal.
+    pub storage: Arc<Durability>,
+    /// The pool's uid, which records name it by (it survives renames).
+    pub uid: u64,
+}
+
 /// One pool.
 pub struct PoolActor {
     /// The pool's members, index and sticky table.
     state: PoolState,
+    /// Journal for sticky changes; `None` when numpool runs without a data directory.
+    journal: Option<PoolJournal>,
     /// The shard the next sweep visits.
     next_sweep_shard: usize,
     /// Pick counters, read by `INFO` and `/metrics`.
@@ -30,10 +46,11 @@ pub struct PoolActor {
 }
 
 impl PoolActor {
-    /// An actor owning `state`.
-    pub fn new(state: PoolState) -> Self {
+    /// An actor owning `state`, journaling to `journal`.
+    pub fn new(state: PoolState, journal: Option<PoolJournal>) -> Self {
         PoolActor {
             state,
+            journal,
             next_sweep_shard: 0,
             stats: PoolStats::default(),
         }
@@ -60,7 +77,7 @@ impl Handler<PickBatch> for PoolActor {
     fn handle(&mut self, batch: PickBatch, _: &mut Self::Context) -> Self::Result {
         // One clock read per batch: last-use stamps are coarse anyway.
         let now = unix_now_u32();
-        batch
+        let outcomes: Vec<_> = batch
             .0
             .iter()
             .map(|job| {
@@ -68,7 +85,28 @@ impl Handler<PickBatch> for PoolActor {
                 self.stats.count(&outcome);
                 outcome
             })
-            .collect()
+            .collect();
+        if let Some(journal) = &self.journal {
+            let records: Vec<Record> = batch
+                .0
+                .iter()
+                .zip(&outcomes)
+                .filter_map(|(job, outcome)| {
+                    new_assignment(&self.state, outcome).map(|sender| Record::StickyAssign {
+                        uid: journal.uid,
+                        mapping: StickyImage {
+                            to: job.to.get(),
+                            sender: sender.get(),
+                            last_use: now,
+                        },
+                    })
+                })
+                .collect();
+            if let Err(err) = journal.storage.append_sticky(&records) {
+                tracing::error!(%err, "journaling sticky assignments failed");
+            }
+        }
+        outcomes
     }
 }
 
@@ -108,7 +146,17 @@ impl Handler<StickyDel> for PoolActor {
     type Result = bool;
 
     fn handle(&mut self, msg: StickyDel, _: &mut Self::Context) -> Self::Result {
-        self.state.sticky_del(msg.0, unix_now_u32())
+        let removed = self.state.sticky_del(msg.0, unix_now_u32());
+        if let (true, Some(journal)) = (removed, &self.journal) {
+            let record = Record::StickyRemove {
+                uid: journal.uid,
+                to: msg.0.get(),
+            };
+            if let Err(err) = journal.storage.append_sticky(&[record]) {
+                tracing::error!(%err, "journaling a sticky removal failed");
+            }
+        }
+        removed
     }
 }
 
@@ -120,6 +168,35 @@ impl Handler<GetStats> for PoolActor {
             sticky_entries: self.state.sticky_len() as u64,
             ..self.stats.clone()
         }
+    }
+}
+
+impl Handler<CopyShard> for PoolActor {
+    type Result = Vec<StickyImage>;
+
+    fn handle(&mut self, msg: CopyShard, _: &mut Self::Context) -> Self::Result {
+        self.state
+            .sticky_entries(msg.0)
+            .map(|(to, sender, last_use)| StickyImage {
+                to: to.get(),
+                sender: sender.get(),
+                last_use,
+            })
+            .collect()
+    }
+}
+
+/// The sender a pick newly recorded in the sticky table, if it did: a predictable pool's
+/// choice of a pool number (sticky hits change nothing durable; custom_from is never recorded).
+fn new_assignment(state: &PoolState, outcome: &Result<Pick, PickError>) -> Option<Msisdn> {
+    match outcome {
+        Ok(Pick {
+            sender: Sender::Number(number),
+            reason,
+        }) if state.settings().predictable_sender_preferred && *reason != Reason::Sticky => {
+            Some(*number)
+        }
+        _ => None,
     }
 }
 

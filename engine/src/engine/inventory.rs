@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use super::{AccountData, Engine, EngineError, Page, Paged};
 use crate::actors::messages::{Remove, Upsert};
 use crate::clock::unix_now;
+use crate::durability::convert;
+use crate::durability::image::Record;
 use crate::model::{Msisdn, OwnedNumber, PoolId};
 
 impl Engine {
@@ -17,6 +19,10 @@ impl Engine {
     ) -> Result<Vec<bool>, EngineError> {
         let state = self.account(account)?;
         let mut data = state.admin.lock().await;
+        self.journal(|| Record::UpsertNumbers {
+            account: account.to_owned(),
+            numbers: numbers.iter().map(convert::number_image).collect(),
+        })?;
         let mut changed_in_pools: BTreeMap<PoolId, Vec<OwnedNumber>> = BTreeMap::new();
         let created = numbers
             .into_iter()
@@ -79,10 +85,14 @@ impl Engine {
     ) -> Result<OwnedNumber, EngineError> {
         let state = self.account(account)?;
         let mut data = state.admin.lock().await;
-        let owned = data
-            .inventory
-            .remove(&number)
-            .ok_or(EngineError::NumberNotOwned(number))?;
+        if !data.inventory.contains_key(&number) {
+            return Err(EngineError::NumberNotOwned(number));
+        }
+        self.journal(|| Record::DeleteNumber {
+            account: account.to_owned(),
+            number: number.get(),
+        })?;
+        let owned = data.inventory.remove(&number).expect("checked above");
         remove_from_every_pool(&mut data, number).await?;
         Ok(owned)
     }

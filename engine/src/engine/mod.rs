@@ -4,6 +4,7 @@
 //! [`PoolActor`] sits behind a read-mostly lock that picks take for a moment only.
 
 mod inventory;
+mod persist;
 mod picks;
 mod pools;
 #[cfg(test)]
@@ -17,11 +18,18 @@ use parking_lot::RwLock;
 use rustc_hash::FxHashMap;
 use thiserror::Error;
 
+pub use persist::{SnapshotReport, SnapshotSchedule};
 pub use picks::PickFailure;
 pub use pools::{AddOutcome, PoolUpdate, RemoveOutcome};
 
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+
 use crate::actors::messages::PoolStats;
-use crate::actors::{Placement, PoolActor};
+use crate::actors::{Placement, PoolActor, PoolJournal};
+use crate::durability::image::{Record, WorkingAccount, WorkingState};
+use crate::durability::{convert, Durability, FsyncPolicy, StorageError};
+use crate::select::PoolState;
 use crate::metrics::Metrics;
 use crate::model::{Account, AccountId, Msisdn, OwnedNumber, PoolId, PoolRecord, PoolSettings};
 
@@ -43,6 +51,15 @@ pub enum EngineError {
     /// The pool's actor stopped (the engine is shutting down).
     #[error("pool '{0}' is unavailable")]
     PoolUnavailable(PoolId),
+    /// The change could not be made durable, so it was not made.
+    #[error("storage failed: {0}")]
+    Storage(String),
+}
+
+impl From<StorageError> for EngineError {
+    fn from(err: StorageError) -> Self {
+        EngineError::Storage(err.to_string())
+    }
 }
 
 /// A page request: `limit` items from `offset`, in id order.
@@ -96,6 +113,12 @@ pub struct Engine {
 struct Inner {
     /// The configured accounts; fixed for the process's life.
     accounts: FxHashMap<AccountId, Arc<AccountState>>,
+    /// The journal and data directory; `None` keeps state in memory only.
+    storage: Option<Arc<Durability>>,
+    /// The next pool uid: journal records name pools by uid, which survives renames.
+    next_pool_uid: AtomicU64,
+    /// One snapshot at a time.
+    snapshotting: tokio::sync::Mutex<()>,
     /// Where pool actors run.
     placement: Placement,
     /// Latency and connection measurements the servers record.
@@ -124,6 +147,8 @@ struct AccountData {
 
 /// A pool's admin record; its selection state lives in its actor.
 struct PoolEntry {
+    /// Stable id for the journal.
+    uid: u64,
     /// Its settings, as last set.
     settings: PoolSettings,
     /// Creation time, seconds since the Unix epoch.
@@ -149,32 +174,56 @@ impl PoolEntry {
 }
 
 impl Engine {
-    /// Starts an engine for `accounts` with one arbiter per core. Must run inside an actix
-    /// `System` (for example under `#[actix_web::main]` or `#[actix::test]`).
+    /// Starts an in-memory engine for `accounts` with one arbiter per core. Must run inside
+    /// an actix `System` (for example under `#[actix_web::main]` or `#[actix::test]`).
     pub fn start(accounts: Vec<Account>) -> Self {
         Engine::with_placement(accounts, Placement::per_core())
     }
 
-    /// Starts an engine whose pools run on `placement`.
+    /// Starts an in-memory engine whose pools run on `placement`.
     pub fn with_placement(accounts: Vec<Account>, placement: Placement) -> Self {
-        let accounts = accounts
-            .into_iter()
-            .map(|account| {
-                let state = AccountState {
-                    account: account.clone(),
-                    admin: tokio::sync::Mutex::new(AccountData::default()),
-                    routes: RwLock::new(FxHashMap::default()),
-                };
-                (account.id, Arc::new(state))
-            })
-            .collect();
-        Engine {
+        Engine::build(accounts, placement, None, WorkingState::default())
+            .expect("an empty state always builds")
+    }
+
+    /// Starts an engine whose state lives in `dir`: recovers it (newest valid snapshot plus
+    /// journal), then journals every change with sticky assignments under `policy`.
+    pub fn open(accounts: Vec<Account>, dir: &Path, policy: FsyncPolicy) -> Result<Self, StorageError> {
+        let (storage, state) = Durability::open(dir, policy)?;
+        Engine::build(accounts, Placement::per_core(), Some(Arc::new(storage)), state)
+    }
+
+    fn build(
+        accounts: Vec<Account>,
+        placement: Placement,
+        storage: Option<Arc<Durability>>,
+        mut state: WorkingState,
+    ) -> Result<Self, StorageError> {
+        let mut states = FxHashMap::default();
+        for account in accounts {
+            let recovered = state.accounts.remove(account.id.as_str()).unwrap_or_default();
+            let data = restore_account(recovered, &placement, storage.as_ref())?;
+            let routes = data.pools.iter().map(|(id, e)| (id.clone(), e.addr.clone())).collect();
+            let account_state = AccountState {
+                account: account.clone(),
+                admin: tokio::sync::Mutex::new(data),
+                routes: RwLock::new(routes),
+            };
+            states.insert(account.id, Arc::new(account_state));
+        }
+        for unknown in state.accounts.keys() {
+            tracing::warn!(account = %unknown, "stored data for an account not in the config is not served");
+        }
+        Ok(Engine {
             inner: Arc::new(Inner {
-                accounts,
+                accounts: states,
+                storage,
+                next_pool_uid: AtomicU64::new(state.next_pool_uid),
+                snapshotting: tokio::sync::Mutex::new(()),
                 placement,
                 metrics: Metrics::default(),
             }),
-        }
+        })
     }
 
     /// The account whose key and secret these are, checked in constant time; `None` for a
@@ -218,10 +267,69 @@ impl Engine {
         stats
     }
 
+    /// Appends and fsyncs an admin change before it is applied; a no-op without storage.
+    fn journal(&self, record: impl FnOnce() -> Record) -> Result<(), EngineError> {
+        if let Some(storage) = &self.inner.storage {
+            storage.append_admin(&record())?;
+        }
+        Ok(())
+    }
+
+    /// Where a new pool's actor journals its sticky changes.
+    fn pool_journal(&self, uid: u64) -> Option<PoolJournal> {
+        self.inner.storage.as_ref().map(|storage| PoolJournal {
+            storage: storage.clone(),
+            uid,
+        })
+    }
+
     fn account(&self, account: &str) -> Result<&Arc<AccountState>, EngineError> {
         self.inner
             .accounts
             .get(account)
             .ok_or_else(|| EngineError::NoSuchAccount(account.to_owned()))
     }
+}
+
+/// Rebuilds an account's admin view and pool actors from recovered state.
+fn restore_account(
+    recovered: WorkingAccount,
+    placement: &Placement,
+    storage: Option<&Arc<Durability>>,
+) -> Result<AccountData, StorageError> {
+    let mut data = AccountData::default();
+    for image in recovered.numbers.values() {
+        let owned = convert::owned_number(image)?;
+        data.inventory.insert(owned.number, owned);
+    }
+    for (uid, pool) in recovered.pools {
+        let (pool_id, settings) = convert::pool_settings(&pool.header)?;
+        let mut state = PoolState::new(settings.clone());
+        let members: BTreeSet<Msisdn> = pool
+            .members
+            .iter()
+            .filter_map(|n| Msisdn::from_u64(*n).ok())
+            .filter(|n| data.inventory.contains_key(n))
+            .collect();
+        state.upsert(members.iter().map(|n| data.inventory[n].clone()));
+        for (to, (sender, last_use)) in pool.sticky {
+            if let (Ok(to), Ok(sender)) = (Msisdn::from_u64(to), Msisdn::from_u64(sender)) {
+                state.restore_mapping(to, sender, last_use);
+            }
+        }
+        let journal = storage.map(|storage| PoolJournal {
+            storage: storage.clone(),
+            uid,
+        });
+        let entry = PoolEntry {
+            uid,
+            settings,
+            created_at: pool.header.created_at,
+            updated_at: pool.header.updated_at,
+            members,
+            addr: placement.spawn(state, journal),
+        };
+        data.pools.insert(pool_id, entry);
+    }
+    Ok(data)
 }

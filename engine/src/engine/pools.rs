@@ -2,11 +2,14 @@
 //! numbers with a per-number outcome.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
 
 use super::{AccountData, Engine, EngineError, Page, Paged, PoolEntry};
 use crate::actors::messages::{Remove, SetSettings, Stop, Upsert};
 use crate::clock::unix_now;
-use crate::model::{CustomFrom, Fallback, Msisdn, PoolId, PoolRecord, PoolSettings};
+use crate::durability::convert;
+use crate::durability::image::Record;
+use crate::model::{CustomFrom, Fallback, Msisdn, OwnedNumber, PoolId, PoolRecord, PoolSettings};
 use crate::select::PoolState;
 
 /// A partial change of a pool (`PATCH`): `None` leaves a field as it is.
@@ -79,9 +82,18 @@ impl Engine {
         if data.pools.contains_key(&pool_id) {
             return Err(EngineError::PoolExists(pool_id));
         }
-        let addr = self.inner.placement.spawn(PoolState::new(settings.clone()));
+        let uid = self.inner.next_pool_uid.fetch_add(1, Ordering::Relaxed);
         let now = unix_now();
+        self.journal(|| Record::PutPool {
+            account: account.to_owned(),
+            header: convert::pool_header(uid, &pool_id, &settings, now, now),
+        })?;
+        let addr = self
+            .inner
+            .placement
+            .spawn(PoolState::new(settings.clone()), self.pool_journal(uid));
         let entry = PoolEntry {
+            uid,
             settings,
             created_at: now,
             updated_at: now,
@@ -129,9 +141,17 @@ impl Engine {
         if new_id != id && data.pools.contains_key(&new_id) {
             return Err(EngineError::PoolExists(new_id));
         }
+        let entry = &data.pools[&id];
+        let mut settings = entry.settings.clone();
+        update.apply(&mut settings);
+        let now = unix_now();
+        self.journal(|| Record::PutPool {
+            account: account.to_owned(),
+            header: convert::pool_header(entry.uid, &new_id, &settings, entry.created_at, now),
+        })?;
         let mut entry = data.pools.remove(&id).expect("looked up above");
-        update.apply(&mut entry.settings);
-        entry.updated_at = unix_now();
+        entry.settings = settings;
+        entry.updated_at = now;
         let sent = entry.addr.send(SetSettings(entry.settings.clone())).await;
         let record = entry.record(&new_id);
         if new_id != id {
@@ -152,7 +172,12 @@ impl Engine {
     ) -> Result<PoolRecord, EngineError> {
         let state = self.account(account)?;
         let mut data = state.admin.lock().await;
-        let id = pool_entry(&data, pool_id)?.0.clone();
+        let (id, entry) = pool_entry(&data, pool_id)?;
+        let (id, uid) = (id.clone(), entry.uid);
+        self.journal(|| Record::DeletePool {
+            account: account.to_owned(),
+            uid,
+        })?;
         let entry = data.pools.remove(&id).expect("looked up above");
         state.routes.write().remove(&id);
         // The actor may already be gone at shutdown; the pool is deleted either way.
@@ -172,21 +197,32 @@ impl Engine {
         let id = pool_entry(&data, pool_id)?.0.clone();
         let AccountData { inventory, pools } = &mut *data;
         let entry = pools.get_mut(&id).expect("looked up above");
-        let mut joining = Vec::new();
+        let mut joining: Vec<OwnedNumber> = Vec::new();
+        // A number listed twice joins once; the second mention finds it already there.
+        let mut seen = BTreeSet::new();
         let outcomes = numbers
             .iter()
             .map(|number| match inventory.get(number) {
                 None => AddOutcome::NotOwned,
-                Some(_) if entry.members.contains(number) => AddOutcome::AlreadyInPool,
+                Some(_) if entry.members.contains(number) || !seen.insert(*number) => {
+                    AddOutcome::AlreadyInPool
+                }
                 Some(owned) => {
-                    entry.members.insert(*number);
                     joining.push(owned.clone());
                     AddOutcome::Added
                 }
             })
             .collect();
         if !joining.is_empty() {
-            entry.updated_at = unix_now();
+            let now = unix_now();
+            self.journal(|| Record::AddMembers {
+                account: account.to_owned(),
+                uid: entry.uid,
+                numbers: joining.iter().map(|n| n.number.get()).collect(),
+                at: now,
+            })?;
+            entry.members.extend(joining.iter().map(|n| n.number));
+            entry.updated_at = now;
             entry
                 .addr
                 .send(Upsert(joining))
@@ -207,11 +243,12 @@ impl Engine {
         let mut data = state.admin.lock().await;
         let id = pool_entry(&data, pool_id)?.0.clone();
         let entry = data.pools.get_mut(&id).expect("looked up above");
-        let mut leaving = Vec::new();
+        let mut leaving: Vec<Msisdn> = Vec::new();
+        let mut seen = BTreeSet::new();
         let outcomes = numbers
             .iter()
             .map(|number| {
-                if entry.members.remove(number) {
+                if entry.members.contains(number) && seen.insert(*number) {
                     leaving.push(*number);
                     RemoveOutcome::Removed
                 } else {
@@ -220,7 +257,17 @@ impl Engine {
             })
             .collect();
         if !leaving.is_empty() {
-            entry.updated_at = unix_now();
+            let now = unix_now();
+            self.journal(|| Record::RemoveMembers {
+                account: account.to_owned(),
+                uid: entry.uid,
+                numbers: leaving.iter().map(|n| n.get()).collect(),
+                at: now,
+            })?;
+            for number in &leaving {
+                entry.members.remove(number);
+            }
+            entry.updated_at = now;
             entry
                 .addr
                 .send(Remove(leaving))

@@ -21,6 +21,31 @@ pub enum NumberType {
     ShortCode,
 }
 
+impl NumberType {
+    /// Every type, for parsing.
+    const ALL: [NumberType; 4] = [
+        NumberType::Mobile,
+        NumberType::Landline,
+        NumberType::TollFree,
+        NumberType::ShortCode,
+    ];
+
+    /// The API name (`mobile`, `landline`, `toll_free`, `short_code`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NumberType::Mobile => "mobile",
+            NumberType::Landline => "landline",
+            NumberType::TollFree => "toll_free",
+            NumberType::ShortCode => "short_code",
+        }
+    }
+
+    /// The type with API name `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+}
+
 /// A number in the account's inventory, with what selection needs to know about it.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct OwnedNumber {

@@ -16,6 +16,24 @@ pub enum Fallback {
     Reject,
 }
 
+impl Fallback {
+    /// The API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fallback::Pool => "Pool",
+            Fallback::CustomFrom => "CustomFrom",
+            Fallback::Reject => "Reject",
+        }
+    }
+
+    /// The fallback with API name `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Fallback::Pool, Fallback::CustomFrom, Fallback::Reject]
+            .into_iter()
+            .find(|f| f.as_str() == name)
+    }
+}
+
 /// How a pool selects; what `PATCH` changes.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct PoolSettings {

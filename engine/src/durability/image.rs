@@ -1,0 +1,309 @@
+//! The persisted shapes (DESIGN §6): the state image a snapshot holds and the journal's
+//! records. Plain data with bincode's native derive, kept apart from the model types so that a
+//! refactor of the model cannot silently change the on-disk format (the golden test guards it).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bincode::{Decode, Encode};
+use rustc_hash::FxHashMap;
+
+/// Everything numpool keeps: inventories, pools and sticky tables of every account.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct StateImage {
+    /// The next pool uid to hand out; uids are never reused.
+    pub next_pool_uid: u64,
+    /// Accounts in id order.
+    pub accounts: Vec<AccountImage>,
+}
+
+/// One account's data.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+pub struct AccountImage {
+    /// The account id.
+    pub id: String,
+    /// Its inventory, in number order.
+    pub numbers: Vec<NumberImage>,
+    /// Its pools, in uid order.
+    pub pools: Vec<PoolImage>,
+}
+
+/// An owned number.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct NumberImage {
+    /// E.164 digits as an integer.
+    pub number: u64,
+    /// The network, if set.
+    pub network: Option<String>,
+    /// The line type as its API name (`mobile`, `landline`, …), if set.
+    pub kind: Option<String>,
+    /// The weight.
+    pub weight: u32,
+}
+
+/// A pool's settings and identity: what create and update records carry.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct PoolHeader {
+    /// A stable id that survives renames; journal records point at pools by it.
+    pub uid: u64,
+    /// The pool id in its account.
+    pub id: String,
+    /// `Pool`, `CustomFrom` or `Reject`.
+    pub fallback: String,
+    /// `localized_sender_preferred`.
+    pub localized: bool,
+    /// `predictable_sender_preferred`.
+    pub predictable: bool,
+    /// `custom_from`.
+    pub custom_from: Option<String>,
+    /// `sticky_ttl_seconds`.
+    pub sticky_ttl_seconds: u32,
+    /// Creation time, Unix seconds.
+    pub created_at: u64,
+    /// Last change, Unix seconds.
+    pub updated_at: u64,
+}
+
+/// A pool with its numbers and mappings.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct PoolImage {
+    /// Identity and settings.
+    pub header: PoolHeader,
+    /// Member numbers, ascending.
+    pub members: Vec<u64>,
+    /// Live mappings.
+    pub sticky: Vec<StickyImage>,
+}
+
+/// One sticky mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct StickyImage {
+    /// The recipient.
+    pub to: u64,
+    /// Its sender.
+    pub sender: u64,
+    /// Last use, Unix seconds.
+    pub last_use: u32,
+}
+
+/// One journal record: a mutation, applied in order on top of the snapshot. Every record sets
+/// state rather than adjusting it, so replaying a record whose effect a snapshot already holds
+/// changes nothing (a snapshot may be captured while its journal is already being written).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Record {
+    /// Numbers added to or updated in an inventory.
+    UpsertNumbers {
+        /// The account.
+        account: String,
+        /// The numbers as they now are.
+        numbers: Vec<NumberImage>,
+    },
+    /// A number released from an inventory (and so from every pool of the account).
+    DeleteNumber {
+        /// The account.
+        account: String,
+        /// The number.
+        number: u64,
+    },
+    /// A pool created, or its settings or id changed.
+    PutPool {
+        /// The account.
+        account: String,
+        /// The pool as it now is.
+        header: PoolHeader,
+    },
+    /// A pool deleted.
+    DeletePool {
+        /// The account.
+        account: String,
+        /// The pool's uid.
+        uid: u64,
+    },
+    /// Numbers joined a pool.
+    AddMembers {
+        /// The account.
+        account: String,
+        /// The pool's uid.
+        uid: u64,
+        /// The numbers.
+        numbers: Vec<u64>,
+        /// When, Unix seconds (the pool's `updated_at`).
+        at: u64,
+    },
+    /// Numbers left a pool.
+    RemoveMembers {
+        /// The account.
+        account: String,
+        /// The pool's uid.
+        uid: u64,
+        /// The numbers.
+        numbers: Vec<u64>,
+        /// When, Unix seconds.
+        at: u64,
+    },
+    /// A recipient was assigned a sender.
+    StickyAssign {
+        /// The pool's uid (uids are unique across accounts).
+        uid: u64,
+        /// The mapping.
+        mapping: StickyImage,
+    },
+    /// A recipient's mapping was deleted (`STICKY.DEL`).
+    StickyRemove {
+        /// The pool's uid.
+        uid: u64,
+        /// The recipient.
+        to: u64,
+    },
+}
+
+/// The state while recovery replays records: the image with indexes.
+#[derive(Default)]
+pub struct WorkingState {
+    /// Next pool uid.
+    pub next_pool_uid: u64,
+    /// Accounts by id.
+    pub accounts: BTreeMap<String, WorkingAccount>,
+    /// Which account each pool uid belongs to.
+    owners: FxHashMap<u64, String>,
+}
+
+/// An account while replaying.
+#[derive(Default)]
+pub struct WorkingAccount {
+    /// Inventory by number.
+    pub numbers: BTreeMap<u64, NumberImage>,
+    /// Pools by uid.
+    pub pools: BTreeMap<u64, WorkingPool>,
+}
+
+/// A pool while replaying.
+pub struct WorkingPool {
+    /// Identity and settings.
+    pub header: PoolHeader,
+    /// Members.
+    pub members: BTreeSet<u64>,
+    /// Mappings by recipient.
+    pub sticky: FxHashMap<u64, (u64, u32)>,
+}
+
+impl WorkingState {
+    /// Indexes a snapshot's image.
+    pub fn from_image(image: StateImage) -> Self {
+        let mut state = WorkingState {
+            next_pool_uid: image.next_pool_uid,
+            ..WorkingState::default()
+        };
+        for account in image.accounts {
+            let mut working = WorkingAccount {
+                numbers: account.numbers.into_iter().map(|n| (n.number, n)).collect(),
+                ..WorkingAccount::default()
+            };
+            for pool in account.pools {
+                state.owners.insert(pool.header.uid, account.id.clone());
+                working.pools.insert(
+                    pool.header.uid,
+                    WorkingPool {
+                        members: pool.members.into_iter().collect(),
+                        sticky: pool
+                            .sticky
+                            .into_iter()
+                            .map(|s| (s.to, (s.sender, s.last_use)))
+                            .collect(),
+                        header: pool.header,
+                    },
+                );
+            }
+            state.accounts.insert(account.id, working);
+        }
+        state
+    }
+
+    /// Applies one record. Records naming a pool or account that no longer exists change
+    /// nothing: a later record deleted it.
+    pub fn apply(&mut self, record: Record) {
+        match record {
+            Record::UpsertNumbers { account, numbers } => {
+                let account = self.accounts.entry(account).or_default();
+                for number in numbers {
+                    account.numbers.insert(number.number, number);
+                }
+            }
+            Record::DeleteNumber { account, number } => {
+                if let Some(account) = self.accounts.get_mut(&account) {
+                    account.numbers.remove(&number);
+                    for pool in account.pools.values_mut() {
+                        pool.members.remove(&number);
+                    }
+                }
+            }
+            Record::PutPool { account, header } => {
+                self.next_pool_uid = self.next_pool_uid.max(header.uid + 1);
+                self.owners.insert(header.uid, account.clone());
+                let pools = &mut self.accounts.entry(account).or_default().pools;
+                match pools.get_mut(&header.uid) {
+                    Some(pool) => pool.header = header,
+                    None => {
+                        pools.insert(
+                            header.uid,
+                            WorkingPool {
+                                header,
+                                members: BTreeSet::new(),
+                                sticky: FxHashMap::default(),
+                            },
+                        );
+                    }
+                }
+            }
+            Record::DeletePool { account, uid } => {
+                if let Some(account) = self.accounts.get_mut(&account) {
+                    account.pools.remove(&uid);
+                }
+                self.owners.remove(&uid);
+            }
+            Record::AddMembers {
+                account,
+                uid,
+                numbers,
+                at,
+            } => {
+                if let Some(pool) = self.pool_mut(&account, uid) {
+                    pool.members.extend(numbers);
+                    pool.header.updated_at = at;
+                }
+            }
+            Record::RemoveMembers {
+                account,
+                uid,
+                numbers,
+                at,
+            } => {
+                if let Some(pool) = self.pool_mut(&account, uid) {
+                    for number in numbers {
+                        pool.members.remove(&number);
+                    }
+                    pool.header.updated_at = at;
+                }
+            }
+            Record::StickyAssign { uid, mapping } => {
+                if let Some(pool) = self.pool_by_uid(uid) {
+                    pool.sticky
+                        .insert(mapping.to, (mapping.sender, mapping.last_use));
+                }
+            }
+            Record::StickyRemove { uid, to } => {
+                if let Some(pool) = self.pool_by_uid(uid) {
+                    pool.sticky.remove(&to);
+                }
+            }
+        }
+    }
+
+    fn pool_mut(&mut self, account: &str, uid: u64) -> Option<&mut WorkingPool> {
+        self.accounts.get_mut(account)?.pools.get_mut(&uid)
+    }
+
+    fn pool_by_uid(&mut self, uid: u64) -> Option<&mut WorkingPool> {
+        let account = self.owners.get(&uid)?;
+        self.accounts.get_mut(account)?.pools.get_mut(&uid)
+    }
+}

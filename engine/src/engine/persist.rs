@@ -1,0 +1,143 @@
+//! Snapshots of the running engine (DESIGN §6): capture without stopping picks, encode off the
+//! actor threads, write, and the background tick that fsyncs (`everysec`) and triggers
+//! snapshots by time and by journal size.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use super::{Engine, EngineError};
+use crate::actors::messages::CopyShard;
+use crate::durability::{convert, StorageError};
+use crate::durability::image::{AccountImage, PoolImage, StateImage};
+use crate::sticky::SHARDS;
+
+/// When to snapshot on its own.
+#[derive(Clone, Copy, Debug)]
+pub struct SnapshotSchedule {
+    /// Snapshot at least this often.
+    pub interval: Duration,
+    /// Snapshot when the journal grows past this many bytes.
+    pub journal_bytes: u64,
+}
+
+/// What a snapshot did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotReport {
+    /// Its sequence number.
+    pub seq: u64,
+    /// Sticky mappings it holds.
+    pub mappings: u64,
+    /// Bytes written.
+    pub bytes: u64,
+}
+
+impl Engine {
+    /// Writes a snapshot of the whole state and rotates the journal; `None` without storage.
+    /// Picks go on meanwhile: each pool's mappings are copied one shard per actor message, and
+    /// the encoding runs on a blocking thread.
+    pub async fn snapshot(&self) -> Result<Option<SnapshotReport>, EngineError> {
+        let Some(storage) = self.inner.storage.clone() else {
+            return Ok(None);
+        };
+        let _one_at_a_time = self.inner.snapshotting.lock().await;
+        let started = Instant::now();
+        // Records appended from here on go to the new generation and are replayed on top of
+        // this snapshot; they set state, so replaying one the image already holds is harmless.
+        let seq = storage.rotate()?;
+        let image = self.capture().await;
+        let mappings = image
+            .accounts
+            .iter()
+            .flat_map(|a| &a.pools)
+            .map(|p| p.sticky.len() as u64)
+            .sum();
+        let written = tokio::task::spawn_blocking(move || {
+            let payload = numpool_snapshots::encode_payload(&image).map_err(StorageError::from)?;
+            storage.write_snapshot(seq, &payload).map_err(EngineError::from)
+        })
+        .await
+        .map_err(|e| EngineError::Storage(format!("snapshot task failed: {e}")))??;
+        tracing::info!(seq, mappings, bytes = written.file_len, elapsed_ms = started.elapsed().as_millis() as u64, "snapshot written");
+        Ok(Some(SnapshotReport {
+            seq,
+            mappings,
+            bytes: written.file_len,
+        }))
+    }
+
+    /// The whole state as an image. Each account's admin view is copied under its lock; the
+    /// sticky tables are copied afterwards, shard by shard, without it.
+    async fn capture(&self) -> StateImage {
+        let mut accounts: Vec<_> = self.inner.accounts.iter().collect();
+        accounts.sort_by(|a, b| a.0.cmp(b.0));
+        let mut image = StateImage {
+            next_pool_uid: self.inner.next_pool_uid.load(Ordering::SeqCst),
+            accounts: Vec::with_capacity(accounts.len()),
+        };
+        for (id, state) in accounts {
+            let (numbers, pools) = {
+                let data = state.admin.lock().await;
+                let numbers = data.inventory.values().map(convert::number_image).collect();
+                let pools: Vec<_> = data
+                    .pools
+                    .iter()
+                    .map(|(pool_id, e)| {
+                        let header = convert::pool_header(e.uid, pool_id, &e.settings, e.created_at, e.updated_at);
+                        let members = e.members.iter().map(|n| n.get()).collect();
+                        (header, members, e.addr.clone())
+                    })
+                    .collect();
+                (numbers, pools)
+            };
+            let mut pool_images = Vec::with_capacity(pools.len());
+            for (header, members, addr) in pools {
+                let mut sticky = Vec::new();
+                for shard in 0..SHARDS {
+                    // A pool deleted meanwhile has no actor: its mappings are gone anyway.
+                    if let Ok(entries) = addr.send(CopyShard(shard)).await {
+                        sticky.extend(entries);
+                    }
+                }
+                pool_images.push(PoolImage {
+                    header,
+                    members,
+                    sticky,
+                });
+            }
+            image.accounts.push(AccountImage {
+                id: id.as_str().to_owned(),
+                numbers,
+                pools: pool_images,
+            });
+        }
+        image
+    }
+
+    /// Runs the background duties of a durable engine until the process ends: the `everysec`
+    /// fsync, and snapshots by `schedule`. A no-op without storage.
+    pub async fn run_background(&self, schedule: SnapshotSchedule) {
+        let Some(storage) = self.inner.storage.clone() else {
+            return;
+        };
+        let mut ticks = tokio::time::interval(Duration::from_secs(1));
+        let mut last_snapshot = Instant::now();
+        loop {
+            ticks.tick().await;
+            if let Err(err) = storage.tick() {
+                tracing::error!(%err, "journal fsync failed");
+            }
+            if last_snapshot.elapsed() >= schedule.interval || storage.journal_bytes() >= schedule.journal_bytes {
+                last_snapshot = Instant::now();
+                if let Err(err) = self.snapshot().await {
+                    tracing::error!(%err, "snapshot failed");
+                }
+            }
+        }
+    }
+
+    /// At shutdown: a final snapshot (which also fsyncs the journal), so a clean stop loses
+    /// nothing and the next start replays little.
+    pub async fn shutdown(&self) -> Result<(), EngineError> {
+        self.snapshot().await.map(drop)
+    }
+}
