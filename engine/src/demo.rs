@@ -47,7 +47,15 @@ const POOLS: &[(&str, Fallback, bool, Option<&str>)] = &[
 /// Australian ones in `strict` and `brand`, so their fallbacks show for +33 and +61 recipients.
 /// Does nothing when the demo account already has pools (a restart with a data directory).
 pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
-    let existing = engine.list_pools(DEMO_KEY, Page { offset: 0, limit: 1 }).await?;
+    let existing = engine
+        .list_pools(
+            DEMO_KEY,
+            Page {
+                offset: 0,
+                limit: 1,
+            },
+        )
+        .await?;
     if existing.total > 0 {
         return Ok(());
     }

@@ -140,7 +140,10 @@ async fn shutdown_signal() {
 
 fn print_demo_help(resp: std::net::SocketAddr, http: std::net::SocketAddr) {
     let (key, secret) = (demo::DEMO_KEY, demo::DEMO_SECRET);
-    let cli = format!("redis-cli -p {} --user {key} --pass {secret} --no-auth-warning", resp.port());
+    let cli = format!(
+        "redis-cli -p {} --user {key} --pass {secret} --no-auth-warning",
+        resp.port()
+    );
     println!(
         "\ndemo account: api_key={key} api_secret={secret}\n\
          pools: demo (fallback Pool), strict (Reject), brand (CustomFrom 'Numpool'), random (not sticky)\n\

@@ -31,7 +31,13 @@ fn owned(number: &str) -> OwnedNumber {
 }
 
 async fn sender(engine: &Engine, pool: &str, to: &str) -> Msisdn {
-    match engine.pick(ACCOUNT, pool, PickJob::to(n(to))).await.unwrap().unwrap().sender {
+    match engine
+        .pick(ACCOUNT, pool, PickJob::to(n(to)))
+        .await
+        .unwrap()
+        .unwrap()
+        .sender
+    {
         Sender::Number(number) => number,
         other => panic!("{other:?}"),
     }
@@ -41,20 +47,46 @@ async fn sender(engine: &Engine, pool: &str, to: &str) -> Msisdn {
 async fn fill(engine: &Engine) -> Vec<(String, Msisdn)> {
     let numbers: Vec<_> = (1..=6).map(|i| owned(&format!("44770090000{i}"))).collect();
     engine.upsert_numbers(ACCOUNT, numbers).await.unwrap();
-    engine.create_pool(ACCOUNT, PoolId::new("uk").unwrap(), PoolSettings::default()).await.unwrap();
-    engine.create_pool(ACCOUNT, PoolId::new("old-name").unwrap(), PoolSettings::default()).await.unwrap();
-    engine.create_pool(ACCOUNT, PoolId::new("gone").unwrap(), PoolSettings::default()).await.unwrap();
+    engine
+        .create_pool(ACCOUNT, PoolId::new("uk").unwrap(), PoolSettings::default())
+        .await
+        .unwrap();
+    engine
+        .create_pool(
+            ACCOUNT,
+            PoolId::new("old-name").unwrap(),
+            PoolSettings::default(),
+        )
+        .await
+        .unwrap();
+    engine
+        .create_pool(
+            ACCOUNT,
+            PoolId::new("gone").unwrap(),
+            PoolSettings::default(),
+        )
+        .await
+        .unwrap();
     let all: Vec<_> = (1..=6).map(|i| n(&format!("44770090000{i}"))).collect();
     engine.add_numbers(ACCOUNT, "uk", &all).await.unwrap();
-    engine.add_numbers(ACCOUNT, "old-name", &all[..2]).await.unwrap();
+    engine
+        .add_numbers(ACCOUNT, "old-name", &all[..2])
+        .await
+        .unwrap();
     let rename = numpool::engine::PoolUpdate {
         pool_id: Some(PoolId::new("renamed").unwrap()),
         sticky_ttl_seconds: Some(3600),
         ..Default::default()
     };
-    engine.update_pool(ACCOUNT, "old-name", &rename).await.unwrap();
+    engine
+        .update_pool(ACCOUNT, "old-name", &rename)
+        .await
+        .unwrap();
     engine.delete_pool(ACCOUNT, "gone").await.unwrap();
-    engine.remove_numbers(ACCOUNT, "uk", &all[5..]).await.unwrap();
+    engine
+        .remove_numbers(ACCOUNT, "uk", &all[5..])
+        .await
+        .unwrap();
     engine.delete_number(ACCOUNT, all[4]).await.unwrap();
     let mut mappings = Vec::new();
     for i in 0..50 {
@@ -64,27 +96,69 @@ async fn fill(engine: &Engine) -> Vec<(String, Msisdn)> {
     let to = "447911199999".to_string();
     mappings.push((to.clone(), sender(engine, "renamed", &to).await));
     // A deleted mapping must stay deleted.
-    assert!(engine.sticky_del(ACCOUNT, "uk", n("447911100000")).await.unwrap());
+    assert!(engine
+        .sticky_del(ACCOUNT, "uk", n("447911100000"))
+        .await
+        .unwrap());
     mappings.remove(0);
     mappings
 }
 
 async fn check(engine: &Engine, mappings: &[(String, Msisdn)]) {
-    let pools = engine.list_pools(ACCOUNT, Page { offset: 0, limit: 10 }).await.unwrap();
-    let ids: Vec<_> = pools.items.iter().map(|p| p.pool_id.as_str().to_owned()).collect();
+    let pools = engine
+        .list_pools(
+            ACCOUNT,
+            Page {
+                offset: 0,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    let ids: Vec<_> = pools
+        .items
+        .iter()
+        .map(|p| p.pool_id.as_str().to_owned())
+        .collect();
     assert_eq!(ids, vec!["renamed", "uk"]);
     assert_eq!(pools.items[0].settings.sticky_ttl_seconds, 3600);
     assert_eq!(pools.items[0].number_count, 2);
     assert_eq!(pools.items[1].number_count, 4, "one removed, one released");
-    let inventory = engine.list_numbers(ACCOUNT, Page { offset: 0, limit: 10 }).await.unwrap();
+    let inventory = engine
+        .list_numbers(
+            ACCOUNT,
+            Page {
+                offset: 0,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(inventory.total, 5);
     assert_eq!(inventory.items[0].weight, 3);
-    assert_eq!(inventory.items[0].network.as_ref().unwrap().as_str(), "23415");
+    assert_eq!(
+        inventory.items[0].network.as_ref().unwrap().as_str(),
+        "23415"
+    );
     for (to, expected) in mappings {
-        let pool = if to == "447911199999" { "renamed" } else { "uk" };
-        assert_eq!(engine.sticky_get(ACCOUNT, pool, n(to)).await.unwrap(), Some(*expected), "{to}");
+        let pool = if to == "447911199999" {
+            "renamed"
+        } else {
+            "uk"
+        };
+        assert_eq!(
+            engine.sticky_get(ACCOUNT, pool, n(to)).await.unwrap(),
+            Some(*expected),
+            "{to}"
+        );
     }
-    assert_eq!(engine.sticky_get(ACCOUNT, "uk", n("447911100000")).await.unwrap(), None);
+    assert_eq!(
+        engine
+            .sticky_get(ACCOUNT, "uk", n("447911100000"))
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 fn fresh_engine(dir: &Path, policy: FsyncPolicy) -> Engine {
@@ -110,18 +184,39 @@ async fn snapshot_plus_journal_restores_everything() {
     let report = engine.snapshot().await.unwrap().unwrap();
     assert_eq!(report.mappings, 50);
     // Changes after the snapshot land in the next journal.
-    engine.upsert_numbers(ACCOUNT, vec![owned("447700900009")]).await.unwrap();
+    engine
+        .upsert_numbers(ACCOUNT, vec![owned("447700900009")])
+        .await
+        .unwrap();
     engine.snapshot().await.unwrap();
     engine.snapshot().await.unwrap();
     drop(engine);
     let engine = fresh_engine(dir.path(), FsyncPolicy::Everysec);
-    let inventory = engine.list_numbers(ACCOUNT, Page { offset: 0, limit: 10 }).await.unwrap();
+    let inventory = engine
+        .list_numbers(
+            ACCOUNT,
+            Page {
+                offset: 0,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(inventory.total, 6);
-    engine.delete_number(ACCOUNT, n("447700900009")).await.unwrap();
+    engine
+        .delete_number(ACCOUNT, n("447700900009"))
+        .await
+        .unwrap();
     check(&engine, &mappings).await;
     let snapshots = std::fs::read_dir(dir.path())
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("snapshot-"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("snapshot-")
+        })
         .count();
     assert_eq!(snapshots, 2, "the last two snapshots are kept");
 }
@@ -133,12 +228,28 @@ async fn a_new_pool_after_restart_gets_a_fresh_uid() {
     let mappings = fill(&engine).await;
     drop(engine);
     let engine = fresh_engine(dir.path(), FsyncPolicy::Always);
-    engine.create_pool(ACCOUNT, PoolId::new("new").unwrap(), PoolSettings::default()).await.unwrap();
-    engine.add_numbers(ACCOUNT, "new", &[n("447700900001")]).await.unwrap();
+    engine
+        .create_pool(
+            ACCOUNT,
+            PoolId::new("new").unwrap(),
+            PoolSettings::default(),
+        )
+        .await
+        .unwrap();
+    engine
+        .add_numbers(ACCOUNT, "new", &[n("447700900001")])
+        .await
+        .unwrap();
     let new_sender = sender(&engine, "new", "447911155555").await;
     drop(engine);
     let engine = fresh_engine(dir.path(), FsyncPolicy::Always);
-    assert_eq!(engine.sticky_get(ACCOUNT, "new", n("447911155555")).await.unwrap(), Some(new_sender));
+    assert_eq!(
+        engine
+            .sticky_get(ACCOUNT, "new", n("447911155555"))
+            .await
+            .unwrap(),
+        Some(new_sender)
+    );
     engine.delete_pool(ACCOUNT, "new").await.unwrap();
     check(&engine, &mappings).await;
 }
@@ -163,16 +274,20 @@ async fn unreadable_data_refuses_to_start() {
             std::fs::remove_file(&path).unwrap();
         }
     }
-    let err = Engine::open(accounts(), dir.path(), FsyncPolicy::Always).err().expect("refused");
+    let err = Engine::open(accounts(), dir.path(), FsyncPolicy::Always)
+        .err()
+        .expect("refused");
     assert!(err.to_string().contains("snapshot"), "{err}");
 }
 
 #[test]
 fn replaying_a_record_the_snapshot_already_holds_changes_nothing() {
-    let records = vec![
+    let records = [
         Record::UpsertNumbers {
             account: ACCOUNT.into(),
-            numbers: vec![numpool::durability::convert::number_image(&owned("447700900001"))],
+            numbers: vec![numpool::durability::convert::number_image(&owned(
+                "447700900001",
+            ))],
         },
         Record::PutPool {
             account: ACCOUNT.into(),
@@ -184,18 +299,41 @@ fn replaying_a_record_the_snapshot_already_holds_changes_nothing() {
                 1,
             ),
         },
-        Record::AddMembers { account: ACCOUNT.into(), uid: 7, numbers: vec![447700900001], at: 2 },
+        Record::AddMembers {
+            account: ACCOUNT.into(),
+            uid: 7,
+            numbers: vec![447700900001],
+            at: 2,
+        },
         Record::StickyAssign {
             uid: 7,
-            mapping: StickyImage { to: 447911123456, sender: 447700900001, last_use: 3 },
+            mapping: StickyImage {
+                to: 447911123456,
+                sender: 447700900001,
+                last_use: 3,
+            },
         },
-        Record::RemoveMembers { account: ACCOUNT.into(), uid: 7, numbers: vec![447700900001], at: 4 },
-        Record::AddMembers { account: ACCOUNT.into(), uid: 7, numbers: vec![447700900001], at: 5 },
+        Record::RemoveMembers {
+            account: ACCOUNT.into(),
+            uid: 7,
+            numbers: vec![447700900001],
+            at: 4,
+        },
+        Record::AddMembers {
+            account: ACCOUNT.into(),
+            uid: 7,
+            numbers: vec![447700900001],
+            at: 5,
+        },
     ];
     let mut once = WorkingState::default();
     records.iter().cloned().for_each(|r| once.apply(r));
     let mut twice = WorkingState::default();
-    records.iter().cloned().chain(records.iter().cloned()).for_each(|r| twice.apply(r));
+    records
+        .iter()
+        .cloned()
+        .chain(records.iter().cloned())
+        .for_each(|r| twice.apply(r));
     let pool = |s: &WorkingState| {
         let p = &s.accounts[ACCOUNT].pools[&7];
         (p.members.clone(), p.sticky.clone(), p.header.updated_at)
@@ -208,14 +346,16 @@ fn replaying_a_record_the_snapshot_already_holds_changes_nothing() {
 /// image types change, this fails: bump the format version and add a new golden file instead.
 #[test]
 fn golden_snapshot_v1_decodes() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/state-v1/snapshot-00000000000000000001.np");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/state-v1/snapshot-00000000000000000001.np");
     if std::env::var_os("NUMPOOL_REGENERATE_GOLDEN").is_some() {
         let dir = path.parent().unwrap();
         std::fs::create_dir_all(dir).unwrap();
         let _ = std::fs::remove_file(&path);
         numpool_snapshots::write_snapshot(dir, 1, &golden_image()).unwrap();
     }
-    let snapshot = numpool_snapshots::read_snapshot::<StateImage>(&path).expect("golden snapshot decodes");
+    let snapshot =
+        numpool_snapshots::read_snapshot::<StateImage>(&path).expect("golden snapshot decodes");
     assert_eq!(snapshot.seq, 1);
     assert_eq!(snapshot.state, golden_image());
 }
@@ -227,8 +367,18 @@ fn golden_image() -> StateImage {
         accounts: vec![AccountImage {
             id: ACCOUNT.into(),
             numbers: vec![
-                NumberImage { number: 447700900001, network: Some("23415".into()), kind: Some("mobile".into()), weight: 2 },
-                NumberImage { number: 14155550101, network: None, kind: None, weight: 1 },
+                NumberImage {
+                    number: 447700900001,
+                    network: Some("23415".into()),
+                    kind: Some("mobile".into()),
+                    weight: 2,
+                },
+                NumberImage {
+                    number: 14155550101,
+                    network: None,
+                    kind: None,
+                    weight: 1,
+                },
             ],
             pools: vec![PoolImage {
                 header: PoolHeader {
@@ -243,7 +393,11 @@ fn golden_image() -> StateImage {
                     updated_at: 1_790_000_100,
                 },
                 members: vec![14155550101, 447700900001],
-                sticky: vec![StickyImage { to: 447911123456, sender: 447700900001, last_use: 1_790_000_200 }],
+                sticky: vec![StickyImage {
+                    to: 447911123456,
+                    sender: 447700900001,
+                    last_use: 1_790_000_200,
+                }],
             }],
         }],
     }

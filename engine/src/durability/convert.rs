@@ -4,7 +4,9 @@
 use thiserror::Error;
 
 use super::image::{NumberImage, PoolHeader};
-use crate::model::{CustomFrom, Fallback, NumberSpec, NumberType, OwnedNumber, PoolId, PoolSettings};
+use crate::model::{
+    CustomFrom, Fallback, NumberSpec, NumberType, OwnedNumber, PoolId, PoolSettings,
+};
 
 /// A persisted value that does not pass the model's validation.
 #[derive(Debug, Error)]
@@ -50,7 +52,13 @@ pub fn owned_number(image: &NumberImage) -> Result<OwnedNumber, InvalidImage> {
 }
 
 /// A pool's header as persisted.
-pub fn pool_header(uid: u64, id: &PoolId, settings: &PoolSettings, created_at: u64, updated_at: u64) -> PoolHeader {
+pub fn pool_header(
+    uid: u64,
+    id: &PoolId,
+    settings: &PoolSettings,
+    created_at: u64,
+    updated_at: u64,
+) -> PoolHeader {
     PoolHeader {
         uid,
         id: id.as_str().to_owned(),
@@ -67,7 +75,8 @@ pub fn pool_header(uid: u64, id: &PoolId, settings: &PoolSettings, created_at: u
 /// A persisted pool's id and settings, validated again.
 pub fn pool_settings(header: &PoolHeader) -> Result<(PoolId, PoolSettings), InvalidImage> {
     let id = PoolId::new(&header.id).map_err(|e| invalid("pool id", e))?;
-    let fallback = Fallback::from_name(&header.fallback).ok_or_else(|| invalid("fallback", &header.fallback))?;
+    let fallback = Fallback::from_name(&header.fallback)
+        .ok_or_else(|| invalid("fallback", &header.fallback))?;
     let custom_from = header
         .custom_from
         .as_deref()

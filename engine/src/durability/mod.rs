@@ -65,7 +65,10 @@ pub struct Durability {
 impl Durability {
     /// Recovers `dir` (newest valid snapshot plus its journals) and opens the journal for
     /// appending. Data that exists but cannot be read is an error, never an empty start.
-    pub fn open(dir: &Path, policy: FsyncPolicy) -> Result<(Durability, WorkingState), StorageError> {
+    pub fn open(
+        dir: &Path,
+        policy: FsyncPolicy,
+    ) -> Result<(Durability, WorkingState), StorageError> {
         let recovered = recover::<StateImage, Record>(dir)?;
         let replayed = recovered.records.len();
         let mut state = WorkingState::from_image(recovered.snapshot.unwrap_or_default());
@@ -136,7 +139,11 @@ impl Durability {
     }
 
     /// Writes snapshot `seq` from an encoded image (the old generations beyond two are pruned).
-    pub fn write_snapshot(&self, seq: u64, payload: &[u8]) -> Result<WrittenSnapshot, StorageError> {
+    pub fn write_snapshot(
+        &self,
+        seq: u64,
+        payload: &[u8],
+    ) -> Result<WrittenSnapshot, StorageError> {
         Ok(write_snapshot_bytes(&self.dir, seq, payload)?)
     }
 

@@ -29,9 +29,9 @@ use crate::actors::messages::PoolStats;
 use crate::actors::{Placement, PoolActor, PoolJournal};
 use crate::durability::image::{Record, WorkingAccount, WorkingState};
 use crate::durability::{convert, Durability, FsyncPolicy, StorageError};
-use crate::select::PoolState;
 use crate::metrics::Metrics;
 use crate::model::{Account, AccountId, Msisdn, OwnedNumber, PoolId, PoolRecord, PoolSettings};
+use crate::select::PoolState;
 
 /// Why an engine call failed: each names what was missing or in the way.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -188,9 +188,18 @@ impl Engine {
 
     /// Starts an engine whose state lives in `dir`: recovers it (newest valid snapshot plus
     /// journal), then journals every change with sticky assignments under `policy`.
-    pub fn open(accounts: Vec<Account>, dir: &Path, policy: FsyncPolicy) -> Result<Self, StorageError> {
+    pub fn open(
+        accounts: Vec<Account>,
+        dir: &Path,
+        policy: FsyncPolicy,
+    ) -> Result<Self, StorageError> {
         let (storage, state) = Durability::open(dir, policy)?;
-        Engine::build(accounts, Placement::per_core(), Some(Arc::new(storage)), state)
+        Engine::build(
+            accounts,
+            Placement::per_core(),
+            Some(Arc::new(storage)),
+            state,
+        )
     }
 
     fn build(
@@ -201,9 +210,16 @@ impl Engine {
     ) -> Result<Self, StorageError> {
         let mut states = FxHashMap::default();
         for account in accounts {
-            let recovered = state.accounts.remove(account.id.as_str()).unwrap_or_default();
+            let recovered = state
+                .accounts
+                .remove(account.id.as_str())
+                .unwrap_or_default();
             let data = restore_account(recovered, &placement, storage.as_ref())?;
-            let routes = data.pools.iter().map(|(id, e)| (id.clone(), e.addr.clone())).collect();
+            let routes = data
+                .pools
+                .iter()
+                .map(|(id, e)| (id.clone(), e.addr.clone()))
+                .collect();
             let account_state = AccountState {
                 account: account.clone(),
                 admin: tokio::sync::Mutex::new(data),

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use super::{Engine, EngineError};
 use crate::actors::messages::CopyShard;
-use crate::durability::{convert, StorageError};
 use crate::durability::image::{AccountImage, PoolImage, StateImage};
+use crate::durability::{convert, StorageError};
 use crate::sticky::SHARDS;
 
 /// When to snapshot on its own.
@@ -53,11 +53,19 @@ impl Engine {
             .sum();
         let written = tokio::task::spawn_blocking(move || {
             let payload = numpool_snapshots::encode_payload(&image).map_err(StorageError::from)?;
-            storage.write_snapshot(seq, &payload).map_err(EngineError::from)
+            storage
+                .write_snapshot(seq, &payload)
+                .map_err(EngineError::from)
         })
         .await
         .map_err(|e| EngineError::Storage(format!("snapshot task failed: {e}")))??;
-        tracing::info!(seq, mappings, bytes = written.file_len, elapsed_ms = started.elapsed().as_millis() as u64, "snapshot written");
+        tracing::info!(
+            seq,
+            mappings,
+            bytes = written.file_len,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "snapshot written"
+        );
         Ok(Some(SnapshotReport {
             seq,
             mappings,
@@ -82,7 +90,13 @@ impl Engine {
                     .pools
                     .iter()
                     .map(|(pool_id, e)| {
-                        let header = convert::pool_header(e.uid, pool_id, &e.settings, e.created_at, e.updated_at);
+                        let header = convert::pool_header(
+                            e.uid,
+                            pool_id,
+                            &e.settings,
+                            e.created_at,
+                            e.updated_at,
+                        );
                         let members = e.members.iter().map(|n| n.get()).collect();
                         (header, members, e.addr.clone())
                     })
@@ -126,7 +140,9 @@ impl Engine {
             if let Err(err) = storage.tick() {
                 tracing::error!(%err, "journal fsync failed");
             }
-            if last_snapshot.elapsed() >= schedule.interval || storage.journal_bytes() >= schedule.journal_bytes {
+            if last_snapshot.elapsed() >= schedule.interval
+                || storage.journal_bytes() >= schedule.journal_bytes
+            {
                 last_snapshot = Instant::now();
                 if let Err(err) = self.snapshot().await {
                     tracing::error!(%err, "snapshot failed");

@@ -89,7 +89,10 @@ mod tests {
 
     #[test]
     fn decodes_with_and_without_padding() {
-        assert_eq!(decode_base64("YWJjZDEyMzQ6czNjcmV0").unwrap(), b"abcd1234:s3cret");
+        assert_eq!(
+            decode_base64("YWJjZDEyMzQ6czNjcmV0").unwrap(),
+            b"abcd1234:s3cret"
+        );
         assert_eq!(decode_base64("YQ==").unwrap(), b"a");
         assert_eq!(decode_base64("YWI").unwrap(), b"ab");
         assert_eq!(decode_base64("YW*"), None);

@@ -10,8 +10,8 @@ use super::problem::{InvalidParam, Problem};
 use crate::model::{CustomFrom, Fallback, Msisdn, NumberType, PoolId};
 
 /// The JSON extractor's configuration: bodies up to `max_body_bytes`, and a problem for every
-/// way a body can fail to parse. A missing `Content-Type` is accepted as JSON (curl users forget
-/// it); a different one is refused.
+/// way a body can fail to parse. Bodies are parsed as JSON whatever their `Content-Type` (every
+/// body of this API is JSON, and `curl -d` sends a form type), so only the content decides.
 pub fn json_config(max_body_bytes: usize) -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(max_body_bytes)
@@ -21,12 +21,10 @@ pub fn json_config(max_body_bytes: usize) -> web::JsonConfig {
 
 fn json_error(error: JsonPayloadError) -> Problem {
     match error {
-        JsonPayloadError::OverflowKnownLength { limit, .. } | JsonPayloadError::Overflow { limit } => {
-            Problem::invalid_json(format!("request body is larger than the limit of {limit} bytes"))
-        }
-        JsonPayloadError::ContentType => {
-            Problem::invalid_json("Content-Type must be application/json")
-        }
+        JsonPayloadError::OverflowKnownLength { limit, .. }
+        | JsonPayloadError::Overflow { limit } => Problem::invalid_json(format!(
+            "request body is larger than the limit of {limit} bytes"
+        )),
         JsonPayloadError::Deserialize(e) => Problem::invalid_json(e.to_string()),
         other => Problem::invalid_json(other.to_string()),
     }
@@ -40,7 +38,9 @@ pub trait FieldValue: Sized {
 
 impl FieldValue for bool {
     fn from_json(value: &Value) -> Result<Self, String> {
-        value.as_bool().ok_or_else(|| "Must be a boolean value".into())
+        value
+            .as_bool()
+            .ok_or_else(|| "Must be a boolean value".into())
     }
 }
 
@@ -187,6 +187,11 @@ impl<'a> Fields<'a> {
         });
     }
 
+    /// Whether every field read so far was valid.
+    pub fn is_valid(&self) -> bool {
+        self.invalid.is_empty()
+    }
+
     /// The failures, if any.
     pub fn into_invalid(self) -> Vec<InvalidParam> {
         self.invalid
@@ -194,7 +199,7 @@ impl<'a> Fields<'a> {
 
     /// `Ok` when every field read was valid, else the `#validation` problem naming them.
     pub fn finish(self) -> Result<(), Problem> {
-        if self.invalid.is_empty() {
+        if self.is_valid() {
             Ok(())
         } else {
             Err(Problem::validation(self.invalid))

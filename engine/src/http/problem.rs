@@ -27,14 +27,14 @@ pub struct Kind {
     /// The `#anchor` that names the error.
     anchor: &'static str,
     /// The spec's title: fixed per kind so clients may match on it.
-    pub title: &'static str,
+    title: &'static str,
     /// The spec's detail, used when the handler has nothing more specific to say.
-    pub detail: &'static str,
+    detail: &'static str,
 }
 
 impl Kind {
     /// The full `type` URL.
-    pub fn type_url(&self) -> String {
+    fn type_url(&self) -> String {
         format!("{}#{}", self.base, self.anchor)
     }
 }
@@ -53,11 +53,11 @@ pub const NOT_FOUND: Kind = Kind {
     title: "Not Found",
     detail: "The requested resource does not exist, or you do not have access",
 };
-/// 405 (numpool extension): the path exists but not with this method.
-pub const METHOD_NOT_ALLOWED: Kind = Kind {
+/// 405: the path exists but not with this method (Vonage's common `InvalidRequestMethod`).
+pub const WRONG_VERB: Kind = Kind {
     base: COMMON,
-    anchor: "method-not-allowed",
-    title: "Method Not Allowed",
+    anchor: "wrong-verb",
+    title: "Request method not allowed",
     detail: "This resource does not support the request method",
 };
 /// 503 (numpool extension): the engine is shutting down.
@@ -66,6 +66,13 @@ pub const UNAVAILABLE: Kind = Kind {
     anchor: "unavailable",
     title: "Service Unavailable",
     detail: "The pool is unavailable; the server is shutting down",
+};
+/// 500 (numpool extension): a change could not be made durable, so it was not made.
+pub const STORAGE: Kind = Kind {
+    base: COMMON,
+    anchor: "internal-error",
+    title: "Internal Server Error",
+    detail: "The change could not be saved, so it was not made; see the server's log",
 };
 /// 400: the body is not JSON (or too large, or not declared as JSON).
 pub const INVALID_JSON: Kind = Kind {
@@ -254,8 +261,8 @@ impl ProblemBody {
 pub struct Problem {
     /// The HTTP status.
     status: StatusCode,
-    /// The JSON body.
-    body: ProblemBody,
+    /// The JSON body, boxed so that `Result<_, Problem>` stays small on the happy path.
+    body: Box<ProblemBody>,
     /// `WWW-Authenticate` for 401, `Allow` for 405 (RFC 9110 requires both).
     header: Option<(HeaderName, HeaderValue)>,
 }
@@ -265,7 +272,7 @@ impl Problem {
     pub fn new(status: StatusCode, kind: Kind) -> Self {
         Problem {
             status,
-            body: ProblemBody::new(kind),
+            body: Box::new(ProblemBody::new(kind)),
             header: None,
         }
     }
@@ -295,13 +302,15 @@ impl Problem {
     /// 404 for an id that does not exist or belongs to someone else; the wording never tells
     /// the two apart.
     pub fn not_found(id: impl fmt::Display) -> Self {
-        Problem::new(StatusCode::NOT_FOUND, NOT_FOUND)
-            .detail(format!("ID '{id}' does not exist, or you do not have access"))
+        Problem::new(StatusCode::NOT_FOUND, NOT_FOUND).detail(format!(
+            "ID '{id}' does not exist, or you do not have access"
+        ))
     }
 
-    /// 405 for a known path, listing the methods it has.
-    pub fn method_not_allowed(allow: &'static str) -> Self {
-        let mut problem = Problem::new(StatusCode::METHOD_NOT_ALLOWED, METHOD_NOT_ALLOWED);
+    /// 405 for `method` on a known path, listing the methods it has.
+    pub fn method_not_allowed(method: &str, allow: &'static str) -> Self {
+        let mut problem = Problem::new(StatusCode::METHOD_NOT_ALLOWED, WRONG_VERB)
+            .detail(format!("Request method '{method}' not supported"));
         problem.header = Some((header::ALLOW, HeaderValue::from_static(allow)));
         problem
     }
@@ -369,6 +378,11 @@ impl From<EngineError> for Problem {
             EngineError::PoolUnavailable(_) => {
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
             }
+            EngineError::Storage(why) => {
+                // The cause (paths, OS errors) is for the operator's log, not for API clients.
+                tracing::error!(error = %why, "REST change failed to reach storage");
+                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, STORAGE)
+            }
         }
     }
 }
@@ -377,7 +391,9 @@ impl From<PickFailure> for Problem {
     fn from(failure: PickFailure) -> Self {
         match failure {
             PickFailure::NoSuchPool(id) => Problem::not_found(id),
-            PickFailure::Unavailable(_) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE),
+            PickFailure::Unavailable(_) => {
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
+            }
             PickFailure::Pick(PickError::InvalidRecipient(e)) => {
                 Problem::invalid_field("to", e.to_string())
             }

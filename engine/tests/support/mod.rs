@@ -57,7 +57,12 @@ impl Numpool {
             .args(["--resp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
             .args(extra_args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            // NUMPOOL_TEST_LOG=1 shows the server's log, e.g. why a restart refused its data.
+            .stderr(if std::env::var_os("NUMPOOL_TEST_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .expect("spawn numpool");
         let stdout = child.stdout.take().expect("stdout");
@@ -100,6 +105,14 @@ impl Numpool {
             .args(["-TERM", &pid])
             .status()
             .expect("kill -TERM");
+        self.child.wait().expect("wait for numpool")
+    }
+
+    /// Sends SIGKILL (a crash: no shutdown, no final snapshot) and waits for the process to
+    /// exit; its exit status.
+    pub fn kill(mut self) -> std::process::ExitStatus {
+        // `Child::kill` is SIGKILL on Unix.
+        self.child.kill().expect("SIGKILL numpool");
         self.child.wait().expect("wait for numpool")
     }
 }

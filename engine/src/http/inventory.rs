@@ -1,0 +1,165 @@
+//! The account's inventory of owned numbers (numpool extension, DESIGN §5): list, bulk upsert,
+//! and one number's read, upsert and release. A number must be here before a pool can hold it.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse, HttpResponseBuilder};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::Caller;
+use super::body::{bulk_numbers, Fields};
+use super::paging::PageRequest;
+use super::problem::{InvalidParam, Problem};
+use super::{account_href, parse_path_number, AnswerResult};
+use crate::engine::Engine;
+use crate::model::{AccountId, InvalidInput, NumberSpec, OwnedNumber};
+
+/// Most numbers one inventory upsert may carry: bulk loads, but bounded work per request.
+pub const UPSERT_LIMIT: usize = 1_000;
+
+/// The `{number}` of an inventory path.
+#[derive(Deserialize)]
+pub struct NumberPath {
+    /// The number as given (validated by the handler, so a bad one gets a 400 naming it).
+    number: String,
+}
+
+/// An owned number as the API shows it.
+fn number_json(account: &AccountId, owned: &OwnedNumber) -> Value {
+    json!({
+        "number": owned.number.to_string(),
+        "country": owned.country,
+        "network": owned.network,
+        "type": owned.kind,
+        "weight": owned.weight,
+        "_links": { "self": { "href": format!("{}/numbers/{}", account_href(account), owned.number) } },
+    })
+}
+
+/// Reads the number details of one JSON object; `number` comes from the body or the path.
+/// Failures are named under `prefix` (`numbers[3].weight`).
+fn number_spec(
+    item: &Value,
+    prefix: &str,
+    path_number: Option<&str>,
+) -> Result<OwnedNumber, Vec<InvalidParam>> {
+    let mut fields = Fields::nested(item, prefix)?;
+    let number = match path_number {
+        Some(number) => Some(number.to_owned()),
+        None => fields.required("number"),
+    };
+    let spec = NumberSpec {
+        number: number.unwrap_or_default(),
+        network: fields.optional("network"),
+        kind: fields.optional("type"),
+        weight: fields.optional("weight"),
+    };
+    if fields.is_valid() {
+        match OwnedNumber::from_spec(&spec) {
+            Ok(owned) => return Ok(owned),
+            Err(error) => {
+                let field = match &error {
+                    InvalidInput::Number { .. } | InvalidInput::UnknownCallingCode(_) => "number",
+                    InvalidInput::Weight(_) => "weight",
+                    // The only identifier a number carries.
+                    InvalidInput::Id(_) => "network",
+                };
+                fields.fail(field, error.to_string());
+            }
+        }
+    }
+    Err(fields.into_invalid())
+}
+
+/// 201 when the upsert created a number, 200 when it only replaced details.
+fn upsert_status(created: &[bool]) -> HttpResponseBuilder {
+    HttpResponse::build(if created.contains(&true) {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    })
+}
+
+/// `GET …/numbers`: a page of owned numbers with their details.
+pub async fn list(engine: web::Data<Engine>, caller: Caller, page: PageRequest) -> AnswerResult {
+    let paged = engine
+        .list_numbers(caller.account.as_str(), page.engine_page())
+        .await?;
+    let numbers = paged
+        .items
+        .iter()
+        .map(|owned| number_json(&caller.account, owned))
+        .collect();
+    Ok(page.respond::<Value>("numbers", numbers, paged.total))
+}
+
+/// `POST …/numbers`: adds or replaces up to [`UPSERT_LIMIT`] numbers; all or nothing.
+pub async fn upsert_many(
+    engine: web::Data<Engine>,
+    caller: Caller,
+    body: web::Json<Value>,
+) -> AnswerResult {
+    let items = bulk_numbers(&body, UPSERT_LIMIT)?;
+    let mut invalid = Vec::new();
+    let mut numbers = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        match number_spec(item, &format!("numbers[{index}]"), None) {
+            Ok(owned) => numbers.push(owned),
+            Err(mut failures) => invalid.append(&mut failures),
+        }
+    }
+    if !invalid.is_empty() {
+        return Err(Problem::validation(invalid));
+    }
+    let names: Vec<String> = numbers.iter().map(|n| n.number.to_string()).collect();
+    let created = engine
+        .upsert_numbers(caller.account.as_str(), numbers)
+        .await?;
+    let (new, replaced): (Vec<_>, Vec<_>) = names.into_iter().zip(&created).partition(|p| *p.1);
+    let names = |pairs: Vec<(String, &bool)>| pairs.into_iter().map(|p| p.0).collect::<Vec<_>>();
+    Ok(upsert_status(&created).json(json!({
+        "created": names(new),
+        "updated": names(replaced),
+        "_links": { "self": { "href": format!("{}/numbers", account_href(&caller.account)) } },
+    })))
+}
+
+/// `GET …/numbers/{number}`.
+pub async fn get(
+    engine: web::Data<Engine>,
+    caller: Caller,
+    path: web::Path<NumberPath>,
+) -> AnswerResult {
+    let number = parse_path_number("number", &path.number)?;
+    let owned = engine.get_number(caller.account.as_str(), number).await?;
+    Ok(HttpResponse::Ok().json(number_json(&caller.account, &owned)))
+}
+
+/// `PUT …/numbers/{number}`: adds the number or replaces its details (`network`, `type`,
+/// `weight`); pools holding it see the new details.
+pub async fn put(
+    engine: web::Data<Engine>,
+    caller: Caller,
+    path: web::Path<NumberPath>,
+    body: web::Json<Value>,
+) -> AnswerResult {
+    let owned = number_spec(&body, "", Some(&path.number)).map_err(Problem::validation)?;
+    let created = engine
+        .upsert_numbers(caller.account.as_str(), vec![owned.clone()])
+        .await?;
+    Ok(upsert_status(&created).json(number_json(&caller.account, &owned)))
+}
+
+/// `DELETE …/numbers/{number}`: releases the number from the inventory and every pool; 200
+/// with the number as it was.
+pub async fn delete(
+    engine: web::Data<Engine>,
+    caller: Caller,
+    path: web::Path<NumberPath>,
+) -> AnswerResult {
+    let number = parse_path_number("number", &path.number)?;
+    let owned = engine
+        .delete_number(caller.account.as_str(), number)
+        .await?;
+    Ok(HttpResponse::Ok().json(number_json(&caller.account, &owned)))
+}

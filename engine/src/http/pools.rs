@@ -1,0 +1,148 @@
+//! Pool management, the spec's `listPools`, `createPool`, `getPool`, `patchPool` and
+//! `deletePool`, with numpool's extension fields on the Pool object.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::Caller;
+use super::body::Fields;
+use super::paging::PageRequest;
+use super::problem::{Problem, ACCOUNT_ID_MISMATCH};
+use super::time::rfc3339;
+use super::{pool_href, AnswerResult};
+use crate::engine::{Engine, PoolUpdate};
+use crate::model::{AccountId, CustomFrom, PoolRecord, PoolSettings};
+
+/// The `{pool_id}` of a pool's path. Not validated: an id that breaks the pattern names no pool,
+/// so it is answered 404 like any unknown pool.
+#[derive(Deserialize)]
+pub struct PoolPath {
+    /// The pool's id as given.
+    pub pool_id: String,
+}
+
+/// The Pool object: the spec's fields, then numpool's extensions.
+fn pool_json(account: &AccountId, record: &PoolRecord) -> Value {
+    let href = pool_href(account, record.pool_id.as_str());
+    let settings = &record.settings;
+    json!({
+        "pool_id": record.pool_id,
+        "account_id": account,
+        "fallback": settings.fallback,
+        "localized_sender_preferred": settings.localized_sender_preferred,
+        "predictable_sender_preferred": settings.predictable_sender_preferred,
+        "custom_from": settings.custom_from.as_ref().map(CustomFrom::as_str),
+        "sticky_ttl_seconds": settings.sticky_ttl_seconds,
+        "number_count": record.number_count,
+        "created_at": rfc3339(record.created_at),
+        "updated_at": rfc3339(record.updated_at),
+        "_links": {
+            "self": { "href": href },
+            "numbers": { "href": format!("{href}/numbers") },
+        },
+    })
+}
+
+/// `GET …/pools`.
+pub async fn list(engine: web::Data<Engine>, caller: Caller, page: PageRequest) -> AnswerResult {
+    let paged = engine
+        .list_pools(caller.account.as_str(), page.engine_page())
+        .await?;
+    let pools = paged
+        .items
+        .iter()
+        .map(|record| pool_json(&caller.account, record))
+        .collect();
+    Ok(page.respond::<Value>("pools", pools, paged.total))
+}
+
+/// `POST …/pools`: 201 with the new pool.
+pub async fn create(
+    engine: web::Data<Engine>,
+    caller: Caller,
+    body: web::Json<Value>,
+) -> AnswerResult {
+    let mut fields = Fields::of(&body)?;
+    let pool_id = fields.required("pool_id");
+    let fallback = fields.required("fallback");
+    let localized = fields.required("localized_sender_preferred");
+    let predictable = fields.required("predictable_sender_preferred");
+    let custom_from = fields.nullable("custom_from");
+    let sticky_ttl_seconds = fields.optional("sticky_ttl_seconds");
+    fields.finish()?;
+    let (Some(pool_id), Some(fallback), Some(localized), Some(predictable)) =
+        (pool_id, fallback, localized, predictable)
+    else {
+        unreachable!("finish() refuses a body that lacks a required field")
+    };
+    let settings = PoolSettings {
+        fallback,
+        localized_sender_preferred: localized,
+        predictable_sender_preferred: predictable,
+        custom_from: custom_from.flatten(),
+        sticky_ttl_seconds: sticky_ttl_seconds.unwrap_or(0),
+    };
+    let record = engine
+        .create_pool(caller.account.as_str(), pool_id, settings)
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            pool_href(&caller.account, record.pool_id.as_str()),
+        ))
+        .json(pool_json(&caller.account, &record)))
+}
+
+/// `GET …/pools/{pool_id}`.
+pub async fn get(
+    engine: web::Data<Engine>,
+    caller: Caller,
+    path: web::Path<PoolPath>,
+) -> AnswerResult {
+    let record = engine
+        .get_pool(caller.account.as_str(), &path.pool_id)
+        .await?;
+    Ok(HttpResponse::Ok().json(pool_json(&caller.account, &record)))
+}
+
+/// `PATCH …/pools/{pool_id}`: 201 (the spec's code) with the changed pool. A `pool_id` renames
+/// the pool; an `account_id` other than the path's is a 409.
+pub async fn patch(
+    engine: web::Data<Engine>,
+    caller: Caller,
+    path: web::Path<PoolPath>,
+    body: web::Json<Value>,
+) -> AnswerResult {
+    let mut fields = Fields::of(&body)?;
+    let update = PoolUpdate {
+        pool_id: fields.optional("pool_id"),
+        fallback: fields.optional("fallback"),
+        localized_sender_preferred: fields.optional("localized_sender_preferred"),
+        predictable_sender_preferred: fields.optional("predictable_sender_preferred"),
+        custom_from: fields.nullable("custom_from"),
+        sticky_ttl_seconds: fields.optional("sticky_ttl_seconds"),
+    };
+    let account_id: Option<String> = fields.optional("account_id");
+    fields.finish()?;
+    if account_id.is_some_and(|id| id != caller.account.as_str()) {
+        return Err(Problem::new(StatusCode::CONFLICT, ACCOUNT_ID_MISMATCH));
+    }
+    let record = engine
+        .update_pool(caller.account.as_str(), &path.pool_id, &update)
+        .await?;
+    Ok(HttpResponse::Created().json(pool_json(&caller.account, &record)))
+}
+
+/// `DELETE …/pools/{pool_id}`: 200 with the pool as it was.
+pub async fn delete(
+    engine: web::Data<Engine>,
+    caller: Caller,
+    path: web::Path<PoolPath>,
+) -> AnswerResult {
+    let record = engine
+        .delete_pool(caller.account.as_str(), &path.pool_id)
+        .await?;
+    Ok(HttpResponse::Ok().json(pool_json(&caller.account, &record)))
+}
