@@ -6,6 +6,9 @@ use std::future::{ready, Ready};
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine as _;
 
 use super::problem::Problem;
 use crate::engine::Engine;
@@ -44,6 +47,13 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, Problem> {
     Ok(Caller { account })
 }
 
+/// Standard base64 that takes credentials with or without their `=` padding, as curl and every
+/// HTTP library send them padded but hand-made headers sometimes are not.
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
 /// The key and secret of an `Authorization: Basic` header, if well formed.
 fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -51,50 +61,24 @@ fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let text = String::from_utf8(decode_base64(encoded.trim())?).ok()?;
+    let decoded = BASE64.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
     let (key, secret) = text.split_once(':')?;
     Some((key.to_owned(), secret.to_owned()))
 }
 
-/// Decodes standard base64 (RFC 4648 §4, padding optional): the one use of base64 here does
-/// not justify a dependency.
-fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let digits = text.trim_end_matches('=');
-    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
-    let mut buffer = 0u32;
-    let mut bits = 0u32;
-    for byte in digits.bytes() {
-        let value = match byte {
-            b'A'..=b'Z' => byte - b'A',
-            b'a'..=b'z' => byte - b'a' + 26,
-            b'0'..=b'9' => byte - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        buffer = (buffer << 6) | u32::from(value);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buffer >> bits) as u8);
-            buffer &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::decode_base64;
+    use super::*;
 
     #[test]
     fn decodes_with_and_without_padding() {
         assert_eq!(
-            decode_base64("YWJjZDEyMzQ6czNjcmV0").unwrap(),
+            BASE64.decode("YWJjZDEyMzQ6czNjcmV0").unwrap(),
             b"abcd1234:s3cret"
         );
-        assert_eq!(decode_base64("YQ==").unwrap(), b"a");
-        assert_eq!(decode_base64("YWI").unwrap(), b"ab");
-        assert_eq!(decode_base64("YW*"), None);
+        assert_eq!(BASE64.decode("YQ==").unwrap(), b"a");
+        assert_eq!(BASE64.decode("YWI").unwrap(), b"ab");
+        assert!(BASE64.decode("YW*").is_err());
     }
 }
