@@ -18,24 +18,36 @@ pub fn number(prefix: u64, suffix: u64) -> Msisdn {
     Msisdn::from_u64(value).expect("12 digits")
 }
 
+/// `count` owned numbers spread evenly over the 30 countries.
+pub fn numbers_in_30_countries(count: u64) -> Vec<OwnedNumber> {
+    (0..count)
+        .map(|i| {
+            let prefix = COUNTRY_PREFIXES[(i % 30) as usize];
+            OwnedNumber::from_spec(&NumberSpec {
+                number: number(prefix, 1_000 + i).to_string(),
+                ..NumberSpec::default()
+            })
+            .expect("valid bench number")
+        })
+        .collect()
+}
+
 /// A localized, predictable pool of `count` numbers spread evenly over the 30 countries.
 pub fn pool_in_30_countries(count: u64) -> PoolState {
     let mut state = PoolState::new(PoolSettings::default());
-    let numbers = (0..count).map(|i| {
-        let prefix = COUNTRY_PREFIXES[(i % 30) as usize];
-        OwnedNumber::from_spec(&NumberSpec {
-            number: number(prefix, 1_000 + i).to_string(),
-            ..NumberSpec::default()
-        })
-        .expect("valid bench number")
-    });
-    state.upsert(numbers);
+    state.upsert(numbers_in_30_countries(count));
     state
 }
 
 /// The `i`-th recipient: countries in turn, distinct for every `i`.
 pub fn recipient(i: u64) -> Msisdn {
     number(COUNTRY_PREFIXES[(i % 30) as usize], 5_000_000 + i)
+}
+
+/// The `i`-th recipient of a large table: countries in turn, distinct for every `i` below 30M
+/// (`recipient` wraps past 1M in the country whose prefix leaves only 6 digits).
+pub fn dense_recipient(i: u64) -> Msisdn {
+    number(COUNTRY_PREFIXES[(i % 30) as usize], i / 30)
 }
 
 /// Records a mapping for recipients `0..count` (new assignments), as the P1 fixture's 1M.

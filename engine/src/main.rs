@@ -76,6 +76,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .snapshot_interval_seconds
         .unwrap_or(config.snapshot_interval_seconds);
     let mut accounts = config.accounts()?;
+    // Build the classification tables now rather than on the first pick, which would otherwise
+    // wait for them (DESIGN §3.2: derived once at start).
+    numpool::classify::classifier();
     if args.demo {
         accounts.push(demo::account());
     }

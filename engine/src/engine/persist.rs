@@ -29,6 +29,12 @@ pub struct SnapshotReport {
     pub mappings: u64,
     /// Bytes written.
     pub bytes: u64,
+    /// Copying the state out of the admin views and the pool actors.
+    pub capture: Duration,
+    /// Encoding the copy (bincode).
+    pub encode: Duration,
+    /// Writing it: temp file, fsync, rename, directory fsync, pruning.
+    pub write: Duration,
 }
 
 impl Engine {
@@ -45,17 +51,19 @@ impl Engine {
         // this snapshot; they set state, so replaying one the image already holds is harmless.
         let seq = storage.rotate()?;
         let image = self.capture().await;
+        let capture = started.elapsed();
         let mappings = image
             .accounts
             .iter()
             .flat_map(|a| &a.pools)
             .map(|p| p.sticky.len() as u64)
             .sum();
-        let written = tokio::task::spawn_blocking(move || {
+        let (written, encode, write) = tokio::task::spawn_blocking(move || {
+            let encoding = Instant::now();
             let payload = numpool_snapshots::encode_payload(&image).map_err(StorageError::from)?;
-            storage
-                .write_snapshot(seq, &payload)
-                .map_err(EngineError::from)
+            let encode = encoding.elapsed();
+            let written = storage.write_snapshot(seq, &payload)?;
+            Ok::<_, EngineError>((written, encode, encoding.elapsed() - encode))
         })
         .await
         .map_err(|e| EngineError::Storage(format!("snapshot task failed: {e}")))??;
@@ -64,12 +72,18 @@ impl Engine {
             mappings,
             bytes = written.file_len,
             elapsed_ms = started.elapsed().as_millis() as u64,
+            capture_ms = capture.as_millis() as u64,
+            encode_ms = encode.as_millis() as u64,
+            write_ms = write.as_millis() as u64,
             "snapshot written"
         );
         Ok(Some(SnapshotReport {
             seq,
             mappings,
             bytes: written.file_len,
+            capture,
+            encode,
+            write,
         }))
     }
 
