@@ -23,7 +23,7 @@ pub use quit::Quit;
 pub use sticky_del::StickyDel;
 pub use sticky_get::StickyGet;
 
-use super::frame::{write_error, write_error_fmt};
+use super::frame::{write_bulk, write_error, write_error_fmt};
 use super::parse::{ArgCursor, ParseError};
 use crate::model::Msisdn;
 
@@ -82,6 +82,12 @@ impl CommandError<'_> {
 /// `-ERR invalid recipient '<to>'`, shared by every command that takes a recipient.
 pub fn write_invalid_recipient(out: &mut BytesMut, to: &str) {
     write_error_fmt(out, format_args!("ERR invalid recipient '{to}'"));
+}
+
+/// A number as a bulk string, its digits formatted on the stack: no `String` per reply on the
+/// hot path.
+pub fn write_number(out: &mut BytesMut, number: Msisdn) {
+    write_bulk(out, itoa::Buffer::new().format(number.get()).as_bytes());
 }
 
 /// `-NOPOOL pool '<id>' not found`.

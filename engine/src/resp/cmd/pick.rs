@@ -3,7 +3,7 @@
 
 use bytes::BytesMut;
 
-use super::{parse_recipient, write_invalid_recipient, write_no_pool, CommandError};
+use super::{parse_recipient, write_invalid_recipient, write_no_pool, write_number, CommandError};
 use crate::actors::messages::PickJob;
 use crate::engine::PickFailure;
 use crate::model::Msisdn;
@@ -71,13 +71,15 @@ impl<'a> Pick<'a> {
     pub fn write_reply(&self, result: &Result<select::Pick, PickFailure>, out: &mut BytesMut) {
         match result {
             Ok(pick) => {
-                let sender = pick.sender.to_string();
                 if self.with_reason {
                     write_array_header(out, 2);
-                    write_bulk(out, sender.as_bytes());
+                }
+                match &pick.sender {
+                    select::Sender::Number(number) => write_number(out, *number),
+                    select::Sender::Alphanumeric(id) => write_bulk(out, id.as_str().as_bytes()),
+                }
+                if self.with_reason {
                     write_bulk(out, pick.reason.as_str().as_bytes());
-                } else {
-                    write_bulk(out, sender.as_bytes());
                 }
             }
             Err(PickFailure::NoSuchPool(_)) => write_no_pool(out, self.pool),

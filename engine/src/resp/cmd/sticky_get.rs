@@ -2,10 +2,10 @@
 
 use bytes::BytesMut;
 
-use super::{write_no_pool, PoolRecipient};
+use super::{write_no_pool, write_number, PoolRecipient};
 use crate::engine::Engine;
 use crate::model::AccountId;
-use crate::resp::frame::{write_bulk, write_null_bulk};
+use crate::resp::frame::write_null_bulk;
 
 /// A parsed `STICKY.GET`.
 pub struct StickyGet<'a>(pub PoolRecipient<'a>);
@@ -17,7 +17,7 @@ impl StickyGet<'_> {
             .sticky_get(account.as_str(), self.0.pool, self.0.to)
             .await
         {
-            Ok(Some(sender)) => write_bulk(out, sender.to_string().as_bytes()),
+            Ok(Some(sender)) => write_number(out, sender),
             Ok(None) => write_null_bulk(out),
             Err(_) => write_no_pool(out, self.0.pool),
         }
