@@ -110,6 +110,15 @@ impl StickyTable {
         self.shards[key.shard()].insert(key.to.get(), mapping);
     }
 
+    /// Makes room for `count` more mappings spread over the shards (recipient hashes spread
+    /// evenly; an eighth more covers the unevenness of millions).
+    pub fn reserve(&mut self, count: usize) {
+        let per_shard = count.div_ceil(SHARDS);
+        for shard in self.shards.iter_mut() {
+            shard.reserve(per_shard + per_shard / 8);
+        }
+    }
+
     /// Removes the mapping for `key`, returning it.
     pub fn remove(&mut self, key: Key) -> Option<Mapping> {
         self.shards[key.shard()].remove(&key.to.get())

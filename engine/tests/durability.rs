@@ -325,6 +325,14 @@ fn replaying_a_record_the_snapshot_already_holds_changes_nothing() {
             numbers: vec![447700900001],
             at: 5,
         },
+        Record::StickyAssign {
+            uid: 7,
+            mapping: StickyImage {
+                to: 447911123457,
+                sender: 447700900001,
+                last_use: 6,
+            },
+        },
     ];
     let mut once = WorkingState::default();
     records.iter().cloned().for_each(|r| once.apply(r));
@@ -336,9 +344,15 @@ fn replaying_a_record_the_snapshot_already_holds_changes_nothing() {
         .for_each(|r| twice.apply(r));
     let pool = |s: &WorkingState| {
         let p = &s.accounts[ACCOUNT].pools[&7];
-        (p.members.clone(), p.sticky.clone(), p.header.updated_at)
+        let mappings: Vec<_> = p.sticky.clone().into_mappings().collect();
+        (p.members.clone(), mappings, p.header.updated_at)
     };
     assert_eq!(pool(&once), pool(&twice));
+    assert_eq!(
+        pool(&once).1.len(),
+        1,
+        "only the mapping made after the number rejoined"
+    );
     assert_eq!(once.next_pool_uid, 8);
 }
 

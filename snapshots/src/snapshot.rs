@@ -35,8 +35,13 @@ pub struct WrittenSnapshot {
 
 /// Encodes a state with the crate's bincode configuration (`standard()`). The engine calls this off
 /// its actor threads and hands the bytes to [`write_snapshot_bytes`].
+///
+/// One pass into a growing buffer: `bincode::encode_to_vec` encodes twice (once to size the
+/// buffer), which for 10M sticky mappings costs more than the buffer's reallocations (P6).
 pub fn encode_payload<T: Encode>(state: &T) -> Result<Vec<u8>, SnapshotError> {
-    Ok(bincode::encode_to_vec(state, crate::config())?)
+    let mut payload = Vec::new();
+    bincode::encode_into_std_write(state, &mut payload, crate::config())?;
+    Ok(payload)
 }
 
 /// Encodes `state` and writes it as snapshot `seq` in `dir` (see [`write_snapshot_bytes`]).

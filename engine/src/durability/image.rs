@@ -182,8 +182,80 @@ pub struct WorkingPool {
     pub header: PoolHeader,
     /// Members.
     pub members: BTreeSet<u64>,
-    /// Mappings by recipient.
-    pub sticky: FxHashMap<u64, (u64, u32)>,
+    /// Mappings.
+    pub sticky: WorkingSticky,
+}
+
+/// A pool's mappings while replaying: the snapshot's as stored, with the journal's changes
+/// indexed on top. Indexing the snapshot's millions of mappings just to replay a few records
+/// over them took longer than the rest of a load (P6), so only the changes are indexed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkingSticky {
+    /// The snapshot's mappings (all older than every journal record).
+    base: Vec<StickyImage>,
+    /// Recipient → the mapping the journal last set (with the step it was set at), or `None`
+    /// where it removed one.
+    changes: FxHashMap<u64, Option<(u64, u32, u64)>>,
+    /// Sender → the last step at which it left the pool: mappings to it set before then are
+    /// dead, as they are in the running engine, even if it has joined again since.
+    departures: FxHashMap<u64, u64>,
+    /// Counts replayed sticky and membership records, to order sets against departures.
+    step: u64,
+}
+
+impl WorkingSticky {
+    /// The journal set a mapping.
+    pub fn set(&mut self, mapping: StickyImage) {
+        self.step += 1;
+        self.changes.insert(
+            mapping.to,
+            Some((mapping.sender, mapping.last_use, self.step)),
+        );
+    }
+
+    /// The journal removed a recipient's mapping.
+    pub fn remove(&mut self, to: u64) {
+        self.changes.insert(to, None);
+    }
+
+    /// A number left the pool: every mapping to it so far is dead (DESIGN §3.2 rule 6).
+    pub fn sender_left(&mut self, sender: u64) {
+        self.step += 1;
+        self.departures.insert(sender, self.step);
+    }
+
+    /// At least as many as the mappings there are, to size a table.
+    pub fn len_bound(&self) -> usize {
+        self.base.len() + self.changes.len()
+    }
+
+    /// The live mappings: the snapshot's the journal left alone, then the journal's, less those
+    /// whose sender left the pool after they were set.
+    pub fn into_mappings(self) -> impl Iterator<Item = StickyImage> {
+        let WorkingSticky {
+            base,
+            changes,
+            departures,
+            ..
+        } = self;
+        let alive = move |sender: u64, set_at: u64| {
+            departures.get(&sender).is_none_or(|left| *left < set_at)
+        };
+        let journal: Vec<StickyImage> = changes
+            .iter()
+            .filter_map(|(&to, set)| {
+                let (sender, last_use, set_at) = (*set)?;
+                alive(sender, set_at).then_some(StickyImage {
+                    to,
+                    sender,
+                    last_use,
+                })
+            })
+            .collect();
+        base.into_iter()
+            .filter(move |m| !changes.contains_key(&m.to) && alive(m.sender, 0))
+            .chain(journal)
+    }
 }
 
 impl WorkingState {
@@ -204,11 +276,10 @@ impl WorkingState {
                     pool.header.uid,
                     WorkingPool {
                         members: pool.members.into_iter().collect(),
-                        sticky: pool
-                            .sticky
-                            .into_iter()
-                            .map(|s| (s.to, (s.sender, s.last_use)))
-                            .collect(),
+                        sticky: WorkingSticky {
+                            base: pool.sticky,
+                            ..WorkingSticky::default()
+                        },
                         header: pool.header,
                     },
                 );
@@ -232,7 +303,9 @@ impl WorkingState {
                 if let Some(account) = self.accounts.get_mut(&account) {
                     account.numbers.remove(&number);
                     for pool in account.pools.values_mut() {
-                        pool.members.remove(&number);
+                        if pool.members.remove(&number) {
+                            pool.sticky.sender_left(number);
+                        }
                     }
                 }
             }
@@ -248,7 +321,7 @@ impl WorkingState {
                             WorkingPool {
                                 header,
                                 members: BTreeSet::new(),
-                                sticky: FxHashMap::default(),
+                                sticky: WorkingSticky::default(),
                             },
                         );
                     }
@@ -279,20 +352,21 @@ impl WorkingState {
             } => {
                 if let Some(pool) = self.pool_mut(&account, uid) {
                     for number in numbers {
-                        pool.members.remove(&number);
+                        if pool.members.remove(&number) {
+                            pool.sticky.sender_left(number);
+                        }
                     }
                     pool.header.updated_at = at;
                 }
             }
             Record::StickyAssign { uid, mapping } => {
                 if let Some(pool) = self.pool_by_uid(uid) {
-                    pool.sticky
-                        .insert(mapping.to, (mapping.sender, mapping.last_use));
+                    pool.sticky.set(mapping);
                 }
             }
             Record::StickyRemove { uid, to } => {
                 if let Some(pool) = self.pool_by_uid(uid) {
-                    pool.sticky.remove(&to);
+                    pool.sticky.remove(to);
                 }
             }
         }
@@ -305,5 +379,151 @@ impl WorkingState {
     fn pool_by_uid(&mut self, uid: u64) -> Option<&mut WorkingPool> {
         let account = self.owners.get(&uid)?;
         self.accounts.get_mut(account)?.pools.get_mut(&uid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping(to: u64, sender: u64, last_use: u32) -> StickyImage {
+        StickyImage {
+            to,
+            sender,
+            last_use,
+        }
+    }
+
+    /// Journal records replayed over a snapshot's mappings override them: reassigned, removed,
+    /// removed then assigned again, new; the untouched ones stay.
+    #[test]
+    fn journal_changes_override_snapshot_mappings() {
+        let header = PoolHeader {
+            uid: 1,
+            id: "p".into(),
+            fallback: "Pool".into(),
+            localized: true,
+            predictable: true,
+            custom_from: None,
+            sticky_ttl_seconds: 0,
+            created_at: 0,
+            updated_at: 0,
+        };
+        let image = StateImage {
+            next_pool_uid: 2,
+            accounts: vec![AccountImage {
+                id: "a".into(),
+                numbers: Vec::new(),
+                pools: vec![PoolImage {
+                    header,
+                    members: vec![10, 20],
+                    sticky: (1..=4).map(|to| mapping(to, 10, 5)).collect(),
+                }],
+            }],
+        };
+        let mut state = WorkingState::from_image(image);
+        for record in [
+            Record::StickyAssign {
+                uid: 1,
+                mapping: mapping(1, 20, 6),
+            },
+            Record::StickyRemove { uid: 1, to: 2 },
+            Record::StickyRemove { uid: 1, to: 3 },
+            Record::StickyAssign {
+                uid: 1,
+                mapping: mapping(3, 20, 7),
+            },
+            Record::StickyAssign {
+                uid: 1,
+                mapping: mapping(9, 10, 8),
+            },
+        ] {
+            state.apply(record);
+        }
+        let pool = state
+            .accounts
+            .remove("a")
+            .unwrap()
+            .pools
+            .remove(&1)
+            .unwrap();
+        let mut mappings: Vec<_> = pool.sticky.into_mappings().collect();
+        mappings.sort_by_key(|m| m.to);
+        assert_eq!(
+            mappings,
+            vec![
+                mapping(1, 20, 6),
+                mapping(3, 20, 7),
+                mapping(4, 10, 5),
+                mapping(9, 10, 8)
+            ]
+        );
+    }
+
+    /// A number that left the pool takes its mappings with it, even when it joins again before
+    /// the crash: the running engine had invalidated them, so recovery must not revive them.
+    /// Mappings made after it rejoined stay.
+    #[test]
+    fn mappings_to_a_departed_number_stay_dead_after_it_rejoins() {
+        let header = PoolHeader {
+            uid: 1,
+            id: "p".into(),
+            fallback: "Pool".into(),
+            localized: true,
+            predictable: true,
+            custom_from: None,
+            sticky_ttl_seconds: 0,
+            created_at: 0,
+            updated_at: 0,
+        };
+        let image = StateImage {
+            next_pool_uid: 2,
+            accounts: vec![AccountImage {
+                id: "a".into(),
+                numbers: Vec::new(),
+                pools: vec![PoolImage {
+                    header,
+                    members: vec![10, 20],
+                    sticky: vec![mapping(1, 10, 5), mapping(2, 20, 5)],
+                }],
+            }],
+        };
+        let mut state = WorkingState::from_image(image);
+        let members = |numbers: Vec<u64>| (String::from("a"), 1, numbers, 9);
+        let (account, uid, numbers, at) = members(vec![10]);
+        for record in [
+            Record::StickyAssign {
+                uid: 1,
+                mapping: mapping(3, 10, 6),
+            },
+            Record::RemoveMembers {
+                account: account.clone(),
+                uid,
+                numbers: numbers.clone(),
+                at,
+            },
+            Record::AddMembers {
+                account,
+                uid,
+                numbers,
+                at,
+            },
+            Record::StickyAssign {
+                uid: 1,
+                mapping: mapping(4, 10, 7),
+            },
+        ] {
+            state.apply(record);
+        }
+        let pool = state
+            .accounts
+            .remove("a")
+            .unwrap()
+            .pools
+            .remove(&1)
+            .unwrap();
+        let mut mappings: Vec<_> = pool.sticky.into_mappings().collect();
+        mappings.sort_by_key(|m| m.to);
+        assert_eq!(mappings, vec![mapping(2, 20, 5), mapping(4, 10, 7)]);
     }
 }

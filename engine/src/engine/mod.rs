@@ -328,9 +328,10 @@ fn restore_account(
             .filter(|n| data.inventory.contains_key(n))
             .collect();
         state.upsert(members.iter().map(|n| data.inventory[n].clone()));
-        for (to, (sender, last_use)) in pool.sticky {
-            if let (Ok(to), Ok(sender)) = (Msisdn::from_u64(to), Msisdn::from_u64(sender)) {
-                state.restore_mapping(to, sender, last_use);
+        state.reserve_mappings(pool.sticky.len_bound());
+        for m in pool.sticky.into_mappings() {
+            if let (Ok(to), Ok(sender)) = (Msisdn::from_u64(m.to), Msisdn::from_u64(m.sender)) {
+                state.restore_mapping(to, sender, m.last_use);
             }
         }
         let journal = storage.map(|storage| PoolJournal {

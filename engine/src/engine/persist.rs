@@ -49,7 +49,14 @@ impl Engine {
         let started = Instant::now();
         // Records appended from here on go to the new generation and are replayed on top of
         // this snapshot; they set state, so replaying one the image already holds is harmless.
-        let seq = storage.rotate()?;
+        // Rotating fsyncs the old journal and creates the new one: blocking I/O that must not
+        // stall the tasks (RESP sessions among them) sharing this thread.
+        let seq = {
+            let storage = storage.clone();
+            tokio::task::spawn_blocking(move || storage.rotate())
+                .await
+                .map_err(|e| EngineError::Storage(format!("journal rotation failed: {e}")))??
+        };
         let image = self.capture().await;
         let capture = started.elapsed();
         let mappings = image

@@ -158,6 +158,12 @@ impl PoolState {
         })
     }
 
+    /// Makes room for `count` more mappings at once, so restoring millions does not grow the
+    /// table step by step, rehashing at each step.
+    pub fn reserve_mappings(&mut self, count: usize) {
+        self.sticky.reserve(count);
+    }
+
     /// Restores a mapping (from a snapshot or journal). Ignored when `sender` is no longer in
     /// the pool, or the recipient cannot be classified.
     pub fn restore_mapping(&mut self, to: Msisdn, sender: Msisdn, last_use: u32) -> bool {
