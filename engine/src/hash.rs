@@ -9,9 +9,15 @@ use crate::model::Msisdn;
 /// the same digits as a recipient (which uses seed 0).
 const RING_SEED_BASE: u64 = 0x6e70_6f6f_6c00_0000;
 
-/// A recipient's hash: picks its sticky shard and its position on a consistent-hash ring.
+/// A recipient's hash: picks its sticky shard, its slot there, and its position on a
+/// consistent-hash ring.
 pub fn recipient(to: Msisdn) -> u64 {
-    xxh3_64(&to.get().to_le_bytes())
+    recipient_digits(to.get())
+}
+
+/// [`recipient`] of a number's integer value, for tables that store the digits alone.
+pub fn recipient_digits(digits: u64) -> u64 {
+    xxh3_64(&digits.to_le_bytes())
 }
 
 /// The position of a number's `replica`-th point on a consistent-hash ring.
