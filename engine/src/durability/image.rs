@@ -394,10 +394,8 @@ mod tests {
         }
     }
 
-    /// Journal records replayed over a snapshot's mappings override them: reassigned, removed,
-    /// removed then assigned again, new; the untouched ones stay.
-    #[test]
-    fn journal_changes_override_snapshot_mappings() {
+    /// A state with account `a` holding pool uid 1 (members 10 and 20) with `sticky` mappings.
+    fn one_pool(sticky: Vec<StickyImage>) -> WorkingState {
         let header = PoolHeader {
             uid: 1,
             id: "p".into(),
@@ -409,7 +407,7 @@ mod tests {
             created_at: 0,
             updated_at: 0,
         };
-        let image = StateImage {
+        WorkingState::from_image(StateImage {
             next_pool_uid: 2,
             accounts: vec![AccountImage {
                 id: "a".into(),
@@ -417,11 +415,31 @@ mod tests {
                 pools: vec![PoolImage {
                     header,
                     members: vec![10, 20],
-                    sticky: (1..=4).map(|to| mapping(to, 10, 5)).collect(),
+                    sticky,
                 }],
             }],
-        };
-        let mut state = WorkingState::from_image(image);
+        })
+    }
+
+    /// Pool 1's live mappings after replay, by recipient.
+    fn live_mappings(mut state: WorkingState) -> Vec<StickyImage> {
+        let pool = state
+            .accounts
+            .remove("a")
+            .unwrap()
+            .pools
+            .remove(&1)
+            .unwrap();
+        let mut mappings: Vec<_> = pool.sticky.into_mappings().collect();
+        mappings.sort_by_key(|m| m.to);
+        mappings
+    }
+
+    /// Journal records replayed over a snapshot's mappings override them: reassigned, removed,
+    /// removed then assigned again, new; the untouched ones stay.
+    #[test]
+    fn journal_changes_override_snapshot_mappings() {
+        let mut state = one_pool((1..=4).map(|to| mapping(to, 10, 5)).collect());
         for record in [
             Record::StickyAssign {
                 uid: 1,
@@ -440,17 +458,8 @@ mod tests {
         ] {
             state.apply(record);
         }
-        let pool = state
-            .accounts
-            .remove("a")
-            .unwrap()
-            .pools
-            .remove(&1)
-            .unwrap();
-        let mut mappings: Vec<_> = pool.sticky.into_mappings().collect();
-        mappings.sort_by_key(|m| m.to);
         assert_eq!(
-            mappings,
+            live_mappings(state),
             vec![
                 mapping(1, 20, 6),
                 mapping(3, 20, 7),
@@ -465,30 +474,7 @@ mod tests {
     /// Mappings made after it rejoined stay.
     #[test]
     fn mappings_to_a_departed_number_stay_dead_after_it_rejoins() {
-        let header = PoolHeader {
-            uid: 1,
-            id: "p".into(),
-            fallback: "Pool".into(),
-            localized: true,
-            predictable: true,
-            custom_from: None,
-            sticky_ttl_seconds: 0,
-            created_at: 0,
-            updated_at: 0,
-        };
-        let image = StateImage {
-            next_pool_uid: 2,
-            accounts: vec![AccountImage {
-                id: "a".into(),
-                numbers: Vec::new(),
-                pools: vec![PoolImage {
-                    header,
-                    members: vec![10, 20],
-                    sticky: vec![mapping(1, 10, 5), mapping(2, 20, 5)],
-                }],
-            }],
-        };
-        let mut state = WorkingState::from_image(image);
+        let mut state = one_pool(vec![mapping(1, 10, 5), mapping(2, 20, 5)]);
         let members = |numbers: Vec<u64>| (String::from("a"), 1, numbers, 9);
         let (account, uid, numbers, at) = members(vec![10]);
         for record in [
@@ -515,15 +501,9 @@ mod tests {
         ] {
             state.apply(record);
         }
-        let pool = state
-            .accounts
-            .remove("a")
-            .unwrap()
-            .pools
-            .remove(&1)
-            .unwrap();
-        let mut mappings: Vec<_> = pool.sticky.into_mappings().collect();
-        mappings.sort_by_key(|m| m.to);
-        assert_eq!(mappings, vec![mapping(2, 20, 5), mapping(4, 10, 7)]);
+        assert_eq!(
+            live_mappings(state),
+            vec![mapping(2, 20, 5), mapping(4, 10, 7)]
+        );
     }
 }
