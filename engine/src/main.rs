@@ -43,9 +43,27 @@ struct ServeArgs {
     /// Seconds between periodic snapshots (overrides `snapshot_interval_seconds`).
     #[arg(long)]
     snapshot_interval_seconds: Option<u64>,
+    /// Snapshot when the journal passes this many bytes (overrides `snapshot_journal_bytes`).
+    #[arg(long)]
+    snapshot_journal_bytes: Option<u64>,
     /// Binds the RESP listener to this account: no AUTH needed (loopback only).
     #[arg(long)]
     sidecar_account: Option<String>,
+    /// Largest RESP argument in bytes (overrides `limits.max_arg_bytes`).
+    #[arg(long)]
+    max_arg_bytes: Option<usize>,
+    /// Most arguments in one RESP command (overrides `limits.max_args`).
+    #[arg(long)]
+    max_args: Option<usize>,
+    /// Most simultaneous RESP connections (overrides `limits.max_connections`).
+    #[arg(long)]
+    max_connections: Option<usize>,
+    /// Close RESP connections silent this long, 0 = never (overrides `limits.idle_timeout_seconds`).
+    #[arg(long)]
+    idle_timeout_seconds: Option<u64>,
+    /// Largest REST request body in bytes (overrides `limits.max_body_bytes`).
+    #[arg(long)]
+    max_body_bytes: Option<usize>,
     /// Adds a demo account with an inventory and pools, and prints how to try it.
     #[arg(long)]
     demo: bool,
@@ -67,14 +85,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(path) => Config::load(path)?,
         None => Config::default(),
     };
+    // Every configuration key can also be given as a flag; a flag wins.
     config.data_dir = args.data_dir.or(config.data_dir);
-    config.resp = args.resp.unwrap_or(config.resp);
-    config.http = args.http.unwrap_or(config.http);
     config.sidecar_account = args.sidecar_account.or(config.sidecar_account);
-    config.fsync = args.fsync.unwrap_or(config.fsync);
-    config.snapshot_interval_seconds = args
-        .snapshot_interval_seconds
-        .unwrap_or(config.snapshot_interval_seconds);
+    set(&mut config.resp, args.resp);
+    set(&mut config.http, args.http);
+    set(&mut config.fsync, args.fsync);
+    set(
+        &mut config.snapshot_interval_seconds,
+        args.snapshot_interval_seconds,
+    );
+    set(
+        &mut config.snapshot_journal_bytes,
+        args.snapshot_journal_bytes,
+    );
+    let limits = &mut config.limits;
+    set(&mut limits.max_arg_bytes, args.max_arg_bytes);
+    set(&mut limits.max_args, args.max_args);
+    set(&mut limits.max_connections, args.max_connections);
+    set(&mut limits.idle_timeout_seconds, args.idle_timeout_seconds);
+    set(&mut limits.max_body_bytes, args.max_body_bytes);
     let mut accounts = config.accounts()?;
     // Build the classification tables now rather than on the first pick, which would otherwise
     // wait for them (DESIGN §3.2: derived once at start).
@@ -129,6 +159,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     engine.shutdown().await.context("final snapshot")?;
     tracing::info!("numpool stopped");
     Ok(())
+}
+
+/// Overrides a configuration value with a flag's, when the flag was given.
+fn set<T>(value: &mut T, flag: Option<T>) {
+    if let Some(flag) = flag {
+        *value = flag;
+    }
 }
 
 async fn shutdown_signal() {

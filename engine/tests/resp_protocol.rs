@@ -458,8 +458,8 @@ fn config_with(limits: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 
 #[test]
 fn connection_cap_refuses_the_extra_client() {
-    let (dir, path) = config_with("[limits]\nmax_connections = 2");
-    let server = Numpool::start_with_config(dir, &path, &[]);
+    // The limit given as a flag (the idle-timeout test below gives its limits in the file).
+    let server = Numpool::start(&["--max-connections", "2"]);
     let mut first = connect(server.resp);
     let mut second = connect(server.resp);
     exchange(&mut first, &command(&["PING"]), b"+PONG\r\n");
