@@ -37,11 +37,6 @@ impl Placement {
             PoolActor::new(state, journal)
         })
     }
-
-    /// How many arbiters there are.
-    pub fn threads(&self) -> usize {
-        self.arbiters.len()
-    }
 }
 
 impl Drop for Placement {

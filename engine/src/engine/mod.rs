@@ -252,19 +252,9 @@ impl Engine {
             .then(|| state.account.id.clone())
     }
 
-    /// Whether an account with this id is configured.
-    pub fn has_account(&self, account: &str) -> bool {
-        self.inner.accounts.contains_key(account)
-    }
-
     /// Measurements shared by the servers.
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
-    }
-
-    /// How many arbiter threads run pool actors.
-    pub fn threads(&self) -> usize {
-        self.inner.placement.threads()
     }
 
     /// Counters across every account and pool.

@@ -106,16 +106,6 @@ impl OwnedNumber {
             weight,
         })
     }
-
-    /// The spec this number was made from (what the REST API shows).
-    pub fn to_spec(&self) -> NumberSpec {
-        NumberSpec {
-            number: self.number.to_string(),
-            network: self.network.as_ref().map(|n| n.as_str().to_owned()),
-            kind: self.kind,
-            weight: Some(self.weight),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -224,16 +224,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         self.stream.shutdown().await?;
         Ok(())
     }
-
-    /// The limits this connection enforces.
-    pub fn limits(&self) -> &FrameLimits {
-        &self.limits
-    }
-
-    /// The underlying stream (for peer address and the like).
-    pub fn get_ref(&self) -> &S {
-        &self.stream
-    }
 }
 
 #[cfg(test)]

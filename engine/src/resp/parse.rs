@@ -108,11 +108,6 @@ impl<'a> ArgCursor<'a> {
         std::str::from_utf8(arg).map_err(|_| ParseError::InvalidUtf8)
     }
 
-    /// The next argument as an owned `String` (for values that are stored).
-    pub fn next_string(&mut self) -> Result<String, ParseError> {
-        self.next_str().map(str::to_owned)
-    }
-
     /// The next argument as an `i64`, parsed by Redis's rules.
     pub fn next_int(&mut self) -> Result<i64, ParseError> {
         let arg = self.next_bytes()?;
@@ -162,7 +157,7 @@ mod tests {
         assert_eq!(c.next_str().unwrap(), "pool-1");
         assert_eq!(c.next_int().unwrap(), -42);
         assert_eq!(c.next_bytes().unwrap().as_ref(), b"\xff");
-        assert_eq!(c.next_string().unwrap(), "tail");
+        assert_eq!(c.next_str().unwrap(), "tail");
         assert_eq!(c.remaining(), 0);
         c.finish().unwrap();
     }
@@ -224,7 +219,7 @@ mod tests {
         assert_eq!(c.remaining(), 0);
         let args = cmd(&[b"X", b"\xff"]);
         assert_eq!(
-            ArgCursor::new(&args).next_string().unwrap_err(),
+            ArgCursor::new(&args).next_str().unwrap_err(),
             ParseError::InvalidUtf8
         );
     }
