@@ -1,8 +1,8 @@
 //! Fixtures shared by numpool's benches (DESIGN §8): the P1 pool of 1,000 numbers in 30
 //! countries, and recipients in the same countries.
 
-use numpool::model::{Msisdn, NumberSpec, OwnedNumber, PoolSettings};
-use numpool::select::{pick, PickRequest, PoolState};
+use numpool_core::model::{Msisdn, NumberSpec, OwnedNumber, PoolSettings};
+use numpool_core::select::{pick, PickRequest, PoolState};
 
 /// 30 countries by calling code, each followed by enough digits to make a plausible mobile
 /// number: the P1 country mix.

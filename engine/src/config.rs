@@ -7,7 +7,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::durability::FsyncPolicy;
-use crate::model::{Account, AccountId, BadSecretDigest, IdError};
+use numpool_core::model::{Account, AccountId, BadSecretDigest, IdError};
 
 /// The whole configuration.
 #[derive(Clone, Debug, Deserialize)]

@@ -2,7 +2,7 @@
 //! and two NANP areas, and a pool for each fallback, so a newcomer can try numpool at once.
 
 use crate::engine::{Engine, EngineError, Page};
-use crate::model::{
+use numpool_core::model::{
     Account, AccountId, CustomFrom, Fallback, Msisdn, NumberSpec, OwnedNumber, PoolId, PoolSettings,
 };
 

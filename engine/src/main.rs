@@ -108,7 +108,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut accounts = config.accounts()?;
     // Build the classification tables now rather than on the first pick, which would otherwise
     // wait for them (DESIGN §3.2: derived once at start).
-    numpool::classify::classifier();
+    numpool_core::model::classify::classifier();
     if args.demo {
         accounts.push(demo::account());
     }

@@ -7,8 +7,10 @@ use numpool::actors::messages::PickJob;
 use numpool::durability::image::{Record, StateImage, StickyImage, WorkingState};
 use numpool::durability::FsyncPolicy;
 use numpool::engine::{Engine, Page};
-use numpool::model::{Account, AccountId, Msisdn, NumberSpec, OwnedNumber, PoolId, PoolSettings};
-use numpool::select::Sender;
+use numpool_core::model::{
+    Account, AccountId, Msisdn, NumberSpec, OwnedNumber, PoolId, PoolSettings,
+};
+use numpool_core::select::Sender;
 
 const ACCOUNT: &str = "abcd1234";
 

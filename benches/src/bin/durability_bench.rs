@@ -11,9 +11,9 @@ use numpool::actors::messages::PickJob;
 use numpool::durability::image::{StateImage, WorkingState};
 use numpool::durability::FsyncPolicy;
 use numpool::engine::{Engine, SnapshotReport};
-use numpool::model::{Account, AccountId, PoolId, PoolSettings};
-use numpool::select::{pick, PickRequest};
 use numpool_benches::{dense_recipient, numbers_in_30_countries, pool_in_30_countries};
+use numpool_core::model::{Account, AccountId, PoolId, PoolSettings};
+use numpool_core::select::{pick, PickRequest};
 
 /// The DESIGN's table size.
 const DEFAULT_MAPPINGS: u64 = 10_000_000;

@@ -3,8 +3,8 @@
 use actix::Message;
 
 use crate::durability::image::StickyImage;
-use crate::model::{Msisdn, OwnedNumber, PoolSettings};
-use crate::select::{Pick, PickError, PickRequest, Reason};
+use numpool_core::model::{Msisdn, OwnedNumber, PoolSettings};
+use numpool_core::select::{Pick, PickError, PickRequest, Reason};
 
 /// One pick with owned arguments, so it can cross to the actor's thread. `from` and `network`
 /// are rare, so the common job carries no heap allocation at all.

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use actix::{Actor, Addr, Arbiter};
 
 use super::{PoolActor, PoolJournal};
-use crate::select::PoolState;
+use numpool_core::select::PoolState;
 
 /// The arbiters pool actors run on.
 pub struct Placement {

@@ -14,9 +14,9 @@ use super::messages::{
 use crate::clock::unix_now_u32;
 use crate::durability::image::{Record, StickyImage};
 use crate::durability::Durability;
-use crate::model::Msisdn;
-use crate::select::{pick, Pick, PickError, PoolState, Reason, Sender};
-use crate::sticky::SHARDS;
+use numpool_core::model::Msisdn;
+use numpool_core::select::{pick, Pick, PickError, PoolState, Reason, Sender};
+use numpool_core::sticky::SHARDS;
 
 /// Mailbox size: callers may have many batches in flight at once; a bigger mailbox lets them
 /// queue instead of parking on a full one.
@@ -135,7 +135,7 @@ impl Handler<SetSettings> for PoolActor {
 }
 
 impl Handler<StickyGet> for PoolActor {
-    type Result = Option<crate::model::Msisdn>;
+    type Result = Option<numpool_core::model::Msisdn>;
 
     fn handle(&mut self, msg: StickyGet, _: &mut Self::Context) -> Self::Result {
         self.state.sticky_get(msg.0, unix_now_u32())

@@ -4,7 +4,7 @@
 use thiserror::Error;
 
 use super::image::{NumberImage, PoolHeader};
-use crate::model::{
+use numpool_core::model::{
     CustomFrom, Fallback, NumberSpec, NumberType, OwnedNumber, PoolId, PoolSettings,
 };
 

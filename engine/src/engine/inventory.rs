@@ -7,7 +7,7 @@ use crate::actors::messages::{Remove, Upsert};
 use crate::clock::unix_now;
 use crate::durability::convert;
 use crate::durability::image::Record;
-use crate::model::{Msisdn, OwnedNumber, PoolId};
+use numpool_core::model::{Msisdn, OwnedNumber, PoolId};
 
 impl Engine {
     /// Adds numbers to the inventory, or replaces the details of numbers already owned (and

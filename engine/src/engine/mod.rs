@@ -30,8 +30,10 @@ use crate::actors::{Placement, PoolActor, PoolJournal};
 use crate::durability::image::{Record, WorkingAccount, WorkingState};
 use crate::durability::{convert, Durability, FsyncPolicy, StorageError};
 use crate::metrics::Metrics;
-use crate::model::{Account, AccountId, Msisdn, OwnedNumber, PoolId, PoolRecord, PoolSettings};
-use crate::select::PoolState;
+use numpool_core::model::{
+    Account, AccountId, Msisdn, OwnedNumber, PoolId, PoolRecord, PoolSettings,
+};
+use numpool_core::select::PoolState;
 
 /// Why an engine call failed: each names what was missing or in the way.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

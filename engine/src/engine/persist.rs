@@ -9,7 +9,7 @@ use super::{Engine, EngineError};
 use crate::actors::messages::CopyShard;
 use crate::durability::image::{AccountImage, PoolImage, StateImage};
 use crate::durability::{convert, StorageError};
-use crate::sticky::SHARDS;
+use numpool_core::sticky::SHARDS;
 
 /// When to snapshot on its own.
 #[derive(Clone, Copy, Debug)]

@@ -6,8 +6,8 @@ use thiserror::Error;
 
 use super::{Engine, EngineError};
 use crate::actors::messages::{PickBatch, PickJob, StickyDel, StickyGet};
-use crate::model::Msisdn;
-use crate::select::{Pick, PickError};
+use numpool_core::model::Msisdn;
+use numpool_core::select::{Pick, PickError};
 
 /// Why a pick produced no sender.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

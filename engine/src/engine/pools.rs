@@ -9,8 +9,10 @@ use crate::actors::messages::{Remove, SetSettings, Stop, Upsert};
 use crate::clock::unix_now;
 use crate::durability::convert;
 use crate::durability::image::Record;
-use crate::model::{CustomFrom, Fallback, Msisdn, OwnedNumber, PoolId, PoolRecord, PoolSettings};
-use crate::select::PoolState;
+use numpool_core::model::{
+    CustomFrom, Fallback, Msisdn, OwnedNumber, PoolId, PoolRecord, PoolSettings,
+};
+use numpool_core::select::PoolState;
 
 /// A partial change of a pool (`PATCH`): `None` leaves a field as it is.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

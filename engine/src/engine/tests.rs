@@ -2,8 +2,8 @@
 
 use super::*;
 use crate::actors::messages::PickJob;
-use crate::model::{Fallback, NumberSpec};
-use crate::select::{Pick, PickError, Reason, Rejection, Sender};
+use numpool_core::model::{Fallback, NumberSpec};
+use numpool_core::select::{Pick, PickError, Reason, Rejection, Sender};
 
 const A: &str = "acct0001";
 const B: &str = "acct0002";
@@ -227,7 +227,7 @@ async fn rejection_comes_back_as_a_pick_failure() {
     assert_eq!(
         result,
         Err(PickFailure::Pick(PickError::Rejected(
-            Rejection::NoNumberForCountry(crate::model::Country::new("DE").unwrap())
+            Rejection::NoNumberForCountry(numpool_core::model::Country::new("DE").unwrap())
         )))
     );
 }
@@ -310,7 +310,7 @@ async fn inventory_changes_reach_the_pools() {
     let engine = engine();
     pool_with(&engine, A, "uk", &["447700900001", "447700900002"]).await;
     let mut tagged = owned("447700900002");
-    tagged.network = Some(crate::model::Network::new("23410").unwrap());
+    tagged.network = Some(numpool_core::model::Network::new("23410").unwrap());
     assert_eq!(
         engine.upsert_numbers(A, vec![tagged]).await.unwrap(),
         vec![false]

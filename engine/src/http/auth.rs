@@ -12,7 +12,7 @@ use base64::Engine as _;
 
 use super::problem::Problem;
 use crate::engine::Engine;
-use crate::model::AccountId;
+use numpool_core::model::AccountId;
 
 /// The authenticated account that a request's path names. A handler that takes it runs only
 /// for a caller with valid credentials acting on its own account.

@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest};
 use serde_json::{Map, Value};
 
 use super::problem::{InvalidParam, Problem};
-use crate::model::{CustomFrom, Fallback, Msisdn, NumberType, PoolId};
+use numpool_core::model::{CustomFrom, Fallback, Msisdn, NumberType, PoolId};
 
 /// The JSON extractor's configuration: bodies up to `max_body_bytes`, and a problem for every
 /// way a body can fail to parse. Bodies are parsed as JSON whatever their `Content-Type` (every

@@ -12,7 +12,7 @@ use super::paging::PageRequest;
 use super::problem::{InvalidParam, Problem};
 use super::{account_href, parse_path_number, AnswerResult};
 use crate::engine::Engine;
-use crate::model::{AccountId, InvalidInput, NumberSpec, OwnedNumber};
+use numpool_core::model::{AccountId, InvalidInput, NumberSpec, OwnedNumber};
 
 /// Most numbers one inventory upsert may carry: bulk loads, but bounded work per request.
 pub const UPSERT_LIMIT: usize = 1_000;

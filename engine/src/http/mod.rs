@@ -25,7 +25,7 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, Resource};
 use self::problem::{Problem, NOT_FOUND};
 use crate::config::Limits;
 use crate::engine::Engine;
-use crate::model::{AccountId, Msisdn};
+use numpool_core::model::{AccountId, Msisdn};
 
 /// What every handler returns: a response, or a problem.
 type AnswerResult = Result<HttpResponse, Problem>;

@@ -17,7 +17,7 @@ use super::problem::{
 };
 use super::{parse_path_number, pool_href, AnswerResult};
 use crate::engine::{AddOutcome, Engine, RemoveOutcome};
-use crate::model::Msisdn;
+use numpool_core::model::Msisdn;
 
 /// Most numbers one bulk add or remove may carry (the spec's `ErrorTooManyNumbers`).
 pub const BULK_LIMIT: usize = 50;

@@ -9,7 +9,7 @@ use actix_web::{web, HttpResponse};
 use hdrhistogram::Histogram;
 
 use crate::engine::Engine;
-use crate::select::Reason;
+use numpool_core::select::Reason;
 
 /// The Prometheus text exposition format's media type.
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";

@@ -14,7 +14,7 @@ use super::pools::PoolPath;
 use super::problem::{Problem, NOT_FOUND};
 use super::{parse_path_number, AnswerResult};
 use crate::actors::messages::PickJob;
-use crate::model::{Msisdn, Network};
+use numpool_core::model::{Msisdn, Network};
 
 use crate::engine::Engine;
 

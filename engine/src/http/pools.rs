@@ -13,7 +13,7 @@ use super::problem::{Problem, ACCOUNT_ID_MISMATCH};
 use super::time::rfc3339;
 use super::{pool_href, AnswerResult};
 use crate::engine::{Engine, PoolUpdate};
-use crate::model::{AccountId, CustomFrom, PoolRecord, PoolSettings};
+use numpool_core::model::{AccountId, CustomFrom, PoolRecord, PoolSettings};
 
 /// The `{pool_id}` of a pool's path. Not validated: an id that breaks the pattern names no pool,
 /// so it is answered 404 like any unknown pool.

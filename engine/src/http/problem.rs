@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::engine::{EngineError, PickFailure};
-use crate::select::PickError;
+use numpool_core::select::PickError;
 
 /// The media type of every problem (RFC 7807 §3).
 pub const PROBLEM_JSON: &str = "application/problem+json";

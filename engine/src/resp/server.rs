@@ -16,7 +16,7 @@ use super::frame::{write_error, FrameLimits};
 use super::session::{After, Session};
 use crate::config::Config;
 use crate::engine::Engine;
-use crate::model::AccountId;
+use numpool_core::model::AccountId;
 
 /// How long shutdown waits for connections to finish what they are doing.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);

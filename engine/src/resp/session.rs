@@ -9,7 +9,7 @@ use bytes::{Bytes, BytesMut};
 use super::cmd::{self, Command};
 use crate::actors::messages::PickJob;
 use crate::engine::Engine;
-use crate::model::AccountId;
+use numpool_core::model::AccountId;
 
 /// Per-connection state.
 pub struct Session {

@@ -7,7 +7,7 @@ use bytes::BytesMut;
 use crate::engine::Engine;
 use crate::resp::frame::write_bulk;
 use crate::resp::parse::{ArgCursor, ParseError};
-use crate::select::Reason;
+use numpool_core::select::Reason;
 
 /// A parsed `INFO`; the section is accepted and ignored (there is one).
 pub struct Info;

@@ -25,7 +25,7 @@ pub use sticky_get::StickyGet;
 
 use super::frame::{write_bulk, write_error, write_error_fmt};
 use super::parse::{ArgCursor, ParseError};
-use crate::model::Msisdn;
+use numpool_core::model::Msisdn;
 
 /// One parsed request.
 pub enum Command<'a> {

@@ -6,10 +6,10 @@ use bytes::BytesMut;
 use super::{parse_recipient, write_invalid_recipient, write_no_pool, write_number, CommandError};
 use crate::actors::messages::PickJob;
 use crate::engine::PickFailure;
-use crate::model::Msisdn;
 use crate::resp::frame::{write_array_header, write_bulk, write_error, write_error_fmt};
 use crate::resp::parse::ArgCursor;
-use crate::select::{self, PickError};
+use numpool_core::model::Msisdn;
+use numpool_core::select::{self, PickError};
 
 /// A parsed `PICK`.
 pub struct Pick<'a> {

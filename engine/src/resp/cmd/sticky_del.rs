@@ -4,8 +4,8 @@ use bytes::BytesMut;
 
 use super::{write_no_pool, PoolRecipient};
 use crate::engine::Engine;
-use crate::model::AccountId;
 use crate::resp::frame::write_integer;
+use numpool_core::model::AccountId;
 
 /// A parsed `STICKY.DEL`.
 pub struct StickyDel<'a>(pub PoolRecipient<'a>);

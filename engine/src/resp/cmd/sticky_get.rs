@@ -4,8 +4,8 @@ use bytes::BytesMut;
 
 use super::{write_no_pool, write_number, PoolRecipient};
 use crate::engine::Engine;
-use crate::model::AccountId;
 use crate::resp::frame::write_null_bulk;
+use numpool_core::model::AccountId;
 
 /// A parsed `STICKY.GET`.
 pub struct StickyGet<'a>(pub PoolRecipient<'a>);

@@ -15,7 +15,7 @@ use thiserror::Error;
 pub use pick::pick;
 pub use state::PoolState;
 
-use crate::classify::UnknownCallingCode;
+use crate::model::classify::UnknownCallingCode;
 use crate::model::{Country, IdError, Msisdn, SenderId};
 
 /// One pick's input.

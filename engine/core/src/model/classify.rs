@@ -14,7 +14,7 @@ use phonenumber::metadata::{Metadata, DATABASE};
 use rustc_hash::FxHashMap;
 use thiserror::Error;
 
-use crate::model::{Country, Msisdn};
+use super::{Country, Msisdn};
 
 /// The NANP calling code: its numbers have a 3-digit area code that selection can use.
 const NANP: u16 = 1;

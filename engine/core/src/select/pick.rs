@@ -3,7 +3,7 @@
 use super::candidates::CandidateSet;
 use super::state::PoolState;
 use super::{Pick, PickError, PickRequest, Reason, Rejection, Sender};
-use crate::classify::{classifier, Recipient};
+use crate::model::classify::{classifier, Recipient};
 use crate::model::{Fallback, OwnedNumber, SenderId};
 use crate::sticky::{Key, Mapping, StickyTable};
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::ids::{Country, Network};
 use super::msisdn::Msisdn;
 use super::InvalidInput;
-use crate::classify::classifier;
+use crate::model::classify::classifier;
 
 /// What kind of line a number is; informational, reported back as given.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]

@@ -424,7 +424,7 @@ proptest! {
     ) {
         let numbers: Vec<(&str, Option<&str>)> = pool_numbers.iter().map(|n| (n.as_str(), None)).collect();
         let mut state = pool(settings(fallback, localized, predictable), &numbers);
-        let classifier = crate::classify::classifier();
+        let classifier = crate::model::classify::classifier();
         for to in &recipients {
             let country = classifier.classify(msisdn(to)).unwrap().country;
             let has_local = state.index.has_country(country);

@@ -5,7 +5,7 @@ use rustc_hash::FxHashMap;
 
 use super::candidates::{Candidate, CandidateSet};
 use super::Reason;
-use crate::classify::Recipient;
+use crate::model::classify::Recipient;
 use crate::model::{Country, Network, OwnedNumber};
 
 /// Every candidate set a pick may choose from.

@@ -2,6 +2,7 @@
 //! type here holds only values that passed its checks, so the engine behind it never re-checks.
 
 mod account;
+pub mod classify;
 mod ids;
 mod msisdn;
 mod number;
@@ -15,7 +16,7 @@ pub use msisdn::{Msisdn, MsisdnError};
 pub use number::{NumberSpec, NumberType, OwnedNumber, MAX_WEIGHT};
 pub use pool::{Fallback, PoolRecord, PoolSettings};
 
-use crate::classify::UnknownCallingCode;
+use classify::UnknownCallingCode;
 
 /// A value from outside that fails validation; each variant names the rule it broke.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

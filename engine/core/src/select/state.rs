@@ -170,7 +170,7 @@ impl PoolState {
         let Some(&slot) = self.by_number.get(&sender) else {
             return false;
         };
-        let Ok(recipient) = crate::classify::classifier().classify(to) else {
+        let Ok(recipient) = crate::model::classify::classifier().classify(to) else {
             return false;
         };
         let in_country = self.slots[slot as usize]
