@@ -6,13 +6,13 @@ use numpool_core::select::{pick, PickRequest, PoolState};
 
 /// 30 countries by calling code, each followed by enough digits to make a plausible mobile
 /// number: the P1 country mix.
-pub const COUNTRY_PREFIXES: [u64; 30] = [
+pub(crate) const COUNTRY_PREFIXES: [u64; 30] = [
     4477, 49151, 336, 346, 39347, 316, 32470, 4176, 43664, 4520, 4670, 4790, 48500, 35191, 35385,
     35840, 30690, 3620, 40721, 420601, 61412, 6421, 658, 8190, 8210, 9198, 5511, 5255, 2782, 1212,
 ];
 
 /// The number with `prefix` followed by `suffix` padded to make 12 digits in total.
-pub fn number(prefix: u64, suffix: u64) -> Msisdn {
+pub(crate) fn number(prefix: u64, suffix: u64) -> Msisdn {
     let digits = prefix.ilog10() + 1;
     let value = prefix * 10u64.pow(12 - digits) + suffix % 10u64.pow(12 - digits);
     Msisdn::from_u64(value).expect("12 digits")

@@ -4,13 +4,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Seconds since the Unix epoch (0 if the clock is set before 1970). Sticky stamps are `u32`:
 /// enough until 2106, and half the size of a `u64` in every mapping.
-pub fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
 
 /// [`unix_now`] as the `u32` the sticky table stores.
-pub fn unix_now_u32() -> u32 {
+pub(crate) fn unix_now_u32() -> u32 {
     u32::try_from(unix_now()).unwrap_or(u32::MAX)
 }

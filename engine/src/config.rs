@@ -39,7 +39,7 @@ pub struct Config {
     pub limits: Limits,
     /// The accounts.
     #[serde(default)]
-    pub accounts: Vec<AccountConfig>,
+    pub(crate) accounts: Vec<AccountConfig>,
 }
 
 /// Limits that protect the servers from hostile or broken clients (DESIGN §4, §5).
@@ -73,15 +73,15 @@ impl Default for Limits {
 /// One `[[accounts]]` table.
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AccountConfig {
+pub(crate) struct AccountConfig {
     /// The key, also the `account_id`.
-    pub api_key: String,
+    pub(crate) api_key: String,
     /// The secret in clear…
     #[serde(default)]
-    pub api_secret: Option<String>,
+    pub(crate) api_secret: Option<String>,
     /// …or its hex SHA-256.
     #[serde(default)]
-    pub api_secret_sha256: Option<String>,
+    pub(crate) api_secret_sha256: Option<String>,
 }
 
 impl std::fmt::Debug for AccountConfig {

@@ -4,11 +4,11 @@
 //! call into this crate; it knows nothing of sockets or files.
 
 pub mod actors;
-pub mod clock;
+pub(crate) mod clock;
 pub mod config;
 pub mod demo;
 pub mod durability;
 pub mod engine;
 pub mod http;
-pub mod metrics;
+pub(crate) mod metrics;
 pub mod resp;

@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 use parking_lot::Mutex;
 
 /// Shared measurements.
-pub struct Metrics {
+pub(crate) struct Metrics {
     /// Pick latency in microseconds, 3 significant digits. Recorded once per batch under one
     /// lock, so pipelined picks pay for the lock once per burst.
     pick_latency_us: Mutex<Histogram<u64>>,
@@ -32,7 +32,7 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Records `count` picks answered `elapsed` after they were parsed.
-    pub fn record_picks(&self, elapsed: Duration, count: u64) {
+    pub(crate) fn record_picks(&self, elapsed: Duration, count: u64) {
         let micros = u64::try_from(elapsed.as_micros())
             .unwrap_or(u64::MAX)
             .max(1);
@@ -42,29 +42,29 @@ impl Metrics {
     }
 
     /// A copy of the latency histogram (microseconds).
-    pub fn pick_latency(&self) -> Histogram<u64> {
+    pub(crate) fn pick_latency(&self) -> Histogram<u64> {
         self.pick_latency_us.lock().clone()
     }
 
     /// Counts a connection opened; the guard counts it closed when dropped.
-    pub fn connection_opened(&self) -> ConnectionGuard<'_> {
+    pub(crate) fn connection_opened(&self) -> ConnectionGuard<'_> {
         self.connections.fetch_add(1, Ordering::Relaxed);
         ConnectionGuard(self)
     }
 
     /// Open connections.
-    pub fn connections(&self) -> u64 {
+    pub(crate) fn connections(&self) -> u64 {
         self.connections.load(Ordering::Relaxed)
     }
 
     /// Time since start.
-    pub fn uptime(&self) -> Duration {
+    pub(crate) fn uptime(&self) -> Duration {
         self.started.elapsed()
     }
 }
 
 /// Decrements the open-connection count when the connection ends, however it ends.
-pub struct ConnectionGuard<'a>(&'a Metrics);
+pub(crate) struct ConnectionGuard<'a>(&'a Metrics);
 
 impl Drop for ConnectionGuard<'_> {
     fn drop(&mut self) {

@@ -36,7 +36,7 @@ pub enum Command {
 
 /// Which command to send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ModeArg {
+pub(crate) enum ModeArg {
     /// `PICK <pool> <to>`.
     Pick,
     /// `PING`.
@@ -55,73 +55,73 @@ pub enum ModeArg {
 pub struct RunArgs {
     /// RESP server address (ignored with --spawn).
     #[arg(long, default_value = "127.0.0.1:7400")]
-    pub addr: String,
+    pub(crate) addr: String,
     /// Send `AUTH KEY SECRET` on every connection (and use them for --seed-pool).
     #[arg(long, num_args = 2, value_names = ["KEY", "SECRET"])]
-    pub auth: Option<Vec<String>>,
+    pub(crate) auth: Option<Vec<String>>,
     /// Command to send.
     #[arg(long, value_enum, default_value_t = ModeArg::Pick)]
-    pub mode: ModeArg,
+    pub(crate) mode: ModeArg,
     /// Pool id for pick and evalsha.
     #[arg(long, default_value = "loadgen")]
-    pub pool: String,
+    pub(crate) pool: String,
     /// SHA1 of the loaded Lua script, for --mode evalsha.
     #[arg(long, required_if_eq("mode", "evalsha"))]
-    pub script_sha: Option<String>,
+    pub(crate) script_sha: Option<String>,
     /// Connections.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
-    pub connections: u32,
+    pub(crate) connections: u32,
     /// Maximum requests in flight per connection.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
-    pub pipeline: u32,
+    pub(crate) pipeline: u32,
     /// Measured time (e.g. 10s, 500ms, 2m).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
-    pub duration: Duration,
+    pub(crate) duration: Duration,
     /// Time before measuring, same load, not recorded.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
-    pub warmup: Duration,
+    pub(crate) warmup: Duration,
     /// Open loop: total requests per second over all connections.
     #[arg(long, value_parser = parse_rate)]
-    pub rate: Option<f64>,
+    pub(crate) rate: Option<f64>,
     /// Closed loop: as fast as replies come back.
     #[arg(long)]
-    pub max: bool,
+    pub(crate) max: bool,
     /// Distinct recipients.
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub recipients: u64,
+    pub(crate) recipients: u64,
     /// Zipf exponent of recipient popularity (0 = uniform).
     #[arg(long, default_value_t = 1.0)]
-    pub zipf_s: f64,
+    pub(crate) zipf_s: f64,
     /// Country mix of recipients (and of --seed-pool's inventory).
     #[arg(long, default_value = DEFAULT_MIX)]
-    pub countries: String,
+    pub(crate) countries: String,
     /// A request unanswered this long fails as `timeout` and its connection is reset.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// Seed of the random generators (runs with the same seed send the same recipients).
     #[arg(long, default_value_t = 1)]
-    pub rng_seed: u64,
+    pub(crate) rng_seed: u64,
     /// Runtime worker threads of loadgen itself (it shares the machine with the server).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: u32,
     /// Directory for results.json, latency.hgrm and latency.svg.
     #[arg(long, default_value = "loadgen-out")]
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// No progress line.
     #[arg(long)]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
     /// Start this numpool binary (`serve --demo`, temp data dir, free ports) and run against it.
     #[arg(long, value_name = "PATH_TO_NUMPOOL")]
-    pub spawn: Option<PathBuf>,
+    pub(crate) spawn: Option<PathBuf>,
     /// Seed inventory and the pool over REST before running (needs --auth).
     #[arg(long)]
-    pub seed_pool: bool,
+    pub(crate) seed_pool: bool,
     /// REST base URL for --seed-pool (ignored with --spawn).
     #[arg(long, default_value = "http://127.0.0.1:7401")]
-    pub http: String,
+    pub(crate) http: String,
     /// Inventory size for --seed-pool.
     #[arg(long, default_value_t = 1_000)]
-    pub numbers: u64,
+    pub(crate) numbers: u64,
 }
 
 /// Flags of `loadgen seed`.
@@ -129,29 +129,29 @@ pub struct RunArgs {
 pub struct SeedArgs {
     /// REST base URL of numpool.
     #[arg(long, default_value = "http://127.0.0.1:7401")]
-    pub http: String,
+    pub(crate) http: String,
     /// Account key and secret (HTTP Basic auth; the key is also the account id in paths).
     #[arg(long, num_args = 2, value_names = ["KEY", "SECRET"], required_unless_present_any = ["redis", "dry_run"])]
-    pub auth: Option<Vec<String>>,
+    pub(crate) auth: Option<Vec<String>>,
     /// Pool id to create and fill.
     #[arg(long, default_value = "loadgen")]
-    pub pool: String,
+    pub(crate) pool: String,
     /// Inventory numbers, spread over the country mix.
     #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub numbers: u64,
+    pub(crate) numbers: u64,
     /// Country mix.
     #[arg(long, default_value = DEFAULT_MIX)]
-    pub countries: String,
+    pub(crate) countries: String,
     /// Print the calls instead of sending them.
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Instead of numpool, load the same numbers into this Redis (host:port) for pick.lua.
     #[arg(long, value_name = "ADDR")]
-    pub redis: Option<String>,
+    pub(crate) redis: Option<String>,
 }
 
 /// Splits `--auth KEY SECRET` into a pair.
-pub fn auth_pair(auth: &Option<Vec<String>>) -> Option<(String, String)> {
+pub(crate) fn auth_pair(auth: &Option<Vec<String>>) -> Option<(String, String)> {
     match auth.as_deref() {
         Some([k, s]) => Some((k.clone(), s.clone())),
         _ => None,
@@ -159,7 +159,7 @@ pub fn auth_pair(auth: &Option<Vec<String>>) -> Option<(String, String)> {
 }
 
 /// `10s`, `500ms`, `2m`, `1.5s`, or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
         Some(i) => s.split_at(i),

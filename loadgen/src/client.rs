@@ -67,18 +67,18 @@ pub struct ConnConfig {
 
 /// The run's time window, the same for every connection.
 #[derive(Debug, Clone, Copy)]
-pub struct Window {
+pub(crate) struct Window {
     /// Start of the schedule (warmup begins).
-    pub start: Instant,
+    pub(crate) start: Instant,
     /// Start of the measured window (warmup ends).
-    pub measure_from: Instant,
+    pub(crate) measure_from: Instant,
     /// End of the window: nothing is sent from then on, replies in flight are still awaited.
-    pub end: Instant,
+    pub(crate) end: Instant,
 }
 
 /// How one connection paces its requests.
 #[derive(Debug, Clone)]
-pub enum ConnPace {
+pub(crate) enum ConnPace {
     /// Open loop on this schedule, woken by the pacer through the `Notify`.
     Open(Schedule, Arc<Notify>),
     /// Closed loop.
@@ -181,7 +181,7 @@ struct InFlight {
 /// Drives one connection through the window, recording into `shard`. Returns only when the window
 /// is over and every request has been answered or failed; errors only if a reconnection is refused
 /// outright (bad credentials).
-pub async fn run_connection(
+pub(crate) async fn run_connection(
     conn: Conn,
     cfg: Arc<ConnConfig>,
     workload: Arc<Workload>,

@@ -10,14 +10,14 @@ pub struct Country {
     /// ISO 3166-1 alpha-2 code, as numpool derives it from a number (e.g. `GB`).
     pub iso: &'static str,
     /// Prefixes (calling code included) of generated recipients, used round-robin.
-    pub recipient_prefixes: &'static [&'static str],
+    pub(crate) recipient_prefixes: &'static [&'static str],
     /// Prefixes of generated inventory (sender) numbers, disjoint from the recipients' ranges so
     /// that a sender is never also a recipient.
-    pub inventory_prefixes: &'static [&'static str],
+    pub(crate) inventory_prefixes: &'static [&'static str],
     /// Total digits of a number, calling code included.
     pub len: usize,
     /// MCC-MNC given to seeded inventory numbers as their `network`.
-    pub network: &'static str,
+    pub(crate) network: &'static str,
 }
 
 /// Every country loadgen knows. NANP countries (US, CA) differ by area code only.
@@ -130,7 +130,7 @@ pub const COUNTRIES: &[Country] = &[
 ];
 
 /// The default mix when `--countries` is not given.
-pub const DEFAULT_MIX: &str = "GB,US,DE,FR";
+pub(crate) const DEFAULT_MIX: &str = "GB,US,DE,FR";
 
 /// A `--countries` list that cannot be used.
 #[derive(Debug, Error)]

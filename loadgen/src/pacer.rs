@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 /// The running pacer thread; dropping it stops the thread.
-pub struct Pacer {
+pub(crate) struct Pacer {
     /// Set to ask the thread to stop before the schedule ends.
     stop: Arc<AtomicBool>,
     /// The thread, joined on drop.

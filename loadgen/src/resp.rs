@@ -9,7 +9,7 @@ use thiserror::Error;
 /// The server sent bytes that are not RESP.
 #[derive(Debug, Error)]
 #[error("protocol error from server: {0}")]
-pub struct ProtocolError(pub String);
+pub struct ProtocolError(pub(crate) String);
 
 /// One decoded reply, reduced to what the load generator needs.
 #[derive(Debug, Clone, PartialEq)]

@@ -18,7 +18,7 @@ pub enum Pace {
 /// global slots `conn, conn + connections, …`, and global slot `j` is at `start + j / rate`. So
 /// connections together send at an even `1 / rate` spacing instead of in bursts.
 #[derive(Debug, Clone, Copy)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     /// Time of global slot 0.
     start: Instant,
     /// Requests per second over all connections.
@@ -41,7 +41,7 @@ impl Schedule {
     }
 
     /// Intended send time of this connection's `i`-th request.
-    pub fn at(&self, i: u64) -> Instant {
+    pub(crate) fn at(&self, i: u64) -> Instant {
         // Computed from the slot number each time rather than by adding a rounded interval: a
         // nanosecond-rounded spacing would drift (at 84,000/s, 9 requests short in 5 s).
         let slot = self.conn + i * self.connections;
@@ -49,7 +49,7 @@ impl Schedule {
     }
 
     /// How many of this connection's requests are intended strictly before `t`.
-    pub fn count_before(&self, t: Instant) -> u64 {
+    pub(crate) fn count_before(&self, t: Instant) -> u64 {
         let span = t.saturating_duration_since(self.start).as_secs_f64() * self.rate;
         let estimate = ((span - self.conn as f64) / self.connections as f64)
             .ceil()
@@ -68,7 +68,7 @@ impl Schedule {
 
 /// Latency of one reply as the report counts it: from the intended send time (open loop) or the
 /// actual send time (closed loop, where the two are the same), in whole microseconds.
-pub fn latency_micros(intended: Instant, replied: Instant) -> u64 {
+pub(crate) fn latency_micros(intended: Instant, replied: Instant) -> u64 {
     replied.saturating_duration_since(intended).as_micros() as u64
 }
 

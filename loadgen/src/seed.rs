@@ -21,9 +21,9 @@ pub struct InventoryNumber {
     /// ISO country the number belongs to.
     pub country: &'static str,
     /// MCC-MNC given as its network.
-    pub network: &'static str,
+    pub(crate) network: &'static str,
     /// Selection weight.
-    pub weight: u32,
+    pub(crate) weight: u32,
 }
 
 /// `n` inventory numbers spread evenly over `mix` (interleaved, so any `n` covers every country).
@@ -43,32 +43,32 @@ pub fn inventory(mix: &[Country], n: u64) -> Vec<InventoryNumber> {
 
 /// Paths, bodies and batch limits of the REST calls: the one place to adjust when the server's
 /// shapes settle.
-pub mod shapes {
+pub(crate) mod shapes {
     use super::InventoryNumber;
     use serde_json::{json, Value};
 
     /// Numbers per inventory call (DESIGN §5: POST takes up to 1,000).
-    pub const INVENTORY_BATCH: usize = 1_000;
+    pub(crate) const INVENTORY_BATCH: usize = 1_000;
     /// Numbers per add-to-pool call (DESIGN §5: at most 50, 51 rejects the whole call).
-    pub const POOL_BATCH: usize = 50;
+    pub(crate) const POOL_BATCH: usize = 50;
 
     /// Inventory extension: `POST` adds numbers to the account.
-    pub fn inventory_path(key: &str) -> String {
+    pub(crate) fn inventory_path(key: &str) -> String {
         format!("/v2/numberpools/accounts/{key}/numbers")
     }
 
     /// Pool collection: `POST` creates a pool.
-    pub fn pools_path(key: &str) -> String {
+    pub(crate) fn pools_path(key: &str) -> String {
         format!("/v2/numberpools/accounts/{key}/pools")
     }
 
     /// A pool's numbers: `POST` adds numbers to the pool.
-    pub fn pool_numbers_path(key: &str, pool: &str) -> String {
+    pub(crate) fn pool_numbers_path(key: &str, pool: &str) -> String {
         format!("/v2/numberpools/accounts/{key}/pools/{pool}/numbers")
     }
 
     /// Body adding `numbers` to the inventory.
-    pub fn inventory_body(numbers: &[InventoryNumber]) -> Value {
+    pub(crate) fn inventory_body(numbers: &[InventoryNumber]) -> Value {
         let numbers: Vec<Value> = numbers
             .iter()
             .map(|n| json!({"number": n.number, "network": n.network, "weight": n.weight}))
@@ -77,7 +77,7 @@ pub mod shapes {
     }
 
     /// Body creating a predictable, localized pool that falls back to any pool number.
-    pub fn pool_body(pool: &str) -> Value {
+    pub(crate) fn pool_body(pool: &str) -> Value {
         json!({
             "pool_id": pool,
             "fallback": "Pool",
@@ -87,27 +87,27 @@ pub mod shapes {
     }
 
     /// Body adding `numbers` (already in the inventory) to a pool.
-    pub fn pool_numbers_body(numbers: &[InventoryNumber]) -> Value {
+    pub(crate) fn pool_numbers_body(numbers: &[InventoryNumber]) -> Value {
         let numbers: Vec<&str> = numbers.iter().map(|n| n.number.as_str()).collect();
         json!({ "numbers": numbers })
     }
 
     /// Statuses that count as success for each call, besides any 2xx: creating a pool that
     /// already exists (409) is fine for a re-run.
-    pub const POOL_EXISTS: u16 = 409;
+    pub(crate) const POOL_EXISTS: u16 = 409;
 }
 
 /// One REST call of the plan.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Call {
     /// What it is for, for messages.
-    pub what: String,
+    pub(crate) what: String,
     /// Path below the base URL.
-    pub path: String,
+    pub(crate) path: String,
     /// JSON body (always a `POST`).
-    pub body: Value,
+    pub(crate) body: Value,
     /// A non-2xx status that is still fine for this call.
-    pub tolerated: Option<u16>,
+    pub(crate) tolerated: Option<u16>,
 }
 
 /// The calls that seed `numbers` into the account's inventory and then into pool `pool`.
@@ -139,7 +139,7 @@ pub fn plan(key: &str, pool: &str, numbers: &[InventoryNumber]) -> Vec<Call> {
 }
 
 /// The plan as text, for `--dry-run`: one `POST path` line and the JSON body per call.
-pub fn describe(base: &str, calls: &[Call]) -> String {
+pub(crate) fn describe(base: &str, calls: &[Call]) -> String {
     let mut out = String::new();
     for c in calls {
         out.push_str(&format!(
@@ -177,7 +177,7 @@ pub enum SeedError {
 }
 
 /// How the calls went: count of each status code seen.
-pub type StatusCounts = BTreeMap<u16, usize>;
+pub(crate) type StatusCounts = BTreeMap<u16, usize>;
 
 /// Runs `calls` in order against `base` with HTTP Basic auth, stopping at the first failure.
 pub async fn execute(
@@ -219,17 +219,17 @@ pub async fn execute(
 }
 
 /// Redis key names shared with `benches/peers/pick.lua`.
-pub mod redis_keys {
+pub(crate) mod redis_keys {
     /// Hash `to → sender`.
-    pub fn sticky(pool: &str) -> String {
+    pub(crate) fn sticky(pool: &str) -> String {
         format!("pool:{pool}:sticky")
     }
     /// List of the pool's numbers in one country.
-    pub fn country(pool: &str, iso: &str) -> String {
+    pub(crate) fn country(pool: &str, iso: &str) -> String {
         format!("pool:{pool}:country:{iso}")
     }
     /// List of all the pool's numbers (the `Pool` fallback).
-    pub fn all(pool: &str) -> String {
+    pub(crate) fn all(pool: &str) -> String {
         format!("pool:{pool}:all")
     }
 }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Highest latency a histogram holds: one hour in microseconds. Larger values are clamped.
-pub const HIST_MAX_MICROS: u64 = 3_600_000_000;
+pub(crate) const HIST_MAX_MICROS: u64 = 3_600_000_000;
 
 /// An empty histogram of microseconds with 3 significant digits.
 pub fn new_histogram() -> Histogram<u64> {
@@ -41,7 +41,7 @@ impl Counts {
     }
 
     /// Replies received, error replies included (what throughput counts).
-    pub fn replies(&self) -> u64 {
+    pub(crate) fn replies(&self) -> u64 {
         let no_reply: u64 = ["io", "timeout", "protocol", "unsent"]
             .iter()
             .filter_map(|k| self.errors.get(*k))
@@ -50,7 +50,7 @@ impl Counts {
     }
 
     /// Adds `other` into `self`.
-    pub fn merge(&mut self, other: &Counts) {
+    pub(crate) fn merge(&mut self, other: &Counts) {
         self.sent += other.sent;
         self.ok += other.ok;
         for (k, v) in &other.errors {
@@ -67,19 +67,19 @@ impl Counts {
 
 /// One connection's records.
 #[derive(Debug)]
-pub struct Shard {
+pub(crate) struct Shard {
     /// Latency from intended send time (corrected), measured window only.
-    pub latency: Histogram<u64>,
+    pub(crate) latency: Histogram<u64>,
     /// Latency from actual send time (service time, uncorrected), measured window only.
-    pub service: Histogram<u64>,
+    pub(crate) service: Histogram<u64>,
     /// Outcomes in the measured window.
-    pub counts: Counts,
+    pub(crate) counts: Counts,
     /// Corrected latency of every reply since the progress printer last looked, warmup included.
-    pub recent: Histogram<u64>,
+    pub(crate) recent: Histogram<u64>,
     /// Replies since the progress printer last looked.
-    pub recent_replies: u64,
+    pub(crate) recent_replies: u64,
     /// Failures since the progress printer last looked.
-    pub recent_errors: u64,
+    pub(crate) recent_errors: u64,
 }
 
 impl Default for Shard {
@@ -97,19 +97,19 @@ impl Default for Shard {
 
 impl Shard {
     /// A shard ready to be shared between a connection and the progress printer.
-    pub fn shared() -> Arc<Mutex<Shard>> {
+    pub(crate) fn shared() -> Arc<Mutex<Shard>> {
         Arc::new(Mutex::new(Shard::default()))
     }
 
     /// Counts `n` requests of the measured window written to the socket.
-    pub fn record_sent(&mut self, n: u64) {
+    pub(crate) fn record_sent(&mut self, n: u64) {
         self.counts.sent += n;
     }
 
     /// A reply (`error` is its error code, if it was an error) to a request intended at `intended`,
     /// actually sent at `sent` and answered at `replied`. Error replies are timed too: the server
     /// did answer them.
-    pub fn record_reply(
+    pub(crate) fn record_reply(
         &mut self,
         measured: bool,
         intended: Instant,
@@ -135,19 +135,19 @@ impl Shard {
     }
 
     /// `n` requests that got no reply, of failure `kind` (`io`, `timeout`, `protocol`, `unsent`).
-    pub fn record_failures(&mut self, measured_n: u64, unmeasured_n: u64, kind: &str) {
+    pub(crate) fn record_failures(&mut self, measured_n: u64, unmeasured_n: u64, kind: &str) {
         self.recent_errors += measured_n + unmeasured_n;
         self.counts.error(kind, measured_n);
     }
 }
 
 /// Locks a shard; a poisoned lock (a panicked connection task) still holds valid counts.
-pub fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+pub(crate) fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
     shard.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Builds the progress line from the shards, once a second.
-pub struct Progress {
+pub(crate) struct Progress {
     /// The connections' shards.
     shards: Vec<Arc<Mutex<Shard>>>,
     /// When the schedule started.
@@ -173,7 +173,7 @@ impl Progress {
     }
 
     /// Takes what happened since the previous call and formats it as one line.
-    pub fn line(&mut self, now: Instant) -> String {
+    pub(crate) fn line(&mut self, now: Instant) -> String {
         let mut recent = new_histogram();
         let mut replies = 0;
         for shard in &self.shards {
@@ -209,7 +209,7 @@ impl Progress {
 }
 
 /// Microseconds for people: `850µs`, `1.25ms`, `2.100s`.
-pub fn format_micros(us: u64) -> String {
+pub(crate) fn format_micros(us: u64) -> String {
     if us < 1_000 {
         format!("{us}µs")
     } else if us < 1_000_000 {

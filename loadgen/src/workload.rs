@@ -28,7 +28,7 @@ pub enum Mode {
 
 impl Mode {
     /// Short name for reports.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Mode::Pick { .. } => "pick",
             Mode::Ping => "ping",
@@ -37,7 +37,7 @@ impl Mode {
     }
 
     /// The encoded command for recipient `to` (ignored by `Ping`).
-    pub fn encode(&self, to: &str) -> Vec<u8> {
+    pub(crate) fn encode(&self, to: &str) -> Vec<u8> {
         match self {
             Mode::Pick { pool } => redis::cmd("PICK").arg(pool).arg(to).get_packed_command(),
             Mode::Ping => redis::cmd("PING").get_packed_command(),
@@ -93,24 +93,14 @@ impl Workload {
         })
     }
 
-    /// Number of distinct commands.
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    /// Whether there are no commands (never true for a built workload).
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
     /// Encoded command `i`.
-    pub fn command(&self, i: usize) -> &[u8] {
+    pub(crate) fn command(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.blob[start..self.ends[i]]
     }
 
     /// Appends one randomly chosen command to `out`.
-    pub fn append_next<R: Rng + ?Sized>(&self, rng: &mut R, out: &mut Vec<u8>) {
+    pub(crate) fn append_next<R: Rng + ?Sized>(&self, rng: &mut R, out: &mut Vec<u8>) {
         let i = match &self.sampler {
             Some(s) => s.sample(rng) as usize,
             None => 0,
@@ -130,7 +120,7 @@ mod tests {
     fn commands_are_the_right_resp_frames() {
         let mix = parse_mix("GB,US").unwrap();
         let pick = Workload::new(&Mode::Pick { pool: "p1".into() }, &mix, 3, 1.0).unwrap();
-        assert_eq!(pick.len(), 3);
+        assert_eq!(pick.ends.len(), 3);
         let to = mix_recipient(&mix, 1);
         let expected = format!("*3\r\n$4\r\nPICK\r\n$2\r\np1\r\n${}\r\n{to}\r\n", to.len());
         assert_eq!(pick.command(1), expected.as_bytes());
@@ -146,7 +136,7 @@ mod tests {
         );
 
         let ping = Workload::new(&Mode::Ping, &mix, 1_000, 1.0).unwrap();
-        assert_eq!(ping.len(), 1);
+        assert_eq!(ping.ends.len(), 1);
         let mut out = Vec::new();
         ping.append_next(&mut StdRng::seed_from_u64(1), &mut out);
         assert_eq!(out, b"*1\r\n$4\r\nPING\r\n");
@@ -160,7 +150,7 @@ mod tests {
         for _ in 0..200 {
             let mut out = Vec::new();
             w.append_next(&mut rng, &mut out);
-            assert!((0..w.len()).any(|i| w.command(i) == out.as_slice()));
+            assert!((0..w.ends.len()).any(|i| w.command(i) == out.as_slice()));
         }
     }
 }

@@ -10,14 +10,14 @@ use thiserror::Error;
 #[error("invalid Zipf parameters n={n} s={s}: n must be at least 1 and s at least 0")]
 pub struct ZipfError {
     /// Number of elements asked for.
-    pub n: u64,
+    pub(crate) n: u64,
     /// Exponent asked for.
-    pub s: f64,
+    pub(crate) s: f64,
 }
 
 /// Draws 0-based indices in `0..n` where index `i` has probability proportional to `(i+1)^-s`.
 #[derive(Debug, Clone, Copy)]
-pub struct ZipfSampler {
+pub(crate) struct ZipfSampler {
     /// The underlying rejection sampler over ranks `1..=n`.
     dist: rand_distr::Zipf<f64>,
     /// Number of elements, to clamp float rounding at the top rank.
@@ -35,17 +35,10 @@ impl ZipfSampler {
     }
 
     /// One 0-based index.
-    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
+    pub(crate) fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
         let rank = self.dist.sample(rng) as u64;
         rank.clamp(1, self.n) - 1
     }
-}
-
-/// The exact probability of 1-based `rank` among `n` with exponent `s`: `rank^-s / H(n, s)`.
-/// Used by tests and to print how concentrated a workload is.
-pub fn rank_probability(n: u64, s: f64, rank: u64) -> f64 {
-    let harmonic: f64 = (1..=n).map(|k| (k as f64).powf(-s)).sum();
-    (rank as f64).powf(-s) / harmonic
 }
 
 #[cfg(test)]
@@ -53,6 +46,12 @@ mod tests {
     use super::*;
     use rand::rngs::StdRng;
     use rand::SeedableRng;
+
+    /// The exact probability of 1-based `rank` among `n` with exponent `s`: `rank^-s / H(n, s)`.
+    fn rank_probability(n: u64, s: f64, rank: u64) -> f64 {
+        let harmonic: f64 = (1..=n).map(|k| (k as f64).powf(-s)).sum();
+        (rank as f64).powf(-s) / harmonic
+    }
 
     fn frequencies(n: u64, s: f64, draws: usize) -> Vec<f64> {
         let sampler = ZipfSampler::new(n, s).unwrap();

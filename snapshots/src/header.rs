@@ -43,7 +43,7 @@ impl SnapshotHeader {
 
     /// Checks magic, then version (a newer version may lay out the rest differently), then the
     /// header checksum, and returns the fields.
-    pub(crate) fn parse(b: &[u8; SNAPSHOT_HEADER_LEN], path: &Path) -> Result<Self, SnapshotError> {
+    pub fn parse(b: &[u8; SNAPSHOT_HEADER_LEN], path: &Path) -> Result<Self, SnapshotError> {
         let magic: [u8; 8] = b[0..8].try_into().expect("8 bytes");
         if magic != SNAPSHOT_MAGIC {
             return Err(SnapshotError::WrongMagic {

@@ -49,9 +49,9 @@ pub struct Journal {
 pub struct TornTail {
     /// Byte offset of the first byte that is not part of a good record (the torn record's start,
     /// or 0 when even the file header is incomplete).
-    pub offset: u64,
+    pub(crate) offset: u64,
     /// How many bytes follow that offset.
-    pub len: u64,
+    pub(crate) len: u64,
 }
 
 /// The good content of a journal file, as read by [`read_journal`].
@@ -60,7 +60,7 @@ pub struct JournalContents<R> {
     /// The records, in append order.
     pub records: Vec<R>,
     /// The length of the good prefix (header and whole records): where appending resumes.
-    pub valid_len: u64,
+    pub(crate) valid_len: u64,
     /// The torn final record, if any; reported so the caller can log the loss of unsynced writes.
     pub torn: Option<TornTail>,
 }
@@ -70,9 +70,9 @@ pub struct JournalContents<R> {
 pub(crate) struct Scan {
     pub(crate) data: Vec<u8>,
     /// (offset of the record's length field, payload range) per good record.
-    pub(crate) records: Vec<(u64, Range<usize>)>,
+    pub records: Vec<(u64, Range<usize>)>,
     pub(crate) valid_len: u64,
-    pub(crate) torn: Option<TornTail>,
+    pub torn: Option<TornTail>,
     /// The file is shorter than its header (a crash during creation): appending must rewrite it.
     pub(crate) header_incomplete: bool,
 }
@@ -323,7 +323,7 @@ impl Journal {
 
     /// Appends one record with an already-encoded payload (1..=[`MAX_RECORD_LEN`] bytes) to the
     /// write buffer. It is durable only after [`Journal::sync`].
-    pub fn append_bytes(&mut self, payload: &[u8]) -> Result<(), JournalError> {
+    pub(crate) fn append_bytes(&mut self, payload: &[u8]) -> Result<(), JournalError> {
         self.check_poisoned()?;
         if payload.is_empty() || payload.len() > MAX_RECORD_LEN {
             return Err(JournalError::RecordLength {
@@ -369,19 +369,9 @@ impl Journal {
         self.size
     }
 
-    /// Bytes appended since the last [`Journal::sync`]: zero means a periodic sync can be skipped.
-    pub fn unsynced_bytes(&self) -> u64 {
-        self.size - self.synced_size
-    }
-
     /// The generation this journal belongs to (it follows snapshot `seq`).
     pub fn seq(&self) -> u64 {
         self.seq
-    }
-
-    /// The journal's file, for logs.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     fn check_poisoned(&self) -> Result<(), JournalError> {
@@ -438,8 +428,8 @@ mod tests {
             j.append(r).unwrap();
         }
         j.sync().unwrap();
-        assert_eq!(j.size_bytes(), fs::metadata(j.path()).unwrap().len());
-        fs::read(j.path()).unwrap()
+        assert_eq!(j.size_bytes(), fs::metadata(&j.path).unwrap().len());
+        fs::read(&j.path).unwrap()
     }
 
     /// Offsets where each record ends (so `ends[i]` is the valid length with `i + 1` records).
@@ -464,7 +454,7 @@ mod tests {
             j.append(r).unwrap();
         }
         j.sync().unwrap();
-        assert_eq!(j.unsynced_bytes(), 0);
+        assert_eq!(j.synced_size, j.size);
         let c = read_journal::<Rec>(d, 7).unwrap();
         assert_eq!(c.records, all);
         assert_eq!(c.torn, None);
@@ -496,7 +486,7 @@ mod tests {
             Err(JournalError::RecordLength { .. })
         ));
         j.append_bytes(&[1]).unwrap();
-        assert_eq!(j.unsynced_bytes(), 9);
+        assert_eq!(j.size - j.synced_size, 9);
     }
 
     #[test]

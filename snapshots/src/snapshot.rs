@@ -24,13 +24,13 @@ pub struct Snapshot<T> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WrittenSnapshot {
     /// The final path of the snapshot file.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// Its sequence number.
     pub seq: u64,
     /// Its size on disk (header plus payload), for metrics.
     pub file_len: u64,
     /// Old snapshots and journals that retention deleted afterwards.
-    pub pruned: Vec<PathBuf>,
+    pub(crate) pruned: Vec<PathBuf>,
 }
 
 /// Encodes a state with the crate's bincode configuration (`standard()`). The engine calls this off

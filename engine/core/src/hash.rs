@@ -16,12 +16,12 @@ pub fn recipient(to: Msisdn) -> u64 {
 }
 
 /// [`recipient`] of a number's integer value, for tables that store the digits alone.
-pub fn recipient_digits(digits: u64) -> u64 {
+pub(crate) fn recipient_digits(digits: u64) -> u64 {
     xxh3_64(&digits.to_le_bytes())
 }
 
 /// The position of a number's `replica`-th point on a consistent-hash ring.
-pub fn ring_point(number: Msisdn, replica: u32) -> u64 {
+pub(crate) fn ring_point(number: Msisdn, replica: u32) -> u64 {
     xxh3_64_with_seed(
         &number.get().to_le_bytes(),
         RING_SEED_BASE + u64::from(replica),

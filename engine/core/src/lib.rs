@@ -4,7 +4,7 @@
 //! socket, file or clock: callers pass the time in, so every rule is a plain function a unit
 //! test can call, and the engine above it decides where and when each runs.
 
-pub mod hash;
+pub(crate) mod hash;
 pub mod model;
 pub mod select;
 pub mod sticky;

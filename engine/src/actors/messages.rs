@@ -11,11 +11,11 @@ use numpool_core::select::{Pick, PickError, PickRequest, Reason};
 #[derive(Clone, Debug)]
 pub struct PickJob {
     /// The recipient.
-    pub to: Msisdn,
+    pub(crate) to: Msisdn,
     /// The message's own sender, for the `CustomFrom` fallback.
-    pub from: Option<Box<str>>,
+    pub(crate) from: Option<Box<str>>,
     /// The recipient's network, if known.
-    pub network: Option<Box<str>>,
+    pub(crate) network: Option<Box<str>>,
 }
 
 impl PickJob {
@@ -40,7 +40,7 @@ impl PickJob {
 
 /// Several picks for one pool in one message: a pipelined burst costs one actor round trip.
 #[derive(Debug)]
-pub struct PickBatch(pub Vec<PickJob>);
+pub(crate) struct PickBatch(pub(crate) Vec<PickJob>);
 
 impl Message for PickBatch {
     type Result = Vec<Result<Pick, PickError>>;
@@ -48,7 +48,7 @@ impl Message for PickBatch {
 
 /// Adds numbers or refreshes the details of those already present; per number, whether new.
 #[derive(Debug)]
-pub struct Upsert(pub Vec<OwnedNumber>);
+pub(crate) struct Upsert(pub(crate) Vec<OwnedNumber>);
 
 impl Message for Upsert {
     type Result = Vec<bool>;
@@ -56,7 +56,7 @@ impl Message for Upsert {
 
 /// Removes numbers; per number, whether it was there.
 #[derive(Debug)]
-pub struct Remove(pub Vec<Msisdn>);
+pub(crate) struct Remove(pub(crate) Vec<Msisdn>);
 
 impl Message for Remove {
     type Result = Vec<bool>;
@@ -64,7 +64,7 @@ impl Message for Remove {
 
 /// Replaces the pool's settings.
 #[derive(Debug)]
-pub struct SetSettings(pub PoolSettings);
+pub(crate) struct SetSettings(pub(crate) PoolSettings);
 
 impl Message for SetSettings {
     type Result = ();
@@ -72,7 +72,7 @@ impl Message for SetSettings {
 
 /// Reads the live mapping of a recipient.
 #[derive(Debug)]
-pub struct StickyGet(pub Msisdn);
+pub(crate) struct StickyGet(pub(crate) Msisdn);
 
 impl Message for StickyGet {
     type Result = Option<Msisdn>;
@@ -80,7 +80,7 @@ impl Message for StickyGet {
 
 /// Drops the mapping of a recipient; whether a live one went.
 #[derive(Debug)]
-pub struct StickyDel(pub Msisdn);
+pub(crate) struct StickyDel(pub(crate) Msisdn);
 
 impl Message for StickyDel {
     type Result = bool;
@@ -88,7 +88,7 @@ impl Message for StickyDel {
 
 /// Asks for the pool's counters.
 #[derive(Debug)]
-pub struct GetStats;
+pub(crate) struct GetStats;
 
 impl Message for GetStats {
     type Result = PoolStats;
@@ -97,7 +97,7 @@ impl Message for GetStats {
 /// Copies the live mappings of one sticky shard, for a snapshot: one shard per message, so a
 /// snapshot never holds a pool for longer than one shard's copy.
 #[derive(Debug)]
-pub struct CopyShard(pub usize);
+pub(crate) struct CopyShard(pub(crate) usize);
 
 impl Message for CopyShard {
     type Result = Vec<StickyImage>;
@@ -105,7 +105,7 @@ impl Message for CopyShard {
 
 /// Stops the actor (its pool was deleted); its mappings go with it.
 #[derive(Debug)]
-pub struct Stop;
+pub(crate) struct Stop;
 
 impl Message for Stop {
     type Result = ();
@@ -117,16 +117,16 @@ pub struct PoolStats {
     /// Mappings in the sticky table (live or not yet swept).
     pub sticky_entries: u64,
     /// Successful picks by reason, indexed like [`Reason::ALL`].
-    pub picks: [u64; Reason::ALL.len()],
+    pub(crate) picks: [u64; Reason::ALL.len()],
     /// Picks refused by the pool's rules.
-    pub rejected: u64,
+    pub(crate) rejected: u64,
     /// Picks with an invalid recipient or sender.
-    pub invalid: u64,
+    pub(crate) invalid: u64,
 }
 
 impl PoolStats {
     /// Adds `other` into `self`.
-    pub fn absorb(&mut self, other: &PoolStats) {
+    pub(crate) fn absorb(&mut self, other: &PoolStats) {
         self.sticky_entries += other.sticky_entries;
         for (mine, theirs) in self.picks.iter_mut().zip(other.picks) {
             *mine += theirs;
@@ -136,7 +136,7 @@ impl PoolStats {
     }
 
     /// Successful picks with `reason`.
-    pub fn picks_for(&self, reason: Reason) -> u64 {
+    pub(crate) fn picks_for(&self, reason: Reason) -> u64 {
         self.picks[reason as usize]
     }
 

@@ -5,5 +5,5 @@ pub mod messages;
 mod placement;
 mod pool_actor;
 
-pub use placement::Placement;
-pub use pool_actor::{PoolActor, PoolJournal};
+pub(crate) use placement::Placement;
+pub(crate) use pool_actor::{PoolActor, PoolJournal};

@@ -9,7 +9,7 @@ use super::{PoolActor, PoolJournal};
 use numpool_core::select::PoolState;
 
 /// The arbiters pool actors run on.
-pub struct Placement {
+pub(crate) struct Placement {
     /// One arbiter per core; kept so they can be stopped at shutdown.
     arbiters: Vec<Arbiter>,
     /// Round-robin cursor for the next pool.
@@ -26,7 +26,7 @@ impl Placement {
     }
 
     /// One arbiter per available core.
-    pub fn per_core() -> Self {
+    pub(crate) fn per_core() -> Self {
         Placement::start(std::thread::available_parallelism().map_or(1, |n| n.get()))
     }
 

@@ -26,15 +26,15 @@ const MAILBOX_CAPACITY: usize = 4_096;
 const SWEEP_EVERY: Duration = Duration::from_millis(500);
 
 /// Where a pool's sticky changes are journaled.
-pub struct PoolJournal {
+pub(crate) struct PoolJournal {
     /// The shared journal.
-    pub storage: Arc<Durability>,
+    pub(crate) storage: Arc<Durability>,
     /// The pool's uid, which records name it by (it survives renames).
-    pub uid: u64,
+    pub(crate) uid: u64,
 }
 
 /// One pool.
-pub struct PoolActor {
+pub(crate) struct PoolActor {
     /// The pool's members, index and sticky table.
     state: PoolState,
     /// Journal for sticky changes; `None` when numpool runs without a data directory.

@@ -13,9 +13,9 @@ use numpool_core::model::{
 #[error("invalid {what} in stored state: {detail}")]
 pub struct InvalidImage {
     /// Which kind of value.
-    pub what: &'static str,
+    pub(crate) what: &'static str,
     /// What was wrong.
-    pub detail: String,
+    pub(crate) detail: String,
 }
 
 fn invalid(what: &'static str, detail: impl ToString) -> InvalidImage {
@@ -36,7 +36,7 @@ pub fn number_image(number: &OwnedNumber) -> NumberImage {
 }
 
 /// A persisted number, validated again.
-pub fn owned_number(image: &NumberImage) -> Result<OwnedNumber, InvalidImage> {
+pub(crate) fn owned_number(image: &NumberImage) -> Result<OwnedNumber, InvalidImage> {
     let kind = image
         .kind
         .as_deref()
@@ -73,7 +73,7 @@ pub fn pool_header(
 }
 
 /// A persisted pool's id and settings, validated again.
-pub fn pool_settings(header: &PoolHeader) -> Result<(PoolId, PoolSettings), InvalidImage> {
+pub(crate) fn pool_settings(header: &PoolHeader) -> Result<(PoolId, PoolSettings), InvalidImage> {
     let id = PoolId::new(&header.id).map_err(|e| invalid("pool id", e))?;
     let fallback = Fallback::from_name(&header.fallback)
         .ok_or_else(|| invalid("fallback", &header.fallback))?;

@@ -205,7 +205,7 @@ pub struct WorkingSticky {
 
 impl WorkingSticky {
     /// The journal set a mapping.
-    pub fn set(&mut self, mapping: StickyImage) {
+    pub(crate) fn set(&mut self, mapping: StickyImage) {
         self.step += 1;
         self.changes.insert(
             mapping.to,
@@ -219,13 +219,13 @@ impl WorkingSticky {
     }
 
     /// A number left the pool: every mapping to it so far is dead (DESIGN §3.2 rule 6).
-    pub fn sender_left(&mut self, sender: u64) {
+    pub(crate) fn sender_left(&mut self, sender: u64) {
         self.step += 1;
         self.departures.insert(sender, self.step);
     }
 
     /// At least as many as the mappings there are, to size a table.
-    pub fn len_bound(&self) -> usize {
+    pub(crate) fn len_bound(&self) -> usize {
         self.base.len() + self.changes.len()
     }
 

@@ -53,7 +53,7 @@ pub enum StorageError {
 }
 
 /// The journal and the data directory.
-pub struct Durability {
+pub(crate) struct Durability {
     /// The data directory.
     dir: PathBuf,
     /// The fsync policy for sticky assignments.
@@ -92,7 +92,7 @@ impl Durability {
     }
 
     /// Appends an admin change and fsyncs it: it is durable when this returns.
-    pub fn append_admin(&self, record: &Record) -> Result<(), StorageError> {
+    pub(crate) fn append_admin(&self, record: &Record) -> Result<(), StorageError> {
         let mut journal = self.journal.lock();
         journal.append(record)?;
         journal.sync()?;
@@ -100,7 +100,7 @@ impl Durability {
     }
 
     /// Appends sticky changes from one pick batch, then flushes or fsyncs per the policy.
-    pub fn append_sticky(&self, records: &[Record]) -> Result<(), StorageError> {
+    pub(crate) fn append_sticky(&self, records: &[Record]) -> Result<(), StorageError> {
         if records.is_empty() {
             return Ok(());
         }
@@ -116,7 +116,7 @@ impl Durability {
     }
 
     /// The once-a-second tick of `everysec`.
-    pub fn tick(&self) -> Result<(), StorageError> {
+    pub(crate) fn tick(&self) -> Result<(), StorageError> {
         if self.policy == FsyncPolicy::Everysec {
             self.journal.lock().sync()?;
         }
@@ -124,13 +124,13 @@ impl Durability {
     }
 
     /// Bytes in the current journal, to trigger a snapshot by size.
-    pub fn journal_bytes(&self) -> u64 {
+    pub(crate) fn journal_bytes(&self) -> u64 {
         self.journal.lock().size_bytes()
     }
 
     /// Starts the next generation: fsyncs the current journal and opens a new one. Records
     /// appended from now on belong to the snapshot about to be captured; returns its sequence.
-    pub fn rotate(&self) -> Result<u64, StorageError> {
+    pub(crate) fn rotate(&self) -> Result<u64, StorageError> {
         let mut journal = self.journal.lock();
         journal.sync()?;
         let next = journal.seq() + 1;
@@ -145,11 +145,5 @@ impl Durability {
         payload: &[u8],
     ) -> Result<WrittenSnapshot, StorageError> {
         Ok(write_snapshot_bytes(&self.dir, seq, payload)?)
-    }
-
-    /// Fsyncs the journal (at shutdown).
-    pub fn sync(&self) -> Result<(), StorageError> {
-        self.journal.lock().sync()?;
-        Ok(())
     }
 }

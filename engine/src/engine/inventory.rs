@@ -50,7 +50,7 @@ impl Engine {
     }
 
     /// One owned number.
-    pub async fn get_number(
+    pub(crate) async fn get_number(
         &self,
         account: &str,
         number: Msisdn,

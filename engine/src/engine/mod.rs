@@ -19,7 +19,7 @@ use rustc_hash::FxHashMap;
 use thiserror::Error;
 
 pub use persist::{SnapshotReport, SnapshotSchedule};
-pub use picks::PickFailure;
+pub(crate) use picks::PickFailure;
 pub use pools::{AddOutcome, PoolUpdate, RemoveOutcome};
 
 use std::path::Path;
@@ -98,9 +98,9 @@ impl<T> Paged<T> {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EngineStats {
     /// Pools across all accounts.
-    pub pools: u64,
+    pub(crate) pools: u64,
     /// Owned numbers across all accounts.
-    pub numbers: u64,
+    pub(crate) numbers: u64,
     /// Pool counters summed (sticky entries, picks by reason, rejections).
     pub pool_totals: PoolStats,
 }
@@ -183,7 +183,7 @@ impl Engine {
     }
 
     /// Starts an in-memory engine whose pools run on `placement`.
-    pub fn with_placement(accounts: Vec<Account>, placement: Placement) -> Self {
+    pub(crate) fn with_placement(accounts: Vec<Account>, placement: Placement) -> Self {
         Engine::build(accounts, placement, None, WorkingState::default())
             .expect("an empty state always builds")
     }
@@ -246,7 +246,7 @@ impl Engine {
 
     /// The account whose key and secret these are, checked in constant time; `None` for a
     /// wrong pair (without saying which half was wrong).
-    pub fn authenticate(&self, api_key: &str, api_secret: &str) -> Option<AccountId> {
+    pub(crate) fn authenticate(&self, api_key: &str, api_secret: &str) -> Option<AccountId> {
         let state = self.inner.accounts.get(api_key)?;
         state
             .account
@@ -255,7 +255,7 @@ impl Engine {
     }
 
     /// Measurements shared by the servers.
-    pub fn metrics(&self) -> &Metrics {
+    pub(crate) fn metrics(&self) -> &Metrics {
         &self.inner.metrics
     }
 

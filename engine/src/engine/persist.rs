@@ -30,11 +30,11 @@ pub struct SnapshotReport {
     /// Bytes written.
     pub bytes: u64,
     /// Copying the state out of the admin views and the pool actors.
-    pub capture: Duration,
+    pub(crate) capture: Duration,
     /// Encoding the copy (bincode).
-    pub encode: Duration,
+    pub(crate) encode: Duration,
     /// Writing it: temp file, fsync, rename, directory fsync, pruning.
-    pub write: Duration,
+    pub(crate) write: Duration,
 }
 
 impl Engine {

@@ -109,7 +109,11 @@ impl Engine {
     }
 
     /// One pool.
-    pub async fn get_pool(&self, account: &str, pool_id: &str) -> Result<PoolRecord, EngineError> {
+    pub(crate) async fn get_pool(
+        &self,
+        account: &str,
+        pool_id: &str,
+    ) -> Result<PoolRecord, EngineError> {
         let data = self.account(account)?.admin.lock().await;
         let (id, entry) = pool_entry(&data, pool_id)?;
         Ok(entry.record(id))
@@ -280,7 +284,7 @@ impl Engine {
     }
 
     /// A page of a pool's numbers, in number order.
-    pub async fn pool_numbers(
+    pub(crate) async fn pool_numbers(
         &self,
         account: &str,
         pool_id: &str,

@@ -17,9 +17,9 @@ use numpool_core::model::AccountId;
 /// The authenticated account that a request's path names. A handler that takes it runs only
 /// for a caller with valid credentials acting on its own account.
 #[derive(Clone, Debug)]
-pub struct Caller {
+pub(crate) struct Caller {
     /// The account the credentials belong to, which is also the path's `account_id`.
-    pub account: AccountId,
+    pub(crate) account: AccountId,
 }
 
 impl FromRequest for Caller {

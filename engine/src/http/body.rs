@@ -12,7 +12,7 @@ use numpool_core::model::{CustomFrom, Fallback, Msisdn, NumberType, PoolId};
 /// The JSON extractor's configuration: bodies up to `max_body_bytes`, and a problem for every
 /// way a body can fail to parse. Bodies are parsed as JSON whatever their `Content-Type` (every
 /// body of this API is JSON, and `curl -d` sends a form type), so only the content decides.
-pub fn json_config(max_body_bytes: usize) -> web::JsonConfig {
+pub(crate) fn json_config(max_body_bytes: usize) -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(max_body_bytes)
         .content_type_required(false)
@@ -31,7 +31,7 @@ fn json_error(error: JsonPayloadError) -> Problem {
 }
 
 /// A value a body field can hold, with the check that turns JSON into it.
-pub trait FieldValue: Sized {
+pub(crate) trait FieldValue: Sized {
     /// Converts `value`, or says what the field must be.
     fn from_json(value: &Value) -> Result<Self, String>;
 }
@@ -117,7 +117,7 @@ impl FieldValue for Msisdn {
 
 /// Reads the fields of one JSON object, collecting every failure. Unknown fields are ignored,
 /// as Vonage's server does (the spec's schemas allow additional properties).
-pub struct Fields<'a> {
+pub(crate) struct Fields<'a> {
     /// The object being read.
     object: &'a Map<String, Value>,
     /// Prepended to field names in failures, for objects nested in arrays (`numbers[2].`).
@@ -128,12 +128,12 @@ pub struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     /// Starts reading `body`, which must be a JSON object.
-    pub fn of(body: &'a Value) -> Result<Self, Problem> {
+    pub(crate) fn of(body: &'a Value) -> Result<Self, Problem> {
         Fields::nested(body, "").map_err(Problem::validation)
     }
 
     /// Starts reading an object found at `prefix` inside a larger body (`numbers[2]`).
-    pub fn nested(value: &'a Value, prefix: &str) -> Result<Self, Vec<InvalidParam>> {
+    pub(crate) fn nested(value: &'a Value, prefix: &str) -> Result<Self, Vec<InvalidParam>> {
         let name = if prefix.is_empty() { "body" } else { prefix };
         match value.as_object() {
             Some(object) => Ok(Fields {
@@ -153,7 +153,7 @@ impl<'a> Fields<'a> {
     }
 
     /// A field that must be present.
-    pub fn required<T: FieldValue>(&mut self, name: &str) -> Option<T> {
+    pub(crate) fn required<T: FieldValue>(&mut self, name: &str) -> Option<T> {
         if !self.object.contains_key(name) {
             self.fail(name, "Is required".into());
         }
@@ -161,7 +161,7 @@ impl<'a> Fields<'a> {
     }
 
     /// A field that may be absent.
-    pub fn optional<T: FieldValue>(&mut self, name: &str) -> Option<T> {
+    pub(crate) fn optional<T: FieldValue>(&mut self, name: &str) -> Option<T> {
         let object = self.object;
         let value = object.get(name)?;
         T::from_json(value)
@@ -171,7 +171,7 @@ impl<'a> Fields<'a> {
 
     /// A field that may be absent (`None`) or `null` (`Some(None)`), for values that can be
     /// cleared.
-    pub fn nullable<T: FieldValue>(&mut self, name: &str) -> Option<Option<T>> {
+    pub(crate) fn nullable<T: FieldValue>(&mut self, name: &str) -> Option<Option<T>> {
         match self.object.get(name) {
             Some(Value::Null) => Some(None),
             Some(_) => self.optional(name).map(Some),
@@ -180,7 +180,7 @@ impl<'a> Fields<'a> {
     }
 
     /// Records a failure of field `name` found by the caller.
-    pub fn fail(&mut self, name: &str, reason: String) {
+    pub(crate) fn fail(&mut self, name: &str, reason: String) {
         self.invalid.push(InvalidParam {
             name: format!("{}{name}", self.prefix),
             reason,
@@ -188,17 +188,17 @@ impl<'a> Fields<'a> {
     }
 
     /// Whether every field read so far was valid.
-    pub fn is_valid(&self) -> bool {
+    pub(crate) fn is_valid(&self) -> bool {
         self.invalid.is_empty()
     }
 
     /// The failures, if any.
-    pub fn into_invalid(self) -> Vec<InvalidParam> {
+    pub(crate) fn into_invalid(self) -> Vec<InvalidParam> {
         self.invalid
     }
 
     /// `Ok` when every field read was valid, else the `#validation` problem naming them.
-    pub fn finish(self) -> Result<(), Problem> {
+    pub(crate) fn finish(self) -> Result<(), Problem> {
         if self.is_valid() {
             Ok(())
         } else {
@@ -209,7 +209,7 @@ impl<'a> Fields<'a> {
 
 /// The `numbers` array of a bulk body, refused whole when it holds more than `limit` entries
 /// (Vonage's 50 for pools, numpool's 1,000 for the inventory).
-pub fn bulk_numbers(body: &Value, limit: usize) -> Result<Vec<Value>, Problem> {
+pub(crate) fn bulk_numbers(body: &Value, limit: usize) -> Result<Vec<Value>, Problem> {
     let mut fields = Fields::of(body)?;
     let numbers: Option<Vec<Value>> = fields.required("numbers");
     fields.finish()?;
@@ -222,7 +222,7 @@ pub fn bulk_numbers(body: &Value, limit: usize) -> Result<Vec<Value>, Problem> {
 
 /// The numbers of a pool's bulk add or remove, each a string of 7 to 15 digits, in order and
 /// without repeats (a repeat would otherwise fail as "already removed").
-pub fn pool_numbers(body: &Value, limit: usize) -> Result<Vec<Msisdn>, Problem> {
+pub(crate) fn pool_numbers(body: &Value, limit: usize) -> Result<Vec<Msisdn>, Problem> {
     let items = bulk_numbers(body, limit)?;
     let mut invalid = Vec::new();
     let mut numbers: Vec<Msisdn> = Vec::with_capacity(items.len());

@@ -15,11 +15,11 @@ use crate::engine::Engine;
 use numpool_core::model::{AccountId, InvalidInput, NumberSpec, OwnedNumber};
 
 /// Most numbers one inventory upsert may carry: bulk loads, but bounded work per request.
-pub const UPSERT_LIMIT: usize = 1_000;
+pub(crate) const UPSERT_LIMIT: usize = 1_000;
 
 /// The `{number}` of an inventory path.
 #[derive(Deserialize)]
-pub struct NumberPath {
+pub(crate) struct NumberPath {
     /// The number as given (validated by the handler, so a bad one gets a 400 naming it).
     number: String,
 }
@@ -81,7 +81,11 @@ fn upsert_status(created: &[bool]) -> HttpResponseBuilder {
 }
 
 /// `GET …/numbers`: a page of owned numbers with their details.
-pub async fn list(engine: web::Data<Engine>, caller: Caller, page: PageRequest) -> AnswerResult {
+pub(crate) async fn list(
+    engine: web::Data<Engine>,
+    caller: Caller,
+    page: PageRequest,
+) -> AnswerResult {
     let paged = engine
         .list_numbers(caller.account.as_str(), page.engine_page())
         .await?;
@@ -94,7 +98,7 @@ pub async fn list(engine: web::Data<Engine>, caller: Caller, page: PageRequest) 
 }
 
 /// `POST …/numbers`: adds or replaces up to [`UPSERT_LIMIT`] numbers; all or nothing.
-pub async fn upsert_many(
+pub(crate) async fn upsert_many(
     engine: web::Data<Engine>,
     caller: Caller,
     body: web::Json<Value>,
@@ -137,7 +141,7 @@ pub async fn get(
 
 /// `PUT …/numbers/{number}`: adds the number or replaces its details (`network`, `type`,
 /// `weight`); pools holding it see the new details.
-pub async fn put(
+pub(crate) async fn put(
     engine: web::Data<Engine>,
     caller: Caller,
     path: web::Path<NumberPath>,
@@ -152,7 +156,7 @@ pub async fn put(
 
 /// `DELETE …/numbers/{number}`: releases the number from the inventory and every pool; 200
 /// with the number as it was.
-pub async fn delete(
+pub(crate) async fn delete(
     engine: web::Data<Engine>,
     caller: Caller,
     path: web::Path<NumberPath>,

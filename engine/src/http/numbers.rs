@@ -20,11 +20,11 @@ use crate::engine::{AddOutcome, Engine, RemoveOutcome};
 use numpool_core::model::Msisdn;
 
 /// Most numbers one bulk add or remove may carry (the spec's `ErrorTooManyNumbers`).
-pub const BULK_LIMIT: usize = 50;
+pub(crate) const BULK_LIMIT: usize = 50;
 
 /// The path of a single pool number.
 #[derive(Deserialize)]
-pub struct PoolNumberPath {
+pub(crate) struct PoolNumberPath {
     /// The pool's id as given.
     pool_id: String,
     /// The number as given (validated by the handler, so a bad one gets a 400 naming it).
@@ -56,7 +56,7 @@ impl Split {
 }
 
 /// `GET …/pools/{pool_id}/numbers`: a page of digit strings.
-pub async fn list(
+pub(crate) async fn list(
     engine: web::Data<Engine>,
     caller: Caller,
     path: web::Path<PoolPath>,
@@ -71,7 +71,7 @@ pub async fn list(
 
 /// `POST …/pools/{pool_id}/numbers`: 201 when every number is now in the pool, 207 when some
 /// are not owned, 400 when none could be added. Adding a number already there succeeds.
-pub async fn add(
+pub(crate) async fn add(
     engine: web::Data<Engine>,
     caller: Caller,
     path: web::Path<PoolPath>,
@@ -105,7 +105,7 @@ pub async fn add(
 
 /// `POST …/pools/{pool_id}/numbers/delete`: 204 when every number left the pool, 207 when some
 /// were not in it, 400 when none were.
-pub async fn remove_many(
+pub(crate) async fn remove_many(
     engine: web::Data<Engine>,
     caller: Caller,
     path: web::Path<PoolPath>,
@@ -136,7 +136,7 @@ pub async fn remove_many(
 
 /// `DELETE …/pools/{pool_id}/numbers/{number}`: 204, or 400 `#number-deletion-error` when the
 /// number is not in the pool.
-pub async fn remove_one(
+pub(crate) async fn remove_one(
     engine: web::Data<Engine>,
     caller: Caller,
     path: web::Path<PoolNumberPath>,

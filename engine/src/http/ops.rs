@@ -22,12 +22,12 @@ const LATENCY_BUCKETS_US: [u64; 16] = [
 ];
 
 /// `GET /healthz`: 200 while the server answers.
-pub async fn healthz() -> HttpResponse {
+pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
 /// `GET /metrics`.
-pub async fn metrics(engine: web::Data<Engine>) -> HttpResponse {
+pub(crate) async fn metrics(engine: web::Data<Engine>) -> HttpResponse {
     let stats = engine.stats().await;
     let totals = &stats.pool_totals;
     let mut out = String::with_capacity(4096);

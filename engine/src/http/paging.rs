@@ -19,7 +19,7 @@ const MAX_PAGE_SIZE: usize = 100;
 
 /// Which page a listing request wants, and the path its links point back to.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PageRequest {
+pub(crate) struct PageRequest {
     /// The request's path, as received, so links work behind any prefix the router saw.
     path: String,
     /// 1-based page number.
@@ -63,7 +63,7 @@ impl PageRequest {
     }
 
     /// The slice of the listing to ask the engine for.
-    pub fn engine_page(&self) -> Page {
+    pub(crate) fn engine_page(&self) -> Page {
         Page {
             offset: (self.page - 1).saturating_mul(self.page_size),
             limit: self.page_size,
@@ -72,7 +72,12 @@ impl PageRequest {
 
     /// The 200 answer: `items` (this page of a listing of `total`) under `_embedded.<key>`,
     /// with counts and links.
-    pub fn respond<T: Serialize>(&self, key: &str, items: Vec<T>, total: usize) -> HttpResponse {
+    pub(crate) fn respond<T: Serialize>(
+        &self,
+        key: &str,
+        items: Vec<T>,
+        total: usize,
+    ) -> HttpResponse {
         let total_pages = match self.page_size {
             0 => 1,
             size => total.div_ceil(size).max(1),

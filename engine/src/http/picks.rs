@@ -20,7 +20,7 @@ use crate::engine::Engine;
 
 /// The path of a sticky mapping.
 #[derive(Deserialize)]
-pub struct StickyPath {
+pub(crate) struct StickyPath {
     /// The pool's id as given.
     pool_id: String,
     /// The recipient as given (validated by the handler).
@@ -91,7 +91,7 @@ pub async fn sticky_get(
 }
 
 /// `DELETE …/pools/{pool_id}/sticky/{to}`: 204 when a live mapping went, 404 when there was none.
-pub async fn sticky_delete(
+pub(crate) async fn sticky_delete(
     engine: web::Data<Engine>,
     caller: Caller,
     path: web::Path<StickyPath>,

@@ -18,9 +18,9 @@ use numpool_core::model::{AccountId, CustomFrom, PoolRecord, PoolSettings};
 /// The `{pool_id}` of a pool's path. Not validated: an id that breaks the pattern names no pool,
 /// so it is answered 404 like any unknown pool.
 #[derive(Deserialize)]
-pub struct PoolPath {
+pub(crate) struct PoolPath {
     /// The pool's id as given.
-    pub pool_id: String,
+    pub(crate) pool_id: String,
 }
 
 /// The Pool object: the spec's fields, then numpool's extensions.
@@ -46,7 +46,11 @@ fn pool_json(account: &AccountId, record: &PoolRecord) -> Value {
 }
 
 /// `GET …/pools`.
-pub async fn list(engine: web::Data<Engine>, caller: Caller, page: PageRequest) -> AnswerResult {
+pub(crate) async fn list(
+    engine: web::Data<Engine>,
+    caller: Caller,
+    page: PageRequest,
+) -> AnswerResult {
     let paged = engine
         .list_pools(caller.account.as_str(), page.engine_page())
         .await?;
@@ -109,7 +113,7 @@ pub async fn get(
 
 /// `PATCH …/pools/{pool_id}`: 201 (the spec's code) with the changed pool. A `pool_id` renames
 /// the pool; an `account_id` other than the path's is a 409.
-pub async fn patch(
+pub(crate) async fn patch(
     engine: web::Data<Engine>,
     caller: Caller,
     path: web::Path<PoolPath>,
@@ -136,7 +140,7 @@ pub async fn patch(
 }
 
 /// `DELETE …/pools/{pool_id}`: 200 with the pool as it was.
-pub async fn delete(
+pub(crate) async fn delete(
     engine: web::Data<Engine>,
     caller: Caller,
     path: web::Path<PoolPath>,

@@ -12,7 +12,7 @@ use crate::engine::{EngineError, PickFailure};
 use numpool_core::select::PickError;
 
 /// The media type of every problem (RFC 7807 §3).
-pub const PROBLEM_JSON: &str = "application/problem+json";
+pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
 
 /// Where the Vonage spec's number-pools errors point; numpool's own pool errors use it too.
 const POOLS: &str = "https://developer.nexmo.com/api-errors/number-pools";
@@ -21,7 +21,7 @@ const COMMON: &str = "https://developer.vonage.com/api-errors";
 
 /// What identifies a kind of error to a client: its `type` URL, `title` and usual `detail`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Kind {
+pub(crate) struct Kind {
     /// Base URL of the `type` (which host depends on the error family).
     base: &'static str,
     /// The `#anchor` that names the error.
@@ -40,126 +40,126 @@ impl Kind {
 }
 
 /// 401: credentials missing or wrong.
-pub const UNAUTHORIZED: Kind = Kind {
+pub(crate) const UNAUTHORIZED: Kind = Kind {
     base: COMMON,
     anchor: "unauthorized",
     title: "Invalid credentials supplied",
     detail: "You did not provide correct credentials.",
 };
 /// 404: unknown or inaccessible account, pool, number or route.
-pub const NOT_FOUND: Kind = Kind {
+pub(crate) const NOT_FOUND: Kind = Kind {
     base: COMMON,
     anchor: "not-found",
     title: "Not Found",
     detail: "The requested resource does not exist, or you do not have access",
 };
 /// 405: the path exists but not with this method (Vonage's common `InvalidRequestMethod`).
-pub const WRONG_VERB: Kind = Kind {
+pub(crate) const WRONG_VERB: Kind = Kind {
     base: COMMON,
     anchor: "wrong-verb",
     title: "Request method not allowed",
     detail: "This resource does not support the request method",
 };
 /// 503 (numpool extension): the engine is shutting down.
-pub const UNAVAILABLE: Kind = Kind {
+pub(crate) const UNAVAILABLE: Kind = Kind {
     base: COMMON,
     anchor: "unavailable",
     title: "Service Unavailable",
     detail: "The pool is unavailable; the server is shutting down",
 };
 /// 500 (numpool extension): a change could not be made durable, so it was not made.
-pub const STORAGE: Kind = Kind {
+pub(crate) const STORAGE: Kind = Kind {
     base: COMMON,
     anchor: "internal-error",
     title: "Internal Server Error",
     detail: "The change could not be saved, so it was not made; see the server's log",
 };
 /// 400: the body is not JSON (or too large, or not declared as JSON).
-pub const INVALID_JSON: Kind = Kind {
+pub(crate) const INVALID_JSON: Kind = Kind {
     base: POOLS,
     anchor: "invalid-json",
     title: "Unable to parse incoming request",
     detail: "The request body is not valid JSON",
 };
 /// 400: JSON that breaks the schema; `invalid_parameters` names each field.
-pub const VALIDATION: Kind = Kind {
+pub(crate) const VALIDATION: Kind = Kind {
     base: POOLS,
     anchor: "validation",
     title: "Bad Request",
     detail: "The request failed due to validation errors",
 };
 /// 400: more numbers in one bulk request than allowed (the spec's anchor, even for add).
-pub const BULK_LIMIT: Kind = Kind {
+pub(crate) const BULK_LIMIT: Kind = Kind {
     base: POOLS,
     anchor: "bulk-number-delete-limit",
     title: "Bad Request",
     detail: "The request failed due to validation errors",
 };
 /// 409: create (or rename) to a pool id the account already uses.
-pub const POOL_ID_EXISTS: Kind = Kind {
+pub(crate) const POOL_ID_EXISTS: Kind = Kind {
     base: POOLS,
     anchor: "pool-id-exists",
     title: "Pool ID already exists",
     detail: "A pool with the specified ID already exists",
 };
 /// 409: a PATCH body whose `account_id` is not the path's.
-pub const ACCOUNT_ID_MISMATCH: Kind = Kind {
+pub(crate) const ACCOUNT_ID_MISMATCH: Kind = Kind {
     base: POOLS,
     anchor: "account-id-mismatch",
     title: "The Account ID does not match the original Account ID",
     detail: "When updating a number pool, the account ID is read-only and cannot change",
 };
 /// 400: bulk add where no number could be added.
-pub const ADD_NUMBER_FAILURE: Kind = Kind {
+pub(crate) const ADD_NUMBER_FAILURE: Kind = Kind {
     base: POOLS,
     anchor: "add-number-failure",
     title: "Numbers could not be added to the pool",
     detail: "None of the numbers could be added the pool",
 };
 /// The `error` of a 207 bulk add.
-pub const ADD_PARTIAL_FAILURE: Kind = Kind {
+pub(crate) const ADD_PARTIAL_FAILURE: Kind = Kind {
     base: POOLS,
     anchor: "add-numbers-partial-failure",
     title: "Could not add all numbers to pool",
     detail: "One or more numbers encountered issues being added to the pool",
 };
 /// Item of `errors[]`: numbers not in the account's inventory.
-pub const MISSING_SUBSCRIPTION: Kind = Kind {
+pub(crate) const MISSING_SUBSCRIPTION: Kind = Kind {
     base: POOLS,
     anchor: "missing-number-subscription",
     title: "No such number subscription",
     detail: "One or more numbers being added are not subscribed to on this account",
 };
 /// 400: bulk remove where no number could be removed.
-pub const DELETION_FAILURE: Kind = Kind {
+pub(crate) const DELETION_FAILURE: Kind = Kind {
     base: POOLS,
     anchor: "number-deletion-failure",
     title: "There were errors removing numbers from the pool",
     detail: "We were unable to remove any of the numbers from the pool.",
 };
 /// The `error` of a 207 bulk remove.
-pub const DELETE_PARTIAL_FAILURE: Kind = Kind {
+pub(crate) const DELETE_PARTIAL_FAILURE: Kind = Kind {
     base: POOLS,
     anchor: "delete-numbers-partial-failure",
     title: "Could not remove all numbers to pool",
     detail: "One or more numbers encountered issues being removed from the pool",
 };
 /// Item of `errors[]`: numbers that were not in the pool.
-pub const MISSING_NUMBER: Kind = Kind {
+pub(crate) const MISSING_NUMBER: Kind = Kind {
     base: POOLS,
     anchor: "missing-number",
     title: "Number not found",
     detail: "One or more numbers being deleted are not available in the pool",
 };
 /// 400: single remove of a number that is not in the pool.
-pub const NUMBER_DELETION_ERROR: Kind = Kind {
+pub(crate) const NUMBER_DELETION_ERROR: Kind = Kind {
     base: POOLS,
     anchor: "number-deletion-error",
     title: "Could not delete number",
     detail: "An error occurred while removing the number from the pool",
 };
 /// 422 (numpool extension): the pool's rules refuse a pick.
-pub const REJECTED: Kind = Kind {
+pub(crate) const REJECTED: Kind = Kind {
     base: POOLS,
     anchor: "rejected",
     title: "Pick rejected",
@@ -168,16 +168,16 @@ pub const REJECTED: Kind = Kind {
 
 /// One entry of `invalid_parameters`: which field, and what is wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct InvalidParam {
+pub(crate) struct InvalidParam {
     /// The field's name, with its position for array items (`numbers[3]`).
-    pub name: String,
+    pub(crate) name: String,
     /// What the value must be.
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 /// A per-number sub-error of a bulk call: which numbers failed and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct NumbersError {
+pub(crate) struct NumbersError {
     /// The sub-error's `type` URL.
     #[serde(rename = "type")]
     type_url: String,
@@ -205,7 +205,7 @@ impl NumbersError {
 /// others (reference §10.7), so both shapes exist.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
-pub enum ErrorItem {
+pub(crate) enum ErrorItem {
     /// `{type, title, detail, numbers}`.
     Plain(NumbersError),
     /// `{"error": {type, title, detail, numbers}}`.
@@ -217,7 +217,7 @@ pub enum ErrorItem {
 
 /// The JSON of a problem; also the `error` object inside a 207 body.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ProblemBody {
+pub(crate) struct ProblemBody {
     /// URL naming the kind of error.
     #[serde(rename = "type")]
     type_url: String,
@@ -249,7 +249,7 @@ impl ProblemBody {
     }
 
     /// The same with per-number `errors`.
-    pub fn with_errors(mut self, errors: Vec<ErrorItem>) -> Self {
+    pub(crate) fn with_errors(mut self, errors: Vec<ErrorItem>) -> Self {
         self.errors = errors;
         self
     }
@@ -258,7 +258,7 @@ impl ProblemBody {
 /// An error answer: a status, a problem body and, for some statuses, a header the HTTP spec
 /// requires with it.
 #[derive(Clone, Debug)]
-pub struct Problem {
+pub(crate) struct Problem {
     /// The HTTP status.
     status: StatusCode,
     /// The JSON body, boxed so that `Result<_, Problem>` stays small on the happy path.
@@ -278,19 +278,19 @@ impl Problem {
     }
 
     /// Replaces the detail with something specific to this occurrence.
-    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+    pub(crate) fn detail(mut self, detail: impl Into<String>) -> Self {
         self.body.detail = detail.into();
         self
     }
 
     /// Adds per-number errors.
-    pub fn errors(mut self, errors: Vec<ErrorItem>) -> Self {
+    pub(crate) fn errors(mut self, errors: Vec<ErrorItem>) -> Self {
         self.body.errors = errors;
         self
     }
 
     /// 401, with the Basic challenge.
-    pub fn unauthorized() -> Self {
+    pub(crate) fn unauthorized() -> Self {
         let mut problem = Problem::new(StatusCode::UNAUTHORIZED, UNAUTHORIZED);
         problem.header = Some((
             header::WWW_AUTHENTICATE,
@@ -301,14 +301,14 @@ impl Problem {
 
     /// 404 for an id that does not exist or belongs to someone else; the wording never tells
     /// the two apart.
-    pub fn not_found(id: impl fmt::Display) -> Self {
+    pub(crate) fn not_found(id: impl fmt::Display) -> Self {
         Problem::new(StatusCode::NOT_FOUND, NOT_FOUND).detail(format!(
             "ID '{id}' does not exist, or you do not have access"
         ))
     }
 
     /// 405 for `method` on a known path, listing the methods it has.
-    pub fn method_not_allowed(method: &str, allow: &'static str) -> Self {
+    pub(crate) fn method_not_allowed(method: &str, allow: &'static str) -> Self {
         let mut problem = Problem::new(StatusCode::METHOD_NOT_ALLOWED, WRONG_VERB)
             .detail(format!("Request method '{method}' not supported"));
         problem.header = Some((header::ALLOW, HeaderValue::from_static(allow)));
@@ -316,17 +316,17 @@ impl Problem {
     }
 
     /// 400 `#invalid-json` with what the parser said.
-    pub fn invalid_json(detail: impl Into<String>) -> Self {
+    pub(crate) fn invalid_json(detail: impl Into<String>) -> Self {
         Problem::new(StatusCode::BAD_REQUEST, INVALID_JSON).detail(detail)
     }
 
     /// 400 `#validation` naming each invalid field.
-    pub fn validation(params: Vec<InvalidParam>) -> Self {
+    pub(crate) fn validation(params: Vec<InvalidParam>) -> Self {
         Problem::new(StatusCode::BAD_REQUEST, VALIDATION).invalid_parameters(params)
     }
 
     /// 400 `#validation` for one field.
-    pub fn invalid_field(name: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub(crate) fn invalid_field(name: impl Into<String>, reason: impl Into<String>) -> Self {
         Problem::validation(vec![InvalidParam {
             name: name.into(),
             reason: reason.into(),
@@ -334,7 +334,7 @@ impl Problem {
     }
 
     /// 400 `#bulk-number-delete-limit`: `numbers` holds more than `limit` entries.
-    pub fn too_many_numbers(limit: usize) -> Self {
+    pub(crate) fn too_many_numbers(limit: usize) -> Self {
         Problem::new(StatusCode::BAD_REQUEST, BULK_LIMIT).invalid_parameters(vec![InvalidParam {
             name: "numbers".into(),
             reason: format!("Limit of {limit} numbers exceeded"),

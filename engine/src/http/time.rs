@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 /// Formats Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (UTC). Seconds beyond what a date can hold
 /// (year 9999) cannot come from the engine's clock; they show as the epoch rather than fail.
-pub fn rfc3339(unix_seconds: u64) -> String {
+pub(crate) fn rfc3339(unix_seconds: u64) -> String {
     i64::try_from(unix_seconds)
         .ok()
         .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())

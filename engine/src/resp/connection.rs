@@ -2,7 +2,7 @@
 //! commands, and send a batch's replies back with one write.
 //!
 //! Batching is the point (DESIGN §3.3): a pipelined burst becomes one
-//! [`Connection::read_batch`] result, which the server can hand to a pool
+//! [`Connection::read_batch_into`] result, which the server can hand to a pool
 //! actor as one message, and whose replies are encoded into
 //! [`Connection::out`] and sent by a single [`Connection::flush`].
 //!
@@ -29,7 +29,7 @@ use super::frame::{parse_command, write_protocol_error, FrameLimits, ProtocolErr
 /// Most bytes taken from the socket per read. Large enough that a pipelined
 /// burst of hundreds of `PICK`s arrives in one read, small enough to bound a
 /// batch and the per-read growth of the buffer.
-pub const READ_CHUNK: usize = 16 * 1024;
+pub(crate) const READ_CHUNK: usize = 16 * 1024;
 
 /// Buffer capacity above which an empty buffer is replaced by a fresh small
 /// one, returning the memory of an occasional big command or reply.
@@ -37,7 +37,7 @@ const SHRINK_ABOVE: usize = 256 * 1024;
 
 /// Why a connection can no longer be served.
 #[derive(Debug, thiserror::Error)]
-pub enum ConnError {
+pub(crate) enum ConnError {
     /// The socket failed.
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),
@@ -66,7 +66,7 @@ pub enum ConnError {
 /// A client connection over any byte stream (a `TcpStream`, or a
 /// `tokio::io::duplex` end in tests).
 #[derive(Debug)]
-pub struct Connection<S> {
+pub(crate) struct Connection<S> {
     /// The socket.
     stream: S,
     /// Bytes received and not yet parsed: at most one incomplete command
@@ -100,25 +100,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
     }
 
-    /// Waits for at least one complete command and returns every complete
-    /// command buffered, in order: a pipelined burst comes back as one batch.
+    /// Waits for at least one complete command and puts every complete
+    /// command buffered into `batch`, in order: a pipelined burst comes back
+    /// as one batch. `batch` is cleared first, so a server loop can reuse one.
     ///
-    /// `Ok(None)` on a clean close (EOF between commands). After an `Err`
+    /// Returns `false` on a clean close (EOF between commands). After an `Err`
     /// the connection is finished; on [`ConnError::Protocol`] send the reply
     /// with [`close_with_protocol_error`](Self::close_with_protocol_error).
-    pub async fn read_batch(&mut self) -> Result<Option<Vec<Vec<Bytes>>>, ConnError> {
-        let mut batch = Vec::new();
-        if self.read_batch_into(&mut batch).await? {
-            Ok(Some(batch))
-        } else {
-            Ok(None)
-        }
-    }
-
-    /// [`read_batch`](Self::read_batch) into a caller's vector, so a server
-    /// loop can reuse one. `batch` is cleared first; returns `false` on a
-    /// clean close.
-    pub async fn read_batch_into(
+    pub(crate) async fn read_batch_into(
         &mut self,
         batch: &mut Vec<Vec<Bytes>>,
     ) -> Result<bool, ConnError> {
@@ -188,7 +177,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
     /// The output buffer: encode the batch's replies here with the
     /// `frame::write_*` functions, then call [`flush`](Self::flush).
-    pub fn out(&mut self) -> &mut BytesMut {
+    pub(crate) fn out(&mut self) -> &mut BytesMut {
         &mut self.write_buf
     }
 
@@ -208,7 +197,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// Appends `-ERR Protocol error: <err>` after any replies already in the
     /// output buffer, sends them, and shuts the write side down: what a
     /// server does on a [`ConnError::Protocol`] (DESIGN §4).
-    pub async fn close_with_protocol_error(
+    pub(crate) async fn close_with_protocol_error(
         &mut self,
         err: &ProtocolError,
     ) -> Result<(), ConnError> {
@@ -219,7 +208,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     }
 
     /// Sends pending replies and shuts the write side down (e.g. `QUIT`).
-    pub async fn close(&mut self) -> Result<(), ConnError> {
+    pub(crate) async fn close(&mut self) -> Result<(), ConnError> {
         self.flush().await?;
         self.stream.shutdown().await?;
         Ok(())
@@ -243,6 +232,14 @@ mod tests {
             .collect()
     }
 
+    /// One batch from `c`, `None` at a clean close.
+    async fn read_batch<S: AsyncRead + AsyncWrite + Unpin>(
+        c: &mut Connection<S>,
+    ) -> Result<Option<Vec<Vec<Bytes>>>, ConnError> {
+        let mut batch = Vec::new();
+        Ok(c.read_batch_into(&mut batch).await?.then_some(batch))
+    }
+
     #[tokio::test]
     async fn pipelined_burst_is_one_batch_and_replies_one_write() {
         let (mut client, server) = duplex(64 * 1024);
@@ -256,7 +253,7 @@ mod tests {
             .arg("hi");
         client.write_all(&pipe.get_packed_pipeline()).await.unwrap();
 
-        let batch = c.read_batch().await.unwrap().unwrap();
+        let batch = read_batch(&mut c).await.unwrap().unwrap();
         assert_eq!(
             words(&batch),
             vec![
@@ -282,7 +279,7 @@ mod tests {
         let (mut client, server) = duplex(1024);
         let mut c = conn(server);
         let reader = tokio::spawn(async move {
-            let batch = c.read_batch().await.unwrap().unwrap();
+            let batch = read_batch(&mut c).await.unwrap().unwrap();
             (words(&batch).iter().map(|c| c.len()).collect::<Vec<_>>(), c)
         });
         for piece in [&b"*2\r\n$4\r"[..], b"\nECHO\r\n$5\r\nhel", b"lo\r\nPING"] {
@@ -293,7 +290,7 @@ mod tests {
         assert_eq!(lens, vec![2]);
         // The partial inline `PING` stays buffered until its newline.
         client.write_all(b"\r\n").await.unwrap();
-        let batch = c.read_batch().await.unwrap().unwrap();
+        let batch = read_batch(&mut c).await.unwrap().unwrap();
         assert_eq!(words(&batch), vec![vec![&b"PING"[..]]]);
     }
 
@@ -303,8 +300,8 @@ mod tests {
         let mut c = conn(server);
         client.write_all(b"PING\r\n").await.unwrap();
         drop(client);
-        assert_eq!(c.read_batch().await.unwrap().unwrap().len(), 1);
-        assert!(c.read_batch().await.unwrap().is_none());
+        assert_eq!(read_batch(&mut c).await.unwrap().unwrap().len(), 1);
+        assert!(read_batch(&mut c).await.unwrap().is_none());
     }
 
     #[tokio::test]
@@ -313,7 +310,7 @@ mod tests {
         let mut c = conn(server);
         client.write_all(b"*2\r\n$4\r\nECHO\r\n").await.unwrap();
         drop(client);
-        match c.read_batch().await {
+        match read_batch(&mut c).await {
             Err(ConnError::UnexpectedEof { buffered: 14 }) => {}
             other => panic!("unexpected {other:?}"),
         }
@@ -327,7 +324,7 @@ mod tests {
             FrameLimits::default(),
             Some(Duration::from_millis(30)),
         );
-        match c.read_batch().await {
+        match read_batch(&mut c).await {
             Err(ConnError::IdleTimeout(d)) => assert_eq!(d, Duration::from_millis(30)),
             other => panic!("unexpected {other:?}"),
         }
@@ -342,7 +339,7 @@ mod tests {
             Some(Duration::from_millis(200)),
         );
         client.write_all(b"PING\r\n").await.unwrap();
-        assert_eq!(c.read_batch().await.unwrap().unwrap().len(), 1);
+        assert_eq!(read_batch(&mut c).await.unwrap().unwrap().len(), 1);
     }
 
     #[tokio::test]
@@ -353,17 +350,20 @@ mod tests {
             .write_all(b"PING\r\nECHO a\r\n*1\r\n$x\r\nPING\r\n")
             .await
             .unwrap();
-        let batch = c.read_batch().await.unwrap().unwrap();
+        let batch = read_batch(&mut c).await.unwrap().unwrap();
         assert_eq!(words(&batch), vec![vec![&b"PING"[..]], vec![b"ECHO", b"a"]]);
         write_simple(c.out(), "PONG");
         write_bulk(c.out(), b"a");
-        let err = match c.read_batch().await {
+        let err = match read_batch(&mut c).await {
             Err(ConnError::Protocol(e)) => e,
             other => panic!("unexpected {other:?}"),
         };
         assert_eq!(err, ProtocolError::InvalidBulkLength);
         // The error stays: the stream cannot be resynchronised.
-        assert!(matches!(c.read_batch().await, Err(ConnError::Protocol(_))));
+        assert!(matches!(
+            read_batch(&mut c).await,
+            Err(ConnError::Protocol(_))
+        ));
 
         c.close_with_protocol_error(&err).await.unwrap();
         let mut got = Vec::new();
@@ -383,7 +383,7 @@ mod tests {
             .write_all(b"*2\r\n$3\r\nSET\r\n$1073741824\r\n")
             .await
             .unwrap();
-        match c.read_batch().await {
+        match read_batch(&mut c).await {
             Err(ConnError::Protocol(ProtocolError::BulkTooLong { len, .. })) => {
                 assert_eq!(len, 1 << 30)
             }
@@ -398,7 +398,7 @@ mod tests {
         let mut c = conn(server);
         client.write_all(b"*100000\r\n").await.unwrap();
         assert!(matches!(
-            c.read_batch().await,
+            read_batch(&mut c).await,
             Err(ConnError::Protocol(ProtocolError::TooManyArgs { .. }))
         ));
     }
@@ -423,14 +423,14 @@ mod tests {
             client.write_all(&packed).await.unwrap();
             client
         });
-        let batch = c.read_batch().await.unwrap().unwrap();
+        let batch = read_batch(&mut c).await.unwrap().unwrap();
         assert_eq!(batch[0].len(), 8);
         assert!(batch[0][1..].iter().all(|a| a.len() == 64 * 1024));
         assert!(c.read_buf.len() <= c.read_cap);
         drop(batch);
         let mut client = writer.await.unwrap();
         client.write_all(b"PING\r\n").await.unwrap();
-        c.read_batch().await.unwrap().unwrap();
+        read_batch(&mut c).await.unwrap().unwrap();
         assert!(c.read_buf.capacity() <= SHRINK_ABOVE);
     }
 
@@ -460,7 +460,7 @@ mod tests {
             let (sock, _) = listener.accept().await.unwrap();
             let mut c =
                 Connection::new(sock, FrameLimits::default(), Some(Duration::from_secs(10)));
-            while let Some(batch) = c.read_batch().await.unwrap() {
+            while let Some(batch) = read_batch(&mut c).await.unwrap() {
                 for cmd in &batch {
                     let name = super::super::parse::ArgCursor::new(cmd);
                     match name.command_name() {

@@ -18,22 +18,22 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 ///
 /// A legal length has at most 20 characters (`-9223372036854775808`), so 32
 /// leaves room while keeping a header that never ends from growing the buffer.
-pub const MAX_LEN_LINE: usize = 32;
+pub(crate) const MAX_LEN_LINE: usize = 32;
 
 /// Size limits applied to every request, checked before the bytes they govern
 /// are buffered (DESIGN §4 "Limits").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrameLimits {
+pub(crate) struct FrameLimits {
     /// Largest bulk string (one argument) in bytes: bounds the memory one
     /// argument can pin and is checked against the announced `$<len>`.
-    pub max_bulk_len: usize,
+    pub(crate) max_bulk_len: usize,
     /// Most arguments (command name included) in one command: bounds the
     /// `Vec` of arguments and is checked against the announced `*<n>`.
-    pub max_args: usize,
+    pub(crate) max_args: usize,
     /// Longest inline command line in bytes, terminator excluded: an inline
     /// request has no length header, so this is the only thing that stops a
     /// line without a newline from growing the buffer.
-    pub max_inline_len: usize,
+    pub(crate) max_inline_len: usize,
 }
 
 impl Default for FrameLimits {
@@ -55,7 +55,7 @@ impl FrameLimits {
     /// is at most this long, so a reader can cap its buffer at this plus one
     /// read. For the defaults it is about 64.1 MiB: 1,024 arguments of 64 KiB
     /// plus their headers. Saturates rather than overflowing on silly limits.
-    pub fn max_frame_len(&self) -> usize {
+    pub(crate) fn max_frame_len(&self) -> usize {
         let header = MAX_LEN_LINE + 1; // `\r` is inside MAX_LEN_LINE, `\n` is not
         let per_arg = header.saturating_add(self.max_bulk_len).saturating_add(2);
         let multibulk = header.saturating_add(self.max_args.saturating_mul(per_arg));
@@ -68,7 +68,7 @@ impl FrameLimits {
 ///
 /// Messages reuse Redis's wording (`networking.c`) where Redis has one.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProtocolError {
+pub(crate) enum ProtocolError {
     /// `*<n>` where `n` is not a number, or is negative other than `-1`.
     #[error("invalid multibulk length")]
     InvalidMultibulkLength,
@@ -135,7 +135,7 @@ enum Scan {
 /// - `Err(_)`: the buffer breaks the protocol or `limits`; the connection
 ///   cannot be resynchronised and must be closed. `buf` is left exactly as
 ///   it was.
-pub fn parse_command(
+pub(crate) fn parse_command(
     buf: &mut BytesMut,
     limits: &FrameLimits,
 ) -> Result<Option<Vec<Bytes>>, ProtocolError> {
@@ -181,7 +181,7 @@ pub fn parse_command(
 ///
 /// Shared with `parse.rs` so integer arguments follow the same rules as
 /// protocol lengths.
-pub fn parse_i64(s: &[u8]) -> Option<i64> {
+pub(crate) fn parse_i64(s: &[u8]) -> Option<i64> {
     let (negative, digits) = match s {
         [b'-', rest @ ..] => (true, rest),
         _ => (false, s),
@@ -382,7 +382,7 @@ fn inline_words(line: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// Appends `+<s>\r\n`. CR and LF in `s` become spaces so that text can never
 /// end the line early and inject a reply.
-pub fn write_simple(out: &mut BytesMut, s: &str) {
+pub(crate) fn write_simple(out: &mut BytesMut, s: &str) {
     out.reserve(s.len() + 3);
     out.put_u8(b'+');
     put_sanitized(out, s.as_bytes());
@@ -392,7 +392,7 @@ pub fn write_simple(out: &mut BytesMut, s: &str) {
 /// Appends `-<s>\r\n`, where `s` is the whole error line including its code,
 /// e.g. `"ERR unknown command 'x'"`. CR and LF become spaces, as in Redis's
 /// `addReplyError`, because error texts often echo client input.
-pub fn write_error(out: &mut BytesMut, s: &str) {
+pub(crate) fn write_error(out: &mut BytesMut, s: &str) {
     out.reserve(s.len() + 3);
     out.put_u8(b'-');
     put_sanitized(out, s.as_bytes());
@@ -401,7 +401,7 @@ pub fn write_error(out: &mut BytesMut, s: &str) {
 
 /// Like [`write_error`] but formats in place, so `format_args!("NOPOOL pool
 /// '{id}' not found")` costs no temporary `String`.
-pub fn write_error_fmt(out: &mut BytesMut, args: fmt::Arguments<'_>) {
+pub(crate) fn write_error_fmt(out: &mut BytesMut, args: fmt::Arguments<'_>) {
     out.put_u8(b'-');
     // Our writer never fails; a Display impl that returns an error just leaves
     // its reply shorter, which is still a well-formed line.
@@ -410,12 +410,12 @@ pub fn write_error_fmt(out: &mut BytesMut, args: fmt::Arguments<'_>) {
 }
 
 /// Appends the `-ERR Protocol error: <err>\r\n` line sent before closing.
-pub fn write_protocol_error(out: &mut BytesMut, err: &ProtocolError) {
+pub(crate) fn write_protocol_error(out: &mut BytesMut, err: &ProtocolError) {
     write_error_fmt(out, format_args!("ERR Protocol error: {err}"));
 }
 
 /// Appends `:<n>\r\n`.
-pub fn write_integer(out: &mut BytesMut, n: i64) {
+pub(crate) fn write_integer(out: &mut BytesMut, n: i64) {
     let mut digits = itoa::Buffer::new();
     let digits = digits.format(n).as_bytes();
     out.reserve(digits.len() + 3);
@@ -425,7 +425,7 @@ pub fn write_integer(out: &mut BytesMut, n: i64) {
 }
 
 /// Appends `$<len>\r\n<data>\r\n`; `data` is binary-safe.
-pub fn write_bulk(out: &mut BytesMut, data: &[u8]) {
+pub(crate) fn write_bulk(out: &mut BytesMut, data: &[u8]) {
     let mut digits = itoa::Buffer::new();
     let digits = digits.format(data.len()).as_bytes();
     out.reserve(digits.len() + data.len() + 5);
@@ -437,23 +437,18 @@ pub fn write_bulk(out: &mut BytesMut, data: &[u8]) {
 }
 
 /// Appends the null bulk string `$-1\r\n` (RESP2's nil, e.g. no mapping).
-pub fn write_null_bulk(out: &mut BytesMut) {
+pub(crate) fn write_null_bulk(out: &mut BytesMut) {
     out.put_slice(b"$-1\r\n");
 }
 
 /// Appends `*<len>\r\n`; the caller then writes exactly `len` elements.
-pub fn write_array_header(out: &mut BytesMut, len: usize) {
+pub(crate) fn write_array_header(out: &mut BytesMut, len: usize) {
     let mut digits = itoa::Buffer::new();
     let digits = digits.format(len).as_bytes();
     out.reserve(digits.len() + 3);
     out.put_u8(b'*');
     out.put_slice(digits);
     out.put_slice(b"\r\n");
-}
-
-/// Appends the null array `*-1\r\n`.
-pub fn write_null_array(out: &mut BytesMut) {
-    out.put_slice(b"*-1\r\n");
 }
 
 /// Copies `s` into `out`, turning every CR and LF into a space.
@@ -953,7 +948,6 @@ mod tests {
         write_bulk(&mut out, b"a\r\nb");
         write_null_bulk(&mut out);
         write_array_header(&mut out, 2);
-        write_null_array(&mut out);
         assert_eq!(
             &out[..],
             &b"+PONG\r\n\
@@ -965,8 +959,7 @@ mod tests {
                $0\r\n\r\n\
                $4\r\na\r\nb\r\n\
                $-1\r\n\
-               *2\r\n\
-               *-1\r\n"[..]
+               *2\r\n"[..]
         );
     }
 

@@ -3,11 +3,11 @@
 //! buffers), `cmd` (one file per command), `session` (a connection's state and batches),
 //! `server` (accept loop, limits, shutdown).
 
-pub mod cmd;
-pub mod connection;
-pub mod frame;
-pub mod parse;
+pub(crate) mod cmd;
+pub(crate) mod connection;
+pub(crate) mod frame;
+pub(crate) mod parse;
 mod server;
-pub mod session;
+pub(crate) mod session;
 
 pub use server::Server;

@@ -9,14 +9,14 @@ use super::frame::{parse_i64, write_error_fmt};
 
 /// Longest command name kept (lowercased) for matching. Every command in
 /// DESIGN §4 is far shorter; longer names can only be unknown commands.
-pub const MAX_COMMAND_NAME_LEN: usize = 32;
+pub(crate) const MAX_COMMAND_NAME_LEN: usize = 32;
 
 /// A command's arguments could not be read as the command wants them.
 ///
 /// `Display` is the whole error line as sent, code included (`ERR ...`), so
 /// [`ParseError::write_reply`] (or `write_error_fmt`) can send it as is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ParseError {
+pub(crate) enum ParseError {
     /// Too few or too many arguments for the command.
     #[error("ERR wrong number of arguments for '{command}' command")]
     WrongArity {
@@ -37,7 +37,7 @@ pub enum ParseError {
 
 impl ParseError {
     /// Appends this error as a `-ERR ...` reply line.
-    pub fn write_reply(&self, out: &mut BytesMut) {
+    pub(crate) fn write_reply(&self, out: &mut BytesMut) {
         write_error_fmt(out, format_args!("{self}"));
     }
 }
@@ -47,7 +47,7 @@ impl ParseError {
 /// Borrowing the arguments keeps it free: no copy, no allocation, and what it
 /// hands out lives as long as the command.
 #[derive(Debug, Clone)]
-pub struct ArgCursor<'a> {
+pub(crate) struct ArgCursor<'a> {
     /// The whole command, name included, as the frame parser produced it.
     args: &'a [Bytes],
     /// Index of the next argument to hand out; starts past the name.
@@ -85,42 +85,42 @@ impl<'a> ArgCursor<'a> {
     /// Empty when the name cannot be a command (empty, longer than
     /// [`MAX_COMMAND_NAME_LEN`], or not ASCII); use
     /// [`raw_command_name`](Self::raw_command_name) to echo it in an error.
-    pub fn command_name(&self) -> &str {
+    pub(crate) fn command_name(&self) -> &str {
         // ASCII by construction, so this never falls back.
         std::str::from_utf8(&self.name_buf[..self.name_len]).unwrap_or("")
     }
 
     /// The command name exactly as the client sent it.
-    pub fn raw_command_name(&self) -> &'a [u8] {
+    pub(crate) fn raw_command_name(&self) -> &'a [u8] {
         self.args.first().map_or(&[], |b| b.as_ref())
     }
 
     /// The next argument, or [`ParseError::WrongArity`] if there is none.
-    pub fn next_bytes(&mut self) -> Result<&'a Bytes, ParseError> {
+    pub(crate) fn next_bytes(&mut self) -> Result<&'a Bytes, ParseError> {
         let arg = self.args.get(self.next).ok_or_else(|| self.wrong_arity())?;
         self.next += 1;
         Ok(arg)
     }
 
     /// The next argument as UTF-8 text, borrowed.
-    pub fn next_str(&mut self) -> Result<&'a str, ParseError> {
+    pub(crate) fn next_str(&mut self) -> Result<&'a str, ParseError> {
         let arg = self.next_bytes()?;
         std::str::from_utf8(arg).map_err(|_| ParseError::InvalidUtf8)
     }
 
     /// The next argument as an `i64`, parsed by Redis's rules.
-    pub fn next_int(&mut self) -> Result<i64, ParseError> {
+    pub(crate) fn next_int(&mut self) -> Result<i64, ParseError> {
         let arg = self.next_bytes()?;
         parse_i64(arg).ok_or(ParseError::NotAnInteger)
     }
 
     /// How many arguments are left (options loops run while this is > 0).
-    pub fn remaining(&self) -> usize {
+    pub(crate) fn remaining(&self) -> usize {
         self.args.len().saturating_sub(self.next)
     }
 
     /// Ends parsing: extra arguments are a [`ParseError::WrongArity`].
-    pub fn finish(&self) -> Result<(), ParseError> {
+    pub(crate) fn finish(&self) -> Result<(), ParseError> {
         if self.remaining() == 0 {
             Ok(())
         } else {
@@ -130,7 +130,7 @@ impl<'a> ArgCursor<'a> {
 
     /// The arity error for this command, for callers that detect it
     /// themselves (an option missing its value, say).
-    pub fn wrong_arity(&self) -> ParseError {
+    pub(crate) fn wrong_arity(&self) -> ParseError {
         let command = match self.command_name() {
             "" => String::from_utf8_lossy(self.raw_command_name()).into_owned(),
             name => name.to_owned(),

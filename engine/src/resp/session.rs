@@ -12,14 +12,14 @@ use crate::engine::Engine;
 use numpool_core::model::AccountId;
 
 /// Per-connection state.
-pub struct Session {
+pub(crate) struct Session {
     /// The account the connection acts for: set by `AUTH`, or fixed by `--sidecar-account`.
-    pub account: Option<AccountId>,
+    pub(crate) account: Option<AccountId>,
 }
 
 /// What the connection should do after a batch.
 #[derive(Debug, PartialEq, Eq)]
-pub enum After {
+pub(crate) enum After {
     /// Keep reading.
     Continue,
     /// Flush and close (`QUIT`).

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use thiserror::Error;
 
 /// Scaling for values recorded in µs and printed in ms (the unit HdrHistogram's plotter labels).
-pub const MICROS_PER_MILLI: f64 = 1_000.0;
+pub(crate) const MICROS_PER_MILLI: f64 = 1_000.0;
 
 /// Ticks per half distance to 100%, the Java library's default.
 const TICKS_PER_HALF: u32 = 5;
@@ -28,13 +28,13 @@ pub struct Row {
 #[error("line {line}: not a percentile row: {text:?}")]
 pub struct ParseError {
     /// 1-based line number.
-    pub line: usize,
+    pub(crate) line: usize,
     /// The offending text.
-    pub text: String,
+    pub(crate) text: String,
 }
 
 /// Formats `h` with values divided by `scale`.
-pub fn to_string(h: &Histogram<u64>, scale: f64) -> String {
+pub(crate) fn to_string(h: &Histogram<u64>, scale: f64) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,

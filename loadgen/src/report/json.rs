@@ -3,7 +3,7 @@
 use super::Summary;
 
 /// The summary as pretty-printed JSON with a trailing newline.
-pub fn to_string(summary: &Summary) -> String {
+pub(crate) fn to_string(summary: &Summary) -> String {
     let mut s = serde_json::to_string_pretty(summary).expect("a Summary always serializes");
     s.push('\n');
     s

@@ -2,8 +2,8 @@
 //! plus the HdrHistogram percentile distribution (`latency.hgrm`) and its plot (`latency.svg`).
 
 pub mod hgrm;
-pub mod json;
-pub mod svg;
+pub(crate) mod json;
+pub(crate) mod svg;
 pub mod table;
 
 use crate::run::RunOutcome;
@@ -18,9 +18,9 @@ use thiserror::Error;
 #[error("cannot write {path}: {source}")]
 pub struct ReportError {
     /// The file or directory.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// What the OS said.
-    pub source: std::io::Error,
+    pub(crate) source: std::io::Error,
 }
 
 /// The run's settings, echoed into the results so that a file explains itself.
@@ -58,30 +58,30 @@ pub struct RunMeta {
 
 /// Percentiles of one histogram, in microseconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Percentiles {
+pub(crate) struct Percentiles {
     /// Values recorded.
-    pub count: u64,
+    pub(crate) count: u64,
     /// Smallest value.
-    pub min: u64,
+    pub(crate) min: u64,
     /// Mean.
-    pub mean: f64,
+    pub(crate) mean: f64,
     /// Median.
-    pub p50: u64,
+    pub(crate) p50: u64,
     /// 90th percentile.
-    pub p90: u64,
+    pub(crate) p90: u64,
     /// 99th percentile.
-    pub p99: u64,
+    pub(crate) p99: u64,
     /// 99.9th percentile.
-    pub p999: u64,
+    pub(crate) p999: u64,
     /// 99.99th percentile.
-    pub p9999: u64,
+    pub(crate) p9999: u64,
     /// Largest value.
-    pub max: u64,
+    pub(crate) max: u64,
 }
 
 impl Percentiles {
     /// Reads the percentiles off `h` (all zero for an empty histogram).
-    pub fn of(h: &Histogram<u64>) -> Self {
+    pub(crate) fn of(h: &Histogram<u64>) -> Self {
         let q = |q| h.value_at_quantile(q);
         Self {
             count: h.len(),
@@ -101,28 +101,28 @@ impl Percentiles {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// The run's settings.
-    pub config: RunMeta,
+    pub(crate) config: RunMeta,
     /// Requested requests/s (open loop), `null` for closed loop.
-    pub target_rate: Option<f64>,
+    pub(crate) target_rate: Option<f64>,
     /// Replies per second over the measured window.
-    pub achieved_rate: f64,
+    pub(crate) achieved_rate: f64,
     /// Measured seconds.
-    pub measured_s: f64,
+    pub(crate) measured_s: f64,
     /// Requests that ended in the window: `ok` plus every error.
-    pub requests: u64,
+    pub(crate) requests: u64,
     /// Requests written in the window.
-    pub sent: u64,
+    pub(crate) sent: u64,
     /// Non-error replies.
-    pub ok: u64,
+    pub(crate) ok: u64,
     /// Errors by kind (see `stats::Counts::errors`).
-    pub errors: BTreeMap<String, u64>,
+    pub(crate) errors: BTreeMap<String, u64>,
     /// All errors together.
-    pub error_total: u64,
+    pub(crate) error_total: u64,
     /// Latency from intended send time (coordinated omission corrected), µs. For a closed loop it
     /// equals the service time.
-    pub latency_us: Percentiles,
+    pub(crate) latency_us: Percentiles,
     /// Latency from actual send time (what an uncorrected tool would report), µs.
-    pub service_time_us: Percentiles,
+    pub(crate) service_time_us: Percentiles,
 }
 
 impl Summary {

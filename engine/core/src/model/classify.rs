@@ -31,15 +31,15 @@ const FILLERS: [&str; 3] = ["23456789012345", "55501001234567", "87654321098765"
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Recipient {
     /// The region the number belongs to (its calling code's main region when undecidable).
-    pub country: Country,
+    pub(crate) country: Country,
     /// The 3-digit NANP area code for +1 numbers with 10 national digits, else `None`.
-    pub area: Option<u16>,
+    pub(crate) area: Option<u16>,
 }
 
 /// The number's leading digits are no calling code libphonenumber knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 #[error("unknown country calling code in {0}")]
-pub struct UnknownCallingCode(pub Msisdn);
+pub struct UnknownCallingCode(pub(crate) Msisdn);
 
 /// Lookup tables derived once from libphonenumber's metadata.
 pub struct Classifier {

@@ -31,9 +31,9 @@ pub enum MsisdnError {
 
 impl Msisdn {
     /// Fewest digits in an E.164 number we accept (DESIGN §3.1).
-    pub const MIN_DIGITS: usize = 7;
+    pub(crate) const MIN_DIGITS: usize = 7;
     /// Most digits in an E.164 number (ITU-T E.164).
-    pub const MAX_DIGITS: usize = 15;
+    pub(crate) const MAX_DIGITS: usize = 15;
 
     /// Parses `digits` with an optional leading `+`.
     pub fn parse(text: &str) -> Result<Self, MsisdnError> {
@@ -75,7 +75,7 @@ impl Msisdn {
     }
 
     /// How many digits the number has.
-    pub fn digit_count(self) -> u32 {
+    pub(crate) fn digit_count(self) -> u32 {
         self.0.ilog10() + 1
     }
 
@@ -90,7 +90,7 @@ impl Msisdn {
     }
 
     /// The digits after the first `count` ones, with their length.
-    pub fn trailing_digits(self, count: u32) -> (u64, u32) {
+    pub(crate) fn trailing_digits(self, count: u32) -> (u64, u32) {
         let len = self.digit_count();
         let rest = len.saturating_sub(count);
         (self.0 % 10u64.pow(rest), rest)

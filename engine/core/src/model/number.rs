@@ -54,7 +54,7 @@ pub struct OwnedNumber {
     /// Derived from the number with libphonenumber's data; the localized tiers key on it.
     pub country: Country,
     /// The NANP area code (derived, +1 only); the most specific localized tier keys on it.
-    pub area: Option<u16>,
+    pub(crate) area: Option<u16>,
     /// The mobile network the number is on, if the owner said; a localized tier keys on it.
     pub network: Option<Network>,
     /// Informational line type.

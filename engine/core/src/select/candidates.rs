@@ -8,18 +8,18 @@ use crate::model::Msisdn;
 
 /// One member as a candidate: just what choosing needs.
 #[derive(Clone, Copy, Debug)]
-pub struct Candidate {
+pub(crate) struct Candidate {
     /// The member's slot in its pool.
-    pub slot: u32,
+    pub(crate) slot: u32,
     /// Its number: ring points derive from it, so placement survives restarts and replicas.
-    pub number: Msisdn,
+    pub(crate) number: Msisdn,
     /// Its weight.
-    pub weight: u32,
+    pub(crate) weight: u32,
 }
 
 /// The members of one tier.
 #[derive(Debug, Default)]
-pub struct CandidateSet {
+pub(crate) struct CandidateSet {
     /// Members in number order, so everything derived from the set is deterministic.
     members: Vec<Candidate>,
     /// Running sums of weights, for weighted random choice by binary search.
@@ -61,12 +61,12 @@ impl CandidateSet {
     }
 
     /// Whether the set has no members.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.members.is_empty()
     }
 
     /// A member chosen at random in proportion to weight; `None` for an empty set.
-    pub fn choose_random(&self, rng: &mut fastrand::Rng) -> Option<u32> {
+    pub(crate) fn choose_random(&self, rng: &mut fastrand::Rng) -> Option<u32> {
         let total = *self.cumulative.last()?;
         let ticket = rng.u64(0..total);
         let index = self.cumulative.partition_point(|&sum| sum <= ticket);
@@ -75,7 +75,7 @@ impl CandidateSet {
 
     /// The member the consistent hash gives a recipient with hash `recipient_hash`; `None` for
     /// an empty set.
-    pub fn choose_consistent(&self, recipient_hash: u64) -> Option<u32> {
+    pub(crate) fn choose_consistent(&self, recipient_hash: u64) -> Option<u32> {
         if self.members.is_empty() {
             return None;
         }

@@ -10,7 +10,7 @@ use crate::model::{Country, Network, OwnedNumber};
 
 /// Every candidate set a pick may choose from.
 #[derive(Debug, Default)]
-pub struct PoolIndex {
+pub(crate) struct PoolIndex {
     /// The whole pool: non-localized picks and the `Pool` fallback.
     any: CandidateSet,
     /// Per-country tiers, for localized picks.
@@ -68,7 +68,7 @@ impl Groups {
 impl PoolIndex {
     /// Indexes `members` (slot and number). Cost O(n log n): admin changes rebuild the index
     /// once per batch rather than patching it per number.
-    pub fn build<'a>(members: impl Iterator<Item = (u32, &'a OwnedNumber)>) -> Self {
+    pub(crate) fn build<'a>(members: impl Iterator<Item = (u32, &'a OwnedNumber)>) -> Self {
         let mut any = Vec::new();
         let mut countries: FxHashMap<Country, (Groups, FxHashMap<u16, Groups>)> =
             FxHashMap::default();
@@ -114,19 +114,19 @@ impl PoolIndex {
     }
 
     /// The whole pool.
-    pub fn any(&self) -> &CandidateSet {
+    pub(crate) fn any(&self) -> &CandidateSet {
         &self.any
     }
 
     /// Whether the pool has a number in `country`.
-    pub fn has_country(&self, country: Country) -> bool {
+    pub(crate) fn has_country(&self, country: Country) -> bool {
         self.countries.contains_key(&country)
     }
 
     /// The most specific non-empty localized tier for `recipient` on `network`: same area and
     /// network, same area, same network, then the whole country; `None` when the pool has no
     /// number in the recipient's country.
-    pub fn localized(
+    pub(crate) fn localized(
         &self,
         recipient: &Recipient,
         network: Option<&str>,

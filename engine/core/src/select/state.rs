@@ -54,22 +54,24 @@ impl PoolState {
     }
 
     /// How many numbers are in the pool.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.by_number.len()
     }
 
     /// Whether the pool has no numbers.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.by_number.is_empty()
     }
 
     /// Whether `number` is in the pool.
-    pub fn contains(&self, number: Msisdn) -> bool {
+    #[cfg(test)]
+    pub(crate) fn contains(&self, number: Msisdn) -> bool {
         self.by_number.contains_key(&number)
     }
 
     /// The member in `slot`, if it is still in the pool.
-    pub fn member(&self, slot: u32) -> Option<&OwnedNumber> {
+    pub(crate) fn member(&self, slot: u32) -> Option<&OwnedNumber> {
         self.slots.get(slot as usize).and_then(Option::as_ref)
     }
 

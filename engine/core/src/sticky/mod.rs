@@ -22,13 +22,13 @@ const IN_COUNTRY: u32 = 1 << 31;
 
 /// One recorded assignment.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct Mapping {
+pub(crate) struct Mapping {
     /// The member's slot in its pool (low 31 bits) and the [`IN_COUNTRY`] flag. A slot rather
     /// than the number keeps the entry at 16 bytes; slots are never reused while a mapping may
     /// still point at them, so a removed number's mappings simply stop resolving.
     slot_and_flags: u32,
     /// Last use in seconds since the Unix epoch; drives TTL expiry only, so coarse is fine.
-    pub last_use: u32,
+    pub(crate) last_use: u32,
 }
 
 impl Mapping {
@@ -48,18 +48,18 @@ impl Mapping {
     }
 
     /// The mapped member's slot.
-    pub fn slot(self) -> u32 {
+    pub(crate) fn slot(self) -> u32 {
         self.slot_and_flags & !IN_COUNTRY
     }
 
     /// Whether the mapped number was in the recipient's country when assigned (countries of
     /// numbers never change, so it still is).
-    pub fn in_country(self) -> bool {
+    pub(crate) fn in_country(self) -> bool {
         self.slot_and_flags & IN_COUNTRY != 0
     }
 
     /// Whether a mapping last used at `last_use` has expired at `now` under `ttl_seconds`.
-    pub fn expired(self, ttl_seconds: u32, now: u32) -> bool {
+    pub(crate) fn expired(self, ttl_seconds: u32, now: u32) -> bool {
         ttl_seconds != 0 && now.saturating_sub(self.last_use) > ttl_seconds
     }
 }
@@ -67,11 +67,11 @@ impl Mapping {
 /// A recipient with its precomputed hash: the hash picks the shard here and the ring position
 /// in selection, so it is computed once per pick.
 #[derive(Clone, Copy, Debug)]
-pub struct Key {
+pub(crate) struct Key {
     /// The recipient.
-    pub to: Msisdn,
+    pub(crate) to: Msisdn,
     /// `hash::recipient(to)`.
-    pub hash: u64,
+    pub(crate) hash: u64,
 }
 
 impl Key {
@@ -90,7 +90,7 @@ impl Key {
 
 /// The table: [`SHARDS`] independent hash maps.
 #[derive(Debug)]
-pub struct StickyTable {
+pub(crate) struct StickyTable {
     /// Each shard maps recipient digits to its mapping.
     shards: Box<[Shard]>,
 }
@@ -110,18 +110,18 @@ impl StickyTable {
     }
 
     /// Mutable access to the mapping for `key`, to refresh its last use.
-    pub fn get_mut(&mut self, key: Key) -> Option<&mut Mapping> {
+    pub(crate) fn get_mut(&mut self, key: Key) -> Option<&mut Mapping> {
         self.shards[key.shard()].get_mut(key.to.get(), key.hash)
     }
 
     /// Records (or replaces) the mapping for `key`.
-    pub fn insert(&mut self, key: Key, mapping: Mapping) {
+    pub(crate) fn insert(&mut self, key: Key, mapping: Mapping) {
         self.shards[key.shard()].insert(key.to.get(), key.hash, mapping);
     }
 
     /// Makes room for `count` more mappings spread over the shards (recipient hashes spread
     /// evenly; an eighth more covers the unevenness of millions).
-    pub fn reserve(&mut self, count: usize) {
+    pub(crate) fn reserve(&mut self, count: usize) {
         let per_shard = count.div_ceil(SHARDS);
         for shard in self.shards.iter_mut() {
             shard.reserve(per_shard + per_shard / 8);
@@ -134,18 +134,13 @@ impl StickyTable {
     }
 
     /// Total mappings.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| s.len()).sum()
-    }
-
-    /// Whether there are no mappings.
-    pub fn is_empty(&self) -> bool {
-        self.shards.iter().all(|s| s.is_empty())
     }
 
     /// Keeps only the mappings of shard `shard` for which `keep` holds; returns how many went.
     /// Expiry sweeps and dead-slot purges run one shard per call so a pool never stalls long.
-    pub fn retain_shard(
+    pub(crate) fn retain_shard(
         &mut self,
         shard: usize,
         mut keep: impl FnMut(&mut Mapping) -> bool,
@@ -157,7 +152,7 @@ impl StickyTable {
     }
 
     /// The mappings of one shard as `(recipient digits, mapping)` pairs, for snapshots.
-    pub fn shard_entries(&self, shard: usize) -> impl Iterator<Item = (u64, Mapping)> + '_ {
+    pub(crate) fn shard_entries(&self, shard: usize) -> impl Iterator<Item = (u64, Mapping)> + '_ {
         self.shards[shard].iter()
     }
 }
@@ -194,7 +189,7 @@ mod tests {
             table.insert(key(447_700_000_000 + n), Mapping::new(n as u32, true, 0));
         }
         assert_eq!(table.len(), 10_000);
-        let used = table.shards.iter().filter(|s| !s.is_empty()).count();
+        let used = table.shards.iter().filter(|s| s.len() > 0).count();
         assert_eq!(used, SHARDS, "recipients spread over every shard");
         assert_eq!(table.get(key(447_700_000_042)).unwrap().slot(), 42);
         assert_eq!(table.remove(key(447_700_000_042)).unwrap().slot(), 42);

@@ -33,7 +33,7 @@ const MIN_SLOTS: usize = 16;
 
 /// The table.
 #[derive(Debug, Default)]
-pub struct Shard {
+pub(crate) struct Shard {
     /// A power of two number of slots, or none before the first insert.
     slots: Vec<Slot>,
     /// Occupied slots.
@@ -51,13 +51,8 @@ fn hash_of(key: u64) -> u64 {
 
 impl Shard {
     /// Occupied slots.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
-    }
-
-    /// Whether the shard is empty.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     fn mask(&self) -> usize {
@@ -89,13 +84,13 @@ impl Shard {
     }
 
     /// Mutable access to the mapping of `key`.
-    pub fn get_mut(&mut self, key: u64, hash: u64) -> Option<&mut Mapping> {
+    pub(crate) fn get_mut(&mut self, key: u64, hash: u64) -> Option<&mut Mapping> {
         let at = self.find(key, hash)?;
         Some(&mut self.slots[at].mapping)
     }
 
     /// Sets the mapping of `key`.
-    pub fn insert(&mut self, key: u64, hash: u64, mapping: Mapping) {
+    pub(crate) fn insert(&mut self, key: u64, hash: u64, mapping: Mapping) {
         if let Some(at) = self.find(key, hash) {
             self.slots[at].mapping = mapping;
             return;
@@ -144,7 +139,7 @@ impl Shard {
     }
 
     /// Makes room for `additional` more keys without growing step by step.
-    pub fn reserve(&mut self, additional: usize) {
+    pub(crate) fn reserve(&mut self, additional: usize) {
         let needed = (self.len + additional) * MAX_LOAD_DENOMINATOR / MAX_LOAD_NUMERATOR + 1;
         let slots = needed.next_power_of_two().max(MIN_SLOTS);
         if slots > self.slots.len() {
@@ -155,7 +150,7 @@ impl Shard {
     /// Keeps the mappings for which `keep` holds (it may also change them); rebuilds the table
     /// at the same size, which is simpler than shifting runs for each removal and costs one
     /// pass either way.
-    pub fn retain(&mut self, mut keep: impl FnMut(&mut Mapping) -> bool) {
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&mut Mapping) -> bool) {
         let size = self.slots.len();
         let old = std::mem::replace(&mut self.slots, vec![EMPTY; size]);
         self.len = 0;
@@ -167,7 +162,7 @@ impl Shard {
     }
 
     /// The occupied slots as `(recipient digits, mapping)`.
-    pub fn iter(&self) -> impl Iterator<Item = (u64, Mapping)> + '_ {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, Mapping)> + '_ {
         self.slots
             .iter()
             .filter(|s| s.key != 0)

@@ -8,14 +8,14 @@ use crate::resp::frame::{write_error, write_simple};
 use crate::resp::parse::{ArgCursor, ParseError};
 
 /// Redis's reply to a wrong pair; clients recognise it.
-pub const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+pub(crate) const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
 
 /// A parsed `AUTH`.
-pub struct Auth<'a> {
+pub(crate) struct Auth<'a> {
     /// The account key.
-    pub key: &'a str,
+    pub(crate) key: &'a str,
     /// The account secret.
-    pub secret: &'a str,
+    pub(crate) secret: &'a str,
 }
 
 impl<'a> Auth<'a> {
@@ -41,7 +41,7 @@ impl<'a> Auth<'a> {
     }
 
     /// Checks the pair and binds the session; whether it matched.
-    pub fn authenticate(&self, engine: &Engine, session: &mut Session) -> bool {
+    pub(crate) fn authenticate(&self, engine: &Engine, session: &mut Session) -> bool {
         match engine.authenticate(self.key, self.secret) {
             Some(account) => {
                 session.account = Some(account);

@@ -6,7 +6,7 @@ use crate::resp::frame::write_simple;
 use crate::resp::parse::{ArgCursor, ParseError};
 
 /// A parsed `CLIENT`.
-pub struct Client;
+pub(crate) struct Client;
 
 impl Client {
     /// Takes any arguments, but at least a subcommand (as Redis does).

@@ -10,7 +10,7 @@ use crate::resp::frame::{write_array_header, write_bulk, write_error, write_inte
 use crate::resp::parse::{ArgCursor, ParseError};
 
 /// A parsed `HELLO`.
-pub struct Hello<'a> {
+pub(crate) struct Hello<'a> {
     /// The protocol asked for, if any.
     proto: Option<i64>,
     /// Credentials given inline.

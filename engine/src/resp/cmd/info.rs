@@ -10,7 +10,7 @@ use crate::resp::parse::{ArgCursor, ParseError};
 use numpool_core::select::Reason;
 
 /// A parsed `INFO`; the section is accepted and ignored (there is one).
-pub struct Info;
+pub(crate) struct Info;
 
 impl Info {
     /// Takes at most one section name.

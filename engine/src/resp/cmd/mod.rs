@@ -13,15 +13,15 @@ mod sticky_get;
 
 use bytes::{Bytes, BytesMut};
 
-pub use auth::Auth;
-pub use client::Client;
-pub use hello::Hello;
-pub use info::Info;
+pub(crate) use auth::Auth;
+pub(crate) use client::Client;
+pub(crate) use hello::Hello;
+pub(crate) use info::Info;
 pub use pick::Pick;
-pub use ping::Ping;
-pub use quit::Quit;
-pub use sticky_del::StickyDel;
-pub use sticky_get::StickyGet;
+pub(crate) use ping::Ping;
+pub(crate) use quit::Quit;
+pub(crate) use sticky_del::StickyDel;
+pub(crate) use sticky_get::StickyGet;
 
 use super::frame::{write_bulk, write_error, write_error_fmt};
 use super::parse::{ArgCursor, ParseError};
@@ -50,7 +50,7 @@ pub enum Command<'a> {
 }
 
 /// A request that cannot run, with the reply that says why.
-pub enum CommandError<'a> {
+pub(crate) enum CommandError<'a> {
     /// Wrong arity, bad UTF-8, syntax.
     Parse(ParseError),
     /// No such command.
@@ -67,7 +67,7 @@ impl From<ParseError> for CommandError<'_> {
 
 impl CommandError<'_> {
     /// Writes the error reply.
-    pub fn write_reply(&self, out: &mut BytesMut) {
+    pub(crate) fn write_reply(&self, out: &mut BytesMut) {
         match self {
             CommandError::Parse(err) => err.write_reply(out),
             CommandError::Unknown(name) => write_error_fmt(
@@ -80,23 +80,23 @@ impl CommandError<'_> {
 }
 
 /// `-ERR invalid recipient '<to>'`, shared by every command that takes a recipient.
-pub fn write_invalid_recipient(out: &mut BytesMut, to: &str) {
+pub(crate) fn write_invalid_recipient(out: &mut BytesMut, to: &str) {
     write_error_fmt(out, format_args!("ERR invalid recipient '{to}'"));
 }
 
 /// A number as a bulk string, its digits formatted on the stack: no `String` per reply on the
 /// hot path.
-pub fn write_number(out: &mut BytesMut, number: Msisdn) {
+pub(crate) fn write_number(out: &mut BytesMut, number: Msisdn) {
     write_bulk(out, itoa::Buffer::new().format(number.get()).as_bytes());
 }
 
 /// `-NOPOOL pool '<id>' not found`.
-pub fn write_no_pool(out: &mut BytesMut, pool: &str) {
+pub(crate) fn write_no_pool(out: &mut BytesMut, pool: &str) {
     write_error_fmt(out, format_args!("NOPOOL pool '{pool}' not found"));
 }
 
 /// The reply to anything but PING/AUTH/HELLO/CLIENT/QUIT before `AUTH`.
-pub fn write_noauth(out: &mut BytesMut) {
+pub(crate) fn write_noauth(out: &mut BytesMut) {
     write_error(out, "NOAUTH Authentication required.");
 }
 
@@ -122,7 +122,7 @@ impl<'a> Command<'a> {
 
 /// Whether a request needs an authenticated connection: everything but the handshake
 /// commands, unknown ones included (as in Redis, an unauthenticated client learns nothing).
-pub fn needs_auth(args: &[Bytes]) -> bool {
+pub(crate) fn needs_auth(args: &[Bytes]) -> bool {
     let cursor = ArgCursor::new(args);
     !matches!(
         cursor.command_name(),
@@ -131,11 +131,11 @@ pub fn needs_auth(args: &[Bytes]) -> bool {
 }
 
 /// The `<pool_id> <to>` arguments shared by the sticky commands.
-pub struct PoolRecipient<'a> {
+pub(crate) struct PoolRecipient<'a> {
     /// The pool.
-    pub pool: &'a str,
+    pub(crate) pool: &'a str,
     /// The recipient.
-    pub to: Msisdn,
+    pub(crate) to: Msisdn,
 }
 
 impl<'a> PoolRecipient<'a> {

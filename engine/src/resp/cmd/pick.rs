@@ -14,7 +14,7 @@ use numpool_core::select::{self, PickError};
 /// A parsed `PICK`.
 pub struct Pick<'a> {
     /// The pool.
-    pub pool: &'a str,
+    pub(crate) pool: &'a str,
     /// The recipient as given, echoed in errors.
     to_text: &'a str,
     /// The recipient.
@@ -59,7 +59,7 @@ impl<'a> Pick<'a> {
     }
 
     /// The engine job: owned copies of the rare options only.
-    pub fn job(&self) -> PickJob {
+    pub(crate) fn job(&self) -> PickJob {
         PickJob {
             to: self.to,
             from: self.from.map(Box::from),
@@ -68,7 +68,11 @@ impl<'a> Pick<'a> {
     }
 
     /// Writes the reply for the engine's answer.
-    pub fn write_reply(&self, result: &Result<select::Pick, PickFailure>, out: &mut BytesMut) {
+    pub(crate) fn write_reply(
+        &self,
+        result: &Result<select::Pick, PickFailure>,
+        out: &mut BytesMut,
+    ) {
         match result {
             Ok(pick) => {
                 if self.with_reason {

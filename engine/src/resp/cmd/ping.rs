@@ -6,7 +6,7 @@ use crate::resp::frame::{write_bulk, write_simple};
 use crate::resp::parse::{ArgCursor, ParseError};
 
 /// A parsed `PING`.
-pub struct Ping<'a> {
+pub(crate) struct Ping<'a> {
     /// The message to echo, if any.
     msg: Option<&'a [u8]>,
 }

@@ -6,7 +6,7 @@ use crate::resp::frame::write_simple;
 use crate::resp::parse::{ArgCursor, ParseError};
 
 /// A parsed `QUIT`.
-pub struct Quit;
+pub(crate) struct Quit;
 
 impl Quit {
     /// Takes no arguments.

@@ -8,7 +8,7 @@ use crate::resp::frame::write_integer;
 use numpool_core::model::AccountId;
 
 /// A parsed `STICKY.DEL`.
-pub struct StickyDel<'a>(pub PoolRecipient<'a>);
+pub(crate) struct StickyDel<'a>(pub(crate) PoolRecipient<'a>);
 
 impl StickyDel<'_> {
     /// `:1` if a live mapping was removed, else `:0`.

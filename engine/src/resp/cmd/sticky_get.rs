@@ -8,7 +8,7 @@ use crate::resp::frame::write_null_bulk;
 use numpool_core::model::AccountId;
 
 /// A parsed `STICKY.GET`.
-pub struct StickyGet<'a>(pub PoolRecipient<'a>);
+pub(crate) struct StickyGet<'a>(pub(crate) PoolRecipient<'a>);
 
 impl StickyGet<'_> {
     /// Looks the mapping up.
