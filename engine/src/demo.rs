@@ -47,9 +47,12 @@ const POOLS: &[(&str, Fallback, bool, Option<&str>)] = &[
 /// Australian ones in `strict` and `brand`, so their fallbacks show for +33 and +61 recipients.
 /// Does nothing when the demo account already has pools (a restart with a data directory).
 pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
+    let account = engine
+        .account(DEMO_KEY)
+        .expect("the demo account is configured before seeding");
     let existing = engine
         .list_pools(
-            DEMO_KEY,
+            &account,
             Page {
                 offset: 0,
                 limit: 1,
@@ -70,7 +73,7 @@ pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
             .expect("valid demo number")
         })
         .collect();
-    engine.upsert_numbers(DEMO_KEY, numbers.clone()).await?;
+    engine.upsert_numbers(&account, numbers.clone()).await?;
     for (id, fallback, predictable, custom_from) in POOLS {
         let settings = PoolSettings {
             fallback: *fallback,
@@ -80,13 +83,13 @@ pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
             sticky_ttl_seconds: 0,
         };
         let pool_id = PoolId::new(id).expect("valid demo pool id");
-        engine.create_pool(DEMO_KEY, pool_id, settings).await?;
+        engine.create_pool(&account, pool_id, settings).await?;
         let members: Vec<Msisdn> = numbers
             .iter()
             .filter(|n| *fallback == Fallback::Pool || !["FR", "AU"].contains(&n.country.as_str()))
             .map(|n| n.number)
             .collect();
-        engine.add_numbers(DEMO_KEY, id, &members).await?;
+        engine.add_numbers(&account, id, &members).await?;
     }
     Ok(())
 }

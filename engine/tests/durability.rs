@@ -3,19 +3,23 @@
 
 use std::path::Path;
 
-use numpool::actors::messages::PickJob;
 use numpool::durability::image::{Record, StateImage, StickyImage, WorkingState};
 use numpool::durability::FsyncPolicy;
-use numpool::engine::{Engine, Page};
+use numpool::engine::{AccountHandle, Engine, Page};
 use numpool_core::model::{
     Account, AccountId, Msisdn, NumberSpec, OwnedNumber, PoolId, PoolSettings,
 };
-use numpool_core::select::Sender;
+use numpool_core::select::{PickRequest, Sender};
 
 const ACCOUNT: &str = "abcd1234";
 
 fn accounts() -> Vec<Account> {
     vec![Account::with_secret(AccountId::new(ACCOUNT).unwrap(), "s")]
+}
+
+/// The test account's handle in `engine`.
+fn account(engine: &Engine) -> AccountHandle {
+    engine.account(ACCOUNT).unwrap()
 }
 
 fn n(text: &str) -> Msisdn {
@@ -34,9 +38,8 @@ fn owned(number: &str) -> OwnedNumber {
 
 async fn sender(engine: &Engine, pool: &str, to: &str) -> Msisdn {
     match engine
-        .pick(ACCOUNT, pool, PickJob::to(n(to)))
+        .pick(&account(engine), pool, PickRequest::to(n(to)))
         .await
-        .unwrap()
         .unwrap()
         .sender
     {
@@ -48,14 +51,21 @@ async fn sender(engine: &Engine, pool: &str, to: &str) -> Msisdn {
 /// Fills an engine: inventory, two pools (one renamed), members, mappings, a deletion.
 async fn fill(engine: &Engine) -> Vec<(String, Msisdn)> {
     let numbers: Vec<_> = (1..=6).map(|i| owned(&format!("44770090000{i}"))).collect();
-    engine.upsert_numbers(ACCOUNT, numbers).await.unwrap();
     engine
-        .create_pool(ACCOUNT, PoolId::new("uk").unwrap(), PoolSettings::default())
+        .upsert_numbers(&account(engine), numbers)
         .await
         .unwrap();
     engine
         .create_pool(
-            ACCOUNT,
+            &account(engine),
+            PoolId::new("uk").unwrap(),
+            PoolSettings::default(),
+        )
+        .await
+        .unwrap();
+    engine
+        .create_pool(
+            &account(engine),
             PoolId::new("old-name").unwrap(),
             PoolSettings::default(),
         )
@@ -63,16 +73,19 @@ async fn fill(engine: &Engine) -> Vec<(String, Msisdn)> {
         .unwrap();
     engine
         .create_pool(
-            ACCOUNT,
+            &account(engine),
             PoolId::new("gone").unwrap(),
             PoolSettings::default(),
         )
         .await
         .unwrap();
     let all: Vec<_> = (1..=6).map(|i| n(&format!("44770090000{i}"))).collect();
-    engine.add_numbers(ACCOUNT, "uk", &all).await.unwrap();
     engine
-        .add_numbers(ACCOUNT, "old-name", &all[..2])
+        .add_numbers(&account(engine), "uk", &all)
+        .await
+        .unwrap();
+    engine
+        .add_numbers(&account(engine), "old-name", &all[..2])
         .await
         .unwrap();
     let rename = numpool::engine::PoolUpdate {
@@ -81,15 +94,18 @@ async fn fill(engine: &Engine) -> Vec<(String, Msisdn)> {
         ..Default::default()
     };
     engine
-        .update_pool(ACCOUNT, "old-name", &rename)
+        .update_pool(&account(engine), "old-name", &rename)
         .await
         .unwrap();
-    engine.delete_pool(ACCOUNT, "gone").await.unwrap();
+    engine.delete_pool(&account(engine), "gone").await.unwrap();
     engine
-        .remove_numbers(ACCOUNT, "uk", &all[5..])
+        .remove_numbers(&account(engine), "uk", &all[5..])
         .await
         .unwrap();
-    engine.delete_number(ACCOUNT, all[4]).await.unwrap();
+    engine
+        .delete_number(&account(engine), all[4])
+        .await
+        .unwrap();
     let mut mappings = Vec::new();
     for i in 0..50 {
         let to = format!("4479111{i:05}");
@@ -99,7 +115,7 @@ async fn fill(engine: &Engine) -> Vec<(String, Msisdn)> {
     mappings.push((to.clone(), sender(engine, "renamed", &to).await));
     // A deleted mapping must stay deleted.
     assert!(engine
-        .sticky_del(ACCOUNT, "uk", n("447911100000"))
+        .sticky_del(&account(engine), "uk", n("447911100000"))
         .await
         .unwrap());
     mappings.remove(0);
@@ -109,7 +125,7 @@ async fn fill(engine: &Engine) -> Vec<(String, Msisdn)> {
 async fn check(engine: &Engine, mappings: &[(String, Msisdn)]) {
     let pools = engine
         .list_pools(
-            ACCOUNT,
+            &account(engine),
             Page {
                 offset: 0,
                 limit: 10,
@@ -128,7 +144,7 @@ async fn check(engine: &Engine, mappings: &[(String, Msisdn)]) {
     assert_eq!(pools.items[1].number_count, 4, "one removed, one released");
     let inventory = engine
         .list_numbers(
-            ACCOUNT,
+            &account(engine),
             Page {
                 offset: 0,
                 limit: 10,
@@ -149,14 +165,17 @@ async fn check(engine: &Engine, mappings: &[(String, Msisdn)]) {
             "uk"
         };
         assert_eq!(
-            engine.sticky_get(ACCOUNT, pool, n(to)).await.unwrap(),
+            engine
+                .sticky_get(&account(engine), pool, n(to))
+                .await
+                .unwrap(),
             Some(*expected),
             "{to}"
         );
     }
     assert_eq!(
         engine
-            .sticky_get(ACCOUNT, "uk", n("447911100000"))
+            .sticky_get(&account(engine), "uk", n("447911100000"))
             .await
             .unwrap(),
         None
@@ -187,7 +206,7 @@ async fn snapshot_plus_journal_restores_everything() {
     assert_eq!(report.mappings, 50);
     // Changes after the snapshot land in the next journal.
     engine
-        .upsert_numbers(ACCOUNT, vec![owned("447700900009")])
+        .upsert_numbers(&account(&engine), vec![owned("447700900009")])
         .await
         .unwrap();
     engine.snapshot().await.unwrap();
@@ -196,7 +215,7 @@ async fn snapshot_plus_journal_restores_everything() {
     let engine = fresh_engine(dir.path(), FsyncPolicy::Everysec);
     let inventory = engine
         .list_numbers(
-            ACCOUNT,
+            &account(&engine),
             Page {
                 offset: 0,
                 limit: 10,
@@ -206,7 +225,7 @@ async fn snapshot_plus_journal_restores_everything() {
         .unwrap();
     assert_eq!(inventory.total, 6);
     engine
-        .delete_number(ACCOUNT, n("447700900009"))
+        .delete_number(&account(&engine), n("447700900009"))
         .await
         .unwrap();
     check(&engine, &mappings).await;
@@ -232,14 +251,14 @@ async fn a_new_pool_after_restart_gets_a_fresh_uid() {
     let engine = fresh_engine(dir.path(), FsyncPolicy::Always);
     engine
         .create_pool(
-            ACCOUNT,
+            &account(&engine),
             PoolId::new("new").unwrap(),
             PoolSettings::default(),
         )
         .await
         .unwrap();
     engine
-        .add_numbers(ACCOUNT, "new", &[n("447700900001")])
+        .add_numbers(&account(&engine), "new", &[n("447700900001")])
         .await
         .unwrap();
     let new_sender = sender(&engine, "new", "447911155555").await;
@@ -247,12 +266,12 @@ async fn a_new_pool_after_restart_gets_a_fresh_uid() {
     let engine = fresh_engine(dir.path(), FsyncPolicy::Always);
     assert_eq!(
         engine
-            .sticky_get(ACCOUNT, "new", n("447911155555"))
+            .sticky_get(&account(&engine), "new", n("447911155555"))
             .await
             .unwrap(),
         Some(new_sender)
     );
-    engine.delete_pool(ACCOUNT, "new").await.unwrap();
+    engine.delete_pool(&account(&engine), "new").await.unwrap();
     check(&engine, &mappings).await;
 }
 

@@ -7,7 +7,6 @@
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use numpool::actors::messages::PickJob;
 use numpool::durability::image::{StateImage, WorkingState};
 use numpool::durability::FsyncPolicy;
 use numpool::engine::{Engine, SnapshotReport};
@@ -137,28 +136,28 @@ fn accounts() -> Vec<Account> {
 async fn p6(mappings: u64) -> P6 {
     let dir = tempfile::tempdir().expect("temp dir");
     let engine = Engine::open(accounts(), dir.path(), FsyncPolicy::No).expect("open");
+    let account = engine.account(ACCOUNT).expect("configured account");
     let numbers = numbers_in_30_countries(NUMBERS);
     let members: Vec<_> = numbers.iter().map(|n| n.number).collect();
     engine
-        .upsert_numbers(ACCOUNT, numbers)
+        .upsert_numbers(&account, numbers)
         .await
         .expect("upsert");
     let pool = PoolId::new(POOL).expect("pool id");
     engine
-        .create_pool(ACCOUNT, pool, PoolSettings::default())
+        .create_pool(&account, pool, PoolSettings::default())
         .await
         .expect("create pool");
     engine
-        .add_numbers(ACCOUNT, POOL, &members)
+        .add_numbers(&account, POOL, &members)
         .await
         .expect("add numbers");
 
     let filling = Instant::now();
     for start in (0..mappings).step_by(FILL_BATCH as usize) {
-        let jobs = (start..(start + FILL_BATCH).min(mappings))
-            .map(|i| (POOL, PickJob::to(dense_recipient(i))))
-            .collect();
-        for result in engine.pick_batch(ACCOUNT, jobs).await.expect("account") {
+        let requests = (start..(start + FILL_BATCH).min(mappings))
+            .map(|i| (POOL, PickRequest::to(dense_recipient(i))));
+        for result in engine.pick_batch(&account, requests).await {
             result.expect("pick");
         }
     }
@@ -219,6 +218,7 @@ async fn picks_while<T>(
     mappings: u64,
     work: impl std::future::Future<Output = T>,
 ) -> (Histogram<u64>, T) {
+    let account = engine.account(ACCOUNT).expect("configured account");
     let mut latencies = Histogram::<u64>::new(3).expect("histogram");
     let mut work = std::pin::pin!(work);
     let mut i = 0u64;
@@ -226,12 +226,12 @@ async fn picks_while<T>(
         // A stride coprime with the table size scatters the picks over its shards.
         i = (i + 7_919) % mappings;
         let sent = Instant::now();
-        let pick = engine.pick(ACCOUNT, POOL, PickJob::to(dense_recipient(i)));
+        let pick = engine.pick(&account, POOL, PickRequest::to(dense_recipient(i)));
         tokio::select! {
             biased;
             result = &mut work => return (latencies, result),
             answer = pick => {
-                answer.expect("account").expect("pick");
+                answer.expect("pick");
                 latencies
                     .record(sent.elapsed().as_nanos() as u64)
                     .expect("latency in range");

@@ -9,7 +9,7 @@ use numpool_core::select::{Pick, PickError, PickRequest, Reason};
 /// One pick with owned arguments, so it can cross to the actor's thread. `from` and `network`
 /// are rare, so the common job carries no heap allocation at all.
 #[derive(Clone, Debug)]
-pub struct PickJob {
+pub(crate) struct PickJob {
     /// The recipient.
     pub(crate) to: Msisdn,
     /// The message's own sender, for the `CustomFrom` fallback.
@@ -19,17 +19,17 @@ pub struct PickJob {
 }
 
 impl PickJob {
-    /// A job for `to` with no `from` or network.
-    pub fn to(to: Msisdn) -> Self {
+    /// The owned copy of `request` that crosses to the actor.
+    pub(crate) fn of(request: &PickRequest<'_>) -> Self {
         PickJob {
-            to,
-            from: None,
-            network: None,
+            to: request.to,
+            from: request.from.map(Box::from),
+            network: request.network.map(Box::from),
         }
     }
 
     /// The borrowed form the selection functions take.
-    pub fn request(&self) -> PickRequest<'_> {
+    pub(crate) fn request(&self) -> PickRequest<'_> {
         PickRequest {
             to: self.to,
             from: self.from.as_deref(),

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{AccountData, Engine, EngineError, Page, Paged};
+use super::{AccountData, AccountHandle, Engine, EngineError, Page, Paged, Unavailable};
 use crate::actors::messages::{Remove, Upsert};
 use crate::clock::unix_now;
 use crate::durability::convert;
@@ -14,13 +14,13 @@ impl Engine {
     /// passes the new details to every pool holding them). Per number, whether it was new.
     pub async fn upsert_numbers(
         &self,
-        account: &str,
+        account: &AccountHandle,
         numbers: Vec<OwnedNumber>,
     ) -> Result<Vec<bool>, EngineError> {
-        let state = self.account(account)?;
+        let state = &account.0;
         let mut data = state.admin.lock().await;
         self.journal(|| Record::UpsertNumbers {
-            account: account.to_owned(),
+            account: account.id().to_string(),
             numbers: numbers.iter().map(convert::number_image).collect(),
         })?;
         let mut changed_in_pools: BTreeMap<PoolId, Vec<OwnedNumber>> = BTreeMap::new();
@@ -44,7 +44,7 @@ impl Engine {
                 .addr
                 .send(Upsert(numbers))
                 .await
-                .map_err(|_| EngineError::PoolUnavailable(pool_id.clone()))?;
+                .map_err(Unavailable::of(pool_id.as_str()))?;
         }
         Ok(created)
     }
@@ -52,10 +52,10 @@ impl Engine {
     /// One owned number.
     pub(crate) async fn get_number(
         &self,
-        account: &str,
+        account: &AccountHandle,
         number: Msisdn,
     ) -> Result<OwnedNumber, EngineError> {
-        let data = self.account(account)?.admin.lock().await;
+        let data = account.0.admin.lock().await;
         data.inventory
             .get(&number)
             .cloned()
@@ -65,10 +65,10 @@ impl Engine {
     /// A page of the inventory, in number order.
     pub async fn list_numbers(
         &self,
-        account: &str,
+        account: &AccountHandle,
         page: Page,
     ) -> Result<Paged<OwnedNumber>, EngineError> {
-        let data = self.account(account)?.admin.lock().await;
+        let data = account.0.admin.lock().await;
         Ok(Paged::of(
             data.inventory.values().cloned(),
             data.inventory.len(),
@@ -80,16 +80,16 @@ impl Engine {
     /// to it are invalidated, DESIGN §3.2 rule 6).
     pub async fn delete_number(
         &self,
-        account: &str,
+        account: &AccountHandle,
         number: Msisdn,
     ) -> Result<OwnedNumber, EngineError> {
-        let state = self.account(account)?;
+        let state = &account.0;
         let mut data = state.admin.lock().await;
         if !data.inventory.contains_key(&number) {
             return Err(EngineError::NumberNotOwned(number));
         }
         self.journal(|| Record::DeleteNumber {
-            account: account.to_owned(),
+            account: account.id().to_string(),
             number: number.get(),
         })?;
         let owned = data.inventory.remove(&number).expect("checked above");
@@ -107,7 +107,7 @@ async fn remove_from_every_pool(data: &mut AccountData, number: Msisdn) -> Resul
                 .addr
                 .send(Remove(vec![number]))
                 .await
-                .map_err(|_| EngineError::PoolUnavailable(pool_id.clone()))?;
+                .map_err(Unavailable::of(pool_id.as_str()))?;
         }
     }
     Ok(())

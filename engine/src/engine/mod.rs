@@ -19,7 +19,7 @@ use rustc_hash::FxHashMap;
 use thiserror::Error;
 
 pub use persist::{SnapshotReport, SnapshotSchedule};
-pub(crate) use picks::PickFailure;
+pub use picks::PickFailure;
 pub use pools::{AddOutcome, PoolUpdate, RemoveOutcome};
 
 use std::path::Path;
@@ -38,9 +38,6 @@ use numpool_core::select::PoolState;
 /// Why an engine call failed: each names what was missing or in the way.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum EngineError {
-    /// No configured account has this id.
-    #[error("account '{0}' does not exist")]
-    NoSuchAccount(String),
     /// The account has no pool with this id.
     #[error("pool '{0}' not found")]
     NoSuchPool(String),
@@ -50,9 +47,9 @@ pub enum EngineError {
     /// The number is not in the account's inventory.
     #[error("number {0} is not in the account's inventory")]
     NumberNotOwned(Msisdn),
-    /// The pool's actor stopped (the engine is shutting down).
-    #[error("pool '{0}' is unavailable")]
-    PoolUnavailable(PoolId),
+    /// The pool's actor did not answer.
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
     /// The change could not be made durable, so it was not made.
     #[error("storage failed: {0}")]
     Storage(String),
@@ -61,6 +58,40 @@ pub enum EngineError {
 impl From<StorageError> for EngineError {
     fn from(err: StorageError) -> Self {
         EngineError::Storage(err.to_string())
+    }
+}
+
+/// A pool's actor that did not take or answer a message: its mailbox is closed because the
+/// engine is shutting down. The same error wherever a pool is asked something, so a caller
+/// never mistakes it for a missing pool.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("pool '{0}' is unavailable")]
+pub struct Unavailable(pub String);
+
+impl Unavailable {
+    /// The error for pool `pool_id`, as the `map_err` of a mailbox send.
+    fn of(pool_id: &str) -> impl FnOnce(actix::MailboxError) -> Unavailable + '_ {
+        move |_| Unavailable(pool_id.to_owned())
+    }
+}
+
+/// An authenticated account: what [`Engine::authenticate`] returns and every account-scoped
+/// call takes. Holding one proves the account exists, so no call on it can fail with "no such
+/// account"; the servers keep it for the connection or request.
+#[derive(Clone)]
+pub struct AccountHandle(Arc<AccountState>);
+
+impl AccountHandle {
+    /// The account's id (its `api_key`).
+    pub fn id(&self) -> &AccountId {
+        &self.0.account.id
+    }
+}
+
+impl std::fmt::Debug for AccountHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secret: only the id.
+        f.debug_tuple("AccountHandle").field(self.id()).finish()
     }
 }
 
@@ -246,12 +277,18 @@ impl Engine {
 
     /// The account whose key and secret these are, checked in constant time; `None` for a
     /// wrong pair (without saying which half was wrong).
-    pub(crate) fn authenticate(&self, api_key: &str, api_secret: &str) -> Option<AccountId> {
+    pub fn authenticate(&self, api_key: &str, api_secret: &str) -> Option<AccountHandle> {
         let state = self.inner.accounts.get(api_key)?;
         state
             .account
             .secret_matches(api_secret)
-            .then(|| state.account.id.clone())
+            .then(|| AccountHandle(state.clone()))
+    }
+
+    /// The configured account `id`, without credentials: for an operator's choices (the
+    /// `--sidecar-account` binding, the demo seeding, loaders and tests), never for a client.
+    pub fn account(&self, id: &str) -> Option<AccountHandle> {
+        self.inner.accounts.get(id).cloned().map(AccountHandle)
     }
 
     /// Measurements shared by the servers.
@@ -289,13 +326,6 @@ impl Engine {
             storage: storage.clone(),
             uid,
         })
-    }
-
-    fn account(&self, account: &str) -> Result<&Arc<AccountState>, EngineError> {
-        self.inner
-            .accounts
-            .get(account)
-            .ok_or_else(|| EngineError::NoSuchAccount(account.to_owned()))
     }
 }
 

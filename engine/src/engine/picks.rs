@@ -2,12 +2,14 @@
 //! table for a moment and sends one message to the pool's actor; a batch sends one message per
 //! pool, however many picks it holds.
 
+use actix::Addr;
 use thiserror::Error;
 
-use super::{Engine, EngineError};
+use super::{AccountHandle, Engine, EngineError, Unavailable};
 use crate::actors::messages::{PickBatch, PickJob, StickyDel, StickyGet};
+use crate::actors::PoolActor;
 use numpool_core::model::Msisdn;
-use numpool_core::select::{Pick, PickError};
+use numpool_core::select::{Pick, PickError, PickRequest};
 
 /// Why a pick produced no sender.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -18,63 +20,78 @@ pub enum PickFailure {
     /// The pool answered with an error or rejection.
     #[error(transparent)]
     Pick(#[from] PickError),
-    /// The pool's actor is gone (shutdown).
-    #[error("pool '{0}' is unavailable")]
-    Unavailable(String),
+    /// The pool's actor did not answer.
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+}
+
+/// The picks of one batch that go to one pool: one actor message.
+struct PoolGroup<'a> {
+    /// The pool they name.
+    pool_id: &'a str,
+    /// Where each sits in the batch, so answers go back in request order.
+    positions: Vec<usize>,
+    /// Their owned copies, for the actor.
+    jobs: Vec<PickJob>,
 }
 
 impl Engine {
     /// One pick.
     pub async fn pick(
         &self,
-        account: &str,
+        account: &AccountHandle,
         pool_id: &str,
-        job: PickJob,
-    ) -> Result<Result<Pick, PickFailure>, EngineError> {
-        let mut results = self.pick_batch(account, vec![(pool_id, job)]).await?;
-        Ok(results.pop().expect("one result per job"))
+        request: PickRequest<'_>,
+    ) -> Result<Pick, PickFailure> {
+        let mut results = self.pick_batch(account, [(pool_id, request)]).await;
+        results.pop().expect("one result per request")
     }
 
-    /// Many picks, answered in order: one actor message per distinct pool in the batch.
-    pub async fn pick_batch(
+    /// Many picks, answered in order, one result each: one actor message per distinct pool in
+    /// the batch.
+    pub async fn pick_batch<'a>(
         &self,
-        account: &str,
-        jobs: Vec<(&str, PickJob)>,
-    ) -> Result<Vec<Result<Pick, PickFailure>>, EngineError> {
-        let state = self.account(account)?;
-        let mut results: Vec<Option<Result<Pick, PickFailure>>> =
-            (0..jobs.len()).map(|_| None).collect();
-        // Group by pool, keeping each job's position. Batches usually name one pool or a few,
-        // so a linear scan beats hashing.
-        let mut groups: Vec<(&str, Vec<usize>, Vec<PickJob>)> = Vec::new();
-        for (position, (pool_id, job)) in jobs.into_iter().enumerate() {
-            match groups.iter_mut().find(|g| g.0 == pool_id) {
+        account: &AccountHandle,
+        requests: impl IntoIterator<Item = (&'a str, PickRequest<'a>)>,
+    ) -> Vec<Result<Pick, PickFailure>> {
+        // Group by pool, keeping each request's position. Batches usually name one pool or a
+        // few, so a linear scan beats hashing.
+        let mut groups: Vec<PoolGroup<'a>> = Vec::new();
+        let mut count = 0;
+        for (position, (pool_id, request)) in requests.into_iter().enumerate() {
+            count += 1;
+            let job = PickJob::of(&request);
+            match groups.iter_mut().find(|g| g.pool_id == pool_id) {
                 Some(group) => {
-                    group.1.push(position);
-                    group.2.push(job);
+                    group.positions.push(position);
+                    group.jobs.push(job);
                 }
-                None => groups.push((pool_id, vec![position], vec![job])),
+                None => groups.push(PoolGroup {
+                    pool_id,
+                    positions: vec![position],
+                    jobs: vec![job],
+                }),
             }
         }
         // Enqueue every group's message before awaiting any, so pools on different arbiters
         // work in parallel.
         let mut pending = Vec::with_capacity(groups.len());
         {
-            let routes = state.routes.read();
-            for (pool_id, positions, jobs) in groups {
-                match routes.get(pool_id) {
-                    Some(addr) => {
-                        pending.push((pool_id, positions, Some(addr.send(PickBatch(jobs)))))
-                    }
-                    None => pending.push((pool_id, positions, None)),
-                }
+            let routes = account.0.routes.read();
+            for group in groups {
+                let request = routes
+                    .get(group.pool_id)
+                    .map(|addr| addr.send(PickBatch(group.jobs)));
+                pending.push((group.pool_id, group.positions, request));
             }
         }
+        let mut results: Vec<Option<Result<Pick, PickFailure>>> =
+            (0..count).map(|_| None).collect();
         for (pool_id, positions, request) in pending {
             let answers = match request {
                 Some(request) => request
                     .await
-                    .map_err(|_| PickFailure::Unavailable(pool_id.to_owned())),
+                    .map_err(|e| Unavailable::of(pool_id)(e).into()),
                 None => Err(PickFailure::NoSuchPool(pool_id.to_owned())),
             };
             match answers {
@@ -90,48 +107,48 @@ impl Engine {
                 }
             }
         }
-        Ok(results
+        results
             .into_iter()
-            .map(|r| r.expect("every job answered"))
-            .collect())
+            .map(|r| r.expect("every request answered"))
+            .collect()
     }
 
     /// The live sender mapped to `to` in a pool.
     pub async fn sticky_get(
         &self,
-        account: &str,
+        account: &AccountHandle,
         pool_id: &str,
         to: Msisdn,
     ) -> Result<Option<Msisdn>, EngineError> {
-        let addr = self.route(account, pool_id)?;
-        addr.send(StickyGet(to))
+        let addr = route(account, pool_id)?;
+        Ok(addr
+            .send(StickyGet(to))
             .await
-            .map_err(|_| EngineError::NoSuchPool(pool_id.to_owned()))
+            .map_err(Unavailable::of(pool_id))?)
     }
 
     /// Drops the mapping of `to` in a pool; whether a live one went.
     pub async fn sticky_del(
         &self,
-        account: &str,
+        account: &AccountHandle,
         pool_id: &str,
         to: Msisdn,
     ) -> Result<bool, EngineError> {
-        let addr = self.route(account, pool_id)?;
-        addr.send(StickyDel(to))
+        let addr = route(account, pool_id)?;
+        Ok(addr
+            .send(StickyDel(to))
             .await
-            .map_err(|_| EngineError::NoSuchPool(pool_id.to_owned()))
+            .map_err(Unavailable::of(pool_id))?)
     }
+}
 
-    fn route(
-        &self,
-        account: &str,
-        pool_id: &str,
-    ) -> Result<actix::Addr<crate::actors::PoolActor>, EngineError> {
-        self.account(account)?
-            .routes
-            .read()
-            .get(pool_id)
-            .cloned()
-            .ok_or_else(|| EngineError::NoSuchPool(pool_id.to_owned()))
-    }
+/// The actor of `pool_id` in `account`.
+fn route(account: &AccountHandle, pool_id: &str) -> Result<Addr<PoolActor>, EngineError> {
+    account
+        .0
+        .routes
+        .read()
+        .get(pool_id)
+        .cloned()
+        .ok_or_else(|| EngineError::NoSuchPool(pool_id.to_owned()))
 }

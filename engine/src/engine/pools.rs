@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 
-use super::{AccountData, Engine, EngineError, Page, Paged, PoolEntry};
+use super::{AccountData, AccountHandle, Engine, EngineError, Page, Paged, PoolEntry, Unavailable};
 use crate::actors::messages::{Remove, SetSettings, Stop, Upsert};
 use crate::clock::unix_now;
 use crate::durability::convert;
@@ -75,11 +75,11 @@ impl Engine {
     /// Creates an empty pool.
     pub async fn create_pool(
         &self,
-        account: &str,
+        account: &AccountHandle,
         pool_id: PoolId,
         settings: PoolSettings,
     ) -> Result<PoolRecord, EngineError> {
-        let state = self.account(account)?;
+        let state = &account.0;
         let mut data = state.admin.lock().await;
         if data.pools.contains_key(&pool_id) {
             return Err(EngineError::PoolExists(pool_id));
@@ -87,7 +87,7 @@ impl Engine {
         let uid = self.inner.next_pool_uid.fetch_add(1, Ordering::Relaxed);
         let now = unix_now();
         self.journal(|| Record::PutPool {
-            account: account.to_owned(),
+            account: account.id().to_string(),
             header: convert::pool_header(uid, &pool_id, &settings, now, now),
         })?;
         let addr = self
@@ -111,10 +111,10 @@ impl Engine {
     /// One pool.
     pub(crate) async fn get_pool(
         &self,
-        account: &str,
+        account: &AccountHandle,
         pool_id: &str,
     ) -> Result<PoolRecord, EngineError> {
-        let data = self.account(account)?.admin.lock().await;
+        let data = account.0.admin.lock().await;
         let (id, entry) = pool_entry(&data, pool_id)?;
         Ok(entry.record(id))
     }
@@ -122,10 +122,10 @@ impl Engine {
     /// A page of the account's pools, in id order.
     pub async fn list_pools(
         &self,
-        account: &str,
+        account: &AccountHandle,
         page: Page,
     ) -> Result<Paged<PoolRecord>, EngineError> {
-        let data = self.account(account)?.admin.lock().await;
+        let data = account.0.admin.lock().await;
         Ok(Paged::of(
             data.pools.iter().map(|(id, entry)| entry.record(id)),
             data.pools.len(),
@@ -136,11 +136,11 @@ impl Engine {
     /// Changes a pool's settings and maybe its id; its numbers and mappings stay.
     pub async fn update_pool(
         &self,
-        account: &str,
+        account: &AccountHandle,
         pool_id: &str,
         update: &PoolUpdate,
     ) -> Result<PoolRecord, EngineError> {
-        let state = self.account(account)?;
+        let state = &account.0;
         let mut data = state.admin.lock().await;
         let id = pool_entry(&data, pool_id)?.0.clone();
         let new_id = update.pool_id.clone().unwrap_or_else(|| id.clone());
@@ -152,7 +152,7 @@ impl Engine {
         update.apply(&mut settings);
         let now = unix_now();
         self.journal(|| Record::PutPool {
-            account: account.to_owned(),
+            account: account.id().to_string(),
             header: convert::pool_header(entry.uid, &new_id, &settings, entry.created_at, now),
         })?;
         let mut entry = data.pools.remove(&id).expect("looked up above");
@@ -166,22 +166,22 @@ impl Engine {
             routes.insert(new_id.clone(), entry.addr.clone());
         }
         data.pools.insert(new_id.clone(), entry);
-        sent.map_err(|_| EngineError::PoolUnavailable(new_id))?;
+        sent.map_err(Unavailable::of(new_id.as_str()))?;
         Ok(record)
     }
 
     /// Deletes a pool and its mappings; returns it as it was.
     pub async fn delete_pool(
         &self,
-        account: &str,
+        account: &AccountHandle,
         pool_id: &str,
     ) -> Result<PoolRecord, EngineError> {
-        let state = self.account(account)?;
+        let state = &account.0;
         let mut data = state.admin.lock().await;
         let (id, entry) = pool_entry(&data, pool_id)?;
         let (id, uid) = (id.clone(), entry.uid);
         self.journal(|| Record::DeletePool {
-            account: account.to_owned(),
+            account: account.id().to_string(),
             uid,
         })?;
         let entry = data.pools.remove(&id).expect("looked up above");
@@ -194,11 +194,11 @@ impl Engine {
     /// Adds owned numbers to a pool; per number, what happened.
     pub async fn add_numbers(
         &self,
-        account: &str,
+        account: &AccountHandle,
         pool_id: &str,
         numbers: &[Msisdn],
     ) -> Result<Vec<AddOutcome>, EngineError> {
-        let state = self.account(account)?;
+        let state = &account.0;
         let mut data = state.admin.lock().await;
         let id = pool_entry(&data, pool_id)?.0.clone();
         let AccountData { inventory, pools } = &mut *data;
@@ -222,7 +222,7 @@ impl Engine {
         if !joining.is_empty() {
             let now = unix_now();
             self.journal(|| Record::AddMembers {
-                account: account.to_owned(),
+                account: account.id().to_string(),
                 uid: entry.uid,
                 numbers: joining.iter().map(|n| n.number.get()).collect(),
                 at: now,
@@ -233,7 +233,7 @@ impl Engine {
                 .addr
                 .send(Upsert(joining))
                 .await
-                .map_err(|_| EngineError::PoolUnavailable(id))?;
+                .map_err(Unavailable::of(id.as_str()))?;
         }
         Ok(outcomes)
     }
@@ -241,11 +241,11 @@ impl Engine {
     /// Removes numbers from a pool (DESIGN §3.2 rule 6); per number, what happened.
     pub async fn remove_numbers(
         &self,
-        account: &str,
+        account: &AccountHandle,
         pool_id: &str,
         numbers: &[Msisdn],
     ) -> Result<Vec<RemoveOutcome>, EngineError> {
-        let state = self.account(account)?;
+        let state = &account.0;
         let mut data = state.admin.lock().await;
         let id = pool_entry(&data, pool_id)?.0.clone();
         let entry = data.pools.get_mut(&id).expect("looked up above");
@@ -265,7 +265,7 @@ impl Engine {
         if !leaving.is_empty() {
             let now = unix_now();
             self.journal(|| Record::RemoveMembers {
-                account: account.to_owned(),
+                account: account.id().to_string(),
                 uid: entry.uid,
                 numbers: leaving.iter().map(|n| n.get()).collect(),
                 at: now,
@@ -278,7 +278,7 @@ impl Engine {
                 .addr
                 .send(Remove(leaving))
                 .await
-                .map_err(|_| EngineError::PoolUnavailable(id))?;
+                .map_err(Unavailable::of(id.as_str()))?;
         }
         Ok(outcomes)
     }
@@ -286,11 +286,11 @@ impl Engine {
     /// A page of a pool's numbers, in number order.
     pub(crate) async fn pool_numbers(
         &self,
-        account: &str,
+        account: &AccountHandle,
         pool_id: &str,
         page: Page,
     ) -> Result<Paged<Msisdn>, EngineError> {
-        let data = self.account(account)?.admin.lock().await;
+        let data = account.0.admin.lock().await;
         let (_, entry) = pool_entry(&data, pool_id)?;
         Ok(Paged::of(
             entry.members.iter().copied(),

@@ -1,19 +1,21 @@
 //! The engine through its async API, with real actors on real arbiters.
 
 use super::*;
-use crate::actors::messages::PickJob;
 use numpool_core::model::{Fallback, NumberSpec};
-use numpool_core::select::{Pick, PickError, Reason, Rejection, Sender};
+use numpool_core::select::{Pick, PickError, PickRequest, Reason, Rejection, Sender};
 
 const A: &str = "acct0001";
 const B: &str = "acct0002";
 
-fn engine() -> Engine {
+/// An engine with accounts `A` and `B`, and their handles.
+fn engine() -> (Engine, AccountHandle, AccountHandle) {
     let accounts = [A, B]
         .iter()
         .map(|id| Account::with_secret(AccountId::new(id).unwrap(), "secret"))
         .collect();
-    Engine::with_placement(accounts, Placement::start(2))
+    let engine = Engine::with_placement(accounts, Placement::start(2));
+    let (a, b) = (engine.account(A).unwrap(), engine.account(B).unwrap());
+    (engine, a, b)
 }
 
 fn owned(number: &str) -> OwnedNumber {
@@ -32,7 +34,7 @@ fn pool_id(text: &str) -> PoolId {
     PoolId::new(text).unwrap()
 }
 
-async fn pool_with(engine: &Engine, account: &str, id: &str, numbers: &[&str]) {
+async fn pool_with(engine: &Engine, account: &AccountHandle, id: &str, numbers: &[&str]) {
     engine
         .upsert_numbers(account, numbers.iter().map(|x| owned(x)).collect())
         .await
@@ -45,26 +47,28 @@ async fn pool_with(engine: &Engine, account: &str, id: &str, numbers: &[&str]) {
     engine.add_numbers(account, id, &list).await.unwrap();
 }
 
-async fn sender(engine: &Engine, account: &str, pool: &str, to: &str) -> Result<Pick, PickFailure> {
-    engine
-        .pick(account, pool, PickJob::to(n(to)))
-        .await
-        .unwrap()
+async fn sender(
+    engine: &Engine,
+    account: &AccountHandle,
+    pool: &str,
+    to: &str,
+) -> Result<Pick, PickFailure> {
+    engine.pick(account, pool, PickRequest::to(n(to))).await
 }
 
 #[actix::test]
 async fn authenticate_checks_key_and_secret() {
-    let engine = engine();
-    assert_eq!(engine.authenticate(A, "secret").unwrap().as_str(), A);
+    let (engine, _a, _b) = engine();
+    assert_eq!(engine.authenticate(A, "secret").unwrap().id().as_str(), A);
     assert!(engine.authenticate(A, "wrong").is_none());
     assert!(engine.authenticate("nobody01", "secret").is_none());
 }
 
 #[actix::test]
 async fn pool_lifecycle() {
-    let engine = engine();
+    let (engine, a, _b) = engine();
     let record = engine
-        .create_pool(A, pool_id("p1"), PoolSettings::default())
+        .create_pool(&a, pool_id("p1"), PoolSettings::default())
         .await
         .unwrap();
     assert_eq!(
@@ -73,17 +77,17 @@ async fn pool_lifecycle() {
     );
     assert_eq!(
         engine
-            .create_pool(A, pool_id("p1"), PoolSettings::default())
+            .create_pool(&a, pool_id("p1"), PoolSettings::default())
             .await,
         Err(EngineError::PoolExists(pool_id("p1")))
     );
     engine
-        .create_pool(A, pool_id("p0"), PoolSettings::default())
+        .create_pool(&a, pool_id("p0"), PoolSettings::default())
         .await
         .unwrap();
     let page = engine
         .list_pools(
-            A,
+            &a,
             Page {
                 offset: 0,
                 limit: 1,
@@ -97,13 +101,13 @@ async fn pool_lifecycle() {
         pool_id: Some(pool_id("p2")),
         ..PoolUpdate::default()
     };
-    let updated = engine.update_pool(A, "p1", &update).await.unwrap();
+    let updated = engine.update_pool(&a, "p1", &update).await.unwrap();
     assert_eq!(
         (updated.pool_id.as_str(), updated.settings.fallback),
         ("p2", Fallback::Reject)
     );
     assert_eq!(
-        engine.get_pool(A, "p1").await,
+        engine.get_pool(&a, "p1").await,
         Err(EngineError::NoSuchPool("p1".into()))
     );
     let rename_clash = PoolUpdate {
@@ -111,13 +115,13 @@ async fn pool_lifecycle() {
         ..PoolUpdate::default()
     };
     assert_eq!(
-        engine.update_pool(A, "p2", &rename_clash).await,
+        engine.update_pool(&a, "p2", &rename_clash).await,
         Err(EngineError::PoolExists(pool_id("p0")))
     );
-    let deleted = engine.delete_pool(A, "p2").await.unwrap();
+    let deleted = engine.delete_pool(&a, "p2").await.unwrap();
     assert_eq!(deleted.pool_id.as_str(), "p2");
     assert_eq!(
-        engine.delete_pool(A, "p2").await,
+        engine.delete_pool(&a, "p2").await,
         Err(EngineError::NoSuchPool("p2".into()))
     );
     assert_eq!(engine.stats().await.pools, 1);
@@ -125,15 +129,15 @@ async fn pool_lifecycle() {
 
 #[actix::test]
 async fn bulk_add_and_remove_report_each_number() {
-    let engine = engine();
-    pool_with(&engine, A, "p", &["447700900001"]).await;
+    let (engine, a, _b) = engine();
+    pool_with(&engine, &a, "p", &["447700900001"]).await;
     engine
-        .upsert_numbers(A, vec![owned("447700900002")])
+        .upsert_numbers(&a, vec![owned("447700900002")])
         .await
         .unwrap();
     let outcomes = engine
         .add_numbers(
-            A,
+            &a,
             "p",
             &[n("447700900001"), n("447700900002"), n("447700900003")],
         )
@@ -148,7 +152,7 @@ async fn bulk_add_and_remove_report_each_number() {
         ]
     );
     let outcomes = engine
-        .remove_numbers(A, "p", &[n("447700900002"), n("447700900003")])
+        .remove_numbers(&a, "p", &[n("447700900002"), n("447700900003")])
         .await
         .unwrap();
     assert_eq!(
@@ -157,7 +161,7 @@ async fn bulk_add_and_remove_report_each_number() {
     );
     let members = engine
         .pool_numbers(
-            A,
+            &a,
             "p",
             Page {
                 offset: 0,
@@ -167,21 +171,21 @@ async fn bulk_add_and_remove_report_each_number() {
         .await
         .unwrap();
     assert_eq!((members.total, members.items), (1, vec![n("447700900001")]));
-    assert_eq!(engine.get_pool(A, "p").await.unwrap().number_count, 1);
+    assert_eq!(engine.get_pool(&a, "p").await.unwrap().number_count, 1);
 }
 
 #[actix::test]
 async fn picks_route_to_the_pool_and_batch_per_pool() {
-    let engine = engine();
-    pool_with(&engine, A, "uk", &["447700900001", "447700900002"]).await;
-    pool_with(&engine, A, "us", &["12125550101"]).await;
+    let (engine, a, _b) = engine();
+    pool_with(&engine, &a, "uk", &["447700900001", "447700900002"]).await;
+    pool_with(&engine, &a, "us", &["12125550101"]).await;
     let jobs = vec![
-        ("uk", PickJob::to(n("447911123456"))),
-        ("us", PickJob::to(n("12125559999"))),
-        ("nope", PickJob::to(n("447911123456"))),
-        ("uk", PickJob::to(n("447911123456"))),
+        ("uk", PickRequest::to(n("447911123456"))),
+        ("us", PickRequest::to(n("12125559999"))),
+        ("nope", PickRequest::to(n("447911123456"))),
+        ("uk", PickRequest::to(n("447911123456"))),
     ];
-    let results = engine.pick_batch(A, jobs).await.unwrap();
+    let results = engine.pick_batch(&a, jobs).await;
     let first = results[0].as_ref().unwrap();
     assert_eq!(first.reason, Reason::Country);
     assert_eq!(
@@ -198,15 +202,15 @@ async fn picks_route_to_the_pool_and_batch_per_pool() {
         panic!()
     };
     assert_eq!(
-        engine.sticky_get(A, "uk", n("447911123456")).await,
+        engine.sticky_get(&a, "uk", n("447911123456")).await,
         Ok(Some(mapped))
     );
     assert_eq!(
-        engine.sticky_del(A, "uk", n("447911123456")).await,
+        engine.sticky_del(&a, "uk", n("447911123456")).await,
         Ok(true)
     );
     assert_eq!(
-        engine.sticky_del(A, "uk", n("447911123456")).await,
+        engine.sticky_del(&a, "uk", n("447911123456")).await,
         Ok(false)
     );
     let stats = engine.stats().await;
@@ -216,14 +220,14 @@ async fn picks_route_to_the_pool_and_batch_per_pool() {
 
 #[actix::test]
 async fn rejection_comes_back_as_a_pick_failure() {
-    let engine = engine();
-    pool_with(&engine, A, "uk", &["447700900001"]).await;
+    let (engine, a, _b) = engine();
+    pool_with(&engine, &a, "uk", &["447700900001"]).await;
     let update = PoolUpdate {
         fallback: Some(Fallback::Reject),
         ..PoolUpdate::default()
     };
-    engine.update_pool(A, "uk", &update).await.unwrap();
-    let result = sender(&engine, A, "uk", "4915112345678").await;
+    engine.update_pool(&a, "uk", &update).await.unwrap();
+    let result = sender(&engine, &a, "uk", "4915112345678").await;
     assert_eq!(
         result,
         Err(PickFailure::Pick(PickError::Rejected(
@@ -234,13 +238,13 @@ async fn rejection_comes_back_as_a_pick_failure() {
 
 #[actix::test]
 async fn concurrent_picks_for_one_recipient_agree() {
-    let engine = engine();
-    pool_with(&engine, A, "uk", &["447700900001", "447700900002"]).await;
+    let (engine, a, _b) = engine();
+    pool_with(&engine, &a, "uk", &["447700900001", "447700900002"]).await;
     let numbers: Vec<OwnedNumber> = (3..60)
         .map(|i| owned(&format!("4477009000{i:02}")))
         .collect();
     let more: Vec<Msisdn> = numbers.iter().map(|o| o.number).collect();
-    engine.upsert_numbers(A, numbers).await.unwrap();
+    engine.upsert_numbers(&a, numbers).await.unwrap();
     // 200 tasks pick for one new recipient at once while the pool grows under them: the first
     // pick to reach the actor records a mapping and every later one must get it back, even
     // though the grown pool's hash may point elsewhere.
@@ -248,11 +252,12 @@ async fn concurrent_picks_for_one_recipient_agree() {
         .map(|i| {
             let engine = engine.clone();
             let more = more.clone();
+            let a = a.clone();
             actix::spawn(async move {
                 if i == 100 {
-                    engine.add_numbers(A, "uk", &more).await.unwrap();
+                    engine.add_numbers(&a, "uk", &more).await.unwrap();
                 }
-                sender(&engine, A, "uk", "447911123456")
+                sender(&engine, &a, "uk", "447911123456")
                     .await
                     .unwrap()
                     .sender
@@ -268,66 +273,66 @@ async fn concurrent_picks_for_one_recipient_agree() {
         1,
         "every concurrent pick got the same sender: {senders:?}"
     );
-    assert_eq!(engine.get_pool(A, "uk").await.unwrap().number_count, 59);
+    assert_eq!(engine.get_pool(&a, "uk").await.unwrap().number_count, 59);
 }
 
 #[actix::test]
 async fn releasing_a_number_removes_it_from_every_pool_and_its_mappings() {
-    let engine = engine();
-    pool_with(&engine, A, "one", &["447700900001", "447700900002"]).await;
+    let (engine, a, _b) = engine();
+    pool_with(&engine, &a, "one", &["447700900001", "447700900002"]).await;
     engine
-        .create_pool(A, pool_id("two"), PoolSettings::default())
+        .create_pool(&a, pool_id("two"), PoolSettings::default())
         .await
         .unwrap();
     engine
-        .add_numbers(A, "two", &[n("447700900001"), n("447700900002")])
+        .add_numbers(&a, "two", &[n("447700900001"), n("447700900002")])
         .await
         .unwrap();
-    let Sender::Number(first) = sender(&engine, A, "one", "447911123456")
+    let Sender::Number(first) = sender(&engine, &a, "one", "447911123456")
         .await
         .unwrap()
         .sender
     else {
         panic!()
     };
-    engine.delete_number(A, first).await.unwrap();
+    engine.delete_number(&a, first).await.unwrap();
     assert_eq!(
-        engine.get_number(A, first).await,
+        engine.get_number(&a, first).await,
         Err(EngineError::NumberNotOwned(first))
     );
-    assert_eq!(engine.get_pool(A, "one").await.unwrap().number_count, 1);
-    assert_eq!(engine.get_pool(A, "two").await.unwrap().number_count, 1);
+    assert_eq!(engine.get_pool(&a, "one").await.unwrap().number_count, 1);
+    assert_eq!(engine.get_pool(&a, "two").await.unwrap().number_count, 1);
     assert_eq!(
-        engine.sticky_get(A, "one", n("447911123456")).await,
+        engine.sticky_get(&a, "one", n("447911123456")).await,
         Ok(None)
     );
-    let next = sender(&engine, A, "one", "447911123456").await.unwrap();
+    let next = sender(&engine, &a, "one", "447911123456").await.unwrap();
     assert_ne!(next.sender, Sender::Number(first));
 }
 
 #[actix::test]
 async fn inventory_changes_reach_the_pools() {
-    let engine = engine();
-    pool_with(&engine, A, "uk", &["447700900001", "447700900002"]).await;
+    let (engine, a, _b) = engine();
+    pool_with(&engine, &a, "uk", &["447700900001", "447700900002"]).await;
     let mut tagged = owned("447700900002");
     tagged.network = Some(numpool_core::model::Network::new("23410").unwrap());
     assert_eq!(
-        engine.upsert_numbers(A, vec![tagged]).await.unwrap(),
+        engine.upsert_numbers(&a, vec![tagged]).await.unwrap(),
         vec![false]
     );
-    let job = PickJob {
+    let request = PickRequest {
         to: n("447911123456"),
         from: None,
-        network: Some("23410".into()),
+        network: Some("23410"),
     };
-    let pick = engine.pick(A, "uk", job).await.unwrap().unwrap();
+    let pick = engine.pick(&a, "uk", request).await.unwrap();
     assert_eq!(
         (pick.sender, pick.reason),
         (Sender::Number(n("447700900002")), Reason::Network)
     );
     let page = engine
         .list_numbers(
-            A,
+            &a,
             Page {
                 offset: 1,
                 limit: 5,
@@ -340,44 +345,40 @@ async fn inventory_changes_reach_the_pools() {
 
 #[actix::test]
 async fn accounts_are_isolated() {
-    let engine = engine();
-    pool_with(&engine, A, "shared-name", &["447700900001"]).await;
+    let (engine, a, b) = engine();
+    pool_with(&engine, &a, "shared-name", &["447700900001"]).await;
     assert_eq!(
-        engine.get_pool(B, "shared-name").await,
+        engine.get_pool(&b, "shared-name").await,
         Err(EngineError::NoSuchPool("shared-name".into()))
     );
     assert_eq!(
         engine
-            .pick(B, "shared-name", PickJob::to(n("447911123456")))
-            .await
-            .unwrap(),
+            .pick(&b, "shared-name", PickRequest::to(n("447911123456")))
+            .await,
         Err(PickFailure::NoSuchPool("shared-name".into()))
     );
     // B cannot put A's number in a pool without owning it.
     engine
-        .create_pool(B, pool_id("b"), PoolSettings::default())
+        .create_pool(&b, pool_id("b"), PoolSettings::default())
         .await
         .unwrap();
     assert_eq!(
         engine
-            .add_numbers(B, "b", &[n("447700900001")])
+            .add_numbers(&b, "b", &[n("447700900001")])
             .await
             .unwrap(),
         vec![AddOutcome::NotOwned]
     );
     assert_eq!(
-        engine.get_pool(A, "x").await,
+        engine.get_pool(&a, "x").await,
         Err(EngineError::NoSuchPool("x".into()))
     );
-    assert_eq!(
-        engine.get_pool("nobody01", "x").await,
-        Err(EngineError::NoSuchAccount("nobody01".into()))
-    );
+    assert!(engine.account("nobody01").is_none());
 }
 
 #[actix::test]
 async fn a_pool_of_100_000_numbers_works() {
-    let engine = engine();
+    let (engine, a, _b) = engine();
     // 100,000 numbers across four countries.
     let numbers: Vec<OwnedNumber> = (0..100_000u64)
         .map(|i| {
@@ -395,22 +396,22 @@ async fn a_pool_of_100_000_numbers_works() {
         })
         .collect();
     let list: Vec<Msisdn> = numbers.iter().map(|o| o.number).collect();
-    engine.upsert_numbers(A, numbers).await.unwrap();
+    engine.upsert_numbers(&a, numbers).await.unwrap();
     engine
-        .create_pool(A, pool_id("big"), PoolSettings::default())
+        .create_pool(&a, pool_id("big"), PoolSettings::default())
         .await
         .unwrap();
-    let outcomes = engine.add_numbers(A, "big", &list).await.unwrap();
+    let outcomes = engine.add_numbers(&a, "big", &list).await.unwrap();
     assert!(outcomes.iter().all(|o| *o == AddOutcome::Added));
     let jobs: Vec<_> = (0..1_000u64)
         .map(|i| {
             (
                 "big",
-                PickJob::to(Msisdn::from_u64(447_911_000_000 + i).unwrap()),
+                PickRequest::to(Msisdn::from_u64(447_911_000_000 + i).unwrap()),
             )
         })
         .collect();
-    let results = engine.pick_batch(A, jobs).await.unwrap();
+    let results = engine.pick_batch(&a, jobs).await;
     for result in results {
         let pick = result.unwrap();
         let Sender::Number(number) = pick.sender else {
@@ -419,7 +420,7 @@ async fn a_pool_of_100_000_numbers_works() {
         assert_eq!(number.leading_digits(2), 44, "localized to GB");
     }
     assert_eq!(
-        engine.get_pool(A, "big").await.unwrap().number_count,
+        engine.get_pool(&a, "big").await.unwrap().number_count,
         100_000
     );
 }

@@ -11,15 +11,15 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
 
 use super::problem::Problem;
-use crate::engine::Engine;
-use numpool_core::model::AccountId;
+use crate::engine::{AccountHandle, Engine};
 
 /// The authenticated account that a request's path names. A handler that takes it runs only
 /// for a caller with valid credentials acting on its own account.
 #[derive(Clone, Debug)]
 pub(crate) struct Caller {
-    /// The account the credentials belong to, which is also the path's `account_id`.
-    pub(crate) account: AccountId,
+    /// The account the credentials belong to, which is also the path's `account_id`: the
+    /// handle every engine call of the request takes.
+    pub(crate) account: AccountHandle,
 }
 
 impl FromRequest for Caller {
@@ -41,7 +41,7 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, Problem> {
         .ok_or_else(Problem::unauthorized)?;
     // Someone else's account answers exactly like a missing one: no hint that it exists.
     let path_account = req.match_info().get("account_id").unwrap_or_default();
-    if path_account != account.as_str() {
+    if path_account != account.id().as_str() {
         return Err(Problem::not_found(path_account));
     }
     Ok(Caller { account })

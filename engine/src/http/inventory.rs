@@ -87,12 +87,12 @@ pub(crate) async fn list(
     page: PageRequest,
 ) -> AnswerResult {
     let paged = engine
-        .list_numbers(caller.account.as_str(), page.engine_page())
+        .list_numbers(&caller.account, page.engine_page())
         .await?;
     let numbers = paged
         .items
         .iter()
-        .map(|owned| number_json(&caller.account, owned))
+        .map(|owned| number_json(caller.account.id(), owned))
         .collect();
     Ok(page.respond::<Value>("numbers", numbers, paged.total))
 }
@@ -116,15 +116,13 @@ pub(crate) async fn upsert_many(
         return Err(Problem::validation(invalid));
     }
     let names: Vec<String> = numbers.iter().map(|n| n.number.to_string()).collect();
-    let created = engine
-        .upsert_numbers(caller.account.as_str(), numbers)
-        .await?;
+    let created = engine.upsert_numbers(&caller.account, numbers).await?;
     let (new, replaced): (Vec<_>, Vec<_>) = names.into_iter().zip(&created).partition(|p| *p.1);
     let names = |pairs: Vec<(String, &bool)>| pairs.into_iter().map(|p| p.0).collect::<Vec<_>>();
     Ok(upsert_status(&created).json(json!({
         "created": names(new),
         "updated": names(replaced),
-        "_links": { "self": { "href": format!("{}/numbers", account_href(&caller.account)) } },
+        "_links": { "self": { "href": format!("{}/numbers", account_href(caller.account.id())) } },
     })))
 }
 
@@ -135,8 +133,8 @@ pub async fn get(
     path: web::Path<NumberPath>,
 ) -> AnswerResult {
     let number = parse_path_number("number", &path.number)?;
-    let owned = engine.get_number(caller.account.as_str(), number).await?;
-    Ok(HttpResponse::Ok().json(number_json(&caller.account, &owned)))
+    let owned = engine.get_number(&caller.account, number).await?;
+    Ok(HttpResponse::Ok().json(number_json(caller.account.id(), &owned)))
 }
 
 /// `PUT …/numbers/{number}`: adds the number or replaces its details (`network`, `type`,
@@ -149,9 +147,9 @@ pub(crate) async fn put(
 ) -> AnswerResult {
     let owned = number_spec(&body, "", Some(&path.number)).map_err(Problem::validation)?;
     let created = engine
-        .upsert_numbers(caller.account.as_str(), vec![owned.clone()])
+        .upsert_numbers(&caller.account, vec![owned.clone()])
         .await?;
-    Ok(upsert_status(&created).json(number_json(&caller.account, &owned)))
+    Ok(upsert_status(&created).json(number_json(caller.account.id(), &owned)))
 }
 
 /// `DELETE …/numbers/{number}`: releases the number from the inventory and every pool; 200
@@ -162,8 +160,6 @@ pub(crate) async fn delete(
     path: web::Path<NumberPath>,
 ) -> AnswerResult {
     let number = parse_path_number("number", &path.number)?;
-    let owned = engine
-        .delete_number(caller.account.as_str(), number)
-        .await?;
-    Ok(HttpResponse::Ok().json(number_json(&caller.account, &owned)))
+    let owned = engine.delete_number(&caller.account, number).await?;
+    Ok(HttpResponse::Ok().json(number_json(caller.account.id(), &owned)))
 }

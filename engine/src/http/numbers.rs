@@ -63,7 +63,7 @@ pub(crate) async fn list(
     page: PageRequest,
 ) -> AnswerResult {
     let paged = engine
-        .pool_numbers(caller.account.as_str(), &path.pool_id, page.engine_page())
+        .pool_numbers(&caller.account, &path.pool_id, page.engine_page())
         .await?;
     let numbers = paged.items.iter().map(Msisdn::to_string).collect();
     Ok(page.respond::<String>("numbers", numbers, paged.total))
@@ -79,7 +79,7 @@ pub(crate) async fn add(
 ) -> AnswerResult {
     let numbers = pool_numbers(&body, BULK_LIMIT)?;
     let outcomes = engine
-        .add_numbers(caller.account.as_str(), &path.pool_id, &numbers)
+        .add_numbers(&caller.account, &path.pool_id, &numbers)
         .await?;
     let split = Split::new(
         &numbers,
@@ -94,7 +94,7 @@ pub(crate) async fn add(
     }
     let mut answer = json!({
         "numbers": split.done,
-        "_links": { "self": { "href": format!("{}/numbers", pool_href(&caller.account, &path.pool_id)) } },
+        "_links": { "self": { "href": format!("{}/numbers", pool_href(caller.account.id(), &path.pool_id)) } },
     });
     if split.failed.is_empty() {
         return Ok(HttpResponse::Created().json(answer));
@@ -113,7 +113,7 @@ pub(crate) async fn remove_many(
 ) -> AnswerResult {
     let numbers = pool_numbers(&body, BULK_LIMIT)?;
     let outcomes = engine
-        .remove_numbers(caller.account.as_str(), &path.pool_id, &numbers)
+        .remove_numbers(&caller.account, &path.pool_id, &numbers)
         .await?;
     let split = Split::new(
         &numbers,
@@ -143,7 +143,7 @@ pub(crate) async fn remove_one(
 ) -> AnswerResult {
     let number = parse_path_number("number", &path.number)?;
     let outcomes = engine
-        .remove_numbers(caller.account.as_str(), &path.pool_id, &[number])
+        .remove_numbers(&caller.account, &path.pool_id, &[number])
         .await?;
     match outcomes.as_slice() {
         [RemoveOutcome::Removed] => Ok(HttpResponse::NoContent().finish()),

@@ -13,8 +13,8 @@ use super::body::Fields;
 use super::pools::PoolPath;
 use super::problem::{Problem, NOT_FOUND};
 use super::{parse_path_number, AnswerResult};
-use crate::actors::messages::PickJob;
 use numpool_core::model::{Msisdn, Network};
+use numpool_core::select::PickRequest;
 
 use crate::engine::Engine;
 
@@ -46,16 +46,14 @@ pub async fn pick(
     let Some(to) = to else {
         unreachable!("finish() refuses a body without `to`")
     };
-    let job = PickJob {
+    let request = PickRequest {
         to,
-        from: from.map(String::into_boxed_str),
-        network: network.map(String::into_boxed_str),
+        from: from.as_deref(),
+        network: network.as_deref(),
     };
     // Latency as the RESP server measures it: from request parsed to answer ready.
     let started = Instant::now();
-    let answer = engine
-        .pick(caller.account.as_str(), &path.pool_id, job)
-        .await?;
+    let answer = engine.pick(&caller.account, &path.pool_id, request).await;
     engine.metrics().record_picks(started.elapsed(), 1);
     let pick = answer?;
     Ok(HttpResponse::Ok().json(json!({
@@ -79,7 +77,7 @@ pub async fn sticky_get(
 ) -> AnswerResult {
     let to = parse_path_number("to", &path.to)?;
     match engine
-        .sticky_get(caller.account.as_str(), &path.pool_id, to)
+        .sticky_get(&caller.account, &path.pool_id, to)
         .await?
     {
         Some(from) => Ok(HttpResponse::Ok().json(json!({
@@ -98,7 +96,7 @@ pub(crate) async fn sticky_delete(
 ) -> AnswerResult {
     let to = parse_path_number("to", &path.to)?;
     if engine
-        .sticky_del(caller.account.as_str(), &path.pool_id, to)
+        .sticky_del(&caller.account, &path.pool_id, to)
         .await?
     {
         Ok(HttpResponse::NoContent().finish())

@@ -52,12 +52,12 @@ pub(crate) async fn list(
     page: PageRequest,
 ) -> AnswerResult {
     let paged = engine
-        .list_pools(caller.account.as_str(), page.engine_page())
+        .list_pools(&caller.account, page.engine_page())
         .await?;
     let pools = paged
         .items
         .iter()
-        .map(|record| pool_json(&caller.account, record))
+        .map(|record| pool_json(caller.account.id(), record))
         .collect();
     Ok(page.respond::<Value>("pools", pools, paged.total))
 }
@@ -89,14 +89,14 @@ pub async fn create(
         sticky_ttl_seconds: sticky_ttl_seconds.unwrap_or(0),
     };
     let record = engine
-        .create_pool(caller.account.as_str(), pool_id, settings)
+        .create_pool(&caller.account, pool_id, settings)
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((
             header::LOCATION,
-            pool_href(&caller.account, record.pool_id.as_str()),
+            pool_href(caller.account.id(), record.pool_id.as_str()),
         ))
-        .json(pool_json(&caller.account, &record)))
+        .json(pool_json(caller.account.id(), &record)))
 }
 
 /// `GET …/pools/{pool_id}`.
@@ -105,10 +105,8 @@ pub async fn get(
     caller: Caller,
     path: web::Path<PoolPath>,
 ) -> AnswerResult {
-    let record = engine
-        .get_pool(caller.account.as_str(), &path.pool_id)
-        .await?;
-    Ok(HttpResponse::Ok().json(pool_json(&caller.account, &record)))
+    let record = engine.get_pool(&caller.account, &path.pool_id).await?;
+    Ok(HttpResponse::Ok().json(pool_json(caller.account.id(), &record)))
 }
 
 /// `PATCH …/pools/{pool_id}`: 201 (the spec's code) with the changed pool. A `pool_id` renames
@@ -130,13 +128,13 @@ pub(crate) async fn patch(
     };
     let account_id: Option<String> = fields.optional("account_id");
     fields.finish()?;
-    if account_id.is_some_and(|id| id != caller.account.as_str()) {
+    if account_id.is_some_and(|id| id != caller.account.id().as_str()) {
         return Err(Problem::new(StatusCode::CONFLICT, ACCOUNT_ID_MISMATCH));
     }
     let record = engine
-        .update_pool(caller.account.as_str(), &path.pool_id, &update)
+        .update_pool(&caller.account, &path.pool_id, &update)
         .await?;
-    Ok(HttpResponse::Created().json(pool_json(&caller.account, &record)))
+    Ok(HttpResponse::Created().json(pool_json(caller.account.id(), &record)))
 }
 
 /// `DELETE …/pools/{pool_id}`: 200 with the pool as it was.
@@ -145,8 +143,6 @@ pub(crate) async fn delete(
     caller: Caller,
     path: web::Path<PoolPath>,
 ) -> AnswerResult {
-    let record = engine
-        .delete_pool(caller.account.as_str(), &path.pool_id)
-        .await?;
-    Ok(HttpResponse::Ok().json(pool_json(&caller.account, &record)))
+    let record = engine.delete_pool(&caller.account, &path.pool_id).await?;
+    Ok(HttpResponse::Ok().json(pool_json(caller.account.id(), &record)))
 }

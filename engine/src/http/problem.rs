@@ -371,11 +371,11 @@ impl ResponseError for Problem {
 impl From<EngineError> for Problem {
     fn from(error: EngineError) -> Self {
         match error {
-            EngineError::NoSuchAccount(id) | EngineError::NoSuchPool(id) => Problem::not_found(id),
+            EngineError::NoSuchPool(id) => Problem::not_found(id),
             EngineError::NumberNotOwned(number) => Problem::not_found(number),
             EngineError::PoolExists(id) => Problem::new(StatusCode::CONFLICT, POOL_ID_EXISTS)
                 .detail(format!("A pool with the ID '{id}' already exists")),
-            EngineError::PoolUnavailable(_) => {
+            EngineError::Unavailable(_) => {
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
             }
             EngineError::Storage(why) => {

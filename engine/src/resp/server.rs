@@ -15,8 +15,7 @@ use super::connection::{ConnError, Connection};
 use super::frame::{write_error, FrameLimits};
 use super::session::{After, Session};
 use crate::config::Config;
-use crate::engine::Engine;
-use numpool_core::model::AccountId;
+use crate::engine::{AccountHandle, Engine};
 
 /// How long shutdown waits for connections to finish what they are doing.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -32,7 +31,7 @@ pub struct Server {
     /// Close a connection silent this long.
     idle_timeout: Option<Duration>,
     /// The account every connection is bound to, for a private sidecar.
-    sidecar_account: Option<AccountId>,
+    sidecar_account: Option<AccountHandle>,
 }
 
 impl Server {
@@ -40,6 +39,10 @@ impl Server {
     pub fn new(engine: Engine, config: &Config) -> Self {
         let limits = &config.limits;
         Server {
+            sidecar_account: config
+                .sidecar_account
+                .as_deref()
+                .and_then(|id| engine.account(id)),
             engine,
             limits: FrameLimits {
                 max_bulk_len: limits.max_arg_bytes,
@@ -49,10 +52,6 @@ impl Server {
             max_connections: limits.max_connections,
             idle_timeout: (limits.idle_timeout_seconds > 0)
                 .then(|| Duration::from_secs(limits.idle_timeout_seconds)),
-            sidecar_account: config
-                .sidecar_account
-                .as_deref()
-                .and_then(|a| AccountId::new(a).ok()),
         }
     }
 

@@ -1,20 +1,20 @@
 //! One connection's state and the execution of a batch of requests in order. Consecutive
 //! `PICK`s are collected into one engine call (one actor message per pool), which is what
-//! makes pipelining pay (DESIGN §3.3).
+//! makes pipelining pay (DESIGN §3.3). Commands never see the session: each returns an
+//! [`Outcome`] and the session acts on it.
 
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
-use super::cmd::{self, Command};
-use crate::actors::messages::PickJob;
-use crate::engine::Engine;
-use numpool_core::model::AccountId;
+use super::cmd::{self, Ctx, Handshake, Outcome, Pick, Request};
+use crate::engine::{AccountHandle, Engine};
 
 /// Per-connection state.
 pub(crate) struct Session {
-    /// The account the connection acts for: set by `AUTH`, or fixed by `--sidecar-account`.
-    pub(crate) account: Option<AccountId>,
+    /// The account the connection acts for: bound by `AUTH`/`HELLO … AUTH`, or fixed by
+    /// `--sidecar-account`. Until then only [`Handshake`] commands run.
+    pub(crate) account: Option<AccountHandle>,
 }
 
 /// What the connection should do after a batch.
@@ -29,14 +29,14 @@ pub(crate) enum After {
 /// Picks waiting to be sent to the engine together.
 struct PendingPicks<'a> {
     /// The parsed commands, for their replies.
-    commands: Vec<cmd::Pick<'a>>,
+    commands: Vec<Pick<'a>>,
     /// When the first was parsed: latency is measured from there.
     since: Instant,
 }
 
 impl Session {
     /// Runs `batch` (parsed requests in arrival order), writing one reply per request to `out`.
-    pub async fn execute(
+    pub(crate) async fn execute(
         &mut self,
         engine: &Engine,
         batch: &[Vec<Bytes>],
@@ -44,97 +44,74 @@ impl Session {
     ) -> After {
         let mut pending: Option<PendingPicks<'_>> = None;
         for args in batch {
-            if self.account.is_none() && cmd::needs_auth(args) {
-                self.flush_picks(engine, pending.take(), out).await;
-                cmd::write_noauth(out);
+            let Some(account) = &self.account else {
+                // Before AUTH only the handshake runs; anything else, unknown commands
+                // included, learns nothing but NOAUTH.
+                match Handshake::parse(args) {
+                    Some(Ok(handshake)) => {
+                        let outcome = handshake.apply(engine, out);
+                        if self.act_on(outcome) == After::Close {
+                            return After::Close;
+                        }
+                    }
+                    Some(Err(err)) => err.write_reply(out),
+                    None => cmd::write_noauth(out),
+                }
                 continue;
-            }
-            let command = match Command::parse(args) {
-                Ok(command) => command,
-                Err(err) => {
-                    self.flush_picks(engine, pending.take(), out).await;
-                    err.write_reply(out);
+            };
+            let ctx = Ctx { engine, account };
+            let outcome = match Request::parse(args) {
+                Ok(Request::Pick(pick)) => {
+                    pending
+                        .get_or_insert_with(|| PendingPicks {
+                            commands: Vec::new(),
+                            since: Instant::now(),
+                        })
+                        .commands
+                        .push(pick);
                     continue;
                 }
+                // Anything else ends the run of picks: they are answered first, in order.
+                Ok(Request::Handshake(handshake)) => {
+                    flush_picks(&ctx, pending.take(), out).await;
+                    handshake.apply(engine, out)
+                }
+                Ok(Request::Account(command)) => {
+                    flush_picks(&ctx, pending.take(), out).await;
+                    command.apply(&ctx, out).await
+                }
+                Err(err) => {
+                    flush_picks(&ctx, pending.take(), out).await;
+                    err.write_reply(out);
+                    Outcome::Continue
+                }
             };
-            if let Command::Pick(pick) = command {
-                pending
-                    .get_or_insert_with(|| PendingPicks {
-                        commands: Vec::new(),
-                        since: Instant::now(),
-                    })
-                    .commands
-                    .push(pick);
-                continue;
-            }
-            self.flush_picks(engine, pending.take(), out).await;
-            if self.run(engine, command, out).await == After::Close {
+            if self.act_on(outcome) == After::Close {
                 return After::Close;
             }
         }
-        self.flush_picks(engine, pending.take(), out).await;
+        if let Some(account) = &self.account {
+            flush_picks(&Ctx { engine, account }, pending.take(), out).await;
+        }
         After::Continue
     }
 
-    /// Sends the pending picks in one engine call and writes their replies in order.
-    async fn flush_picks(
-        &self,
-        engine: &Engine,
-        pending: Option<PendingPicks<'_>>,
-        out: &mut BytesMut,
-    ) {
-        let (Some(pending), Some(account)) = (pending, &self.account) else {
-            return;
-        };
-        let jobs: Vec<(&str, PickJob)> =
-            pending.commands.iter().map(|p| (p.pool, p.job())).collect();
-        match engine.pick_batch(account.as_str(), jobs).await {
-            Ok(results) => {
-                for (pick, result) in pending.commands.iter().zip(&results) {
-                    pick.write_reply(result, out);
-                }
+    /// Applies a command's outcome to the connection.
+    fn act_on(&mut self, outcome: Outcome) -> After {
+        match outcome {
+            Outcome::Continue => After::Continue,
+            Outcome::Bind(account) => {
+                self.account = Some(account);
+                After::Continue
             }
-            // The account was authenticated, so it exists; this cannot happen, but a reply per
-            // request is owed whatever happens.
-            Err(err) => {
-                for _ in &pending.commands {
-                    crate::resp::frame::write_error_fmt(out, format_args!("ERR {err}"));
-                }
-            }
+            Outcome::Close => After::Close,
         }
-        engine
-            .metrics()
-            .record_picks(pending.since.elapsed(), pending.commands.len() as u64);
     }
+}
 
-    /// Any command but a batched `PICK`. Commands that need an account only get here with one.
-    async fn run(&mut self, engine: &Engine, command: Command<'_>, out: &mut BytesMut) -> After {
-        let account = self.account.clone();
-        match (command, account) {
-            (Command::Ping(ping), _) => ping.apply(out),
-            (Command::Auth(auth), _) => auth.apply(engine, self, out),
-            (Command::Hello(hello), _) => hello.apply(engine, self, out),
-            (Command::Client(client), _) => client.apply(out),
-            (Command::Quit(quit), _) => {
-                quit.apply(out);
-                return After::Close;
-            }
-            (Command::StickyGet(get), Some(account)) => get.apply(engine, &account, out).await,
-            (Command::StickyDel(del), Some(account)) => del.apply(engine, &account, out).await,
-            (Command::Info(info), Some(_)) => info.apply(engine, out).await,
-            // `execute` batches picks; a lone one is a batch of one.
-            (Command::Pick(pick), Some(_)) => {
-                let single = PendingPicks {
-                    commands: vec![pick],
-                    since: Instant::now(),
-                };
-                self.flush_picks(engine, Some(single), out).await
-            }
-            (
-                Command::Pick(_) | Command::StickyGet(_) | Command::StickyDel(_) | Command::Info(_),
-                None,
-            ) => cmd::write_noauth(out),
-        }
-        After::Continue
+/// Sends the pending picks in one engine call and writes their replies in order.
+async fn flush_picks(ctx: &Ctx<'_>, pending: Option<PendingPicks<'_>>, out: &mut BytesMut) {
+    if let Some(pending) = pending {
+        cmd::pick::apply_batch(&pending.commands, pending.since, ctx, out).await;
     }
 }

@@ -29,6 +29,17 @@ pub struct PickRequest<'a> {
     pub network: Option<&'a str>,
 }
 
+impl PickRequest<'_> {
+    /// A request for `to` with no `from` or network: the common case.
+    pub fn to(to: Msisdn) -> Self {
+        PickRequest {
+            to,
+            from: None,
+            network: None,
+        }
+    }
+}
+
 /// Who a message is sent from.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub enum Sender {

@@ -2,7 +2,7 @@
 
 use bytes::BytesMut;
 
-use super::super::session::Session;
+use super::Outcome;
 use crate::engine::Engine;
 use crate::resp::frame::{write_error, write_simple};
 use crate::resp::parse::{ArgCursor, ParseError};
@@ -20,7 +20,7 @@ pub(crate) struct Auth<'a> {
 
 impl<'a> Auth<'a> {
     /// Parses `<key> <secret>`.
-    pub fn parse(cursor: &mut ArgCursor<'a>) -> Result<Self, ParseError> {
+    pub(crate) fn parse(cursor: &mut ArgCursor<'a>) -> Result<Self, ParseError> {
         if cursor.remaining() != 2 {
             return Err(cursor.wrong_arity());
         }
@@ -32,22 +32,16 @@ impl<'a> Auth<'a> {
 
     /// Authenticates: `+OK` and the connection belongs to the account, or `WRONGPASS` and
     /// nothing changes.
-    pub fn apply(&self, engine: &Engine, session: &mut Session, out: &mut BytesMut) {
-        if self.authenticate(engine, session) {
-            write_simple(out, "OK");
-        } else {
-            write_error(out, WRONGPASS);
-        }
-    }
-
-    /// Checks the pair and binds the session; whether it matched.
-    pub(crate) fn authenticate(&self, engine: &Engine, session: &mut Session) -> bool {
+    pub(crate) fn apply(self, engine: &Engine, out: &mut BytesMut) -> Outcome {
         match engine.authenticate(self.key, self.secret) {
             Some(account) => {
-                session.account = Some(account);
-                true
+                write_simple(out, "OK");
+                Outcome::Bind(account)
             }
-            None => false,
+            None => {
+                write_error(out, WRONGPASS);
+                Outcome::Continue
+            }
         }
     }
 }

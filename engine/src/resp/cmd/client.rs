@@ -2,6 +2,7 @@
 
 use bytes::BytesMut;
 
+use super::Outcome;
 use crate::resp::frame::write_simple;
 use crate::resp::parse::{ArgCursor, ParseError};
 
@@ -10,7 +11,7 @@ pub(crate) struct Client;
 
 impl Client {
     /// Takes any arguments, but at least a subcommand (as Redis does).
-    pub fn parse(cursor: &mut ArgCursor<'_>) -> Result<Self, ParseError> {
+    pub(crate) fn parse(cursor: &mut ArgCursor<'_>) -> Result<Self, ParseError> {
         if cursor.remaining() == 0 {
             return Err(cursor.wrong_arity());
         }
@@ -18,7 +19,8 @@ impl Client {
     }
 
     /// `+OK`.
-    pub fn apply(&self, out: &mut BytesMut) {
+    pub(crate) fn apply(self, out: &mut BytesMut) -> Outcome {
         write_simple(out, "OK");
+        Outcome::Continue
     }
 }

@@ -3,8 +3,8 @@
 
 use bytes::BytesMut;
 
-use super::super::session::Session;
 use super::auth::{Auth, WRONGPASS};
+use super::Outcome;
 use crate::engine::Engine;
 use crate::resp::frame::{write_array_header, write_bulk, write_error, write_integer};
 use crate::resp::parse::{ArgCursor, ParseError};
@@ -19,7 +19,7 @@ pub(crate) struct Hello<'a> {
 
 impl<'a> Hello<'a> {
     /// Parses the optional version and its options.
-    pub fn parse(cursor: &mut ArgCursor<'a>) -> Result<Self, ParseError> {
+    pub(crate) fn parse(cursor: &mut ArgCursor<'a>) -> Result<Self, ParseError> {
         let mut hello = Hello {
             proto: None,
             auth: None,
@@ -45,23 +45,26 @@ impl<'a> Hello<'a> {
         Ok(hello)
     }
 
-    /// Replies with the server's properties as a flat array, after any inline `AUTH`.
-    pub fn apply(&self, engine: &Engine, session: &mut Session, out: &mut BytesMut) {
-        if let Some(proto) = self.proto {
-            if proto != 2 {
-                write_error(
-                    out,
-                    "NOPROTO sorry, this protocol version is not supported.",
-                );
-                return;
-            }
+    /// Replies with the server's properties as a flat array, after any inline `AUTH`, whose
+    /// account the connection then acts for.
+    pub(crate) fn apply(self, engine: &Engine, out: &mut BytesMut) -> Outcome {
+        if self.proto.is_some_and(|proto| proto != 2) {
+            write_error(
+                out,
+                "NOPROTO sorry, this protocol version is not supported.",
+            );
+            return Outcome::Continue;
         }
-        if let Some(auth) = &self.auth {
-            if !auth.authenticate(engine, session) {
-                write_error(out, WRONGPASS);
-                return;
-            }
-        }
+        let outcome = match &self.auth {
+            Some(auth) => match engine.authenticate(auth.key, auth.secret) {
+                Some(account) => Outcome::Bind(account),
+                None => {
+                    write_error(out, WRONGPASS);
+                    return Outcome::Continue;
+                }
+            },
+            None => Outcome::Continue,
+        };
         write_array_header(out, 6);
         write_bulk(out, b"server");
         write_bulk(out, b"numpool");
@@ -69,5 +72,6 @@ impl<'a> Hello<'a> {
         write_bulk(out, env!("CARGO_PKG_VERSION").as_bytes());
         write_bulk(out, b"proto");
         write_integer(out, 2);
+        outcome
     }
 }

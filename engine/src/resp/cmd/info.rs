@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use bytes::BytesMut;
 
+use super::{Ctx, Outcome};
 use crate::engine::Engine;
 use crate::resp::frame::write_bulk;
 use crate::resp::parse::{ArgCursor, ParseError};
@@ -14,7 +15,7 @@ pub(crate) struct Info;
 
 impl Info {
     /// Takes at most one section name.
-    pub fn parse(cursor: &mut ArgCursor<'_>) -> Result<Self, ParseError> {
+    pub(crate) fn parse(cursor: &mut ArgCursor<'_>) -> Result<Self, ParseError> {
         if cursor.remaining() > 1 {
             return Err(cursor.wrong_arity());
         }
@@ -22,13 +23,14 @@ impl Info {
     }
 
     /// The report, as a bulk string.
-    pub async fn apply(&self, engine: &Engine, out: &mut BytesMut) {
-        write_bulk(out, render(engine).await.as_bytes());
+    pub(crate) async fn apply(self, ctx: &Ctx<'_>, out: &mut BytesMut) -> Outcome {
+        write_bulk(out, render(ctx.engine).await.as_bytes());
+        Outcome::Continue
     }
 }
 
 /// Renders the report.
-pub async fn render(engine: &Engine) -> String {
+async fn render(engine: &Engine) -> String {
     let stats = engine.stats().await;
     let metrics = engine.metrics();
     let latency = metrics.pick_latency();

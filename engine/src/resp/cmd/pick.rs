@@ -1,18 +1,23 @@
 //! `PICK <pool_id> <to> [FROM <sender>] [NETWORK <network>] [WITHREASON]`: the hot path.
-//! Parsing borrows from the request; the session batches consecutive picks into one engine call.
+//! Parsing borrows from the request; the session collects consecutive picks and runs them with
+//! [`apply_batch`], one engine call (one actor message per pool) for the whole run.
+
+use std::time::Instant;
 
 use bytes::BytesMut;
 
-use super::{parse_recipient, write_invalid_recipient, write_no_pool, write_number, CommandError};
-use crate::actors::messages::PickJob;
+use super::{
+    parse_recipient, write_invalid_recipient, write_no_pool, write_number, write_unavailable,
+    CommandError, Ctx, Outcome,
+};
 use crate::engine::PickFailure;
-use crate::resp::frame::{write_array_header, write_bulk, write_error, write_error_fmt};
+use crate::resp::frame::{write_array_header, write_bulk, write_error_fmt};
 use crate::resp::parse::ArgCursor;
 use numpool_core::model::Msisdn;
-use numpool_core::select::{self, PickError};
+use numpool_core::select::{self, PickError, PickRequest};
 
 /// A parsed `PICK`.
-pub struct Pick<'a> {
+pub(crate) struct Pick<'a> {
     /// The pool.
     pub(crate) pool: &'a str,
     /// The recipient as given, echoed in errors.
@@ -29,7 +34,7 @@ pub struct Pick<'a> {
 
 impl<'a> Pick<'a> {
     /// Parses the arguments; options may come in any order.
-    pub fn parse(cursor: &mut ArgCursor<'a>) -> Result<Self, CommandError<'a>> {
+    pub(crate) fn parse(cursor: &mut ArgCursor<'a>) -> Result<Self, CommandError<'a>> {
         if cursor.remaining() < 2 {
             return Err(cursor.wrong_arity().into());
         }
@@ -58,21 +63,17 @@ impl<'a> Pick<'a> {
         Ok(pick)
     }
 
-    /// The engine job: owned copies of the rare options only.
-    pub(crate) fn job(&self) -> PickJob {
-        PickJob {
+    /// What the engine is asked.
+    fn request(&self) -> PickRequest<'a> {
+        PickRequest {
             to: self.to,
-            from: self.from.map(Box::from),
-            network: self.network.map(Box::from),
+            from: self.from,
+            network: self.network,
         }
     }
 
     /// Writes the reply for the engine's answer.
-    pub(crate) fn write_reply(
-        &self,
-        result: &Result<select::Pick, PickFailure>,
-        out: &mut BytesMut,
-    ) {
+    fn write_reply(&self, result: &Result<select::Pick, PickFailure>, out: &mut BytesMut) {
         match result {
             Ok(pick) => {
                 if self.with_reason {
@@ -97,7 +98,26 @@ impl<'a> Pick<'a> {
                 out,
                 format_args!("ERR invalid sender '{}'", self.from.unwrap_or_default()),
             ),
-            Err(PickFailure::Unavailable(_)) => write_error(out, "ERR pool unavailable, retry"),
+            Err(PickFailure::Unavailable(_)) => write_unavailable(out),
         }
     }
+}
+
+/// Runs `picks` (consecutive `PICK`s of one pipelined burst) as one engine call and writes
+/// their replies in order. `since` is when the first was parsed: latency is measured from there.
+pub(crate) async fn apply_batch(
+    picks: &[Pick<'_>],
+    since: Instant,
+    ctx: &Ctx<'_>,
+    out: &mut BytesMut,
+) -> Outcome {
+    let requests = picks.iter().map(|pick| (pick.pool, pick.request()));
+    let results = ctx.engine.pick_batch(ctx.account, requests).await;
+    for (pick, result) in picks.iter().zip(&results) {
+        pick.write_reply(result, out);
+    }
+    ctx.engine
+        .metrics()
+        .record_picks(since.elapsed(), picks.len() as u64);
+    Outcome::Continue
 }

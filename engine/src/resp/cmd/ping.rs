@@ -2,6 +2,7 @@
 
 use bytes::BytesMut;
 
+use super::Outcome;
 use crate::resp::frame::{write_bulk, write_simple};
 use crate::resp::parse::{ArgCursor, ParseError};
 
@@ -13,7 +14,7 @@ pub(crate) struct Ping<'a> {
 
 impl<'a> Ping<'a> {
     /// Parses `[msg]`.
-    pub fn parse(cursor: &mut ArgCursor<'a>) -> Result<Self, ParseError> {
+    pub(crate) fn parse(cursor: &mut ArgCursor<'a>) -> Result<Self, ParseError> {
         let msg = match cursor.remaining() {
             0 => None,
             _ => Some(&cursor.next_bytes()?[..]),
@@ -23,10 +24,11 @@ impl<'a> Ping<'a> {
     }
 
     /// `+PONG`, or the message as a bulk string (as Redis does).
-    pub fn apply(&self, out: &mut BytesMut) {
+    pub(crate) fn apply(self, out: &mut BytesMut) -> Outcome {
         match self.msg {
             None => write_simple(out, "PONG"),
             Some(msg) => write_bulk(out, msg),
         }
+        Outcome::Continue
     }
 }

@@ -2,6 +2,7 @@
 
 use bytes::BytesMut;
 
+use super::Outcome;
 use crate::resp::frame::write_simple;
 use crate::resp::parse::{ArgCursor, ParseError};
 
@@ -10,13 +11,14 @@ pub(crate) struct Quit;
 
 impl Quit {
     /// Takes no arguments.
-    pub fn parse(cursor: &mut ArgCursor<'_>) -> Result<Self, ParseError> {
+    pub(crate) fn parse(cursor: &mut ArgCursor<'_>) -> Result<Self, ParseError> {
         cursor.finish()?;
         Ok(Quit)
     }
 
-    /// `+OK`; the caller closes after flushing.
-    pub fn apply(&self, out: &mut BytesMut) {
+    /// `+OK`, and the connection closes once it is flushed.
+    pub(crate) fn apply(self, out: &mut BytesMut) -> Outcome {
         write_simple(out, "OK");
+        Outcome::Close
     }
 }
