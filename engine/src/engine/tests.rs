@@ -344,39 +344,6 @@ async fn inventory_changes_reach_the_pools() {
 }
 
 #[actix::test]
-async fn accounts_are_isolated() {
-    let (engine, a, b) = engine();
-    pool_with(&engine, &a, "shared-name", &["447700900001"]).await;
-    assert_eq!(
-        engine.get_pool(&b, "shared-name").await,
-        Err(EngineError::NoSuchPool("shared-name".into()))
-    );
-    assert_eq!(
-        engine
-            .pick(&b, "shared-name", PickRequest::to(n("447911123456")))
-            .await,
-        Err(PickFailure::NoSuchPool("shared-name".into()))
-    );
-    // B cannot put A's number in a pool without owning it.
-    engine
-        .create_pool(&b, pool_id("b"), PoolSettings::default())
-        .await
-        .unwrap();
-    assert_eq!(
-        engine
-            .add_numbers(&b, "b", &[n("447700900001")])
-            .await
-            .unwrap(),
-        vec![AddOutcome::NotOwned]
-    );
-    assert_eq!(
-        engine.get_pool(&a, "x").await,
-        Err(EngineError::NoSuchPool("x".into()))
-    );
-    assert!(engine.account("nobody01").is_none());
-}
-
-#[actix::test]
 async fn a_pool_of_100_000_numbers_works() {
     let (engine, a, _b) = engine();
     // 100,000 numbers across four countries.
@@ -423,4 +390,181 @@ async fn a_pool_of_100_000_numbers_works() {
         engine.get_pool(&a, "big").await.unwrap().number_count,
         100_000
     );
+}
+
+/// One admin change or pick of the property below, with small indices so that both accounts
+/// name the same pools, numbers and recipients.
+#[derive(Clone, Debug)]
+enum Op {
+    /// Owns number `n` (or refreshes it).
+    Own(u8),
+    /// Gives up number `n`.
+    Release(u8),
+    /// Creates pool `p`.
+    Create(u8),
+    /// Deletes pool `p`.
+    Delete(u8),
+    /// Adds number `n` to pool `p`.
+    Add(u8, u8),
+    /// Removes number `n` from pool `p`.
+    Remove(u8, u8),
+    /// Picks a sender in pool `p` for recipient `r`.
+    Pick(u8, u8),
+    /// Drops the mapping of recipient `r` in pool `p`.
+    Forget(u8, u8),
+}
+
+fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+    use proptest::prelude::*;
+    prop_oneof![
+        (0..6u8).prop_map(Op::Own),
+        (0..6u8).prop_map(Op::Release),
+        (0..3u8).prop_map(Op::Create),
+        (0..3u8).prop_map(Op::Delete),
+        (0..3u8, 0..6u8).prop_map(|(p, n)| Op::Add(p, n)),
+        (0..3u8, 0..6u8).prop_map(|(p, n)| Op::Remove(p, n)),
+        (0..3u8, 0..8u8).prop_map(|(p, r)| Op::Pick(p, r)),
+        (0..3u8, 0..8u8).prop_map(|(p, r)| Op::Forget(p, r)),
+    ]
+}
+
+/// Numbers in three countries, so picks exercise localization and fallbacks.
+fn op_number(i: u8) -> Msisdn {
+    let base = [447_700_900_000u64, 12_125_550_000, 33_612_000_000][usize::from(i % 3)];
+    Msisdn::from_u64(base + u64::from(i)).unwrap()
+}
+
+fn op_recipient(i: u8) -> Msisdn {
+    let base = [447_911_000_000u64, 12_125_559_000, 4_915_100_000_000][usize::from(i % 3)];
+    Msisdn::from_u64(base + u64::from(i)).unwrap()
+}
+
+/// Runs `op` for `account` and renders what the caller saw, timestamps left out.
+async fn run_op(engine: &Engine, account: &AccountHandle, op: &Op) -> String {
+    let pool = |p: &u8| format!("p{p}");
+    match op {
+        Op::Own(i) => {
+            let number = OwnedNumber::from_spec(&NumberSpec {
+                number: op_number(*i).to_string(),
+                ..NumberSpec::default()
+            })
+            .unwrap();
+            format!("{:?}", engine.upsert_numbers(account, vec![number]).await)
+        }
+        Op::Release(i) => format!(
+            "{:?}",
+            engine
+                .delete_number(account, op_number(*i))
+                .await
+                .map(|n| n.number)
+        ),
+        Op::Create(p) => format!(
+            "{:?}",
+            engine
+                .create_pool(account, pool_id(&pool(p)), PoolSettings::default())
+                .await
+                .map(|r| r.number_count)
+        ),
+        Op::Delete(p) => format!(
+            "{:?}",
+            engine
+                .delete_pool(account, &pool(p))
+                .await
+                .map(|r| r.number_count)
+        ),
+        Op::Add(p, i) => format!(
+            "{:?}",
+            engine
+                .add_numbers(account, &pool(p), &[op_number(*i)])
+                .await
+        ),
+        Op::Remove(p, i) => format!(
+            "{:?}",
+            engine
+                .remove_numbers(account, &pool(p), &[op_number(*i)])
+                .await
+        ),
+        Op::Pick(p, r) => format!(
+            "{:?}",
+            engine
+                .pick(account, &pool(p), PickRequest::to(op_recipient(*r)))
+                .await
+        ),
+        Op::Forget(p, r) => format!(
+            "{:?}",
+            engine.sticky_del(account, &pool(p), op_recipient(*r)).await
+        ),
+    }
+}
+
+/// Everything `account` can list, timestamps left out.
+async fn account_view(engine: &Engine, account: &AccountHandle) -> String {
+    let all = Page {
+        offset: 0,
+        limit: 100,
+    };
+    let inventory = engine.list_numbers(account, all).await.unwrap();
+    let pools = engine.list_pools(account, all).await.unwrap();
+    let mut view = format!("{:?}", inventory.items);
+    for record in pools.items {
+        let members = engine
+            .pool_numbers(account, record.pool_id.as_str(), all)
+            .await
+            .unwrap();
+        let mappings: Vec<_> = live_mappings(engine, account, record.pool_id.as_str()).await;
+        view += &format!(
+            "\n{} {:?} {:?} {:?}",
+            record.pool_id, record.settings, members.items, mappings
+        );
+    }
+    view
+}
+
+/// The live mapping of every recipient the ops can name.
+async fn live_mappings(
+    engine: &Engine,
+    account: &AccountHandle,
+    pool: &str,
+) -> Vec<Option<Msisdn>> {
+    let mut mappings = Vec::new();
+    for r in 0..8 {
+        mappings.push(
+            engine
+                .sticky_get(account, pool, op_recipient(r))
+                .await
+                .unwrap(),
+        );
+    }
+    mappings
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// DESIGN §3.1, "nothing crosses accounts": whatever account A does, interleaved with B,
+    /// B sees exactly what it sees in an engine where A did nothing.
+    #[test]
+    fn no_state_crosses_accounts(ops in proptest::collection::vec((proptest::bool::ANY, op()), 1..40)) {
+        let (shared_view, alone_view, shared_seen, alone_seen) = actix::System::new().block_on(async {
+            let (shared, a, b) = engine();
+            let (alone, _, b_alone) = engine();
+            let (mut shared_seen, mut alone_seen) = (Vec::new(), Vec::new());
+            for (by_a, op) in &ops {
+                if *by_a {
+                    run_op(&shared, &a, op).await;
+                } else {
+                    shared_seen.push(run_op(&shared, &b, op).await);
+                    alone_seen.push(run_op(&alone, &b_alone, op).await);
+                }
+            }
+            (
+                account_view(&shared, &b).await,
+                account_view(&alone, &b_alone).await,
+                shared_seen,
+                alone_seen,
+            )
+        });
+        proptest::prop_assert_eq!(shared_seen, alone_seen);
+        proptest::prop_assert_eq!(shared_view, alone_view);
+    }
 }
