@@ -330,16 +330,34 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    /// A command that trickles in over three idle timeouts, a piece every three quarters
+    /// of one, is read whole: the timeout counts silence, not the command's total time. Time
+    /// is paused, so the test runs instantly and its timing is exact.
+    #[tokio::test(start_paused = true)]
     async fn idle_timeout_does_not_fire_while_bytes_flow() {
+        let idle = Duration::from_millis(200);
         let (mut client, server) = duplex(1024);
-        let mut c = Connection::new(
-            server,
-            FrameLimits::default(),
-            Some(Duration::from_millis(200)),
+        let mut c = Connection::new(server, FrameLimits::default(), Some(idle));
+        let writer = tokio::spawn(async move {
+            for piece in [&b"*2\r\n"[..], b"$4\r\nECHO", b"\r\n$2\r", b"\nhi\r\n"] {
+                tokio::time::sleep(idle * 3 / 4).await;
+                client.write_all(piece).await.unwrap();
+            }
+            client
+        });
+        let started = tokio::time::Instant::now();
+        let batch = read_batch(&mut c).await.unwrap().unwrap();
+        assert_eq!(words(&batch), vec![vec![&b"ECHO"[..], b"hi"]]);
+        assert!(
+            started.elapsed() >= idle * 3,
+            "the command took longer than the timeout"
         );
-        client.write_all(b"PING\r\n").await.unwrap();
-        assert_eq!(read_batch(&mut c).await.unwrap().unwrap().len(), 1);
+        let _client = writer.await.unwrap();
+        // Silence after it still times out.
+        assert!(matches!(
+            read_batch(&mut c).await,
+            Err(ConnError::IdleTimeout(_))
+        ));
     }
 
     #[tokio::test]
