@@ -1,9 +1,12 @@
-//! numpool's engine: the model of accounts, owned numbers and pools; the selection rules that
-//! pick a localized, sticky sender for each message; and the actors that own each pool's state
-//! and serve picks and changes concurrently. The servers (RESP sidecar, REST API) and storage
-//! call into this crate; it knows nothing of sockets or files.
+//! numpool's process: the pool actors that own each pool's selection state (`actors`), the
+//! async engine API the servers call (`engine`), durable state on local disk (`durability`, over
+//! `numpool-snapshots`), the RESP sidecar (`resp`) and the REST API (`http`), and the
+//! configuration they start from (`config`). The rules themselves (model, classification,
+//! selection, the sticky table) live in `numpool-core`, which knows no thread, socket or file;
+//! this crate adds exactly those. Data flows one way: wire → command → engine → actor →
+//! select/sticky → journal, and no lower layer names a higher one.
 
-pub mod actors;
+pub(crate) mod actors;
 pub(crate) mod clock;
 pub mod config;
 pub mod demo;
