@@ -4,7 +4,8 @@
 use std::path::Path;
 
 use numpool::actors::messages::PickJob;
-use numpool::durability::image::{Record, StateImage, StickyImage, WorkingState};
+use numpool::durability::image::{Record, StateImage, StickyImage};
+use numpool::durability::replay::WorkingState;
 use numpool::durability::FsyncPolicy;
 use numpool::engine::{Engine, Page};
 use numpool_core::model::{
