@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use numpool::durability::image::{Record, StateImage, StickyImage, WorkingState};
+use numpool::durability::image::{Record, StateImage, StickyImage};
+use numpool::durability::replay::WorkingState;
 use numpool::durability::FsyncPolicy;
 use numpool::engine::{AccountHandle, Engine, Page};
 use numpool_core::model::{

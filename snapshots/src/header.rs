@@ -1,10 +1,12 @@
 //! Fixed-size file headers of snapshots and journals: their byte layout, their checksums and their
 //! validation. Everything is little-endian and hand-laid (not bincode) so that the container stays
 //! readable even if the payload encoding changes.
+//!
+//! Both headers are laid out alike: magic (8 bytes), format version (u32), the file's own fields,
+//! and a CRC32C of everything before it (u32). One pair of functions, [`seal`] and [`open`], writes
+//! and checks that frame for both; each header only adds its fields.
 
-use std::path::Path;
-
-use crate::error::{JournalError, SnapshotError};
+use crate::error::BadHeader;
 
 /// Magic at the start of every snapshot file.
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"NPSNAPSH";
@@ -20,110 +22,88 @@ pub const JOURNAL_FORMAT_VERSION: u32 = 1;
 /// Journal header length: magic 8 + version 4 + seq 8 + header CRC 4.
 pub const JOURNAL_HEADER_LEN: usize = 24;
 
+/// Where a header's own fields start: after the magic and the version.
+const FIELDS_AT: usize = 12;
+/// The header checksum's length, at the very end.
+const CRC_LEN: usize = 4;
+
+/// A header of `N` bytes: `magic`, `version`, `fields`, then the CRC32C of all of them.
+fn seal<const N: usize>(magic: [u8; 8], version: u32, fields: &[u8]) -> [u8; N] {
+    let mut b = [0u8; N];
+    b[0..8].copy_from_slice(&magic);
+    b[8..FIELDS_AT].copy_from_slice(&version.to_le_bytes());
+    b[FIELDS_AT..N - CRC_LEN].copy_from_slice(fields);
+    let crc = crc32c::crc32c(&b[..N - CRC_LEN]);
+    b[N - CRC_LEN..].copy_from_slice(&crc.to_le_bytes());
+    b
+}
+
+/// Checks a header's magic, then its version (a newer version may lay out the rest differently),
+/// then its checksum, and returns its own fields.
+fn open<const N: usize>(b: &[u8; N], magic: [u8; 8], version: u32) -> Result<&[u8], BadHeader> {
+    let found: [u8; 8] = b[0..8].try_into().expect("8 bytes");
+    if found != magic {
+        return Err(BadHeader::WrongMagic { found });
+    }
+    let stored_version = le_u32(&b[8..FIELDS_AT]);
+    if stored_version != version {
+        return Err(BadHeader::UnsupportedVersion {
+            version: stored_version,
+            supported: version,
+        });
+    }
+    let stored = le_u32(&b[N - CRC_LEN..]);
+    let computed = crc32c::crc32c(&b[..N - CRC_LEN]);
+    if stored != computed {
+        return Err(BadHeader::ChecksumMismatch { stored, computed });
+    }
+    Ok(&b[FIELDS_AT..N - CRC_LEN])
+}
+
 /// The decoded, validated fields of a snapshot header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SnapshotHeader {
+    /// The generation the snapshot starts, checked against the file name.
     pub(crate) seq: u64,
+    /// The payload's length, checked against the file's before anything is allocated.
     pub(crate) payload_len: u64,
+    /// The payload's CRC32C, which tells a damaged state from a good one.
     pub(crate) payload_crc: u32,
 }
 
 impl SnapshotHeader {
     pub(crate) fn to_bytes(self) -> [u8; SNAPSHOT_HEADER_LEN] {
-        let mut b = [0u8; SNAPSHOT_HEADER_LEN];
-        b[0..8].copy_from_slice(&SNAPSHOT_MAGIC);
-        b[8..12].copy_from_slice(&SNAPSHOT_FORMAT_VERSION.to_le_bytes());
-        b[12..20].copy_from_slice(&self.seq.to_le_bytes());
-        b[20..28].copy_from_slice(&self.payload_len.to_le_bytes());
-        b[28..32].copy_from_slice(&self.payload_crc.to_le_bytes());
-        let crc = crc32c::crc32c(&b[0..32]);
-        b[32..36].copy_from_slice(&crc.to_le_bytes());
-        b
+        let mut fields = [0u8; SNAPSHOT_HEADER_LEN - FIELDS_AT - CRC_LEN];
+        fields[0..8].copy_from_slice(&self.seq.to_le_bytes());
+        fields[8..16].copy_from_slice(&self.payload_len.to_le_bytes());
+        fields[16..20].copy_from_slice(&self.payload_crc.to_le_bytes());
+        seal(SNAPSHOT_MAGIC, SNAPSHOT_FORMAT_VERSION, &fields)
     }
 
-    /// Checks magic, then version (a newer version may lay out the rest differently), then the
-    /// header checksum, and returns the fields.
-    pub fn parse(b: &[u8; SNAPSHOT_HEADER_LEN], path: &Path) -> Result<Self, SnapshotError> {
-        let magic: [u8; 8] = b[0..8].try_into().expect("8 bytes");
-        if magic != SNAPSHOT_MAGIC {
-            return Err(SnapshotError::WrongMagic {
-                path: path.to_owned(),
-                found: magic,
-            });
-        }
-        let version = le_u32(&b[8..12]);
-        if version != SNAPSHOT_FORMAT_VERSION {
-            return Err(SnapshotError::UnsupportedVersion {
-                path: path.to_owned(),
-                version,
-                supported: SNAPSHOT_FORMAT_VERSION,
-            });
-        }
-        let stored = le_u32(&b[32..36]);
-        let computed = crc32c::crc32c(&b[0..32]);
-        if stored != computed {
-            return Err(SnapshotError::HeaderChecksumMismatch {
-                path: path.to_owned(),
-                stored,
-                computed,
-            });
-        }
+    /// Validates the header (see [`open`]) and returns its fields.
+    pub(crate) fn parse(b: &[u8; SNAPSHOT_HEADER_LEN]) -> Result<Self, BadHeader> {
+        let fields = open(b, SNAPSHOT_MAGIC, SNAPSHOT_FORMAT_VERSION)?;
         Ok(Self {
-            seq: le_u64(&b[12..20]),
-            payload_len: le_u64(&b[20..28]),
-            payload_crc: le_u32(&b[28..32]),
+            seq: le_u64(&fields[0..8]),
+            payload_len: le_u64(&fields[8..16]),
+            payload_crc: le_u32(&fields[16..20]),
         })
     }
 }
 
 /// The header every journal file starts with; it depends only on the sequence number.
 pub(crate) fn journal_header(seq: u64) -> [u8; JOURNAL_HEADER_LEN] {
-    let mut b = [0u8; JOURNAL_HEADER_LEN];
-    b[0..8].copy_from_slice(&JOURNAL_MAGIC);
-    b[8..12].copy_from_slice(&JOURNAL_FORMAT_VERSION.to_le_bytes());
-    b[12..20].copy_from_slice(&seq.to_le_bytes());
-    let crc = crc32c::crc32c(&b[0..20]);
-    b[20..24].copy_from_slice(&crc.to_le_bytes());
-    b
+    seal(JOURNAL_MAGIC, JOURNAL_FORMAT_VERSION, &seq.to_le_bytes())
 }
 
-/// Validates a journal header against the sequence number in the file's name.
+/// Validates a journal header (see [`open`]) against the sequence number in the file's name.
 pub(crate) fn check_journal_header(
     b: &[u8; JOURNAL_HEADER_LEN],
-    expected_seq: u64,
-    path: &Path,
-) -> Result<(), JournalError> {
-    let magic: [u8; 8] = b[0..8].try_into().expect("8 bytes");
-    if magic != JOURNAL_MAGIC {
-        return Err(JournalError::WrongMagic {
-            path: path.to_owned(),
-            found: magic,
-        });
-    }
-    let version = le_u32(&b[8..12]);
-    if version != JOURNAL_FORMAT_VERSION {
-        return Err(JournalError::UnsupportedVersion {
-            path: path.to_owned(),
-            version,
-            supported: JOURNAL_FORMAT_VERSION,
-        });
-    }
-    let stored = le_u32(&b[20..24]);
-    let computed = crc32c::crc32c(&b[0..20]);
-    if stored != computed {
-        return Err(JournalError::HeaderChecksumMismatch {
-            path: path.to_owned(),
-            stored,
-            computed,
-        });
-    }
-    let in_header = le_u64(&b[12..20]);
-    if in_header != expected_seq {
-        return Err(JournalError::SequenceMismatch {
-            path: path.to_owned(),
-            in_name: expected_seq,
-            in_header,
-        });
+    in_name: u64,
+) -> Result<(), BadHeader> {
+    let in_header = le_u64(open(b, JOURNAL_MAGIC, JOURNAL_FORMAT_VERSION)?);
+    if in_header != in_name {
+        return Err(BadHeader::SequenceMismatch { in_name, in_header });
     }
     Ok(())
 }
@@ -148,7 +128,7 @@ mod tests {
             payload_crc: 0xdead_beef,
         };
         let b = h.to_bytes();
-        assert_eq!(SnapshotHeader::parse(&b, Path::new("x")).unwrap(), h);
+        assert_eq!(SnapshotHeader::parse(&b).unwrap(), h);
     }
 
     #[test]
@@ -162,28 +142,22 @@ mod tests {
         for bit in 0..SNAPSHOT_HEADER_LEN * 8 {
             let mut c = b;
             c[bit / 8] ^= 1 << (bit % 8);
-            assert!(
-                SnapshotHeader::parse(&c, Path::new("x")).is_err(),
-                "bit {bit}"
-            );
+            assert!(SnapshotHeader::parse(&c).is_err(), "bit {bit}");
         }
     }
 
     #[test]
     fn journal_header_checks_sequence_and_bits() {
         let b = journal_header(9);
-        check_journal_header(&b, 9, Path::new("j")).unwrap();
+        check_journal_header(&b, 9).unwrap();
         assert!(matches!(
-            check_journal_header(&b, 8, Path::new("j")),
-            Err(JournalError::SequenceMismatch { in_header: 9, .. })
+            check_journal_header(&b, 8),
+            Err(BadHeader::SequenceMismatch { in_header: 9, .. })
         ));
         for bit in 0..JOURNAL_HEADER_LEN * 8 {
             let mut c = b;
             c[bit / 8] ^= 1 << (bit % 8);
-            assert!(
-                check_journal_header(&c, 9, Path::new("j")).is_err(),
-                "bit {bit}"
-            );
+            assert!(check_journal_header(&c, 9).is_err(), "bit {bit}");
         }
     }
 }

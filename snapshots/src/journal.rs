@@ -7,7 +7,7 @@
 //! record with no valid record anywhere after it (checked at every byte offset) is a torn final
 //! write: the records before it are the journal's content and [`Journal::open`] cuts the file
 //! there. A bad record followed by a valid one is corruption in the middle of history:
-//! [`JournalError::CorruptRecord`], never a silent cut. A zero-filled tail (what some filesystems
+//! [`JournalErrorKind::CorruptRecord`], never a silent cut. A zero-filled tail (what some filesystems
 //! leave after a crash) reads as torn, because length 0 is never valid.
 
 use std::fs::{self, File, OpenOptions};
@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use bincode::{Decode, Encode};
 
-use crate::error::JournalError;
+use crate::error::{BadHeader, BadRecord, JournalError, JournalErrorKind as Kind};
 use crate::header::{check_journal_header, journal_header, le_u32, JOURNAL_HEADER_LEN};
 use crate::layout::{journal_path, sync_dir};
 
@@ -103,33 +103,28 @@ fn valid_record_after(data: &[u8], bad: usize) -> Option<usize> {
     (bad + 1..data.len()).find(|&at| valid_record_at(data, at).is_some())
 }
 
-fn why_bad(data: &[u8], at: usize) -> String {
+fn why_bad(data: &[u8], at: usize) -> BadRecord {
     if data.len() < at + RECORD_HEADER_LEN {
-        return "incomplete record header".into();
+        return BadRecord::IncompleteHeader;
     }
     let len = le_u32(&data[at..at + 4]) as usize;
     if len == 0 || len > MAX_RECORD_LEN {
-        format!("length {len} outside 1..={MAX_RECORD_LEN}")
+        BadRecord::LengthOutOfRange { len }
     } else if data.len() - at - RECORD_HEADER_LEN < len {
-        format!("length {len} runs past the end of the file")
+        BadRecord::RunsPastEnd { len }
     } else {
-        "checksum mismatch".into()
+        BadRecord::ChecksumMismatch
     }
 }
 
 /// Reads and splits the journal file at `path` (whose name says `seq`).
 pub(crate) fn scan(path: &Path, seq: u64) -> Result<Scan, JournalError> {
-    let data = fs::read(path).map_err(|source| JournalError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
+    let data = fs::read(path).map_err(JournalError::io(path))?;
     if data.len() < JOURNAL_HEADER_LEN {
         // A crash while creating the file leaves a prefix of the (deterministic) header.
         if data[..] != journal_header(seq)[..data.len()] {
-            return Err(JournalError::DamagedHeader {
-                path: path.to_owned(),
-                len: data.len() as u64,
-            });
+            let len = data.len() as u64;
+            return Err(JournalError::new(path, BadHeader::Truncated { len }));
         }
         let torn = (!data.is_empty()).then_some(TornTail {
             offset: 0,
@@ -144,7 +139,7 @@ pub(crate) fn scan(path: &Path, seq: u64) -> Result<Scan, JournalError> {
         });
     }
     let header: &[u8; JOURNAL_HEADER_LEN] = data[..JOURNAL_HEADER_LEN].try_into().expect("len");
-    check_journal_header(header, seq, path)?;
+    check_journal_header(header, seq).map_err(|e| JournalError::new(path, e))?;
 
     let mut records = Vec::new();
     let mut at = JOURNAL_HEADER_LEN;
@@ -158,11 +153,13 @@ pub(crate) fn scan(path: &Path, seq: u64) -> Result<Scan, JournalError> {
             }
             None => {
                 if valid_record_after(&data, at).is_some() {
-                    return Err(JournalError::CorruptRecord {
-                        path: path.to_owned(),
-                        offset: at as u64,
-                        reason: why_bad(&data, at),
-                    });
+                    return Err(JournalError::new(
+                        path,
+                        Kind::CorruptRecord {
+                            offset: at as u64,
+                            fault: why_bad(&data, at),
+                        },
+                    ));
                 }
                 torn = Some(TornTail {
                     offset: at as u64,
@@ -188,19 +185,13 @@ impl Scan {
             .iter()
             .map(|(offset, range)| {
                 let bytes = &self.data[range.clone()];
+                let offset = *offset;
                 let (rec, used) = bincode::decode_from_slice::<R, _>(bytes, crate::config())
-                    .map_err(|source| JournalError::Decode {
-                        path: path.to_owned(),
-                        offset: *offset,
-                        source,
-                    })?;
+                    .map_err(|source| JournalError::new(path, Kind::Decode { offset, source }))?;
                 if used != bytes.len() {
-                    return Err(JournalError::RecordNotFullyDecoded {
-                        path: path.to_owned(),
-                        offset: *offset,
-                        used,
-                        len: bytes.len(),
-                    });
+                    let len = bytes.len();
+                    let kind = Kind::RecordNotFullyDecoded { offset, used, len };
+                    return Err(JournalError::new(path, kind));
                 }
                 Ok(rec)
             })
@@ -209,7 +200,7 @@ impl Scan {
 }
 
 /// Reads journal `seq` in `dir` without changing it: the good records (decoded as `R`) and the
-/// torn tail, if any. A bad record followed by valid ones is [`JournalError::CorruptRecord`].
+/// torn tail, if any. A bad record followed by valid ones is [`JournalErrorKind::CorruptRecord`].
 pub fn read_journal<R: Decode<()>>(
     dir: &Path,
     seq: u64,
@@ -240,30 +231,26 @@ pub fn read_journal_bytes(dir: &Path, seq: u64) -> Result<JournalContents<Vec<u8
 
 impl Journal {
     /// Creates journal `seq` in `dir` (which must exist) with its header, fsyncs the file and the
-    /// directory. Fails with [`JournalError::AlreadyExists`] rather than overwrite a journal.
+    /// directory. Fails with [`JournalErrorKind::AlreadyExists`] rather than overwrite a journal.
     pub fn create(dir: &Path, seq: u64) -> Result<Self, JournalError> {
         let path = journal_path(dir, seq);
-        let io_err = |p: &Path| {
-            let path = p.to_owned();
-            move |source: io::Error| JournalError::Io { path, source }
-        };
         let mut file = match OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                return Err(JournalError::AlreadyExists { path })
+                return Err(JournalError::new(&path, Kind::AlreadyExists))
             }
-            Err(e) => return Err(io_err(&path)(e)),
+            Err(e) => return Err(JournalError::io(&path)(e)),
         };
         file.write_all(&journal_header(seq))
             .and_then(|()| file.sync_all())
-            .map_err(io_err(&path))?;
-        sync_dir(dir).map_err(io_err(dir))?;
+            .map_err(JournalError::io(&path))?;
+        sync_dir(dir).map_err(JournalError::io(dir))?;
         Ok(Self::wrap(path, seq, file, JOURNAL_HEADER_LEN as u64))
     }
 
     /// Opens existing journal `seq` in `dir` for appending: validates it, cuts a torn final record
     /// off (truncating the file to the last good record, then fsyncing) and positions after it.
-    /// Mid-file corruption is [`JournalError::CorruptRecord`].
+    /// Mid-file corruption is [`JournalErrorKind::CorruptRecord`].
     pub fn open(dir: &Path, seq: u64) -> Result<Self, JournalError> {
         let path = journal_path(dir, seq);
         let scan = scan(&path, seq)?;
@@ -272,24 +259,24 @@ impl Journal {
 
     /// Opens for appending a journal that has just been scanned (recovery scans once, not twice).
     pub(crate) fn open_scanned(path: PathBuf, seq: u64, scan: &Scan) -> Result<Self, JournalError> {
-        let io_err = |source| JournalError::Io {
-            path: path.clone(),
-            source,
-        };
-        let mut file = OpenOptions::new().write(true).open(&path).map_err(io_err)?;
-        let end = if scan.header_incomplete {
-            file.set_len(0).map_err(io_err)?;
-            file.write_all(&journal_header(seq)).map_err(io_err)?;
-            file.sync_all().map_err(io_err)?;
-            JOURNAL_HEADER_LEN as u64
-        } else {
-            if scan.torn.is_some() {
-                file.set_len(scan.valid_len).map_err(io_err)?;
-                file.sync_all().map_err(io_err)?;
-            }
-            scan.valid_len
-        };
-        file.seek(SeekFrom::Start(end)).map_err(io_err)?;
+        let opened = (|| -> io::Result<(File, u64)> {
+            let mut file = OpenOptions::new().write(true).open(&path)?;
+            let end = if scan.header_incomplete {
+                file.set_len(0)?;
+                file.write_all(&journal_header(seq))?;
+                file.sync_all()?;
+                JOURNAL_HEADER_LEN as u64
+            } else {
+                if scan.torn.is_some() {
+                    file.set_len(scan.valid_len)?;
+                    file.sync_all()?;
+                }
+                scan.valid_len
+            };
+            file.seek(SeekFrom::Start(end))?;
+            Ok((file, end))
+        })();
+        let (file, end) = opened.map_err(JournalError::io(&path))?;
         Ok(Self::wrap(path, seq, file, end))
     }
 
@@ -310,10 +297,7 @@ impl Journal {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         let result = bincode::encode_into_std_write(record, &mut scratch, crate::config())
-            .map_err(|source| JournalError::Encode {
-                path: self.path.clone(),
-                source,
-            })
+            .map_err(|e| JournalError::new(&self.path, Kind::Encode(e)))
             .and_then(|_| self.append_bytes(&scratch));
         if scratch.capacity() <= SCRATCH_KEEP {
             self.scratch = scratch;
@@ -326,11 +310,12 @@ impl Journal {
     pub(crate) fn append_bytes(&mut self, payload: &[u8]) -> Result<(), JournalError> {
         self.check_poisoned()?;
         if payload.is_empty() || payload.len() > MAX_RECORD_LEN {
-            return Err(JournalError::RecordLength {
-                path: self.path.clone(),
-                len: payload.len(),
+            let len = payload.len();
+            let kind = Kind::RecordLength {
+                len,
                 max: MAX_RECORD_LEN,
-            });
+            };
+            return Err(JournalError::new(&self.path, kind));
         }
         let mut hdr = [0u8; RECORD_HEADER_LEN];
         hdr[0..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
@@ -376,9 +361,7 @@ impl Journal {
 
     fn check_poisoned(&self) -> Result<(), JournalError> {
         if self.poisoned {
-            return Err(JournalError::Poisoned {
-                path: self.path.clone(),
-            });
+            return Err(JournalError::new(&self.path, Kind::Poisoned));
         }
         Ok(())
     }
@@ -386,13 +369,8 @@ impl Journal {
     /// After a failed write or fsync the file's tail is unknown (and a retried fsync may report
     /// success without the data being on disk), so the journal refuses further use.
     fn poison_on_err(&mut self, r: io::Result<()>) -> Result<(), JournalError> {
-        r.map_err(|source| {
-            self.poisoned = true;
-            JournalError::Io {
-                path: self.path.clone(),
-                source,
-            }
-        })
+        self.poisoned |= r.is_err();
+        r.map_err(JournalError::io(&self.path))
     }
 }
 
@@ -468,8 +446,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write_journal(dir.path(), 1, &recs());
         assert!(matches!(
-            Journal::create(dir.path(), 1),
-            Err(JournalError::AlreadyExists { .. })
+            Journal::create(dir.path(), 1).map_err(|e| e.kind),
+            Err(Kind::AlreadyExists)
         ));
     }
 
@@ -478,12 +456,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut j = Journal::create(dir.path(), 0).unwrap();
         assert!(matches!(
-            j.append_bytes(&[]),
-            Err(JournalError::RecordLength { len: 0, .. })
+            j.append_bytes(&[]).map_err(|e| e.kind),
+            Err(Kind::RecordLength { len: 0, .. })
         ));
         assert!(matches!(
-            j.append_bytes(&vec![0; MAX_RECORD_LEN + 1]),
-            Err(JournalError::RecordLength { .. })
+            j.append_bytes(&vec![0; MAX_RECORD_LEN + 1])
+                .map_err(|e| e.kind),
+            Err(Kind::RecordLength { .. })
         ));
         j.append_bytes(&[1]).unwrap();
         assert_eq!(j.size - j.synced_size, 9);
@@ -563,15 +542,15 @@ mod tests {
                 let mut bad = good.clone();
                 bad[byte] ^= 1 << bit;
                 fs::write(&path, &bad).unwrap();
-                match read_journal::<Rec>(d, 5) {
-                    Err(JournalError::CorruptRecord { offset, .. }) => {
+                match read_journal::<Rec>(d, 5).map_err(|e| e.kind) {
+                    Err(Kind::CorruptRecord { offset, .. }) => {
                         assert!(offset as usize <= byte, "byte {byte}")
                     }
                     other => panic!("byte {byte} bit {bit}: {other:?}"),
                 }
                 assert!(matches!(
-                    Journal::open(d, 5),
-                    Err(JournalError::CorruptRecord { .. })
+                    Journal::open(d, 5).map_err(|e| e.kind),
+                    Err(Kind::CorruptRecord { .. })
                 ));
                 // The file is left as it was.
                 assert_eq!(fs::read(&path).unwrap(), bad);
@@ -591,23 +570,22 @@ mod tests {
         bad[..8].copy_from_slice(b"NOTAJRNL");
         fs::write(&path, &bad).unwrap();
         assert!(matches!(
-            read_journal::<Rec>(d, 4),
-            Err(JournalError::WrongMagic { .. })
+            read_journal::<Rec>(d, 4).map_err(|e| e.kind),
+            Err(Kind::Header(BadHeader::WrongMagic { .. }))
         ));
         fs::write(&path, &good).unwrap();
         fs::copy(&path, journal_path(d, 9)).unwrap();
         assert!(matches!(
-            read_journal::<Rec>(d, 9),
-            Err(JournalError::SequenceMismatch {
+            read_journal::<Rec>(d, 9).map_err(|e| e.kind),
+            Err(Kind::Header(BadHeader::SequenceMismatch {
                 in_name: 9,
                 in_header: 4,
-                ..
-            })
+            }))
         ));
         fs::write(&path, b"garbage").unwrap();
         assert!(matches!(
-            read_journal::<Rec>(d, 4),
-            Err(JournalError::DamagedHeader { len: 7, .. })
+            read_journal::<Rec>(d, 4).map_err(|e| e.kind),
+            Err(Kind::Header(BadHeader::Truncated { len: 7 }))
         ));
     }
 
@@ -618,15 +596,15 @@ mod tests {
         j.append(&(1u8, 2u8)).unwrap();
         j.sync().unwrap();
         assert!(matches!(
-            read_journal::<u8>(dir.path(), 0),
-            Err(JournalError::RecordNotFullyDecoded { .. })
+            read_journal::<u8>(dir.path(), 0).map_err(|e| e.kind),
+            Err(Kind::RecordNotFullyDecoded { .. })
         ));
         let mut j = Journal::create(dir.path(), 1).unwrap();
         j.append(&5u8).unwrap();
         j.sync().unwrap();
         assert!(matches!(
-            read_journal::<bool>(dir.path(), 1),
-            Err(JournalError::Decode { offset: 24, .. })
+            read_journal::<bool>(dir.path(), 1).map_err(|e| e.kind),
+            Err(Kind::Decode { offset: 24, .. })
         ));
     }
 }

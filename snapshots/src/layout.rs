@@ -92,11 +92,7 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
 /// [`crate::write_snapshot`] calls this after each successful snapshot; it is public so that an
 /// operator tool can apply it on its own.
 pub fn prune(dir: &Path) -> Result<Vec<PathBuf>, SnapshotError> {
-    let io_err = |path: &Path| {
-        let path = path.to_owned();
-        move |source| SnapshotError::Io { path, source }
-    };
-    let listing = list(dir).map_err(io_err(dir))?;
+    let listing = list(dir).map_err(SnapshotError::io(dir))?;
     let Some(&oldest_kept) = listing.snapshots.keys().rev().nth(1) else {
         return Ok(Vec::new());
     };
@@ -107,11 +103,11 @@ pub fn prune(dir: &Path) -> Result<Vec<PathBuf>, SnapshotError> {
         match fs::remove_file(path) {
             Ok(()) => deleted.push(path.clone()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io_err(path)(e)),
+            Err(e) => return Err(SnapshotError::io(path)(e)),
         }
     }
     if !deleted.is_empty() {
-        sync_dir(dir).map_err(io_err(dir))?;
+        sync_dir(dir).map_err(SnapshotError::io(dir))?;
     }
     Ok(deleted)
 }

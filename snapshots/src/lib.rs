@@ -13,7 +13,10 @@ mod layout;
 mod recovery;
 mod snapshot;
 
-pub use error::{JournalError, RecoverError, SnapshotError};
+pub use error::{
+    BadHeader, BadRecord, FileError, FileKind, JournalError, JournalErrorKind, RecoverError,
+    SnapshotError, SnapshotErrorKind,
+};
 pub use header::{
     JOURNAL_FORMAT_VERSION, JOURNAL_HEADER_LEN, JOURNAL_MAGIC, SNAPSHOT_FORMAT_VERSION,
     SNAPSHOT_HEADER_LEN, SNAPSHOT_MAGIC,

@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 
 use bincode::Decode;
 
-use crate::error::{RecoverError, SnapshotError};
+use crate::error::{BadHeader, RecoverError, SnapshotError, SnapshotErrorKind};
 use crate::journal::{self, Journal, Scan, TornTail};
 use crate::layout::{self, journal_path, sync_dir, CORRUPT_EXT};
 use crate::snapshot::read_snapshot;
@@ -93,14 +93,19 @@ pub fn recover<S: Decode<()>, R: Decode<()>>(dir: &Path) -> Result<Recovered<S, 
                 base = Some((seq, s.state));
                 break;
             }
-            Ok(s) => report
-                .rejected_snapshots
-                .push(SnapshotError::SequenceMismatch {
-                    path: path.clone(),
+            Ok(s) => report.rejected_snapshots.push(SnapshotError::new(
+                path,
+                BadHeader::SequenceMismatch {
                     in_name: seq,
                     in_header: s.seq,
-                }),
-            Err(e @ SnapshotError::UnsupportedVersion { .. }) => {
+                },
+            )),
+            Err(
+                e @ SnapshotError {
+                    kind: SnapshotErrorKind::Header(BadHeader::UnsupportedVersion { .. }),
+                    ..
+                },
+            ) => {
                 return Err(RecoverError::NewerSnapshotFormat {
                     dir: dir.to_owned(),
                     source: e,
@@ -176,13 +181,11 @@ pub fn recover<S: Decode<()>, R: Decode<()>>(dir: &Path) -> Result<Recovered<S, 
     };
 
     // Step 6: move damaged snapshots out of retention's way.
-    for err in &report.rejected_snapshots {
-        if matches!(err, SnapshotError::Io { .. }) {
+    for SnapshotError { path, kind } in &report.rejected_snapshots {
+        // A file that could not be read may be fine: only damaged ones are moved aside.
+        if matches!(kind, SnapshotErrorKind::Io(_)) {
             continue;
         }
-        let Some(path) = rejected_path(err) else {
-            continue;
-        };
         let mut to = path.clone().into_os_string();
         to.push(CORRUPT_EXT);
         let to = PathBuf::from(to);
@@ -203,31 +206,10 @@ pub fn recover<S: Decode<()>, R: Decode<()>>(dir: &Path) -> Result<Recovered<S, 
     })
 }
 
-/// The file a snapshot error is about.
-fn rejected_path(err: &SnapshotError) -> Option<&PathBuf> {
-    use SnapshotError as E;
-    match err {
-        E::Io { path, .. }
-        | E::TooShortForHeader { path, .. }
-        | E::WrongMagic { path, .. }
-        | E::UnsupportedVersion { path, .. }
-        | E::HeaderChecksumMismatch { path, .. }
-        | E::LengthExceedsFile { path, .. }
-        | E::TrailingBytes { path, .. }
-        | E::PayloadChecksumMismatch { path, .. }
-        | E::Decode { path, .. }
-        | E::PayloadNotFullyDecoded { path, .. }
-        | E::SequenceMismatch { path, .. }
-        | E::SequenceNotNewer { path, .. }
-        | E::ZeroSequence { path } => Some(path),
-        E::Encode(_) => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::JournalError;
+    use crate::error::{JournalError, JournalErrorKind};
     use crate::{snapshot_path, write_snapshot};
 
     type State = Vec<u32>;
@@ -323,7 +305,10 @@ mod tests {
         assert_eq!(state_of(&r), state);
         assert!(matches!(
             r.report.rejected_snapshots[..],
-            [SnapshotError::PayloadChecksumMismatch { .. }]
+            [SnapshotError {
+                kind: SnapshotErrorKind::PayloadChecksumMismatch { .. },
+                ..
+            }]
         ));
         let quarantined = d.join("snapshot-00000000000000000003.np.corrupt");
         assert_eq!(r.report.quarantined, std::slice::from_ref(&quarantined));
@@ -446,7 +431,10 @@ mod tests {
         assert!(
             matches!(
                 err,
-                RecoverError::Journal(JournalError::CorruptRecord { .. })
+                RecoverError::Journal(JournalError {
+                    kind: JournalErrorKind::CorruptRecord { .. },
+                    ..
+                })
             ),
             "{err}"
         );

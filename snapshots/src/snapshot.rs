@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use bincode::{Decode, Encode};
 
-use crate::error::SnapshotError;
+use crate::error::{BadHeader, SnapshotError, SnapshotErrorKind as Kind};
 use crate::header::{SnapshotHeader, SNAPSHOT_HEADER_LEN};
 use crate::layout::{self, snapshot_path, sync_dir, temp_path};
 
@@ -38,7 +38,8 @@ pub struct WrittenSnapshot {
 ///
 /// One pass into a growing buffer: `bincode::encode_to_vec` encodes twice (once to size the
 /// buffer), which for 10M sticky mappings costs more than the buffer's reallocations (P6).
-pub fn encode_payload<T: Encode>(state: &T) -> Result<Vec<u8>, SnapshotError> {
+/// Fails only if a hand-written `Encode` impl does; there is no file yet for the error to name.
+pub fn encode_payload<T: Encode>(state: &T) -> Result<Vec<u8>, bincode::error::EncodeError> {
     let mut payload = Vec::new();
     bincode::encode_into_std_write(state, &mut payload, crate::config())?;
     Ok(payload)
@@ -50,7 +51,8 @@ pub fn write_snapshot<T: Encode>(
     seq: u64,
     state: &T,
 ) -> Result<WrittenSnapshot, SnapshotError> {
-    let payload = encode_payload(state)?;
+    let payload = encode_payload(state)
+        .map_err(|e| SnapshotError::new(&snapshot_path(dir, seq), Kind::Encode(e)))?;
     write_snapshot_bytes(dir, seq, &payload)
 }
 
@@ -68,18 +70,17 @@ pub fn write_snapshot_bytes(
     payload: &[u8],
 ) -> Result<WrittenSnapshot, SnapshotError> {
     let path = snapshot_path(dir, seq);
-    let io_err = |path: &Path| {
-        let path = path.to_owned();
-        move |source| SnapshotError::Io { path, source }
-    };
     if seq == 0 {
-        return Err(SnapshotError::ZeroSequence { path });
+        return Err(SnapshotError::new(&path, Kind::ZeroSequence));
     }
-    fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let listing = layout::list(dir).map_err(io_err(dir))?;
+    fs::create_dir_all(dir).map_err(SnapshotError::io(dir))?;
+    let listing = layout::list(dir).map_err(SnapshotError::io(dir))?;
     if let Some(&newest) = listing.snapshots.keys().next_back() {
         if newest >= seq {
-            return Err(SnapshotError::SequenceNotNewer { path, seq, newest });
+            return Err(SnapshotError::new(
+                &path,
+                Kind::SequenceNotNewer { seq, newest },
+            ));
         }
     }
 
@@ -103,9 +104,9 @@ pub fn write_snapshot_bytes(
     })();
     if let Err(e) = written {
         let _ = fs::remove_file(&tmp);
-        return Err(io_err(&tmp)(e));
+        return Err(SnapshotError::io(&tmp)(e));
     }
-    sync_dir(dir).map_err(io_err(dir))?;
+    sync_dir(dir).map_err(SnapshotError::io(dir))?;
     let pruned = layout::prune(dir)?;
     Ok(WrittenSnapshot {
         path,
@@ -119,47 +120,39 @@ pub fn write_snapshot_bytes(
 /// against the header, the magic, the version, the header checksum, the declared payload length
 /// against the real file size (before allocating anything of that size) and the payload checksum.
 pub fn read_snapshot_payload(path: &Path) -> Result<Snapshot<Vec<u8>>, SnapshotError> {
-    let io_err = |source| SnapshotError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut f = File::open(path).map_err(io_err)?;
-    let file_len = f.metadata().map_err(io_err)?.len();
+    let io_err = SnapshotError::io(path);
+    let fail = |kind: Kind| SnapshotError::new(path, kind);
+    let mut f = File::open(path).map_err(&io_err)?;
+    let file_len = f.metadata().map_err(&io_err)?.len();
     if file_len < SNAPSHOT_HEADER_LEN as u64 {
-        return Err(SnapshotError::TooShortForHeader {
-            path: path.to_owned(),
-            len: file_len,
-            header_len: SNAPSHOT_HEADER_LEN as u64,
-        });
+        return Err(fail(BadHeader::Truncated { len: file_len }.into()));
     }
     let mut hb = [0u8; SNAPSHOT_HEADER_LEN];
-    f.read_exact(&mut hb).map_err(io_err)?;
-    let header = SnapshotHeader::parse(&hb, path)?;
+    f.read_exact(&mut hb).map_err(&io_err)?;
+    let header = SnapshotHeader::parse(&hb).map_err(|e| fail(e.into()))?;
     let available = file_len - SNAPSHOT_HEADER_LEN as u64;
-    if header.payload_len > available {
-        return Err(SnapshotError::LengthExceedsFile {
-            path: path.to_owned(),
-            declared: header.payload_len,
+    let declared = header.payload_len;
+    if declared > available {
+        return Err(fail(Kind::LengthExceedsFile {
+            declared,
             available,
-        });
+        }));
     }
-    if header.payload_len < available {
-        return Err(SnapshotError::TrailingBytes {
-            path: path.to_owned(),
-            declared: header.payload_len,
-            extra: available - header.payload_len,
-        });
+    if declared < available {
+        return Err(fail(Kind::TrailingBytes {
+            declared,
+            extra: available - declared,
+        }));
     }
     // Bounded by the real file size above, so this never allocates a garbage length.
-    let mut payload = vec![0u8; header.payload_len as usize];
-    f.read_exact(&mut payload).map_err(io_err)?;
+    let mut payload = vec![0u8; declared as usize];
+    f.read_exact(&mut payload).map_err(&io_err)?;
     let computed = crc32c::crc32c(&payload);
     if computed != header.payload_crc {
-        return Err(SnapshotError::PayloadChecksumMismatch {
-            path: path.to_owned(),
+        return Err(fail(Kind::PayloadChecksumMismatch {
             stored: header.payload_crc,
             computed,
-        });
+        }));
     }
     Ok(Snapshot {
         seq: header.seq,
@@ -171,19 +164,16 @@ pub fn read_snapshot_payload(path: &Path) -> Result<Snapshot<Vec<u8>>, SnapshotE
 /// payload must decode: leftover bytes mean the state type does not match the file.
 pub fn read_snapshot<T: Decode<()>>(path: &Path) -> Result<Snapshot<T>, SnapshotError> {
     let raw = read_snapshot_payload(path)?;
-    let (state, used) =
-        bincode::decode_from_slice::<T, _>(&raw.state, crate::config()).map_err(|source| {
-            SnapshotError::Decode {
-                path: path.to_owned(),
-                source,
-            }
-        })?;
+    let (state, used) = bincode::decode_from_slice::<T, _>(&raw.state, crate::config())
+        .map_err(|e| SnapshotError::new(path, Kind::Decode(e)))?;
     if used != raw.state.len() {
-        return Err(SnapshotError::PayloadNotFullyDecoded {
-            path: path.to_owned(),
-            used,
-            len: raw.state.len(),
-        });
+        return Err(SnapshotError::new(
+            path,
+            Kind::PayloadNotFullyDecoded {
+                used,
+                len: raw.state.len(),
+            },
+        ));
     }
     Ok(Snapshot {
         seq: raw.seq,
@@ -266,16 +256,18 @@ mod tests {
             if bit / 8 < SNAPSHOT_HEADER_LEN {
                 assert!(
                     matches!(
-                        err,
-                        SnapshotError::WrongMagic { .. }
-                            | SnapshotError::UnsupportedVersion { .. }
-                            | SnapshotError::HeaderChecksumMismatch { .. }
+                        err.kind,
+                        Kind::Header(
+                            BadHeader::WrongMagic { .. }
+                                | BadHeader::UnsupportedVersion { .. }
+                                | BadHeader::ChecksumMismatch { .. }
+                        )
                     ),
                     "bit {bit}: {err}"
                 );
             } else {
                 assert!(
-                    matches!(err, SnapshotError::PayloadChecksumMismatch { .. }),
+                    matches!(err.kind, Kind::PayloadChecksumMismatch { .. }),
                     "bit {bit}: {err}"
                 );
             }
@@ -292,12 +284,12 @@ mod tests {
             let err = read_snapshot::<State>(&path).unwrap_err();
             if len < SNAPSHOT_HEADER_LEN {
                 assert!(
-                    matches!(err, SnapshotError::TooShortForHeader { .. }),
+                    matches!(err.kind, Kind::Header(BadHeader::Truncated { .. })),
                     "len {len}: {err}"
                 );
             } else {
                 assert!(
-                    matches!(err, SnapshotError::LengthExceedsFile { .. }),
+                    matches!(err.kind, Kind::LengthExceedsFile { .. }),
                     "len {len}: {err}"
                 );
             }
@@ -311,7 +303,7 @@ mod tests {
         rewrite_header(&path, |h| h[..8].copy_from_slice(b"NOTASNAP"));
         let err = read_snapshot::<State>(&path).unwrap_err();
         assert!(
-            matches!(err, SnapshotError::WrongMagic { found, .. } if &found == b"NOTASNAP"),
+            matches!(err.kind, Kind::Header(BadHeader::WrongMagic { found }) if &found == b"NOTASNAP"),
             "{err}"
         );
         assert!(err.to_string().contains("snapshot-00000000000000000003.np"));
@@ -324,7 +316,7 @@ mod tests {
         rewrite_header(&path, |h| h[8..12].copy_from_slice(&2u32.to_le_bytes()));
         let err = read_snapshot::<State>(&path).unwrap_err();
         assert!(
-            matches!(err, SnapshotError::UnsupportedVersion { version: 2, supported, .. } if supported == SNAPSHOT_FORMAT_VERSION),
+            matches!(err.kind, Kind::Header(BadHeader::UnsupportedVersion { version: 2, supported }) if supported == SNAPSHOT_FORMAT_VERSION),
             "{err}"
         );
         assert!(err.to_string().contains(&path.display().to_string()));
@@ -341,8 +333,8 @@ mod tests {
         let err = read_snapshot::<State>(&path).unwrap_err();
         assert!(
             matches!(
-                err,
-                SnapshotError::LengthExceedsFile {
+                err.kind,
+                Kind::LengthExceedsFile {
                     declared: u64::MAX,
                     ..
                 }
@@ -359,8 +351,8 @@ mod tests {
         bytes.push(0);
         fs::write(&path, bytes).unwrap();
         assert!(matches!(
-            read_snapshot::<State>(&path),
-            Err(SnapshotError::TrailingBytes { extra: 1, .. })
+            read_snapshot::<State>(&path).map_err(|e| e.kind),
+            Err(Kind::TrailingBytes { extra: 1, .. })
         ));
     }
 
@@ -369,31 +361,43 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = write_snapshot(dir.path(), 1, &(7u8, 9u8)).unwrap().path;
         assert!(matches!(
-            read_snapshot::<u8>(&path),
-            Err(SnapshotError::PayloadNotFullyDecoded {
-                used: 1,
-                len: 2,
-                ..
-            })
+            read_snapshot::<u8>(&path).map_err(|e| e.kind),
+            Err(Kind::PayloadNotFullyDecoded { used: 1, len: 2 })
         ));
         assert!(matches!(
-            read_snapshot::<String>(&path),
-            Err(SnapshotError::Decode { .. })
+            read_snapshot::<String>(&path).map_err(|e| e.kind),
+            Err(Kind::Decode(_))
         ));
+    }
+
+    #[test]
+    fn io_errors_name_the_file_and_keep_their_cause() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = snapshot_path(dir.path(), 1);
+        let err = read_snapshot::<State>(&path).unwrap_err();
+        assert!(matches!(&err.kind, Kind::Io(e) if e.kind() == std::io::ErrorKind::NotFound));
+        assert_eq!(err.path, path);
+        assert_eq!(
+            err.to_string(),
+            format!("snapshot {}: I/O error", path.display())
+        );
+        let cause =
+            std::error::Error::source(&err).and_then(|c| c.downcast_ref::<std::io::Error>());
+        assert_eq!(cause.map(|e| e.kind()), Some(std::io::ErrorKind::NotFound));
     }
 
     #[test]
     fn sequence_rules() {
         let dir = tempfile::tempdir().unwrap();
         assert!(matches!(
-            write_snapshot(dir.path(), 0, &1u8),
-            Err(SnapshotError::ZeroSequence { .. })
+            write_snapshot(dir.path(), 0, &1u8).map_err(|e| e.kind),
+            Err(Kind::ZeroSequence)
         ));
         write_snapshot(dir.path(), 5, &1u8).unwrap();
         for seq in [4, 5] {
             assert!(matches!(
-                write_snapshot(dir.path(), seq, &1u8),
-                Err(SnapshotError::SequenceNotNewer { newest: 5, .. })
+                write_snapshot(dir.path(), seq, &1u8).map_err(|e| e.kind),
+                Err(Kind::SequenceNotNewer { newest: 5, .. })
             ));
         }
     }

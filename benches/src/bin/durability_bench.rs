@@ -7,7 +7,8 @@
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use numpool::durability::image::{StateImage, WorkingState};
+use numpool::durability::image::StateImage;
+use numpool::durability::replay::WorkingState;
 use numpool::durability::FsyncPolicy;
 use numpool::engine::{Engine, SnapshotReport};
 use numpool_benches::{dense_recipient, numbers_in_30_countries, pool_in_30_countries};

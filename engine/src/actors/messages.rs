@@ -2,7 +2,6 @@
 
 use actix::Message;
 
-use crate::durability::image::StickyImage;
 use numpool_core::model::{Msisdn, OwnedNumber, PoolSettings};
 use numpool_core::select::{Pick, PickError, PickRequest, Reason};
 
@@ -100,7 +99,19 @@ impl Message for GetStats {
 pub(crate) struct CopyShard(pub(crate) usize);
 
 impl Message for CopyShard {
-    type Result = Vec<StickyImage>;
+    type Result = Vec<StickyMapping>;
+}
+
+/// One live sticky mapping as [`CopyShard`] copies it: the engine's types, which `durability`
+/// turns into the snapshot's, so that the actor protocol does not change with the file format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct StickyMapping {
+    /// The recipient.
+    pub(crate) to: Msisdn,
+    /// The sender the recipient sticks to.
+    pub(crate) sender: Msisdn,
+    /// Last use, Unix seconds: what the pool's TTL runs from.
+    pub(crate) last_use: u32,
 }
 
 /// Stops the actor (its pool was deleted); its mappings go with it.

@@ -1,6 +1,7 @@
 //! The pool actor (DESIGN §3.3): owns one pool's [`PoolState`] and applies every pick and change
 //! to it in order, so concurrent picks for one recipient always agree.
 
+use std::error::Error;
 use std::time::Duration;
 
 use actix::{Actor, AsyncContext, Context, Handler};
@@ -8,8 +9,8 @@ use actix::{Actor, AsyncContext, Context, Handler};
 use std::sync::Arc;
 
 use super::messages::{
-    CopyShard, GetStats, PickBatch, PoolStats, Remove, SetSettings, StickyDel, StickyGet, Stop,
-    Upsert,
+    CopyShard, GetStats, PickBatch, PoolStats, Remove, SetSettings, StickyDel, StickyGet,
+    StickyMapping, Stop, Upsert,
 };
 use crate::clock::unix_now_u32;
 use crate::durability::image::{Record, StickyImage};
@@ -103,7 +104,10 @@ impl Handler<PickBatch> for PoolActor {
                 })
                 .collect();
             if let Err(err) = journal.storage.append_sticky(&records) {
-                tracing::error!(%err, "journaling sticky assignments failed");
+                tracing::error!(
+                    error = &err as &dyn Error,
+                    "journaling sticky assignments failed"
+                );
             }
         }
         outcomes
@@ -153,7 +157,10 @@ impl Handler<StickyDel> for PoolActor {
                 to: msg.0.get(),
             };
             if let Err(err) = journal.storage.append_sticky(&[record]) {
-                tracing::error!(%err, "journaling a sticky removal failed");
+                tracing::error!(
+                    error = &err as &dyn Error,
+                    "journaling a sticky removal failed"
+                );
             }
         }
         removed
@@ -172,14 +179,14 @@ impl Handler<GetStats> for PoolActor {
 }
 
 impl Handler<CopyShard> for PoolActor {
-    type Result = Vec<StickyImage>;
+    type Result = Vec<StickyMapping>;
 
     fn handle(&mut self, msg: CopyShard, _: &mut Self::Context) -> Self::Result {
         self.state
             .sticky_entries(msg.0)
-            .map(|(to, sender, last_use)| StickyImage {
-                to: to.get(),
-                sender: sender.get(),
+            .map(|(to, sender, last_use)| StickyMapping {
+                to,
+                sender,
                 last_use,
             })
             .collect()

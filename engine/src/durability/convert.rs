@@ -3,9 +3,9 @@
 
 use thiserror::Error;
 
-use super::image::{NumberImage, PoolHeader};
+use super::image::{NumberImage, PoolHeader, StickyImage};
 use numpool_core::model::{
-    CustomFrom, Fallback, NumberSpec, NumberType, OwnedNumber, PoolId, PoolSettings,
+    CustomFrom, Fallback, Msisdn, NumberSpec, NumberType, OwnedNumber, PoolId, PoolSettings,
 };
 
 /// A persisted value that does not pass the model's validation.
@@ -93,4 +93,13 @@ pub(crate) fn pool_settings(header: &PoolHeader) -> Result<(PoolId, PoolSettings
             sticky_ttl_seconds: header.sticky_ttl_seconds,
         },
     ))
+}
+
+/// A live sticky mapping as persisted.
+pub(crate) fn sticky_image(to: Msisdn, sender: Msisdn, last_use: u32) -> StickyImage {
+    StickyImage {
+        to: to.get(),
+        sender: sender.get(),
+        last_use,
+    }
 }

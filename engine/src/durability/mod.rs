@@ -9,6 +9,7 @@
 
 pub mod convert;
 pub mod image;
+pub mod replay;
 
 use std::path::{Path, PathBuf};
 
@@ -20,7 +21,8 @@ use parking_lot::Mutex;
 use serde::Deserialize;
 use thiserror::Error;
 
-use image::{Record, StateImage, WorkingState};
+use image::{Record, StateImage};
+use replay::WorkingState;
 
 /// When sticky assignments reach the disk (admin changes are always fsynced).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -50,6 +52,18 @@ pub enum StorageError {
     /// The recovered state holds a value that fails validation.
     #[error(transparent)]
     Invalid(#[from] convert::InvalidImage),
+    /// The state image could not be encoded for a snapshot (a hand-written `Encode` impl failed).
+    #[error("the state image does not encode")]
+    Encode(#[from] bincode::error::EncodeError),
+    /// Blocking storage work moved off the async threads panicked or was cancelled, so whether
+    /// it happened is unknown.
+    #[error("{task} did not finish")]
+    TaskFailed {
+        /// Which work: what the operator reads.
+        task: &'static str,
+        /// Why the task ended early.
+        source: tokio::task::JoinError,
+    },
 }
 
 /// The journal and the data directory.

@@ -27,13 +27,13 @@ use std::sync::atomic::AtomicU64;
 
 use crate::actors::messages::PoolStats;
 use crate::actors::{Placement, PoolActor, PoolJournal};
-use crate::durability::image::{Record, WorkingAccount, WorkingState};
-use crate::durability::{convert, Durability, FsyncPolicy, StorageError};
+use crate::durability::image::Record;
+use crate::durability::replay::{WorkingAccount, WorkingState};
+use crate::durability::{Durability, FsyncPolicy, StorageError};
 use crate::metrics::Metrics;
 use numpool_core::model::{
     Account, AccountId, Msisdn, OwnedNumber, PoolId, PoolRecord, PoolSettings,
 };
-use numpool_core::select::PoolState;
 
 /// Why an engine call failed: each names what was missing or in the way.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -51,13 +51,13 @@ pub enum EngineError {
     #[error(transparent)]
     Unavailable(#[from] Unavailable),
     /// The change could not be made durable, so it was not made.
-    #[error("storage failed: {0}")]
-    Storage(String),
+    #[error("storage failed")]
+    Storage(#[source] StorageFailure),
 }
 
 impl From<StorageError> for EngineError {
     fn from(err: StorageError) -> Self {
-        EngineError::Storage(err.to_string())
+        EngineError::Storage(StorageFailure(Arc::new(err)))
     }
 }
 
@@ -94,6 +94,21 @@ impl std::fmt::Debug for AccountHandle {
         f.debug_tuple("AccountHandle").field(self.id()).finish()
     }
 }
+
+/// A [`StorageError`] as engine calls report it. Shared, so that an error stays cheap to clone
+/// like the rest of [`EngineError`]; equal only to itself, because its I/O cause has no equality
+/// (two failures are never the same failure).
+#[derive(Debug, Clone, Error)]
+#[error(transparent)]
+pub struct StorageFailure(Arc<StorageError>);
+
+impl PartialEq for StorageFailure {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for StorageFailure {}
 
 /// A page request: `limit` items from `offset`, in id order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -329,46 +344,35 @@ impl Engine {
     }
 }
 
-/// Rebuilds an account's admin view and pool actors from recovered state.
+/// Serves an account from recovered state: its model rebuilt beside the replay
+/// ([`WorkingAccount::restore`]), then an actor spawned for each pool.
 fn restore_account(
     recovered: WorkingAccount,
     placement: &Placement,
     storage: Option<&Arc<Durability>>,
 ) -> Result<AccountData, StorageError> {
-    let mut data = AccountData::default();
-    for image in recovered.numbers.values() {
-        let owned = convert::owned_number(image)?;
-        data.inventory.insert(owned.number, owned);
-    }
-    for (uid, pool) in recovered.pools {
-        let (pool_id, settings) = convert::pool_settings(&pool.header)?;
-        let mut state = PoolState::new(settings.clone());
-        let members: BTreeSet<Msisdn> = pool
-            .members
-            .iter()
-            .filter_map(|n| Msisdn::from_u64(*n).ok())
-            .filter(|n| data.inventory.contains_key(n))
-            .collect();
-        state.upsert(members.iter().map(|n| data.inventory[n].clone()));
-        state.reserve_mappings(pool.sticky.len_bound());
-        for m in pool.sticky.into_mappings() {
-            if let (Ok(to), Ok(sender)) = (Msisdn::from_u64(m.to), Msisdn::from_u64(m.sender)) {
-                state.restore_mapping(to, sender, m.last_use);
-            }
-        }
-        let journal = storage.map(|storage| PoolJournal {
-            storage: storage.clone(),
-            uid,
-        });
-        let entry = PoolEntry {
-            uid,
-            settings,
-            created_at: pool.header.created_at,
-            updated_at: pool.header.updated_at,
-            members,
-            addr: placement.spawn(state, journal),
-        };
-        data.pools.insert(pool_id, entry);
-    }
-    Ok(data)
+    let restored = recovered.restore()?;
+    let pools = restored
+        .pools
+        .into_iter()
+        .map(|pool| {
+            let journal = storage.map(|storage| PoolJournal {
+                storage: storage.clone(),
+                uid: pool.uid,
+            });
+            let entry = PoolEntry {
+                uid: pool.uid,
+                settings: pool.settings,
+                created_at: pool.created_at,
+                updated_at: pool.updated_at,
+                members: pool.members,
+                addr: placement.spawn(pool.state, journal),
+            };
+            (pool.id, entry)
+        })
+        .collect();
+    Ok(AccountData {
+        inventory: restored.inventory,
+        pools,
+    })
 }

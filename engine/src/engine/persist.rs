@@ -2,6 +2,7 @@
 //! actor threads, write, and the background tick that fsyncs (`everysec`) and triggers
 //! snapshots by time and by journal size.
 
+use std::error::Error;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -55,7 +56,10 @@ impl Engine {
             let storage = storage.clone();
             tokio::task::spawn_blocking(move || storage.rotate())
                 .await
-                .map_err(|e| EngineError::Storage(format!("journal rotation failed: {e}")))??
+                .map_err(|source| StorageError::TaskFailed {
+                    task: "journal rotation",
+                    source,
+                })??
         };
         let image = self.capture().await;
         let capture = started.elapsed();
@@ -73,7 +77,10 @@ impl Engine {
             Ok::<_, EngineError>((written, encode, encoding.elapsed() - encode))
         })
         .await
-        .map_err(|e| EngineError::Storage(format!("snapshot task failed: {e}")))??;
+        .map_err(|source| StorageError::TaskFailed {
+            task: "snapshot writing",
+            source,
+        })??;
         tracing::info!(
             seq,
             mappings,
@@ -130,7 +137,11 @@ impl Engine {
                 for shard in 0..SHARDS {
                     // A pool deleted meanwhile has no actor: its mappings are gone anyway.
                     if let Ok(entries) = addr.send(CopyShard(shard)).await {
-                        sticky.extend(entries);
+                        sticky.extend(
+                            entries
+                                .iter()
+                                .map(|m| convert::sticky_image(m.to, m.sender, m.last_use)),
+                        );
                     }
                 }
                 pool_images.push(PoolImage {
@@ -159,14 +170,14 @@ impl Engine {
         loop {
             ticks.tick().await;
             if let Err(err) = storage.tick() {
-                tracing::error!(%err, "journal fsync failed");
+                tracing::error!(error = &err as &dyn Error, "journal fsync failed");
             }
             if last_snapshot.elapsed() >= schedule.interval
                 || storage.journal_bytes() >= schedule.journal_bytes
             {
                 last_snapshot = Instant::now();
                 if let Err(err) = self.snapshot().await {
-                    tracing::error!(%err, "snapshot failed");
+                    tracing::error!(error = &err as &dyn Error, "snapshot failed");
                 }
             }
         }

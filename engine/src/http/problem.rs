@@ -380,7 +380,8 @@ impl From<EngineError> for Problem {
             }
             EngineError::Storage(why) => {
                 // The cause (paths, OS errors) is for the operator's log, not for API clients.
-                tracing::error!(error = %why, "REST change failed to reach storage");
+                let why: &dyn std::error::Error = &why;
+                tracing::error!(error = why, "REST change failed to reach storage");
                 Problem::new(StatusCode::INTERNAL_SERVER_ERROR, STORAGE)
             }
         }

@@ -1,0 +1,434 @@
+//! Recovery's replay (DESIGN §6): the snapshot's [`StateImage`] indexed into a [`WorkingState`],
+//! the journal's [`Record`]s applied on top of it in order, and each account's result turned back
+//! into the model ([`WorkingAccount::restore`]) for the engine to serve. The persisted shapes
+//! themselves are in [`super::image`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap;
+
+use super::convert::{self, InvalidImage};
+use super::image::{NumberImage, PoolHeader, Record, StateImage, StickyImage};
+use numpool_core::model::{Msisdn, OwnedNumber, PoolId, PoolSettings};
+use numpool_core::select::PoolState;
+
+/// The state while recovery replays records: the image with indexes.
+#[derive(Default)]
+pub struct WorkingState {
+    /// Next pool uid.
+    pub next_pool_uid: u64,
+    /// Accounts by id.
+    pub accounts: BTreeMap<String, WorkingAccount>,
+    /// Which account each pool uid belongs to.
+    owners: FxHashMap<u64, String>,
+}
+
+/// An account while replaying.
+#[derive(Default)]
+pub struct WorkingAccount {
+    /// Inventory by number.
+    pub numbers: BTreeMap<u64, NumberImage>,
+    /// Pools by uid.
+    pub pools: BTreeMap<u64, WorkingPool>,
+}
+
+/// A pool while replaying.
+pub struct WorkingPool {
+    /// Identity and settings.
+    pub header: PoolHeader,
+    /// Members.
+    pub members: BTreeSet<u64>,
+    /// Mappings.
+    pub sticky: WorkingSticky,
+}
+
+/// A pool's mappings while replaying: the snapshot's as stored, with the journal's changes
+/// indexed on top. Indexing the snapshot's millions of mappings just to replay a few records
+/// over them took longer than the rest of a load (P6), so only the changes are indexed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkingSticky {
+    /// The snapshot's mappings (all older than every journal record).
+    base: Vec<StickyImage>,
+    /// Recipient → the mapping the journal last set (with the step it was set at), or `None`
+    /// where it removed one.
+    changes: FxHashMap<u64, Option<(u64, u32, u64)>>,
+    /// Sender → the last step at which it left the pool: mappings to it set before then are
+    /// dead, as they are in the running engine, even if it has joined again since.
+    departures: FxHashMap<u64, u64>,
+    /// Counts replayed sticky and membership records, to order sets against departures.
+    step: u64,
+}
+
+impl WorkingSticky {
+    /// The journal set a mapping.
+    pub(crate) fn set(&mut self, mapping: StickyImage) {
+        self.step += 1;
+        self.changes.insert(
+            mapping.to,
+            Some((mapping.sender, mapping.last_use, self.step)),
+        );
+    }
+
+    /// The journal removed a recipient's mapping.
+    pub fn remove(&mut self, to: u64) {
+        self.changes.insert(to, None);
+    }
+
+    /// A number left the pool: every mapping to it so far is dead (DESIGN §3.2 rule 6).
+    pub(crate) fn sender_left(&mut self, sender: u64) {
+        self.step += 1;
+        self.departures.insert(sender, self.step);
+    }
+
+    /// At least as many as the mappings there are, to size a table.
+    pub(crate) fn len_bound(&self) -> usize {
+        self.base.len() + self.changes.len()
+    }
+
+    /// The live mappings: the snapshot's the journal left alone, then the journal's, less those
+    /// whose sender left the pool after they were set.
+    pub fn into_mappings(self) -> impl Iterator<Item = StickyImage> {
+        let WorkingSticky {
+            base,
+            changes,
+            departures,
+            ..
+        } = self;
+        let alive = move |sender: u64, set_at: u64| {
+            departures.get(&sender).is_none_or(|left| *left < set_at)
+        };
+        let journal: Vec<StickyImage> = changes
+            .iter()
+            .filter_map(|(&to, set)| {
+                let (sender, last_use, set_at) = (*set)?;
+                alive(sender, set_at).then_some(StickyImage {
+                    to,
+                    sender,
+                    last_use,
+                })
+            })
+            .collect();
+        base.into_iter()
+            .filter(move |m| !changes.contains_key(&m.to) && alive(m.sender, 0))
+            .chain(journal)
+    }
+}
+
+impl WorkingState {
+    /// Indexes a snapshot's image.
+    pub fn from_image(image: StateImage) -> Self {
+        let mut state = WorkingState {
+            next_pool_uid: image.next_pool_uid,
+            ..WorkingState::default()
+        };
+        for account in image.accounts {
+            let mut working = WorkingAccount {
+                numbers: account.numbers.into_iter().map(|n| (n.number, n)).collect(),
+                ..WorkingAccount::default()
+            };
+            for pool in account.pools {
+                state.owners.insert(pool.header.uid, account.id.clone());
+                working.pools.insert(
+                    pool.header.uid,
+                    WorkingPool {
+                        members: pool.members.into_iter().collect(),
+                        sticky: WorkingSticky {
+                            base: pool.sticky,
+                            ..WorkingSticky::default()
+                        },
+                        header: pool.header,
+                    },
+                );
+            }
+            state.accounts.insert(account.id, working);
+        }
+        state
+    }
+
+    /// Applies one record. Records naming a pool or account that no longer exists change
+    /// nothing: a later record deleted it.
+    pub fn apply(&mut self, record: Record) {
+        match record {
+            Record::UpsertNumbers { account, numbers } => {
+                let account = self.accounts.entry(account).or_default();
+                for number in numbers {
+                    account.numbers.insert(number.number, number);
+                }
+            }
+            Record::DeleteNumber { account, number } => {
+                if let Some(account) = self.accounts.get_mut(&account) {
+                    account.numbers.remove(&number);
+                    for pool in account.pools.values_mut() {
+                        if pool.members.remove(&number) {
+                            pool.sticky.sender_left(number);
+                        }
+                    }
+                }
+            }
+            Record::PutPool { account, header } => {
+                self.next_pool_uid = self.next_pool_uid.max(header.uid + 1);
+                self.owners.insert(header.uid, account.clone());
+                let pools = &mut self.accounts.entry(account).or_default().pools;
+                match pools.get_mut(&header.uid) {
+                    Some(pool) => pool.header = header,
+                    None => {
+                        pools.insert(
+                            header.uid,
+                            WorkingPool {
+                                header,
+                                members: BTreeSet::new(),
+                                sticky: WorkingSticky::default(),
+                            },
+                        );
+                    }
+                }
+            }
+            Record::DeletePool { account, uid } => {
+                if let Some(account) = self.accounts.get_mut(&account) {
+                    account.pools.remove(&uid);
+                }
+                self.owners.remove(&uid);
+            }
+            Record::AddMembers {
+                account,
+                uid,
+                numbers,
+                at,
+            } => {
+                if let Some(pool) = self.pool_mut(&account, uid) {
+                    pool.members.extend(numbers);
+                    pool.header.updated_at = at;
+                }
+            }
+            Record::RemoveMembers {
+                account,
+                uid,
+                numbers,
+                at,
+            } => {
+                if let Some(pool) = self.pool_mut(&account, uid) {
+                    for number in numbers {
+                        if pool.members.remove(&number) {
+                            pool.sticky.sender_left(number);
+                        }
+                    }
+                    pool.header.updated_at = at;
+                }
+            }
+            Record::StickyAssign { uid, mapping } => {
+                if let Some(pool) = self.pool_by_uid(uid) {
+                    pool.sticky.set(mapping);
+                }
+            }
+            Record::StickyRemove { uid, to } => {
+                if let Some(pool) = self.pool_by_uid(uid) {
+                    pool.sticky.remove(to);
+                }
+            }
+        }
+    }
+
+    fn pool_mut(&mut self, account: &str, uid: u64) -> Option<&mut WorkingPool> {
+        self.accounts.get_mut(account)?.pools.get_mut(&uid)
+    }
+
+    fn pool_by_uid(&mut self, uid: u64) -> Option<&mut WorkingPool> {
+        let account = self.owners.get(&uid)?;
+        self.accounts.get_mut(account)?.pools.get_mut(&uid)
+    }
+}
+
+/// An account rebuilt from recovered state: what the engine serves it from.
+pub(crate) struct RestoredAccount {
+    /// The inventory, every number validated again.
+    pub(crate) inventory: BTreeMap<Msisdn, OwnedNumber>,
+    /// The pools, in uid order.
+    pub(crate) pools: Vec<RestoredPool>,
+}
+
+/// A pool rebuilt from recovered state: its admin record and the selection state its actor
+/// starts from.
+pub(crate) struct RestoredPool {
+    /// The stable id the journal names the pool by.
+    pub(crate) uid: u64,
+    /// The id the account knows it by.
+    pub(crate) id: PoolId,
+    /// Its settings, validated again.
+    pub(crate) settings: PoolSettings,
+    /// Creation time, Unix seconds, for the admin view.
+    pub(crate) created_at: u64,
+    /// Last change, Unix seconds, for the admin view.
+    pub(crate) updated_at: u64,
+    /// Its members that are still in the inventory, for paging and removals.
+    pub(crate) members: BTreeSet<Msisdn>,
+    /// Members, index and live sticky mappings: what its actor owns.
+    pub(crate) state: PoolState,
+}
+
+impl WorkingAccount {
+    /// Turns the replayed account back into the model. A value the model rejects fails the
+    /// start ([`InvalidImage`]); a member no longer in the inventory, or a mapping whose sender
+    /// left the pool, is dropped, as the running engine had dropped it.
+    pub(crate) fn restore(self) -> Result<RestoredAccount, InvalidImage> {
+        let mut inventory = BTreeMap::new();
+        for image in self.numbers.values() {
+            let owned = convert::owned_number(image)?;
+            inventory.insert(owned.number, owned);
+        }
+        let mut pools = Vec::with_capacity(self.pools.len());
+        for (uid, pool) in self.pools {
+            let (id, settings) = convert::pool_settings(&pool.header)?;
+            let members: BTreeSet<Msisdn> = pool
+                .members
+                .iter()
+                .filter_map(|n| Msisdn::from_u64(*n).ok())
+                .filter(|n| inventory.contains_key(n))
+                .collect();
+            let mut state = PoolState::new(settings.clone());
+            state.upsert(members.iter().map(|n| inventory[n].clone()));
+            state.reserve_mappings(pool.sticky.len_bound());
+            for m in pool.sticky.into_mappings() {
+                if let (Ok(to), Ok(sender)) = (Msisdn::from_u64(m.to), Msisdn::from_u64(m.sender)) {
+                    state.restore_mapping(to, sender, m.last_use);
+                }
+            }
+            pools.push(RestoredPool {
+                uid,
+                id,
+                settings,
+                created_at: pool.header.created_at,
+                updated_at: pool.header.updated_at,
+                members,
+                state,
+            });
+        }
+        Ok(RestoredAccount { inventory, pools })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::durability::image::{AccountImage, PoolImage};
+
+    fn mapping(to: u64, sender: u64, last_use: u32) -> StickyImage {
+        StickyImage {
+            to,
+            sender,
+            last_use,
+        }
+    }
+
+    /// A state with account `a` holding pool uid 1 (members 10 and 20) with `sticky` mappings.
+    fn one_pool(sticky: Vec<StickyImage>) -> WorkingState {
+        let header = PoolHeader {
+            uid: 1,
+            id: "p".into(),
+            fallback: "Pool".into(),
+            localized: true,
+            predictable: true,
+            custom_from: None,
+            sticky_ttl_seconds: 0,
+            created_at: 0,
+            updated_at: 0,
+        };
+        WorkingState::from_image(StateImage {
+            next_pool_uid: 2,
+            accounts: vec![AccountImage {
+                id: "a".into(),
+                numbers: Vec::new(),
+                pools: vec![PoolImage {
+                    header,
+                    members: vec![10, 20],
+                    sticky,
+                }],
+            }],
+        })
+    }
+
+    /// Pool 1's live mappings after replay, by recipient.
+    fn live_mappings(mut state: WorkingState) -> Vec<StickyImage> {
+        let pool = state
+            .accounts
+            .remove("a")
+            .unwrap()
+            .pools
+            .remove(&1)
+            .unwrap();
+        let mut mappings: Vec<_> = pool.sticky.into_mappings().collect();
+        mappings.sort_by_key(|m| m.to);
+        mappings
+    }
+
+    /// Journal records replayed over a snapshot's mappings override them: reassigned, removed,
+    /// removed then assigned again, new; the untouched ones stay.
+    #[test]
+    fn journal_changes_override_snapshot_mappings() {
+        let mut state = one_pool((1..=4).map(|to| mapping(to, 10, 5)).collect());
+        for record in [
+            Record::StickyAssign {
+                uid: 1,
+                mapping: mapping(1, 20, 6),
+            },
+            Record::StickyRemove { uid: 1, to: 2 },
+            Record::StickyRemove { uid: 1, to: 3 },
+            Record::StickyAssign {
+                uid: 1,
+                mapping: mapping(3, 20, 7),
+            },
+            Record::StickyAssign {
+                uid: 1,
+                mapping: mapping(9, 10, 8),
+            },
+        ] {
+            state.apply(record);
+        }
+        assert_eq!(
+            live_mappings(state),
+            vec![
+                mapping(1, 20, 6),
+                mapping(3, 20, 7),
+                mapping(4, 10, 5),
+                mapping(9, 10, 8)
+            ]
+        );
+    }
+
+    /// A number that left the pool takes its mappings with it, even when it joins again before
+    /// the crash: the running engine had invalidated them, so recovery must not revive them.
+    /// Mappings made after it rejoined stay.
+    #[test]
+    fn mappings_to_a_departed_number_stay_dead_after_it_rejoins() {
+        let mut state = one_pool(vec![mapping(1, 10, 5), mapping(2, 20, 5)]);
+        let members = |numbers: Vec<u64>| (String::from("a"), 1, numbers, 9);
+        let (account, uid, numbers, at) = members(vec![10]);
+        for record in [
+            Record::StickyAssign {
+                uid: 1,
+                mapping: mapping(3, 10, 6),
+            },
+            Record::RemoveMembers {
+                account: account.clone(),
+                uid,
+                numbers: numbers.clone(),
+                at,
+            },
+            Record::AddMembers {
+                account,
+                uid,
+                numbers,
+                at,
+            },
+            Record::StickyAssign {
+                uid: 1,
+                mapping: mapping(4, 10, 7),
+            },
+        ] {
+            state.apply(record);
+        }
+        assert_eq!(
+            live_mappings(state),
+            vec![mapping(2, 20, 5), mapping(4, 10, 7)]
+        );
+    }
+}
