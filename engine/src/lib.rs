@@ -6,9 +6,10 @@
 pub mod actors;
 pub(crate) mod clock;
 pub mod config;
-pub mod demo;
+pub(crate) mod demo;
 pub mod durability;
 pub mod engine;
-pub mod http;
+pub(crate) mod http;
 pub(crate) mod metrics;
-pub mod resp;
+pub(crate) mod resp;
+pub mod serve;
