@@ -114,8 +114,7 @@ pub struct ServeArgs {
     /// Adds a demo account with an inventory and pools, and prints how to try it.
     #[arg(long)]
     demo: bool,
-    // A flag for every configuration key, kept only where given (a `//` comment: clap would
-    // show a doc comment on a flattened field nowhere).
+    /// A flag for every configuration key, kept only where given.
     #[command(flatten)]
     flags: Flags,
 }
@@ -159,7 +158,8 @@ impl FromArgMatches for Flags {
     }
 }
 
-/// The entries of `table`, at any depth, whose key is one of `keys`.
+/// The entries of `table`, at any depth, whose key is one of `keys` (clap's argument ids are
+/// unique across flattened structs, so a name is never ambiguous).
 fn keep(table: toml::Table, keys: &[&str]) -> toml::Table {
     table
         .into_iter()
