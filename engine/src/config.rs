@@ -1,72 +1,223 @@
-//! Configuration (DESIGN §9): a TOML file whose every key can also be set by a flag.
+//! Configuration (DESIGN §9), each key defined once: a field of [`Config`] is at the same time
+//! a TOML key (the limits under `[limits]`), a `numpool serve` flag of the same name and its
+//! default. The file is read first and each flag given overrides its key; the result is
+//! checked once, after `--demo` has added its account.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
-use serde::Deserialize;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, FromArgMatches};
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::demo;
 use crate::durability::FsyncPolicy;
 use numpool_core::model::{Account, AccountId, BadSecretDigest, IdError};
 
-/// The whole configuration.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
+/// The whole configuration: the TOML schema and the `serve` flags.
+#[derive(Clone, Debug, Deserialize, Serialize, clap::Args)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct Config {
     /// Where the RESP sidecar listens.
-    #[serde(default = "default_resp")]
-    pub resp: SocketAddr,
+    #[arg(long, default_value = "127.0.0.1:7400")]
+    pub(crate) resp: SocketAddr,
     /// Where the REST API listens.
-    #[serde(default = "default_http")]
-    pub http: SocketAddr,
-    /// Where state is kept; `None` keeps it in memory only.
-    #[serde(default)]
-    pub data_dir: Option<PathBuf>,
-    /// When sticky assignments are fsynced: `always`, `everysec` or `no`.
-    #[serde(default)]
-    pub fsync: FsyncPolicy,
-    /// Snapshot at least this often (seconds).
-    #[serde(default = "default_snapshot_interval")]
-    pub snapshot_interval_seconds: u64,
-    /// Snapshot when the journal grows past this many bytes.
-    #[serde(default = "default_snapshot_journal_bytes")]
-    pub snapshot_journal_bytes: u64,
+    #[arg(long, default_value = "127.0.0.1:7401")]
+    pub(crate) http: SocketAddr,
+    /// Where state is kept, so a restart forgets nothing; none keeps it in memory only.
+    #[arg(long)]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// When sticky assignments are fsynced: `always`, `everysec` or `no` (what each can lose:
+    /// docs/ARCHITECTURE.md).
+    #[arg(long, default_value = "everysec")]
+    pub(crate) fsync: FsyncPolicy,
+    /// Snapshot at least this often (seconds), so recovery replays a bounded journal.
+    #[arg(long, default_value_t = 300)]
+    pub(crate) snapshot_interval_seconds: u64,
+    /// Snapshot when the journal grows past this many bytes, whatever the interval.
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    pub(crate) snapshot_journal_bytes: u64,
     /// Binds the RESP listener to this account so clients need no `AUTH` (loopback only).
-    #[serde(default)]
-    pub sidecar_account: Option<String>,
-    /// Protocol limits.
-    #[serde(default)]
-    pub limits: Limits,
-    /// The accounts.
-    #[serde(default)]
+    #[arg(long)]
+    pub(crate) sidecar_account: Option<String>,
+    /// Protocol limits: the `[limits]` table; their flags carry no prefix.
+    #[command(flatten)]
+    pub(crate) limits: Limits,
+    /// The `[[accounts]]` tables: file only, since a secret on a command line is visible to
+    /// every local user; never serialized, so secrets never leave this struct.
+    #[arg(skip)]
+    #[serde(skip_serializing)]
     pub(crate) accounts: Vec<AccountConfig>,
 }
 
 /// Limits that protect the servers from hostile or broken clients (DESIGN §4, §5).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, clap::Args)]
 #[serde(deny_unknown_fields, default)]
-pub struct Limits {
-    /// Largest RESP argument, bytes.
-    pub max_arg_bytes: usize,
-    /// Most arguments in one RESP command.
-    pub max_args: usize,
-    /// Most simultaneous RESP connections.
-    pub max_connections: usize,
-    /// A RESP connection silent this long is closed; 0 never closes.
-    pub idle_timeout_seconds: u64,
-    /// Largest REST request body, bytes.
-    pub max_body_bytes: usize,
+pub(crate) struct Limits {
+    /// Largest RESP argument in bytes: bounds what one command can make the server buffer.
+    #[arg(long, default_value_t = 64 * 1024)]
+    pub(crate) max_arg_bytes: usize,
+    /// Most arguments in one RESP command, for the same reason.
+    #[arg(long, default_value_t = 1024)]
+    pub(crate) max_args: usize,
+    /// Most simultaneous RESP connections, so clients cannot exhaust file descriptors.
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) max_connections: usize,
+    /// Close a RESP connection silent this long (seconds), freeing its slot; 0 never closes.
+    #[arg(long, default_value_t = 300)]
+    pub(crate) idle_timeout_seconds: u64,
+    /// Largest REST request body in bytes.
+    #[arg(long, default_value_t = 256 * 1024)]
+    pub(crate) max_body_bytes: usize,
+}
+
+/// The defaults are the flags' (one place for each): what parsing no flag at all gives.
+fn defaults<T: clap::Args + FromArgMatches>() -> T {
+    let command = T::augment_args(clap::Command::new("numpool"));
+    let matches = command
+        .try_get_matches_from(["numpool"])
+        .expect("every configuration flag has a default or is optional");
+    T::from_arg_matches(&matches).expect("the defaults parse")
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        defaults()
+    }
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_arg_bytes: 64 * 1024,
-            max_args: 1024,
-            max_connections: 10_000,
-            idle_timeout_seconds: 300,
-            max_body_bytes: 256 * 1024,
+        defaults()
+    }
+}
+
+/// `--fsync` reads the same names as the `fsync` key (the policy's serde names), so the names
+/// are written once, in `durability`, which knows nothing of the command line.
+impl FromStr for FsyncPolicy {
+    type Err = serde::de::value::Error;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        use serde::de::IntoDeserializer as _;
+        FsyncPolicy::deserialize(name.into_deserializer())
+    }
+}
+
+/// `numpool serve`'s arguments: the file, `--demo`, and a flag for every configuration key.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// TOML configuration file; a flag given as well overrides its key.
+    #[arg(long, env = "NUMPOOL_CONFIG")]
+    config: Option<PathBuf>,
+    /// Adds a demo account with an inventory and pools, and prints how to try it.
+    #[arg(long)]
+    demo: bool,
+    /// A flag for every configuration key, kept only where given.
+    #[command(flatten)]
+    flags: Flags,
+}
+
+/// The configuration flags given on the command line (or by their environment), as a TOML
+/// table shaped like the file, so they layer over it by key with no code per key.
+#[derive(Clone, Debug, Default)]
+struct Flags(toml::Table);
+
+impl clap::Args for Flags {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        Config::augment_args(command)
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        Config::augment_args_for_update(command)
+    }
+}
+
+impl FromArgMatches for Flags {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let given: Vec<&str> = matches
+            .ids()
+            .map(|id| id.as_str())
+            .filter(|id| {
+                matches
+                    .value_source(id)
+                    .is_some_and(|source| source != ValueSource::DefaultValue)
+            })
+            .collect();
+        let all = toml::Table::try_from(Config::from_arg_matches(matches)?).map_err(|e| {
+            let why = format!("{e} (a configuration value must fit TOML)\n");
+            clap::Error::raw(clap::error::ErrorKind::InvalidValue, why)
+        })?;
+        Ok(Flags(keep(all, &given)))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Flags::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+/// The entries of `table`, at any depth, whose key is one of `keys` (clap's argument ids are
+/// unique across flattened structs, so a name is never ambiguous).
+fn keep(table: toml::Table, keys: &[&str]) -> toml::Table {
+    table
+        .into_iter()
+        .filter_map(|(key, value)| match value {
+            toml::Value::Table(inner) => {
+                let inner = keep(inner, keys);
+                (!inner.is_empty()).then_some((key, toml::Value::Table(inner)))
+            }
+            value => keys.contains(&key.as_str()).then_some((key, value)),
+        })
+        .collect()
+}
+
+/// Writes `over` into `base`, merging tables key by key.
+fn layer(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(base)), toml::Value::Table(over)) => layer(base, over),
+            (_, value) => {
+                base.insert(key, value);
+            }
         }
+    }
+}
+
+/// What `numpool serve` runs: a configuration that passed every check, and its accounts.
+#[derive(Debug)]
+pub struct Settings {
+    /// The file with the flags over it.
+    pub(crate) config: Config,
+    /// The accounts, built from the configuration (and `--demo`) and checked.
+    pub(crate) accounts: Vec<Account>,
+    /// Whether to seed the demo data and print how to try it.
+    pub(crate) demo: bool,
+}
+
+impl ServeArgs {
+    /// The file (or the defaults) with each given flag over it and the demo account added when
+    /// `--demo` asks for it, checked once.
+    pub fn validate(self) -> Result<Settings, ConfigError> {
+        let file = match &self.config {
+            Some(path) => Config::load(path)?,
+            None => Config::default(),
+        };
+        let mut config = file.overlay(&self.flags)?;
+        if self.demo {
+            config.accounts.push(AccountConfig {
+                api_key: demo::DEMO_KEY.to_owned(),
+                api_secret: Some(demo::DEMO_SECRET.to_owned()),
+                api_secret_sha256: None,
+            });
+        }
+        let accounts = config.accounts()?;
+        Ok(Settings {
+            config,
+            accounts,
+            demo: self.demo,
+        })
     }
 }
 
@@ -79,7 +230,7 @@ pub(crate) struct AccountConfig {
     /// The secret in clear…
     #[serde(default)]
     pub(crate) api_secret: Option<String>,
-    /// …or its hex SHA-256.
+    /// …or its hex SHA-256, so the file need not hold the secret.
     #[serde(default)]
     pub(crate) api_secret_sha256: Option<String>,
 }
@@ -112,6 +263,9 @@ pub enum ConfigError {
         /// Why.
         source: toml::de::Error,
     },
+    /// The flags could not be laid over the file (a value TOML cannot hold).
+    #[error("cannot apply the flags: {0}")]
+    Flags(#[source] toml::de::Error),
     /// An account's key is malformed.
     #[error(transparent)]
     AccountId(#[from] IdError),
@@ -132,41 +286,9 @@ pub enum ConfigError {
     SidecarNotLoopback(SocketAddr),
 }
 
-fn default_snapshot_interval() -> u64 {
-    300
-}
-
-fn default_snapshot_journal_bytes() -> u64 {
-    64 * 1024 * 1024
-}
-
-fn default_resp() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 7400))
-}
-
-fn default_http() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 7401))
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            resp: default_resp(),
-            http: default_http(),
-            data_dir: None,
-            fsync: FsyncPolicy::default(),
-            snapshot_interval_seconds: default_snapshot_interval(),
-            snapshot_journal_bytes: default_snapshot_journal_bytes(),
-            sidecar_account: None,
-            limits: Limits::default(),
-            accounts: Vec::new(),
-        }
-    }
-}
-
 impl Config {
-    /// Reads `path`.
-    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+    /// Reads `path`; a key it does not set keeps its default.
+    fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
@@ -177,8 +299,19 @@ impl Config {
         })
     }
 
+    /// This configuration with each of `flags` over its key.
+    fn overlay(mut self, flags: &Flags) -> Result<Self, ConfigError> {
+        let accounts = std::mem::take(&mut self.accounts);
+        let mut table = toml::Table::try_from(self)
+            .map_err(|e| ConfigError::Flags(serde::de::Error::custom(e)))?;
+        layer(&mut table, flags.0.clone());
+        let mut config: Config = table.try_into().map_err(ConfigError::Flags)?;
+        config.accounts = accounts;
+        Ok(config)
+    }
+
     /// The validated accounts, and checks that tie settings to them.
-    pub fn accounts(&self) -> Result<Vec<Account>, ConfigError> {
+    fn accounts(&self) -> Result<Vec<Account>, ConfigError> {
         let mut accounts: Vec<Account> = Vec::new();
         for entry in &self.accounts {
             let id = AccountId::new(&entry.api_key)?;
@@ -204,7 +337,6 @@ impl Config {
         Ok(accounts)
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,7 +357,7 @@ mod tests {
             api_secret_sha256 = "4b6f3d0e8a1b4d7c9e2f5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f809"
             "#,
         );
-        assert_eq!(config.resp, default_resp());
+        assert_eq!(config.resp, SocketAddr::from(([127, 0, 0, 1], 7400)));
         assert_eq!(config.limits.max_args, 1024);
         let accounts = config.accounts().unwrap();
         assert!(accounts[0].secret_matches("s3cret"));
@@ -256,5 +388,100 @@ mod tests {
             Err(ConfigError::SidecarNotLoopback(_))
         ));
         assert!(toml::from_str::<Config>("unknown_key = 1").is_err());
+    }
+
+    /// `numpool serve` with `args`, read by clap as the binary reads them.
+    fn serve(args: &[&str]) -> ServeArgs {
+        let command = <ServeArgs as clap::Args>::augment_args(clap::Command::new("serve"));
+        let argv = std::iter::once("serve").chain(args.iter().copied());
+        ServeArgs::from_arg_matches(&command.try_get_matches_from(argv).unwrap()).unwrap()
+    }
+
+    /// A config file holding `text`, and `--config <it>` followed by `args`.
+    fn with_file(text: &str, args: &[&str]) -> Result<Settings, ConfigError> {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), text).unwrap();
+        let path = file.path().to_str().unwrap();
+        let argv: Vec<&str> = ["--config", path].iter().chain(args).copied().collect();
+        serve(&argv).validate()
+    }
+
+    #[test]
+    fn a_flag_overrides_the_file() {
+        let file = "resp = \"127.0.0.1:9000\"\nfsync = \"always\"\n[limits]\nmax_args = 7\nmax_arg_bytes = 16";
+        let settings = with_file(file, &["--max-args", "3", "--resp", "127.0.0.1:9001"]).unwrap();
+        assert_eq!(settings.config.limits.max_args, 3);
+        assert_eq!(
+            settings.config.resp,
+            SocketAddr::from(([127, 0, 0, 1], 9001))
+        );
+        // A flag that repeats the default still wins over the file.
+        let settings = with_file(file, &["--max-args", "1024", "--fsync", "everysec"]).unwrap();
+        assert_eq!(settings.config.limits.max_args, 1024);
+        assert_eq!(settings.config.fsync, FsyncPolicy::Everysec);
+    }
+
+    #[test]
+    fn the_file_value_stays_where_no_flag_is_given() {
+        let file = "fsync = \"always\"\nsnapshot_interval_seconds = 5\n[limits]\nmax_arg_bytes = 16\n[[accounts]]\napi_key = \"abcd1234\"\napi_secret = \"a\"";
+        let settings = with_file(file, &["--max-args", "3"]).unwrap();
+        let config = &settings.config;
+        assert_eq!(config.limits.max_arg_bytes, 16);
+        assert_eq!(config.limits.max_args, 3);
+        assert_eq!(config.fsync, FsyncPolicy::Always);
+        assert_eq!(config.snapshot_interval_seconds, 5);
+        // Keys neither gives keep their defaults; the file's accounts survive the flags.
+        assert_eq!(config.limits.max_connections, 10_000);
+        assert_eq!(config.resp, SocketAddr::from(([127, 0, 0, 1], 7400)));
+        assert_eq!(settings.accounts[0].id.as_str(), "abcd1234");
+        assert!(!settings.demo);
+    }
+
+    #[test]
+    fn no_file_gives_the_defaults_and_the_flags() {
+        let settings = serve(&["--max-body-bytes", "10", "--data-dir", "/tmp/np"])
+            .validate()
+            .unwrap();
+        assert_eq!(settings.config.limits.max_body_bytes, 10);
+        assert_eq!(settings.config.data_dir, Some(PathBuf::from("/tmp/np")));
+        assert_eq!(settings.config.snapshot_journal_bytes, 64 * 1024 * 1024);
+        assert!(settings.accounts.is_empty());
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused() {
+        for text in [
+            "bogus = 1",
+            "[limits]\nbogus = 1",
+            "[[accounts]]\napi_key = \"abcd1234\"\nbogus = 1",
+        ] {
+            assert!(
+                matches!(with_file(text, &[]), Err(ConfigError::Parse { .. })),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_sidecar_account_is_checked_after_the_demo_account_is_added() {
+        let settings = serve(&["--demo", "--sidecar-account", demo::DEMO_KEY])
+            .validate()
+            .unwrap();
+        assert!(settings.demo);
+        assert_eq!(settings.accounts[0].id.as_str(), demo::DEMO_KEY);
+        assert!(matches!(
+            serve(&["--sidecar-account", demo::DEMO_KEY]).validate(),
+            Err(ConfigError::UnknownSidecarAccount(_))
+        ));
+        assert!(matches!(
+            serve(&["--demo", "--sidecar-account", "zzzz9999"]).validate(),
+            Err(ConfigError::UnknownSidecarAccount(_))
+        ));
+        let file = format!("sidecar_account = \"{}\"", demo::DEMO_KEY);
+        assert!(with_file(&file, &["--demo"]).is_ok());
+        assert!(matches!(
+            with_file(&file, &["--demo", "--resp", "0.0.0.0:7400"]),
+            Err(ConfigError::SidecarNotLoopback(_))
+        ));
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::engine::{Engine, EngineError, Page};
 use numpool_core::model::{
-    Account, AccountId, CustomFrom, Fallback, Msisdn, NumberSpec, OwnedNumber, PoolId, PoolSettings,
+    CustomFrom, Fallback, Msisdn, NumberSpec, OwnedNumber, PoolId, PoolSettings,
 };
 
 /// The demo account's key.
@@ -26,14 +26,6 @@ const NUMBERS: &[(&str, Option<&str>)] = &[
     ("61412345001", Some("50501")),
     ("14165550101", Some("302720")),
 ];
-
-/// The demo account.
-pub fn account() -> Account {
-    Account::with_secret(
-        AccountId::new(DEMO_KEY).expect("valid demo key"),
-        DEMO_SECRET,
-    )
-}
 
 /// The demo pools: id, fallback, predictable, custom_from.
 const POOLS: &[(&str, Fallback, bool, Option<&str>)] = &[
@@ -92,4 +84,24 @@ pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
         engine.add_numbers(&account, id, &members).await?;
     }
     Ok(())
+}
+
+/// Prints the demo account and commands to try against `resp` and `http`.
+pub(crate) fn print_help(resp: std::net::SocketAddr, http: std::net::SocketAddr) {
+    let (key, secret) = (DEMO_KEY, DEMO_SECRET);
+    let cli = format!(
+        "redis-cli -p {} --user {key} --pass {secret} --no-auth-warning",
+        resp.port()
+    );
+    println!(
+        "\ndemo account: api_key={key} api_secret={secret}\n\
+         pools: demo (fallback Pool), strict (Reject), brand (CustomFrom 'Numpool'), random (not sticky)\n\
+         try:\n  \
+         {cli} PICK demo +447911123456 WITHREASON\n  \
+         {cli} PICK demo +14155559999 NETWORK 311480 WITHREASON\n  \
+         {cli} PICK strict +33612345678\n  \
+         {cli} PICK brand +33612345678 WITHREASON\n  \
+         {cli} STICKY.GET demo +447911123456\n  \
+         curl -s -u {key}:{secret} http://{http}/v2/numberpools/accounts/{key}/pools\n"
+    );
 }

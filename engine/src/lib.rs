@@ -9,9 +9,10 @@
 pub(crate) mod actors;
 pub(crate) mod clock;
 pub mod config;
-pub mod demo;
+pub(crate) mod demo;
 pub mod durability;
 pub mod engine;
-pub mod http;
+pub(crate) mod http;
 pub(crate) mod metrics;
-pub mod resp;
+pub(crate) mod resp;
+pub mod serve;

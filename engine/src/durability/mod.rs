@@ -18,20 +18,19 @@ use numpool_snapshots::{
     WrittenSnapshot,
 };
 use parking_lot::Mutex;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use image::{Record, StateImage};
 use replay::WorkingState;
 
 /// When sticky assignments reach the disk (admin changes are always fsynced).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FsyncPolicy {
     /// fsync before answering each batch: nothing acknowledged is lost, even on power loss.
     Always,
     /// fsync once a second: a power loss loses at most about a second of new assignments.
-    #[default]
     Everysec,
     /// Never fsync: the OS decides.
     No,

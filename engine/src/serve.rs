@@ -1,0 +1,148 @@
+//! `numpool serve` (DESIGN §9): the engine, the RESP sidecar and the REST API started from
+//! checked [`Settings`], served until a shutdown signal, then drained.
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::config::Settings;
+use crate::durability::StorageError;
+use crate::engine::{Engine, EngineError, SnapshotSchedule};
+use crate::{demo, http, resp};
+
+/// Why the server could not start, or stopped badly.
+#[derive(Debug, Error)]
+pub enum ServeError {
+    /// The data directory could not be recovered or opened.
+    #[error("opening the data directory {dir}")]
+    Open {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: StorageError,
+    },
+    /// The demo data could not be written.
+    #[error("seeding the demo data")]
+    Demo(#[source] EngineError),
+    /// A listener could not be bound or started.
+    #[error("binding {what} {addr}")]
+    Bind {
+        /// `RESP` or `HTTP`.
+        what: &'static str,
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The RESP accept loop failed.
+    #[error("RESP server")]
+    Resp(#[source] std::io::Error),
+    /// The snapshot written at shutdown failed.
+    #[error("final snapshot")]
+    FinalSnapshot(#[source] EngineError),
+}
+
+/// A started server: the engine open, both listeners bound, the REST API running.
+pub struct Running {
+    /// The engine both servers call.
+    engine: Engine,
+    /// The RESP sidecar, not yet accepting.
+    resp: resp::Server,
+    /// Its bound listener.
+    resp_listener: tokio::net::TcpListener,
+    /// The REST API, running.
+    http: actix_web::dev::Server,
+    /// When to snapshot.
+    schedule: SnapshotSchedule,
+}
+
+/// Opens the engine (recovering the data directory, if any), seeds the demo data when asked,
+/// binds both listeners and prints the `numpool ready` line.
+pub async fn start(settings: Settings) -> Result<Running, ServeError> {
+    let Settings {
+        config,
+        accounts,
+        demo,
+    } = settings;
+    // Build the classification tables now rather than on the first pick, which would otherwise
+    // wait for them (DESIGN §3.2: derived once at start).
+    numpool_core::model::classify::classifier();
+    let engine = match &config.data_dir {
+        Some(dir) => {
+            Engine::open(accounts, dir, config.fsync).map_err(|source| ServeError::Open {
+                dir: dir.clone(),
+                source,
+            })?
+        }
+        None => Engine::start(accounts),
+    };
+    if demo {
+        demo::seed(&engine).await.map_err(ServeError::Demo)?;
+    }
+
+    let bind = |what, addr| move |source| ServeError::Bind { what, addr, source };
+    let http_listener = TcpListener::bind(config.http).map_err(bind("HTTP", config.http))?;
+    let resp_listener = tokio::net::TcpListener::bind(config.resp)
+        .await
+        .map_err(bind("RESP", config.resp))?;
+    let http_addr = http_listener
+        .local_addr()
+        .map_err(bind("HTTP", config.http))?;
+    let resp_addr = resp_listener
+        .local_addr()
+        .map_err(bind("RESP", config.resp))?;
+    let http = http::start(http_listener, engine.clone(), &config.limits)
+        .map_err(bind("HTTP", http_addr))?;
+    let resp = resp::Server::new(engine.clone(), &config);
+
+    // Tests and scripts read this line to learn the ports chosen for `:0`.
+    println!("numpool ready resp={resp_addr} http={http_addr}");
+    if demo {
+        demo::print_help(resp_addr, http_addr);
+    }
+    tracing::info!(%resp_addr, %http_addr, "numpool started");
+    let schedule = SnapshotSchedule {
+        interval: Duration::from_secs(config.snapshot_interval_seconds.max(1)),
+        journal_bytes: config.snapshot_journal_bytes,
+    };
+    Ok(Running {
+        engine,
+        resp,
+        resp_listener,
+        http,
+        schedule,
+    })
+}
+
+impl Running {
+    /// Serves until `shutdown` completes; then drains RESP, stops HTTP and writes the final
+    /// snapshot.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
+        let http_handle = self.http.handle();
+        let http_task = actix_web::rt::spawn(self.http);
+        let background = {
+            let engine = self.engine.clone();
+            let schedule = self.schedule;
+            actix_web::rt::spawn(async move { engine.run_background(schedule).await })
+        };
+        self.resp
+            .run(self.resp_listener, shutdown)
+            .await
+            .map_err(ServeError::Resp)?;
+        tracing::info!("shutdown: RESP drained, stopping HTTP");
+        http_handle.stop(true).await;
+        let _ = http_task.await;
+        background.abort();
+        self.engine
+            .shutdown()
+            .await
+            .map_err(ServeError::FinalSnapshot)?;
+        tracing::info!("numpool stopped");
+        Ok(())
+    }
+}
