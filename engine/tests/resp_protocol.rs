@@ -57,6 +57,38 @@ fn authed(server: &Numpool) -> TcpStream {
     stream
 }
 
+/// Reads one `\r\n`-terminated line (a simple reply or a header).
+fn read_line(stream: &mut TcpStream) -> String {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while !line.ends_with(b"\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        line.push(byte[0]);
+    }
+    String::from_utf8(line).unwrap()
+}
+
+/// The connection's id, from `CLIENT ID`.
+fn client_id(stream: &mut TcpStream) -> u64 {
+    stream.write_all(&command(&["CLIENT", "ID"])).unwrap();
+    let line = read_line(stream);
+    line.strip_prefix(':').unwrap().trim_end().parse().unwrap()
+}
+
+/// `HELLO`'s reply for connection `id` in `proto`: seven properties, a flat array in RESP2 and
+/// a map in RESP3.
+fn hello_reply(id: u64, proto: u8) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    let header = if proto == 3 { "%7" } else { "*14" };
+    let id = id.to_string();
+    format!(
+        "{header}\r\n$6\r\nserver\r\n$7\r\nnumpool\r\n$7\r\nversion\r\n${}\r\n{version}\r\n\
+         $5\r\nproto\r\n:{proto}\r\n$2\r\nid\r\n:{id}\r\n$4\r\nmode\r\n$10\r\nstandalone\r\n\
+         $4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n",
+        version.len()
+    )
+}
+
 #[test]
 fn handshake_commands_work_before_auth() {
     let server = Numpool::start(&["--demo"]);
@@ -68,22 +100,159 @@ fn handshake_commands_work_before_auth() {
         &command(&["CLIENT", "SETINFO", "LIB-NAME", "x"]),
         b"+OK\r\n",
     );
-    let version = env!("CARGO_PKG_VERSION");
-    let hello = format!(
-        "*6\r\n$6\r\nserver\r\n$7\r\nnumpool\r\n$7\r\nversion\r\n${}\r\n{version}\r\n$5\r\nproto\r\n:2\r\n",
-        version.len()
-    );
-    exchange(&mut s, &command(&["HELLO"]), hello.as_bytes());
-    exchange(&mut s, &command(&["HELLO", "2"]), hello.as_bytes());
     exchange(
         &mut s,
-        &command(&["HELLO", "3"]),
-        b"-NOPROTO sorry, this protocol version is not supported.\r\n",
+        &command(&[
+            "CLIENT",
+            "MAINT_NOTIFICATIONS",
+            "on",
+            "moving-endpoint-type",
+            "none",
+        ]),
+        b"+OK\r\n",
     );
+    let id = client_id(&mut s);
+    assert!(client_id(&mut connect(server.resp)) > id, "ids are unique");
+    exchange(&mut s, &command(&["HELLO"]), hello_reply(id, 2).as_bytes());
+    exchange(
+        &mut s,
+        &command(&["HELLO", "2"]),
+        hello_reply(id, 2).as_bytes(),
+    );
+    for version in ["1", "4"] {
+        exchange(
+            &mut s,
+            &command(&["HELLO", version]),
+            b"-NOPROTO sorry, this protocol version is not supported.\r\n",
+        );
+    }
+    exchange(&mut s, &command(&["CLIENT", "GETNAME"]), b"$-1\r\n");
+    exchange(&mut s, &command(&["CLIENT", "SETNAME", "app"]), b"+OK\r\n");
+    exchange(&mut s, &command(&["CLIENT", "GETNAME"]), b"$3\r\napp\r\n");
     // Inline commands (telnet, nc) work too.
     exchange(&mut s, b"PING\r\n", b"+PONG\r\n");
     exchange(&mut s, &command(&["QUIT"]), b"+OK\r\n");
     assert!(read_to_close(&mut s).is_empty());
+}
+
+#[test]
+fn hello_3_switches_the_connection_to_resp3() {
+    let server = Numpool::start(&["--demo"]);
+    let mut s = connect(server.resp);
+    let id = client_id(&mut s);
+    exchange(
+        &mut s,
+        &command(&["HELLO", "3"]),
+        hello_reply(id, 3).as_bytes(),
+    );
+    // A plain HELLO now reports the version in force.
+    exchange(&mut s, &command(&["HELLO"]), hello_reply(id, 3).as_bytes());
+    exchange(&mut s, &command(&["CLIENT", "GETNAME"]), b"_\r\n");
+    exchange(&mut s, DEMO_AUTH, b"+OK\r\n");
+    exchange(
+        &mut s,
+        &command(&["STICKY.GET", "demo", "447911123456"]),
+        b"_\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["PICK", "demo", "447911123456", "WITHINFO"]),
+        b"%3\r\n$6\r\nsender\r\n$12\r\n447700900001\r\n$6\r\nreason\r\n$7\r\ncountry\r\n\
+          $7\r\nwait_ms\r\n:0\r\n",
+    );
+    // Everything without a RESP3 type of its own is as in RESP2.
+    exchange(
+        &mut s,
+        &command(&["PICK", "demo", "447911123456", "WITHREASON"]),
+        b"*2\r\n$12\r\n447700900001\r\n$6\r\nsticky\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["PICK", "nope", "447911123456"]),
+        b"-NOPOOL pool 'nope' not found\r\n",
+    );
+    s.write_all(&command(&["INFO", "server"])).unwrap();
+    let header = read_line(&mut s);
+    let len: usize = header[1..header.len() - 2].parse().unwrap();
+    let mut body = vec![0; len + 2];
+    s.read_exact(&mut body).unwrap();
+    let body = String::from_utf8(body).unwrap();
+    assert!(
+        header.starts_with('='),
+        "INFO is a verbatim string: {header}"
+    );
+    assert!(body.starts_with("txt:# Server\r\n"), "{body}");
+    assert!(body.contains("redis_version:"), "{body}");
+    assert!(
+        !body.contains("pools:"),
+        "only the section asked for: {body}"
+    );
+    // Back to RESP2 on the same connection.
+    exchange(
+        &mut s,
+        &command(&["HELLO", "2"]),
+        hello_reply(id, 2).as_bytes(),
+    );
+    exchange(
+        &mut s,
+        &command(&["STICKY.GET", "demo", "447911000000"]),
+        b"$-1\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["PICK", "demo", "447911123456", "WITHINFO"]),
+        b"*6\r\n$6\r\nsender\r\n$12\r\n447700900001\r\n$6\r\nreason\r\n$6\r\nsticky\r\n\
+          $7\r\nwait_ms\r\n:0\r\n",
+    );
+}
+
+#[test]
+fn a_refused_hello_changes_nothing() {
+    let server = Numpool::start(&["--demo"]);
+    let mut s = connect(server.resp);
+    exchange(
+        &mut s,
+        &command(&["HELLO", "3", "AUTH", "demo0001", "nope"]),
+        b"-WRONGPASS invalid username-password pair or user is disabled.\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["HELLO", "4", "AUTH", "demo0001", "demo-secret"]),
+        b"-NOPROTO sorry, this protocol version is not supported.\r\n",
+    );
+    // Still RESP2, still unauthenticated.
+    exchange(&mut s, &command(&["CLIENT", "GETNAME"]), b"$-1\r\n");
+    exchange(
+        &mut s,
+        &command(&["PICK", "demo", "447911123456"]),
+        b"-NOAUTH Authentication required.\r\n",
+    );
+}
+
+#[test]
+fn commands_clients_send_at_start() {
+    let server = Numpool::start(&["--demo"]);
+    let mut s = authed(&server);
+    exchange(&mut s, &command(&["SELECT", "0"]), b"+OK\r\n");
+    exchange(
+        &mut s,
+        &command(&["SELECT", "1"]),
+        b"-ERR DB index is out of range\r\n",
+    );
+    exchange(&mut s, &command(&["ECHO", "hi"]), b"$2\r\nhi\r\n");
+    exchange(&mut s, &command(&["COMMAND", "COUNT"]), b":12\r\n");
+    exchange(
+        &mut s,
+        &command(&["COMMAND", "INFO", "PICK", "nope"]),
+        b"*2\r\n*10\r\n$4\r\npick\r\n:-3\r\n*2\r\n+write\r\n+fast\r\n:0\r\n:0\r\n:0\r\n\
+          *0\r\n*0\r\n*0\r\n*0\r\n$-1\r\n",
+    );
+    s.write_all(&command(&["COMMAND", "DOCS"])).unwrap();
+    assert_eq!(
+        read_line(&mut s),
+        "*24\r\n",
+        "a flat map of 12 commands in RESP2"
+    );
 }
 
 #[test]
@@ -133,26 +302,28 @@ fn everything_else_needs_auth() {
 #[test]
 fn hello_with_auth_authenticates() {
     let server = Numpool::start(&["--demo"]);
-    let mut s = connect(server.resp);
-    s.write_all(&command(&["HELLO", "2", "AUTH", "demo0001", "demo-secret"]))
-        .unwrap();
-    let mut reply = [0u8; 4];
-    s.read_exact(&mut reply).unwrap();
-    assert_eq!(&reply, b"*6\r\n");
-    let mut s = connect(server.resp);
-    exchange(
-        &mut s,
-        &command(&[
-            "HELLO",
-            "2",
-            "AUTH",
-            "demo0001",
-            "demo-secret",
-            "SETNAME",
-            "app",
-        ]),
-        b"*6\r\n",
-    );
+    for proto in [2u8, 3] {
+        let mut s = connect(server.resp);
+        let id = client_id(&mut s);
+        let version = proto.to_string();
+        let hello = ["HELLO", &version, "AUTH", "demo0001", "demo-secret"];
+        exchange(&mut s, &command(&hello), hello_reply(id, proto).as_bytes());
+        exchange(
+            &mut s,
+            &command(&["PICK", "demo", "447911123456"]),
+            b"$12\r\n447700900001\r\n",
+        );
+        let mut s = connect(server.resp);
+        let id = client_id(&mut s);
+        let named = [&hello[..], &["SETNAME", "app"]].concat();
+        exchange(&mut s, &command(&named), hello_reply(id, proto).as_bytes());
+        exchange(&mut s, &command(&["CLIENT", "GETNAME"]), b"$3\r\napp\r\n");
+        exchange(
+            &mut s,
+            &command(&["STICKY.GET", "demo", "447911123456"]),
+            b"$12\r\n447700900001\r\n",
+        );
+    }
 }
 
 #[test]

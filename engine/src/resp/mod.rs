@@ -7,6 +7,7 @@ pub(crate) mod cmd;
 pub(crate) mod connection;
 pub(crate) mod frame;
 pub(crate) mod parse;
+pub(crate) mod reply;
 mod server;
 pub(crate) mod session;
 

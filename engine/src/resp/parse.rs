@@ -3,9 +3,10 @@
 //!
 //! It is deliberately generic; each command's file decides what to pull.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
-use super::frame::{parse_i64, write_error_fmt};
+use super::frame::parse_i64;
+use super::reply::Reply;
 
 /// Longest command name kept (lowercased) for matching. Every command in
 /// DESIGN §4 is far shorter; longer names can only be unknown commands.
@@ -14,7 +15,7 @@ pub(crate) const MAX_COMMAND_NAME_LEN: usize = 32;
 /// A command's arguments could not be read as the command wants them.
 ///
 /// `Display` is the whole error line as sent, code included (`ERR ...`), so
-/// [`ParseError::write_reply`] (or `write_error_fmt`) can send it as is.
+/// [`ParseError::write_reply`] can send it as is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum ParseError {
     /// Too few or too many arguments for the command.
@@ -37,8 +38,8 @@ pub(crate) enum ParseError {
 
 impl ParseError {
     /// Appends this error as a `-ERR ...` reply line.
-    pub(crate) fn write_reply(&self, out: &mut BytesMut) {
-        write_error_fmt(out, format_args!("{self}"));
+    pub(crate) fn write_reply(&self, out: &mut Reply<'_>) {
+        out.error_fmt(format_args!("{self}"));
     }
 }
 
@@ -226,8 +227,8 @@ mod tests {
 
     #[test]
     fn syntax_error_reply() {
-        let mut out = BytesMut::new();
-        ParseError::Syntax.write_reply(&mut out);
+        let mut out = bytes::BytesMut::new();
+        ParseError::Syntax.write_reply(&mut Reply::new(&mut out, Default::default()));
         assert_eq!(&out[..], b"-ERR syntax error\r\n");
     }
 
@@ -242,8 +243,9 @@ mod tests {
         }
         let args = cmd(&[b"PICK\xff"]);
         let c = ArgCursor::new(&args);
-        let mut out = BytesMut::new();
-        c.wrong_arity().write_reply(&mut out);
+        let mut out = bytes::BytesMut::new();
+        c.wrong_arity()
+            .write_reply(&mut Reply::new(&mut out, Default::default()));
         assert_eq!(
             &out[..],
             "-ERR wrong number of arguments for 'PICK\u{fffd}' command\r\n".as_bytes()

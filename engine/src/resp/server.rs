@@ -101,9 +101,7 @@ impl Server {
     async fn serve_connection(&self, stream: TcpStream, mut stop: watch::Receiver<bool>) {
         let _counted = self.engine.metrics().connection_opened();
         let mut connection = Connection::new(stream, self.limits, self.idle_timeout);
-        let mut session = Session {
-            account: self.sidecar_account.clone(),
-        };
+        let mut session = Session::new(self.sidecar_account.clone());
         let mut batch = Vec::new();
         loop {
             let read = tokio::select! {

@@ -3,18 +3,27 @@
 //! makes pipelining pay (DESIGN §3.3). Commands never see the session: each returns an
 //! [`Outcome`] and the session acts on it.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 
-use super::cmd::{self, Ctx, Handshake, Outcome, Pick, Request};
+use super::cmd::{self, AccountCtx, ClientInfo, Ctx, Handshake, Outcome, Pick, Request};
+use super::reply::{Protocol, Reply};
 use crate::engine::{AccountHandle, Engine};
+
+/// Connection ids: unique in the process, as `CLIENT ID` promises.
+static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Per-connection state.
 pub(crate) struct Session {
     /// The account the connection acts for: bound by `AUTH`/`HELLO … AUTH`, or fixed by
     /// `--sidecar-account`. Until then only [`Handshake`] commands run.
-    pub(crate) account: Option<AccountHandle>,
+    account: Option<AccountHandle>,
+    /// The protocol its replies are written in: RESP2 until `HELLO 3`.
+    protocol: Protocol,
+    /// Its id and name, which commands may read.
+    client: ClientInfo,
 }
 
 /// What the connection should do after a batch.
@@ -35,6 +44,19 @@ struct PendingPicks<'a> {
 }
 
 impl Session {
+    /// A new connection's session, acting for `account` from the start if the listener is
+    /// bound to one.
+    pub(crate) fn new(account: Option<AccountHandle>) -> Self {
+        Session {
+            account,
+            protocol: Protocol::default(),
+            client: ClientInfo {
+                id: NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed),
+                name: None,
+            },
+        }
+    }
+
     /// Runs `batch` (parsed requests in arrival order), writing one reply per request to `out`.
     pub(crate) async fn execute(
         &mut self,
@@ -42,24 +64,39 @@ impl Session {
         batch: &[Vec<Bytes>],
         out: &mut BytesMut,
     ) -> After {
+        let mut out = Reply::new(out, self.protocol);
+        let after = self.run(engine, batch, &mut out).await;
+        self.protocol = out.protocol();
+        after
+    }
+
+    async fn run(&mut self, engine: &Engine, batch: &[Vec<Bytes>], out: &mut Reply<'_>) -> After {
         let mut pending: Option<PendingPicks<'_>> = None;
         for args in batch {
+            let ctx = Ctx {
+                engine,
+                client: &self.client,
+            };
             let Some(account) = &self.account else {
                 // Before AUTH only the handshake runs; anything else, unknown commands
                 // included, learns nothing but NOAUTH.
-                match Handshake::parse(args) {
-                    Some(Ok(handshake)) => {
-                        let outcome = handshake.apply(engine, out);
-                        if self.act_on(outcome) == After::Close {
-                            return After::Close;
-                        }
+                let outcome = match Handshake::parse(args) {
+                    Some(Ok(handshake)) => handshake.apply(&ctx, out),
+                    Some(Err(err)) => {
+                        err.write_reply(out);
+                        Outcome::Continue
                     }
-                    Some(Err(err)) => err.write_reply(out),
-                    None => cmd::write_noauth(out),
+                    None => {
+                        cmd::write_noauth(out);
+                        Outcome::Continue
+                    }
+                };
+                if self.act_on(outcome) == After::Close {
+                    return After::Close;
                 }
                 continue;
             };
-            let ctx = Ctx { engine, account };
+            let account_ctx = AccountCtx { engine, account };
             let outcome = match Request::parse(args) {
                 Ok(Request::Pick(pick)) => {
                     pending
@@ -73,15 +110,15 @@ impl Session {
                 }
                 // Anything else ends the run of picks: they are answered first, in order.
                 Ok(Request::Handshake(handshake)) => {
-                    flush_picks(&ctx, pending.take(), out).await;
-                    handshake.apply(engine, out)
+                    flush_picks(&account_ctx, pending.take(), out).await;
+                    handshake.apply(&ctx, out)
                 }
                 Ok(Request::Account(command)) => {
-                    flush_picks(&ctx, pending.take(), out).await;
-                    command.apply(&ctx, out).await
+                    flush_picks(&account_ctx, pending.take(), out).await;
+                    command.apply(&account_ctx, out).await
                 }
                 Err(err) => {
-                    flush_picks(&ctx, pending.take(), out).await;
+                    flush_picks(&account_ctx, pending.take(), out).await;
                     err.write_reply(out);
                     Outcome::Continue
                 }
@@ -91,7 +128,7 @@ impl Session {
             }
         }
         if let Some(account) = &self.account {
-            flush_picks(&Ctx { engine, account }, pending.take(), out).await;
+            flush_picks(&AccountCtx { engine, account }, pending.take(), out).await;
         }
         After::Continue
     }
@@ -99,18 +136,25 @@ impl Session {
     /// Applies a command's outcome to the connection.
     fn act_on(&mut self, outcome: Outcome) -> After {
         match outcome {
-            Outcome::Continue => After::Continue,
-            Outcome::Bind(account) => {
-                self.account = Some(account);
-                After::Continue
+            Outcome::Continue => {}
+            Outcome::Bind(account) => self.account = Some(account),
+            Outcome::Name(name) => self.client.name = Some(name),
+            Outcome::Hello { account, name } => {
+                if account.is_some() {
+                    self.account = account;
+                }
+                if name.is_some() {
+                    self.client.name = name;
+                }
             }
-            Outcome::Close => After::Close,
+            Outcome::Close => return After::Close,
         }
+        After::Continue
     }
 }
 
 /// Sends the pending picks in one engine call and writes their replies in order.
-async fn flush_picks(ctx: &Ctx<'_>, pending: Option<PendingPicks<'_>>, out: &mut BytesMut) {
+async fn flush_picks(ctx: &AccountCtx<'_>, pending: Option<PendingPicks<'_>>, out: &mut Reply<'_>) {
     if let Some(pending) = pending {
         cmd::pick::apply_batch(&pending.commands, pending.since, ctx, out).await;
     }

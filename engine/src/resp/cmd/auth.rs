@@ -1,11 +1,9 @@
-//! `AUTH <api_key> <api_secret>`: binds the connection to an account.
+//! `AUTH <api_key> <api_secret>`: binds the connection to an account. It is Redis 6's
+//! `AUTH <username> <password>`, which clients send when given a username and password.
 
-use bytes::BytesMut;
-
-use super::Outcome;
-use crate::engine::Engine;
-use crate::resp::frame::{write_error, write_simple};
+use super::{Ctx, Outcome};
 use crate::resp::parse::{ArgCursor, ParseError};
+use crate::resp::reply::Reply;
 
 /// Redis's reply to a wrong pair; clients recognise it.
 pub(crate) const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
@@ -32,14 +30,14 @@ impl<'a> Auth<'a> {
 
     /// Authenticates: `+OK` and the connection belongs to the account, or `WRONGPASS` and
     /// nothing changes.
-    pub(crate) fn apply(self, engine: &Engine, out: &mut BytesMut) -> Outcome {
-        match engine.authenticate(self.key, self.secret) {
+    pub(crate) fn apply(self, ctx: &Ctx<'_>, out: &mut Reply<'_>) -> Outcome {
+        match ctx.engine.authenticate(self.key, self.secret) {
             Some(account) => {
-                write_simple(out, "OK");
+                out.simple("OK");
                 Outcome::Bind(account)
             }
             None => {
-                write_error(out, WRONGPASS);
+                out.error(WRONGPASS);
                 Outcome::Continue
             }
         }

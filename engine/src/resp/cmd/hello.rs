@@ -1,33 +1,37 @@
 //! `HELLO [protover [AUTH key secret] [SETNAME name]]`: the handshake newer clients send.
-//! numpool speaks RESP2 only.
-
-use bytes::BytesMut;
+//! `HELLO 3` switches the connection to RESP3, `HELLO 2` (or none) keeps RESP2; the reply is
+//! the server's properties, a map in RESP3 and a flat array in RESP2, in the version asked for.
 
 use super::auth::{Auth, WRONGPASS};
-use super::Outcome;
-use crate::engine::Engine;
-use crate::resp::frame::{write_array_header, write_bulk, write_error, write_integer};
+use super::{ClientInfo, Ctx, Outcome};
 use crate::resp::parse::{ArgCursor, ParseError};
+use crate::resp::reply::{Protocol, Reply};
+
+/// Redis's reply to a version it does not speak; clients recognise it and fall back.
+const NOPROTO: &str = "NOPROTO sorry, this protocol version is not supported.";
 
 /// A parsed `HELLO`.
 pub(crate) struct Hello<'a> {
-    /// The protocol asked for, if any.
-    proto: Option<i64>,
+    /// The protocol version asked for, if any.
+    version: Option<i64>,
     /// Credentials given inline.
     auth: Option<Auth<'a>>,
+    /// `SETNAME`: the connection's new name.
+    name: Option<&'a str>,
 }
 
 impl<'a> Hello<'a> {
     /// Parses the optional version and its options.
     pub(crate) fn parse(cursor: &mut ArgCursor<'a>) -> Result<Self, ParseError> {
         let mut hello = Hello {
-            proto: None,
+            version: None,
             auth: None,
+            name: None,
         };
         if cursor.remaining() == 0 {
             return Ok(hello);
         }
-        hello.proto = Some(cursor.next_int()?);
+        hello.version = Some(cursor.next_int()?);
         while cursor.remaining() > 0 {
             match cursor.next_str()?.to_ascii_lowercase().as_str() {
                 "auth" if cursor.remaining() >= 2 => {
@@ -36,42 +40,60 @@ impl<'a> Hello<'a> {
                         secret: cursor.next_str()?,
                     })
                 }
-                "setname" if cursor.remaining() >= 1 => {
-                    cursor.next_bytes()?;
-                }
+                "setname" if cursor.remaining() >= 1 => hello.name = Some(cursor.next_str()?),
                 _ => return Err(ParseError::Syntax),
             }
         }
         Ok(hello)
     }
 
-    /// Replies with the server's properties as a flat array, after any inline `AUTH`, whose
-    /// account the connection then acts for.
-    pub(crate) fn apply(self, engine: &Engine, out: &mut BytesMut) -> Outcome {
-        if self.proto.is_some_and(|proto| proto != 2) {
-            write_error(
-                out,
-                "NOPROTO sorry, this protocol version is not supported.",
-            );
-            return Outcome::Continue;
-        }
-        let outcome = match &self.auth {
-            Some(auth) => match engine.authenticate(auth.key, auth.secret) {
-                Some(account) => Outcome::Bind(account),
+    /// Checks the version and any inline `AUTH`, then replies with the server's properties in
+    /// the version asked for. Nothing changes when either is refused.
+    pub(crate) fn apply(self, ctx: &Ctx<'_>, out: &mut Reply<'_>) -> Outcome {
+        let protocol = match self.version {
+            None => out.protocol(),
+            Some(version) => match Protocol::from_version(version) {
+                Some(protocol) => protocol,
                 None => {
-                    write_error(out, WRONGPASS);
+                    out.error(NOPROTO);
                     return Outcome::Continue;
                 }
             },
-            None => Outcome::Continue,
         };
-        write_array_header(out, 6);
-        write_bulk(out, b"server");
-        write_bulk(out, b"numpool");
-        write_bulk(out, b"version");
-        write_bulk(out, env!("CARGO_PKG_VERSION").as_bytes());
-        write_bulk(out, b"proto");
-        write_integer(out, 2);
-        outcome
+        let account = match &self.auth {
+            Some(auth) => match ctx.engine.authenticate(auth.key, auth.secret) {
+                Some(account) => Some(account),
+                None => {
+                    out.error(WRONGPASS);
+                    return Outcome::Continue;
+                }
+            },
+            None => None,
+        };
+        out.set_protocol(protocol);
+        write_properties(ctx.client, out);
+        Outcome::Hello {
+            account,
+            name: self.name.map(str::to_owned),
+        }
     }
+}
+
+/// The seven properties Redis answers `HELLO` with; `modules` is always empty.
+fn write_properties(client: &ClientInfo, out: &mut Reply<'_>) {
+    out.map(7);
+    out.bulk(b"server");
+    out.bulk(b"numpool");
+    out.bulk(b"version");
+    out.bulk(env!("CARGO_PKG_VERSION").as_bytes());
+    out.bulk(b"proto");
+    out.integer(out.protocol().version());
+    out.bulk(b"id");
+    out.integer(i64::try_from(client.id).unwrap_or(i64::MAX));
+    out.bulk(b"mode");
+    out.bulk(b"standalone");
+    out.bulk(b"role");
+    out.bulk(b"master");
+    out.bulk(b"modules");
+    out.array(0);
 }

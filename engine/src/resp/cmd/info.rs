@@ -1,59 +1,112 @@
-//! `INFO [section]`: `key:value` lines about the process (DESIGN §4).
+//! `INFO [section …]`: `key:value` lines about the process (DESIGN §4), in Redis's sections:
+//! `server` (with `redis_version`, which some clients read at start), `clients` and `numpool`
+//! (pools, numbers, picks, latency). No section, `all`, `default` or `everything` gives all;
+//! an unknown section gives nothing, as in Redis. RESP3 gets a verbatim string.
 
 use std::fmt::Write as _;
 
-use bytes::BytesMut;
-
-use super::{Ctx, Outcome};
+use super::{AccountCtx, Outcome};
 use crate::engine::Engine;
-use crate::resp::frame::write_bulk;
 use crate::resp::parse::{ArgCursor, ParseError};
+use crate::resp::reply::Reply;
 use numpool_core::select::Reason;
 
-/// A parsed `INFO`; the section is accepted and ignored (there is one).
-pub(crate) struct Info;
+/// The Redis version numpool reports: the release whose commands and replies it follows.
+const REDIS_VERSION: &str = "7.2.0";
 
-impl Info {
-    /// Takes at most one section name.
-    pub(crate) fn parse(cursor: &mut ArgCursor<'_>) -> Result<Self, ParseError> {
-        if cursor.remaining() > 1 {
-            return Err(cursor.wrong_arity());
-        }
-        Ok(Info)
-    }
+/// The sections, in the order they are written.
+const SECTIONS: [&str; 3] = ["server", "clients", "numpool"];
 
-    /// The report, as a bulk string.
-    pub(crate) async fn apply(self, ctx: &Ctx<'_>, out: &mut BytesMut) -> Outcome {
-        write_bulk(out, render(ctx.engine).await.as_bytes());
-        Outcome::Continue
-    }
+/// A parsed `INFO`: which sections to write.
+pub(crate) struct Info {
+    /// One flag per [`SECTIONS`] entry.
+    wanted: [bool; 3],
 }
 
-/// Renders the report.
-async fn render(engine: &Engine) -> String {
-    let stats = engine.stats().await;
-    let metrics = engine.metrics();
-    let latency = metrics.pick_latency();
-    let mut text = String::from("# numpool\r\n");
-    let mut line = |key: &str, value: &dyn std::fmt::Display| {
-        let _ = write!(text, "{key}:{value}\r\n");
-    };
-    line("version", &env!("CARGO_PKG_VERSION"));
-    line("uptime_in_seconds", &metrics.uptime().as_secs());
-    line("connected_clients", &metrics.connections());
-    line("pools", &stats.pools);
-    line("numbers", &stats.numbers);
-    line("sticky_entries", &stats.pool_totals.sticky_entries);
-    for reason in Reason::ALL {
-        line(
-            &format!("picks_{reason}"),
-            &stats.pool_totals.picks_for(reason),
-        );
+impl Info {
+    /// Takes section names in any case.
+    pub(crate) fn parse(cursor: &mut ArgCursor<'_>) -> Result<Self, ParseError> {
+        let mut wanted = [cursor.remaining() == 0; 3];
+        while cursor.remaining() > 0 {
+            let name = cursor.next_str()?.to_ascii_lowercase();
+            match SECTIONS.iter().position(|s| *s == name) {
+                Some(i) => wanted[i] = true,
+                None if matches!(name.as_str(), "all" | "default" | "everything") => {
+                    wanted = [true; 3]
+                }
+                None => {}
+            }
+        }
+        Ok(Info { wanted })
     }
-    line("picks_rejected", &stats.pool_totals.rejected);
-    line("picks_invalid", &stats.pool_totals.invalid);
-    line("pick_latency_p50_us", &latency.value_at_quantile(0.5));
-    line("pick_latency_p99_us", &latency.value_at_quantile(0.99));
-    line("pick_latency_p999_us", &latency.value_at_quantile(0.999));
-    text
+
+    /// The report, as a bulk (RESP2) or verbatim (RESP3) string.
+    pub(crate) async fn apply(self, ctx: &AccountCtx<'_>, out: &mut Reply<'_>) -> Outcome {
+        out.verbatim(&self.render(ctx.engine).await);
+        Outcome::Continue
+    }
+
+    /// Renders the sections asked for.
+    async fn render(&self, engine: &Engine) -> String {
+        let mut text = String::new();
+        let mut section = |name: &str, lines: &[(&str, &dyn std::fmt::Display)]| {
+            if !text.is_empty() {
+                text.push_str("\r\n");
+            }
+            let _ = write!(text, "# {name}\r\n");
+            for (key, value) in lines {
+                let _ = write!(text, "{key}:{value}\r\n");
+            }
+        };
+        let metrics = engine.metrics();
+        if self.wanted[0] {
+            section(
+                "Server",
+                &[
+                    ("redis_version", &REDIS_VERSION),
+                    ("numpool_version", &env!("CARGO_PKG_VERSION")),
+                    ("redis_mode", &"standalone"),
+                    ("process_id", &std::process::id()),
+                    ("uptime_in_seconds", &metrics.uptime().as_secs()),
+                ],
+            );
+        }
+        if self.wanted[1] {
+            section("Clients", &[("connected_clients", &metrics.connections())]);
+        }
+        if self.wanted[2] {
+            let stats = engine.stats().await;
+            let latency = metrics.pick_latency();
+            let totals = &stats.pool_totals;
+            let by_reason: Vec<(String, u64)> = Reason::ALL
+                .iter()
+                .map(|reason| (format!("picks_{reason}"), totals.picks_for(*reason)))
+                .collect();
+            let mut lines: Vec<(&str, &dyn std::fmt::Display)> = vec![
+                ("version", &env!("CARGO_PKG_VERSION")),
+                ("pools", &stats.pools),
+                ("numbers", &stats.numbers),
+                ("sticky_entries", &totals.sticky_entries),
+            ];
+            lines.extend(
+                by_reason
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v as &dyn std::fmt::Display)),
+            );
+            let (p50, p99, p999) = (
+                latency.value_at_quantile(0.5),
+                latency.value_at_quantile(0.99),
+                latency.value_at_quantile(0.999),
+            );
+            lines.extend([
+                ("picks_rejected", &totals.rejected as &dyn std::fmt::Display),
+                ("picks_invalid", &totals.invalid),
+                ("pick_latency_p50_us", &p50),
+                ("pick_latency_p99_us", &p99),
+                ("pick_latency_p999_us", &p999),
+            ]);
+            section("Numpool", &lines);
+        }
+        text
+    }
 }

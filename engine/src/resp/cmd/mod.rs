@@ -5,28 +5,34 @@
 
 mod auth;
 mod client;
+mod command;
+mod echo;
 mod hello;
 mod info;
 pub(crate) mod pick;
 mod ping;
 mod quit;
+mod select;
 mod sticky_del;
 mod sticky_get;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
-pub(crate) use auth::Auth;
-pub(crate) use client::Client;
-pub(crate) use hello::Hello;
-pub(crate) use info::Info;
+use auth::Auth;
+use client::Client;
+use command::Command;
+use echo::Echo;
+use hello::Hello;
+use info::Info;
 pub(crate) use pick::Pick;
-pub(crate) use ping::Ping;
-pub(crate) use quit::Quit;
-pub(crate) use sticky_del::StickyDel;
-pub(crate) use sticky_get::StickyGet;
+use ping::Ping;
+use quit::Quit;
+use select::Select;
+use sticky_del::StickyDel;
+use sticky_get::StickyGet;
 
-use super::frame::{write_bulk, write_error, write_error_fmt};
 use super::parse::{ArgCursor, ParseError};
+use super::reply::Reply;
 use crate::engine::{AccountHandle, Engine, EngineError};
 use numpool_core::model::Msisdn;
 
@@ -39,7 +45,7 @@ pub(crate) enum Handshake<'a> {
     /// `HELLO [proto [AUTH key secret] [SETNAME name]]`.
     Hello(Hello<'a>),
     /// `CLIENT …`.
-    Client(Client),
+    Client(Client<'a>),
     /// `QUIT`.
     Quit(Quit),
 }
@@ -51,8 +57,14 @@ pub(crate) enum AccountCommand<'a> {
     StickyGet(StickyGet<'a>),
     /// `STICKY.DEL <pool> <to>`.
     StickyDel(StickyDel<'a>),
-    /// `INFO [section]`.
+    /// `INFO [section …]`.
     Info(Info),
+    /// `ECHO <msg>`.
+    Echo(Echo<'a>),
+    /// `SELECT <db>`.
+    Select(Select),
+    /// `COMMAND …`.
+    Command(Command<'a>),
 }
 
 /// One parsed request of an authenticated connection.
@@ -65,8 +77,25 @@ pub(crate) enum Request<'a> {
     Account(AccountCommand<'a>),
 }
 
-/// What an account command runs with: the engine, and the account the connection acts for.
+/// What commands may know of their connection: facts the session keeps, read-only here.
+#[derive(Debug)]
+pub(crate) struct ClientInfo {
+    /// The connection's id, unique in the process (`CLIENT ID`, `HELLO`).
+    pub(crate) id: u64,
+    /// The name `CLIENT SETNAME` or `HELLO … SETNAME` gave it.
+    pub(crate) name: Option<String>,
+}
+
+/// What a handshake command runs with.
 pub(crate) struct Ctx<'a> {
+    /// The engine, for credentials.
+    pub(crate) engine: &'a Engine,
+    /// The connection it runs on.
+    pub(crate) client: &'a ClientInfo,
+}
+
+/// What every other command runs with: the engine and the account the connection acts for.
+pub(crate) struct AccountCtx<'a> {
     /// The engine the command calls.
     pub(crate) engine: &'a Engine,
     /// The connection's account: every call the command makes is scoped to it.
@@ -74,12 +103,22 @@ pub(crate) struct Ctx<'a> {
 }
 
 /// What a command asks of its connection once its reply is written: the command returns it
-/// and the session acts on it, so no command touches the session.
+/// and the session acts on it, so no command touches the session. (The protocol version is
+/// the reply encoder's: `HELLO` switches it as it writes its reply.)
 pub(crate) enum Outcome {
     /// Go on reading.
     Continue,
-    /// From now on the connection acts for this account (`AUTH`, `HELLO … AUTH`).
+    /// From now on the connection acts for this account (`AUTH`).
     Bind(AccountHandle),
+    /// The connection's new name (`CLIENT SETNAME`).
+    Name(String),
+    /// `HELLO`'s changes: an account from its `AUTH`, a name from its `SETNAME`.
+    Hello {
+        /// The account to act for, if `AUTH` was given.
+        account: Option<AccountHandle>,
+        /// The new name, if `SETNAME` was given.
+        name: Option<String>,
+    },
     /// Flush the replies and close (`QUIT`).
     Close,
 }
@@ -102,53 +141,53 @@ impl From<ParseError> for CommandError<'_> {
 
 impl CommandError<'_> {
     /// Writes the error reply.
-    pub(crate) fn write_reply(&self, out: &mut BytesMut) {
+    pub(crate) fn write_reply(&self, out: &mut Reply<'_>) {
         match self {
             CommandError::Parse(err) => err.write_reply(out),
-            CommandError::Unknown(name) => write_error_fmt(
-                out,
-                format_args!("ERR unknown command '{}'", String::from_utf8_lossy(name)),
-            ),
+            CommandError::Unknown(name) => out.error_fmt(format_args!(
+                "ERR unknown command '{}'",
+                String::from_utf8_lossy(name)
+            )),
             CommandError::InvalidRecipient(to) => write_invalid_recipient(out, to),
         }
     }
 }
 
 /// `-ERR invalid recipient '<to>'`, shared by every command that takes a recipient.
-pub(crate) fn write_invalid_recipient(out: &mut BytesMut, to: &str) {
-    write_error_fmt(out, format_args!("ERR invalid recipient '{to}'"));
+pub(crate) fn write_invalid_recipient(out: &mut Reply<'_>, to: &str) {
+    out.error_fmt(format_args!("ERR invalid recipient '{to}'"));
 }
 
 /// A number as a bulk string, its digits formatted on the stack: no `String` per reply on the
 /// hot path.
-pub(crate) fn write_number(out: &mut BytesMut, number: Msisdn) {
-    write_bulk(out, itoa::Buffer::new().format(number.get()).as_bytes());
+pub(crate) fn write_number(out: &mut Reply<'_>, number: Msisdn) {
+    out.bulk(itoa::Buffer::new().format(number.get()).as_bytes());
 }
 
 /// `-NOPOOL pool '<id>' not found`.
-pub(crate) fn write_no_pool(out: &mut BytesMut, pool: &str) {
-    write_error_fmt(out, format_args!("NOPOOL pool '{pool}' not found"));
+pub(crate) fn write_no_pool(out: &mut Reply<'_>, pool: &str) {
+    out.error_fmt(format_args!("NOPOOL pool '{pool}' not found"));
 }
 
 /// The reply to an engine call that failed: each failure its own error code.
-pub(crate) fn write_engine_error(out: &mut BytesMut, err: &EngineError) {
+pub(crate) fn write_engine_error(out: &mut Reply<'_>, err: &EngineError) {
     match err {
         EngineError::NoSuchPool(pool) => write_no_pool(out, pool),
         EngineError::Unavailable(_) => write_unavailable(out),
-        EngineError::Storage(why) => write_error_fmt(out, format_args!("ERR STORAGE {why}")),
-        other => write_error_fmt(out, format_args!("ERR {other}")),
+        EngineError::Storage(why) => out.error_fmt(format_args!("ERR STORAGE {why}")),
+        other => out.error_fmt(format_args!("ERR {other}")),
     }
 }
 
 /// A pool whose actor did not answer (the engine is stopping): the client may retry.
-pub(crate) fn write_unavailable(out: &mut BytesMut) {
-    write_error(out, "ERR pool unavailable, retry");
+pub(crate) fn write_unavailable(out: &mut Reply<'_>) {
+    out.error("ERR pool unavailable, retry");
 }
 
 /// The reply to anything but a [`Handshake`] command before `AUTH`: unknown commands included
 /// (as in Redis, an unauthenticated client learns nothing).
-pub(crate) fn write_noauth(out: &mut BytesMut) {
-    write_error(out, "NOAUTH Authentication required.");
+pub(crate) fn write_noauth(out: &mut Reply<'_>) {
+    out.error("NOAUTH Authentication required.");
 }
 
 impl<'a> Handshake<'a> {
@@ -167,12 +206,12 @@ impl<'a> Handshake<'a> {
     }
 
     /// Runs the command; `AUTH` and `HELLO … AUTH` may bind an account, `QUIT` closes.
-    pub(crate) fn apply(self, engine: &Engine, out: &mut BytesMut) -> Outcome {
+    pub(crate) fn apply(self, ctx: &Ctx<'_>, out: &mut Reply<'_>) -> Outcome {
         match self {
             Handshake::Ping(ping) => ping.apply(out),
-            Handshake::Auth(auth) => auth.apply(engine, out),
-            Handshake::Hello(hello) => hello.apply(engine, out),
-            Handshake::Client(client) => client.apply(out),
+            Handshake::Auth(auth) => auth.apply(ctx, out),
+            Handshake::Hello(hello) => hello.apply(ctx, out),
+            Handshake::Client(client) => client.apply(ctx, out),
             Handshake::Quit(quit) => quit.apply(out),
         }
     }
@@ -194,6 +233,9 @@ impl<'a> Request<'a> {
                 AccountCommand::StickyDel(StickyDel(PoolRecipient::parse(&mut cursor)?))
             }
             "info" => AccountCommand::Info(Info::parse(&mut cursor)?),
+            "echo" => AccountCommand::Echo(Echo::parse(&mut cursor)?),
+            "select" => AccountCommand::Select(Select::parse(&mut cursor)?),
+            "command" => AccountCommand::Command(Command::parse(&mut cursor)?),
             _ => return Err(CommandError::Unknown(cursor.raw_command_name())),
         };
         Ok(Request::Account(command))
@@ -202,11 +244,14 @@ impl<'a> Request<'a> {
 
 impl AccountCommand<'_> {
     /// Runs the command for `ctx`'s account.
-    pub(crate) async fn apply(self, ctx: &Ctx<'_>, out: &mut BytesMut) -> Outcome {
+    pub(crate) async fn apply(self, ctx: &AccountCtx<'_>, out: &mut Reply<'_>) -> Outcome {
         match self {
             AccountCommand::StickyGet(get) => get.apply(ctx, out).await,
             AccountCommand::StickyDel(del) => del.apply(ctx, out).await,
             AccountCommand::Info(info) => info.apply(ctx, out).await,
+            AccountCommand::Echo(echo) => echo.apply(out),
+            AccountCommand::Select(select) => select.apply(out),
+            AccountCommand::Command(command) => command.apply(out),
         }
     }
 }

@@ -1,18 +1,17 @@
-//! `PICK <pool_id> <to> [FROM <sender>] [NETWORK <network>] [WITHREASON]`: the hot path.
+//! `PICK <pool_id> <to> [FROM <sender>] [NETWORK <network>] [WITHREASON | WITHINFO]`: the hot
+//! path.
 //! Parsing borrows from the request; the session collects consecutive picks and runs them with
 //! [`apply_batch`], one engine call (one actor message per pool) for the whole run.
 
 use std::time::Instant;
 
-use bytes::BytesMut;
-
 use super::{
     parse_recipient, write_invalid_recipient, write_no_pool, write_number, write_unavailable,
-    CommandError, Ctx, Outcome,
+    AccountCtx, CommandError, Outcome,
 };
 use crate::engine::PickFailure;
-use crate::resp::frame::{write_array_header, write_bulk, write_error_fmt};
 use crate::resp::parse::ArgCursor;
+use crate::resp::reply::Reply;
 use numpool_core::model::Msisdn;
 use numpool_core::select::{self, PickError, PickRequest};
 
@@ -28,8 +27,19 @@ pub(crate) struct Pick<'a> {
     from: Option<&'a str>,
     /// `NETWORK`.
     network: Option<&'a str>,
-    /// `WITHREASON`: reply `[sender, reason]` instead of the sender.
-    with_reason: bool,
+    /// What the reply holds.
+    shape: Shape,
+}
+
+/// The reply a `PICK` asked for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// The sender alone.
+    Sender,
+    /// `WITHREASON`: `[sender, reason]`.
+    WithReason,
+    /// `WITHINFO`: `{sender, reason, wait_ms}`, a map in RESP3 and a flat array in RESP2.
+    WithInfo,
 }
 
 impl<'a> Pick<'a> {
@@ -46,12 +56,14 @@ impl<'a> Pick<'a> {
             to: parse_recipient(to_text)?,
             from: None,
             network: None,
-            with_reason: false,
+            shape: Shape::Sender,
         };
         while cursor.remaining() > 0 {
             let option = cursor.next_str()?;
             if option.eq_ignore_ascii_case("withreason") {
-                pick.with_reason = true;
+                pick.shape = Shape::WithReason;
+            } else if option.eq_ignore_ascii_case("withinfo") {
+                pick.shape = Shape::WithInfo;
             } else if option.eq_ignore_ascii_case("from") && cursor.remaining() > 0 {
                 pick.from = Some(cursor.next_str()?);
             } else if option.eq_ignore_ascii_case("network") && cursor.remaining() > 0 {
@@ -73,33 +85,56 @@ impl<'a> Pick<'a> {
     }
 
     /// Writes the reply for the engine's answer.
-    fn write_reply(&self, result: &Result<select::Pick, PickFailure>, out: &mut BytesMut) {
-        match result {
-            Ok(pick) => {
-                if self.with_reason {
-                    write_array_header(out, 2);
-                }
-                match &pick.sender {
-                    select::Sender::Number(number) => write_number(out, *number),
-                    select::Sender::Alphanumeric(id) => write_bulk(out, id.as_str().as_bytes()),
-                }
-                if self.with_reason {
-                    write_bulk(out, pick.reason.as_str().as_bytes());
-                }
+    fn write_reply(&self, result: &Result<select::Pick, PickFailure>, out: &mut Reply<'_>) {
+        let pick = match result {
+            Ok(pick) => pick,
+            Err(failure) => return self.write_failure(failure, out),
+        };
+        match self.shape {
+            Shape::Sender => write_sender(&pick.sender, out),
+            Shape::WithReason => {
+                out.array(2);
+                write_sender(&pick.sender, out);
+                out.bulk(pick.reason.as_str().as_bytes());
             }
-            Err(PickFailure::NoSuchPool(_)) => write_no_pool(out, self.pool),
-            Err(PickFailure::Pick(PickError::Rejected(why))) => {
-                write_error_fmt(out, format_args!("REJECTED {why}"))
+            Shape::WithInfo => {
+                out.map(3);
+                out.bulk(b"sender");
+                write_sender(&pick.sender, out);
+                out.bulk(b"reason");
+                out.bulk(pick.reason.as_str().as_bytes());
+                // No number has a throughput limit yet (DESIGN §3.4), so a sender is always
+                // free now.
+                out.bulk(b"wait_ms");
+                out.integer(0);
             }
-            Err(PickFailure::Pick(PickError::InvalidRecipient(_))) => {
+        }
+    }
+
+    /// The error reply for a pick that produced no sender.
+    fn write_failure(&self, failure: &PickFailure, out: &mut Reply<'_>) {
+        match failure {
+            PickFailure::NoSuchPool(_) => write_no_pool(out, self.pool),
+            PickFailure::Pick(PickError::Rejected(why)) => {
+                out.error_fmt(format_args!("REJECTED {why}"))
+            }
+            PickFailure::Pick(PickError::InvalidRecipient(_)) => {
                 write_invalid_recipient(out, self.to_text)
             }
-            Err(PickFailure::Pick(PickError::InvalidSender(_))) => write_error_fmt(
-                out,
-                format_args!("ERR invalid sender '{}'", self.from.unwrap_or_default()),
-            ),
-            Err(PickFailure::Unavailable(_)) => write_unavailable(out),
+            PickFailure::Pick(PickError::InvalidSender(_)) => out.error_fmt(format_args!(
+                "ERR invalid sender '{}'",
+                self.from.unwrap_or_default()
+            )),
+            PickFailure::Unavailable(_) => write_unavailable(out),
         }
+    }
+}
+
+/// The sender as a bulk string.
+fn write_sender(sender: &select::Sender, out: &mut Reply<'_>) {
+    match sender {
+        select::Sender::Number(number) => write_number(out, *number),
+        select::Sender::Alphanumeric(id) => out.bulk(id.as_str().as_bytes()),
     }
 }
 
@@ -108,8 +143,8 @@ impl<'a> Pick<'a> {
 pub(crate) async fn apply_batch(
     picks: &[Pick<'_>],
     since: Instant,
-    ctx: &Ctx<'_>,
-    out: &mut BytesMut,
+    ctx: &AccountCtx<'_>,
+    out: &mut Reply<'_>,
 ) -> Outcome {
     let requests = picks.iter().map(|pick| (pick.pool, pick.request()));
     let results = ctx.engine.pick_batch(ctx.account, requests).await;

@@ -1,10 +1,8 @@
 //! `PING [msg]`: liveness, and the baseline of load tests.
 
-use bytes::BytesMut;
-
 use super::Outcome;
-use crate::resp::frame::{write_bulk, write_simple};
 use crate::resp::parse::{ArgCursor, ParseError};
+use crate::resp::reply::Reply;
 
 /// A parsed `PING`.
 pub(crate) struct Ping<'a> {
@@ -24,10 +22,10 @@ impl<'a> Ping<'a> {
     }
 
     /// `+PONG`, or the message as a bulk string (as Redis does).
-    pub(crate) fn apply(self, out: &mut BytesMut) -> Outcome {
+    pub(crate) fn apply(self, out: &mut Reply<'_>) -> Outcome {
         match self.msg {
-            None => write_simple(out, "PONG"),
-            Some(msg) => write_bulk(out, msg),
+            None => out.simple("PONG"),
+            Some(msg) => out.bulk(msg),
         }
         Outcome::Continue
     }

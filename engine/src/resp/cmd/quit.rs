@@ -1,10 +1,8 @@
 //! `QUIT`: `+OK`, then the server closes the connection.
 
-use bytes::BytesMut;
-
 use super::Outcome;
-use crate::resp::frame::write_simple;
 use crate::resp::parse::{ArgCursor, ParseError};
+use crate::resp::reply::Reply;
 
 /// A parsed `QUIT`.
 pub(crate) struct Quit;
@@ -17,8 +15,8 @@ impl Quit {
     }
 
     /// `+OK`, and the connection closes once it is flushed.
-    pub(crate) fn apply(self, out: &mut BytesMut) -> Outcome {
-        write_simple(out, "OK");
+    pub(crate) fn apply(self, out: &mut Reply<'_>) -> Outcome {
+        out.simple("OK");
         Outcome::Close
     }
 }
