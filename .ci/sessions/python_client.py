@@ -1,8 +1,8 @@
 import sys
 import redis
 port = int(sys.argv[1]) if len(sys.argv) > 1 else 7400
-# numpool speaks RESP2: redis-py 8 defaults to RESP3, so ask for protocol 2.
-r = redis.Redis(port=port, username="demo0001", password="demo-secret", protocol=2, decode_responses=True)
+# redis-py's defaults: version 8 asks for RESP3 on connect.
+r = redis.Redis(port=port, username="demo0001", password="demo-secret", decode_responses=True)
 assert r.ping() is True
 first = r.execute_command("PICK", "demo", "+447911123456", "WITHREASON")
 again = r.execute_command("PICK", "demo", "+447911123456", "WITHREASON")
