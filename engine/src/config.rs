@@ -26,9 +26,13 @@ pub(crate) struct Config {
     /// Where the REST API listens.
     #[arg(long, default_value = "127.0.0.1:7401")]
     pub(crate) http: SocketAddr,
-    /// Where state is kept, so a restart forgets nothing; none keeps it in memory only.
+    /// Where state is kept, so a restart forgets nothing [default: ./numpool-data, or memory
+    /// with --demo].
     #[arg(long)]
     pub(crate) data_dir: Option<PathBuf>,
+    /// Keep state in memory only: a restart forgets every pool.
+    #[arg(long)]
+    pub(crate) in_memory: bool,
     /// When sticky assignments are fsynced: `always`, `everysec` or `no` (what each can lose:
     /// docs/ARCHITECTURE.md).
     #[arg(long, default_value = "everysec")]
@@ -185,11 +189,26 @@ fn layer(base: &mut toml::Table, over: toml::Table) {
     }
 }
 
+/// The data directory when neither `data_dir` nor `in_memory` is set: state persists by
+/// default, beside where numpool was started, as Redis keeps its working directory.
+pub(crate) const DEFAULT_DATA_DIR: &str = "numpool-data";
+
+/// Where the state lives, as the configuration decided it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Storage {
+    /// In memory only (`in_memory`, or `--demo` without a data directory).
+    Memory,
+    /// In this data directory.
+    Dir(PathBuf),
+}
+
 /// What `numpool serve` runs: a configuration that passed every check, and its accounts.
 #[derive(Debug)]
 pub struct Settings {
     /// The file with the flags over it.
     pub(crate) config: Config,
+    /// Where the state lives.
+    pub(crate) storage: Storage,
     /// The accounts, built from the configuration (and `--demo`) and checked.
     pub(crate) accounts: Vec<Account>,
     /// Whether to seed the demo data and print how to try it.
@@ -213,8 +232,17 @@ impl ServeArgs {
             });
         }
         let accounts = config.accounts()?;
+        let storage = match (&config.data_dir, config.in_memory) {
+            (Some(_), true) => return Err(ConfigError::StorageConflict),
+            (Some(dir), false) => Storage::Dir(dir.clone()),
+            (None, true) => Storage::Memory,
+            // The demo is for trying things: it starts afresh each time unless asked.
+            (None, false) if self.demo => Storage::Memory,
+            (None, false) => Storage::Dir(PathBuf::from(DEFAULT_DATA_DIR)),
+        };
         Ok(Settings {
             config,
+            storage,
             accounts,
             demo: self.demo,
         })
@@ -281,6 +309,9 @@ pub enum ConfigError {
     /// The sidecar account is not configured.
     #[error("sidecar_account {0} is not a configured account")]
     UnknownSidecarAccount(String),
+    /// Both a data directory and in-memory state were asked for.
+    #[error("data_dir and in_memory contradict each other: give one")]
+    StorageConflict,
     /// A sidecar account on a non-loopback address would let anyone on the network pick.
     #[error("sidecar_account needs a loopback RESP address, not {0}")]
     SidecarNotLoopback(SocketAddr),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::config::Settings;
+use crate::config::{Settings, Storage};
 use crate::durability::StorageError;
 use crate::engine::{Engine, EngineError, SnapshotSchedule};
 use crate::{demo, http, resp};
@@ -66,20 +66,21 @@ pub struct Running {
 pub async fn start(settings: Settings) -> Result<Running, ServeError> {
     let Settings {
         config,
+        storage,
         accounts,
         demo,
     } = settings;
     // Build the classification tables now rather than on the first pick, which would otherwise
     // wait for them (DESIGN §3.2: derived once at start).
     numpool_core::model::classify::classifier();
-    let engine = match &config.data_dir {
-        Some(dir) => {
+    let engine = match &storage {
+        Storage::Dir(dir) => {
             Engine::open(accounts, dir, config.fsync).map_err(|source| ServeError::Open {
                 dir: dir.clone(),
                 source,
             })?
         }
-        None => Engine::start(accounts),
+        Storage::Memory => Engine::start(accounts),
     };
     if demo {
         demo::seed(&engine).await.map_err(ServeError::Demo)?;
@@ -100,12 +101,27 @@ pub async fn start(settings: Settings) -> Result<Running, ServeError> {
         .map_err(bind("HTTP", http_addr))?;
     let resp = resp::Server::new(engine.clone(), &config);
 
-    // Tests and scripts read this line to learn the ports chosen for `:0`.
-    println!("numpool ready resp={resp_addr} http={http_addr}");
+    // Tests and scripts read this line to learn the ports chosen for `:0`; people read where
+    // their state is.
+    let state = match &storage {
+        Storage::Memory => "in memory only".to_owned(),
+        Storage::Dir(dir) => std::path::absolute(dir)
+            .unwrap_or_else(|_| dir.clone())
+            .display()
+            .to_string(),
+    };
+    println!("numpool ready resp={resp_addr} http={http_addr} state: {state}");
     if demo {
         demo::print_help(resp_addr, http_addr);
     }
-    tracing::info!(%resp_addr, %http_addr, "numpool started");
+    match &storage {
+        Storage::Memory => {
+            tracing::warn!(%resp_addr, %http_addr, "numpool started; state: in memory only")
+        }
+        Storage::Dir(_) => {
+            tracing::info!(%resp_addr, %http_addr, state = %state, fsync = ?config.fsync, "numpool started")
+        }
+    }
     let schedule = SnapshotSchedule {
         interval: Duration::from_secs(config.snapshot_interval_seconds.max(1)),
         journal_bytes: config.snapshot_journal_bytes,

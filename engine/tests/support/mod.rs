@@ -24,8 +24,13 @@ pub struct Numpool {
     pub http: SocketAddr,
     /// The process; killed on drop unless stopped first.
     child: Child,
-    /// Holds the config file (and default data dir) alive for the server's life.
+    /// Holds the config file (and default data dir) alive for the server's life; the server
+    /// runs in it, so the default `./numpool-data` lands there too.
     dir: tempfile::TempDir,
+    /// The config file, for a restart.
+    config: PathBuf,
+    /// The extra arguments, for a restart.
+    args: Vec<String>,
 }
 
 impl Numpool {
@@ -50,42 +55,25 @@ impl Numpool {
         config: &Path,
         extra_args: &[&str],
     ) -> Numpool {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_numpool"))
-            .arg("serve")
-            .arg("--config")
-            .arg(config)
-            .args(["--resp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-            .args(extra_args)
-            .stdout(Stdio::piped())
-            // NUMPOOL_TEST_LOG=1 shows the server's log, e.g. why a restart refused its data.
-            .stderr(if std::env::var_os("NUMPOOL_TEST_LOG").is_some() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
-            .spawn()
-            .expect("spawn numpool");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let ready = lines
-            .find_map(|line| line.ok().filter(|l| l.starts_with("numpool ready")))
-            .expect("numpool printed its ready line");
-        let address = |name: &str| -> SocketAddr {
-            ready
-                .split_whitespace()
-                .find_map(|part| part.strip_prefix(name))
-                .and_then(|a| a.parse().ok())
-                .expect("address in the ready line")
-        };
-        let (resp, http) = (address("resp="), address("http="));
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
+        let args: Vec<String> = extra_args.iter().map(|a| a.to_string()).collect();
+        let (child, resp, http) = spawn(dir.path(), config, &args);
         Numpool {
             resp,
             http,
             child,
             dir,
+            config: config.to_owned(),
+            args,
         }
+    }
+
+    /// Stops the server with SIGTERM and starts it again with the same configuration and
+    /// arguments in the same directory.
+    pub fn restart(&mut self) {
+        let status = signal_and_wait(&mut self.child, "-TERM");
+        assert!(status.success(), "numpool exited with {status} on SIGTERM");
+        let (child, resp, http) = spawn(self.dir.path(), &self.config, &self.args);
+        (self.child, self.resp, self.http) = (child, resp, http);
     }
 
     /// The temporary directory holding the config.
@@ -100,12 +88,7 @@ impl Numpool {
 
     /// Sends SIGTERM and waits for the process to exit; its exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill -TERM");
-        self.child.wait().expect("wait for numpool")
+        signal_and_wait(&mut self.child, "-TERM")
     }
 
     /// Sends SIGKILL (a crash: no shutdown, no final snapshot) and waits for the process to
@@ -122,4 +105,51 @@ impl Drop for Numpool {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Sends `signal` (as `kill` names it) to `child` and waits for it to exit.
+fn signal_and_wait(child: &mut Child, signal: &str) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    Command::new("kill")
+        .args([signal, &pid])
+        .status()
+        .expect("kill");
+    child.wait().expect("wait for numpool")
+}
+
+/// Starts `numpool serve --config <config>` plus `args` in `dir` and waits for its ready line;
+/// the process and the addresses it listens on.
+fn spawn(dir: &Path, config: &Path, args: &[String]) -> (Child, SocketAddr, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_numpool"))
+        .current_dir(dir)
+        .arg("serve")
+        .arg("--config")
+        .arg(config)
+        .args(["--resp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        // NUMPOOL_TEST_LOG=1 shows the server's log, e.g. why a restart refused its data.
+        .stderr(if std::env::var_os("NUMPOOL_TEST_LOG").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
+        .spawn()
+        .expect("spawn numpool");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let ready = lines
+        .find_map(|line| line.ok().filter(|l| l.starts_with("numpool ready")))
+        .expect("numpool printed its ready line");
+    let address = |name: &str| -> SocketAddr {
+        ready
+            .split_whitespace()
+            .find_map(|part| part.strip_prefix(name))
+            .and_then(|a| a.parse().ok())
+            .expect("address in the ready line")
+    };
+    let (resp, http) = (address("resp="), address("http="));
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, resp, http)
 }
