@@ -515,4 +515,31 @@ mod tests {
             Err(ConfigError::SidecarNotLoopback(_))
         ));
     }
+
+    #[test]
+    fn state_persists_unless_told_otherwise() {
+        let account = "[[accounts]]\napi_key = \"abcd1234\"\napi_secret = \"s\"\n";
+        let storage = |args: &[&str]| with_file(account, args).map(|s| s.storage);
+        assert_eq!(
+            storage(&[]).unwrap(),
+            Storage::Dir(PathBuf::from(DEFAULT_DATA_DIR))
+        );
+        assert_eq!(
+            storage(&["--data-dir", "/tmp/np"]).unwrap(),
+            Storage::Dir(PathBuf::from("/tmp/np"))
+        );
+        assert_eq!(storage(&["--in-memory"]).unwrap(), Storage::Memory);
+        assert_eq!(storage(&["--demo"]).unwrap(), Storage::Memory);
+        assert_eq!(
+            storage(&["--demo", "--data-dir", "/tmp/np"]).unwrap(),
+            Storage::Dir(PathBuf::from("/tmp/np"))
+        );
+        assert!(matches!(
+            with_file(
+                &format!("in_memory = true\n{account}"),
+                &["--data-dir", "/tmp/np"]
+            ),
+            Err(ConfigError::StorageConflict)
+        ));
+    }
 }
