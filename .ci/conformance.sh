@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Schema conformance of the REST API (DESIGN §5): runs schemathesis against the real binary with
-# Vonage's Number Pools spec (the copy with the PoolId pattern fixed) and fails on any finding.
+# Vonage's Number Pools spec (the copy kept in tools/spec/, with the PoolId pattern fixed) and
+# fails on any finding.
 #
-#   .ci/conformance.sh            uses ../shared/reference/number-pools-openapi.patched.yml
+#   .ci/conformance.sh            uses tools/spec/number-pools-openapi.patched.yml
 #   NUMPOOL_SPEC=path .ci/conformance.sh
 #   CONFORMANCE_EXAMPLES=N        test cases per operation and phase (default 100)
 #   CONFORMANCE_SEED=N            the generator seed (default 7401, so runs repeat)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-spec=${NUMPOOL_SPEC:-$root/../shared/reference/number-pools-openapi.patched.yml}
+spec=${NUMPOOL_SPEC:-$root/tools/spec/number-pools-openapi.patched.yml}
 examples=${CONFORMANCE_EXAMPLES:-100}
 seed=${CONFORMANCE_SEED:-7401}
 [[ -f $spec ]] || { echo "conformance: spec not found at $spec" >&2; exit 2; }

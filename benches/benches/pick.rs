@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use numpool_benches::{assign, pool_in_30_countries, recipient};
-use numpool_core::select::{pick, PickRequest};
+use numpool_core::select::{pick, PickRequest, Reason};
 
 const MAPPINGS: u64 = 1_000_000;
 const NOW: u32 = 1_800_000_000;
@@ -26,7 +26,10 @@ fn p1(c: &mut Criterion) {
                 from: None,
                 network: None,
             };
-            pick(&mut state, &request, NOW).expect("mapped")
+            let hit = pick(&mut state, &request, NOW).expect("mapped");
+            // A miss would be a new assignment, and this would time the wrong path.
+            assert_eq!(hit.reason, Reason::Sticky, "recipient {i} has a mapping");
+            hit
         })
     });
 

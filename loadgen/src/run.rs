@@ -39,12 +39,15 @@ pub struct RunOutcome {
     pub service: Histogram<u64>,
     /// Outcomes.
     pub counts: Counts,
-    /// Length of the measured window.
+    /// From the start of the measured window to the last reply to one of its requests, and at
+    /// least the window's length: a server that falls behind answers the window's requests after
+    /// the window, and the time it took counts.
     pub measured: Duration,
 }
 
 impl RunOutcome {
-    /// Replies per second over the measured window.
+    /// Replies per second over the measured time: below the target rate when the server could
+    /// not keep up, even though every scheduled request was eventually answered.
     pub fn achieved_rate(&self) -> f64 {
         self.counts.replies() as f64 / self.measured.as_secs_f64()
     }
@@ -125,6 +128,10 @@ pub async fn run(cfg: &RunConfig, workload: Arc<Workload>) -> Result<RunOutcome,
     };
     for shard in &shards {
         let s = lock(shard);
+        if let Some(last) = s.last_measured_reply {
+            let took = last.saturating_duration_since(window.measure_from);
+            outcome.measured = outcome.measured.max(took);
+        }
         // Same bounds everywhere (`new_histogram`), so adding cannot fail.
         let _ = outcome.latency.add(&s.latency);
         let _ = outcome.service.add(&s.service);

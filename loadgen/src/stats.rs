@@ -80,6 +80,8 @@ pub(crate) struct Shard {
     pub(crate) recent_replies: u64,
     /// Failures since the progress printer last looked.
     pub(crate) recent_errors: u64,
+    /// When the latest reply to a request of the measured window arrived.
+    pub(crate) last_measured_reply: Option<Instant>,
 }
 
 impl Default for Shard {
@@ -91,6 +93,7 @@ impl Default for Shard {
             recent: new_histogram(),
             recent_replies: 0,
             recent_errors: 0,
+            last_measured_reply: None,
         }
     }
 }
@@ -124,6 +127,7 @@ impl Shard {
             self.recent_errors += 1;
         }
         if measured {
+            self.last_measured_reply = self.last_measured_reply.max(Some(replied));
             self.latency.saturating_record(corrected);
             self.service
                 .saturating_record(crate::schedule::latency_micros(sent, replied));
@@ -249,6 +253,8 @@ mod tests {
         assert_eq!(s.counts.replies(), 2);
         assert_eq!(s.recent.len(), 3);
         assert_eq!(s.recent_errors, 4);
+        // The latest measured reply, not the later warmup one nor the last one recorded.
+        assert_eq!(s.last_measured_reply, Some(t0 + Duration::from_micros(300)));
         drop(s);
 
         let mut p = Progress::new(vec![shard.clone()], t0, t0 + Duration::from_secs(10));

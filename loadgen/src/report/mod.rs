@@ -104,9 +104,9 @@ pub struct Summary {
     pub(crate) config: RunMeta,
     /// Requested requests/s (open loop), `null` for closed loop.
     pub(crate) target_rate: Option<f64>,
-    /// Replies per second over the measured window.
+    /// Replies per second over the measured time.
     pub(crate) achieved_rate: f64,
-    /// Measured seconds.
+    /// Measured seconds: the window, or longer if its last reply came after it.
     pub(crate) measured_s: f64,
     /// Requests that ended in the window: `ok` plus every error.
     pub(crate) requests: u64,
