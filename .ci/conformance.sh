@@ -44,7 +44,7 @@ api_secret = "$secret"
 TOML
 
 "$root/target/debug/numpool" serve --config "$work/numpool.toml" \
-    --resp 127.0.0.1:0 --http 127.0.0.1:0 >"$work/stdout" 2>"$work/stderr" &
+    --data-dir "$work/data" --resp 127.0.0.1:0 --http 127.0.0.1:0 >"$work/stdout" 2>"$work/stderr" &
 server_pid=$!
 for _ in $(seq 100); do
     grep -q '^numpool ready' "$work/stdout" && break
