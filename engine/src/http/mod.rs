@@ -1,6 +1,7 @@
 //! The REST API of DESIGN §5: starts the actix-web server and wires every route to its handler.
 //! The Vonage Number Pools operations live under `/v2/numberpools/accounts/{account_id}/pools`;
 //! numpool's extensions (inventory, picks, sticky, health, metrics) follow the same conventions.
+//! `docs/openapi.json` describes every route here and is served at `/openapi.json`.
 //! Every error, including the router's and the extractors', is an RFC 7807 problem.
 
 mod auth;
@@ -62,6 +63,7 @@ pub fn start(listener: TcpListener, engine: Engine, limits: &Limits) -> std::io:
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz", "GET").route(web::get().to(ops::healthz)))
         .service(resource("/metrics", "GET").route(web::get().to(ops::metrics)))
+        .service(resource("/openapi.json", "GET").route(web::get().to(ops::openapi)))
         .service(
             web::scope(ACCOUNT_SCOPE)
                 .service(

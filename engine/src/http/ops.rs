@@ -1,10 +1,11 @@
-//! Operations endpoints (numpool extension, DESIGN §5, §9): `GET /healthz` for liveness probes and
+//! Operations endpoints (numpool extension, DESIGN §5, §9): `GET /healthz` for liveness probes,
 //! `GET /metrics` in the Prometheus text format (picks by outcome and reason, pick latency,
-//! pools, numbers, sticky mappings, RESP connections). Neither needs credentials: they carry
-//! no account data.
+//! pools, numbers, sticky mappings, RESP connections) and `GET /openapi.json`, numpool's own
+//! OpenAPI document. None needs credentials: they carry no account data.
 
 use std::fmt::Write as _;
 
+use actix_web::http::header::ContentType;
 use actix_web::{web, HttpResponse};
 use hdrhistogram::Histogram;
 
@@ -21,9 +22,20 @@ const LATENCY_BUCKETS_US: [u64; 16] = [
     500_000, 1_000_000,
 ];
 
+/// numpool's OpenAPI document, compiled in from the repository's only copy so that a binary always
+/// serves the description of its own routes, never a file that may have drifted beside it.
+const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
+
 /// `GET /healthz`: 200 while the server answers.
 pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+/// `GET /openapi.json`.
+pub(crate) async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(OPENAPI_JSON)
 }
 
 /// `GET /metrics`.
