@@ -7,9 +7,9 @@ use numpool_core::model::{
 };
 
 /// The demo account's key.
-pub const DEMO_KEY: &str = "demo0001";
+pub(crate) const DEMO_KEY: &str = "demo0001";
 /// The demo account's secret (printed by `numpool serve --demo`; never use it for real).
-pub const DEMO_SECRET: &str = "demo-secret";
+pub(crate) const DEMO_SECRET: &str = "demo-secret";
 
 /// The demo inventory: number and network.
 const NUMBERS: &[(&str, Option<&str>)] = &[
@@ -38,7 +38,7 @@ const POOLS: &[(&str, Fallback, bool, Option<&str>)] = &[
 /// Fills the demo account: inventory, then each pool with every number except the French and
 /// Australian ones in `strict` and `brand`, so their fallbacks show for +33 and +61 recipients.
 /// Does nothing when the demo account already has pools (a restart with a data directory).
-pub async fn seed(engine: &Engine) -> Result<(), EngineError> {
+pub(crate) async fn seed(engine: &Engine) -> Result<(), EngineError> {
     let account = engine
         .account(DEMO_KEY)
         .expect("the demo account is configured before seeding");

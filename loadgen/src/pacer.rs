@@ -21,7 +21,7 @@ pub(crate) struct Pacer {
 impl Pacer {
     /// Notifies `wakers[j % wakers.len()]` at `start + j / rate` for every global slot `j` until
     /// `end`. This matches [`crate::schedule::Schedule`]: connection `c` owns slots `c, c + C, …`.
-    pub fn start(start: Instant, end: Instant, rate: f64, wakers: Vec<Arc<Notify>>) -> Self {
+    pub(crate) fn start(start: Instant, end: Instant, rate: f64, wakers: Vec<Arc<Notify>>) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::Builder::new()

@@ -82,7 +82,7 @@ impl Decoder {
 }
 
 /// Splits error replies from the rest.
-pub fn classify(value: Value) -> Reply {
+pub(crate) fn classify(value: Value) -> Reply {
     match value {
         Value::ServerError(err) => Reply::Error {
             code: err.code().to_string(),

@@ -31,7 +31,7 @@ pub(crate) struct Schedule {
 
 impl Schedule {
     /// Connection `conn` of `connections` sharing `rate` requests per second.
-    pub fn new(start: Instant, rate: f64, connections: usize, conn: usize) -> Self {
+    pub(crate) fn new(start: Instant, rate: f64, connections: usize, conn: usize) -> Self {
         Self {
             start,
             rate,

@@ -166,7 +166,11 @@ pub(crate) struct Progress {
 
 impl Progress {
     /// A printer over `shards` for a run that starts at `start` and measures from `measure_from`.
-    pub fn new(shards: Vec<Arc<Mutex<Shard>>>, start: Instant, measure_from: Instant) -> Self {
+    pub(crate) fn new(
+        shards: Vec<Arc<Mutex<Shard>>>,
+        start: Instant,
+        measure_from: Instant,
+    ) -> Self {
         Self {
             shards,
             start,

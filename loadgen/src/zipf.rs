@@ -26,7 +26,7 @@ pub(crate) struct ZipfSampler {
 
 impl ZipfSampler {
     /// A sampler over `n` elements with exponent `s` (`s = 0` is uniform).
-    pub fn new(n: u64, s: f64) -> Result<Self, ZipfError> {
+    pub(crate) fn new(n: u64, s: f64) -> Result<Self, ZipfError> {
         let dist = rand_distr::Zipf::new(n as f64, s).map_err(|_| ZipfError { n, s })?;
         if n == 0 {
             return Err(ZipfError { n, s });

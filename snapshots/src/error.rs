@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug)]
 pub struct FileError<K> {
     /// The file (or directory) the failed operation was about: what the operator looks at.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// What went wrong: what a caller matches on.
-    pub kind: K,
+    pub(crate) kind: K,
 }
 
 /// Why a snapshot could not be written or read.

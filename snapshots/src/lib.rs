@@ -34,6 +34,6 @@ pub use snapshot::{
 
 /// The one bincode configuration for snapshots and journal records; changing it changes the
 /// on-disk format (and needs a format version bump and a new golden file).
-pub fn config() -> bincode::config::Configuration {
+pub(crate) fn config() -> bincode::config::Configuration {
     bincode::config::standard()
 }

@@ -11,7 +11,7 @@ const RING_SEED_BASE: u64 = 0x6e70_6f6f_6c00_0000;
 
 /// A recipient's hash: picks its sticky shard, its slot there, and its position on a
 /// consistent-hash ring.
-pub fn recipient(to: Msisdn) -> u64 {
+pub(crate) fn recipient(to: Msisdn) -> u64 {
     recipient_digits(to.get())
 }
 

@@ -1,7 +1,7 @@
 //! The actor layer (DESIGN §3.3): one [`PoolActor`] per pool, placed on one arbiter per core.
 //! The engine routes to the actors by (account, pool id).
 
-pub mod messages;
+pub(crate) mod messages;
 mod placement;
 mod pool_actor;
 

@@ -18,7 +18,7 @@ pub(crate) struct Placement {
 
 impl Placement {
     /// Starts `threads` arbiters (at least one). Must run inside an actix `System`.
-    pub fn start(threads: usize) -> Self {
+    pub(crate) fn start(threads: usize) -> Self {
         Placement {
             arbiters: (0..threads.max(1)).map(|_| Arbiter::new()).collect(),
             next: AtomicUsize::new(0),
@@ -31,7 +31,7 @@ impl Placement {
     }
 
     /// Starts a pool actor owning `state` (journaling to `journal`) on the next arbiter.
-    pub fn spawn(&self, state: PoolState, journal: Option<PoolJournal>) -> Addr<PoolActor> {
+    pub(crate) fn spawn(&self, state: PoolState, journal: Option<PoolJournal>) -> Addr<PoolActor> {
         let at = self.next.fetch_add(1, Ordering::Relaxed) % self.arbiters.len();
         PoolActor::start_in_arbiter(&self.arbiters[at].handle(), move |_| {
             PoolActor::new(state, journal)

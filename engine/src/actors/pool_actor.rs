@@ -48,7 +48,7 @@ pub(crate) struct PoolActor {
 
 impl PoolActor {
     /// An actor owning `state`, journaling to `journal`.
-    pub fn new(state: PoolState, journal: Option<PoolJournal>) -> Self {
+    pub(crate) fn new(state: PoolState, journal: Option<PoolJournal>) -> Self {
         PoolActor {
             state,
             journal,

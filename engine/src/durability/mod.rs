@@ -78,7 +78,7 @@ pub(crate) struct Durability {
 impl Durability {
     /// Recovers `dir` (newest valid snapshot plus its journals) and opens the journal for
     /// appending. Data that exists but cannot be read is an error, never an empty start.
-    pub fn open(
+    pub(crate) fn open(
         dir: &Path,
         policy: FsyncPolicy,
     ) -> Result<(Durability, WorkingState), StorageError> {

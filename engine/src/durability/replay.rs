@@ -27,7 +27,7 @@ pub struct WorkingState {
 #[derive(Default)]
 pub struct WorkingAccount {
     /// Inventory by number.
-    pub numbers: BTreeMap<u64, NumberImage>,
+    pub(crate) numbers: BTreeMap<u64, NumberImage>,
     /// Pools by uid.
     pub pools: BTreeMap<u64, WorkingPool>,
 }
@@ -70,7 +70,7 @@ impl WorkingSticky {
     }
 
     /// The journal removed a recipient's mapping.
-    pub fn remove(&mut self, to: u64) {
+    pub(crate) fn remove(&mut self, to: u64) {
         self.changes.insert(to, None);
     }
 
@@ -243,7 +243,7 @@ pub(crate) struct RestoredAccount {
     /// The inventory, every number validated again.
     pub(crate) inventory: BTreeMap<Msisdn, OwnedNumber>,
     /// The pools, in uid order.
-    pub(crate) pools: Vec<RestoredPool>,
+    pub pools: Vec<RestoredPool>,
 }
 
 /// A pool rebuilt from recovered state: its admin record and the selection state its actor
@@ -260,7 +260,7 @@ pub(crate) struct RestoredPool {
     /// Last change, Unix seconds, for the admin view.
     pub(crate) updated_at: u64,
     /// Its members that are still in the inventory, for paging and removals.
-    pub(crate) members: BTreeSet<Msisdn>,
+    pub members: BTreeSet<Msisdn>,
     /// Members, index and live sticky mappings: what its actor owns.
     pub(crate) state: PoolState,
 }

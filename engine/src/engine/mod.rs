@@ -19,7 +19,7 @@ use rustc_hash::FxHashMap;
 use thiserror::Error;
 
 pub use persist::{SnapshotReport, SnapshotSchedule};
-pub use picks::PickFailure;
+pub(crate) use picks::PickFailure;
 pub use pools::{AddOutcome, PoolUpdate, RemoveOutcome};
 
 use std::path::Path;
@@ -66,7 +66,7 @@ impl From<StorageError> for EngineError {
 /// never mistakes it for a missing pool.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("pool '{0}' is unavailable")]
-pub struct Unavailable(pub String);
+pub struct Unavailable(pub(crate) String);
 
 impl Unavailable {
     /// The error for pool `pool_id`, as the `map_err` of a mailbox send.
@@ -83,7 +83,7 @@ pub struct AccountHandle(Arc<AccountState>);
 
 impl AccountHandle {
     /// The account's id (its `api_key`).
-    pub fn id(&self) -> &AccountId {
+    pub(crate) fn id(&self) -> &AccountId {
         &self.0.account.id
     }
 }
@@ -224,7 +224,7 @@ impl PoolEntry {
 impl Engine {
     /// Starts an in-memory engine for `accounts` with one arbiter per core. Must run inside
     /// an actix `System` (for example under `#[actix_web::main]` or `#[actix::test]`).
-    pub fn start(accounts: Vec<Account>) -> Self {
+    pub(crate) fn start(accounts: Vec<Account>) -> Self {
         Engine::with_placement(accounts, Placement::per_core())
     }
 
@@ -292,7 +292,7 @@ impl Engine {
 
     /// The account whose key and secret these are, checked in constant time; `None` for a
     /// wrong pair (without saying which half was wrong).
-    pub fn authenticate(&self, api_key: &str, api_secret: &str) -> Option<AccountHandle> {
+    pub(crate) fn authenticate(&self, api_key: &str, api_secret: &str) -> Option<AccountHandle> {
         let state = self.inner.accounts.get(api_key)?;
         state
             .account

@@ -16,9 +16,9 @@ use numpool_core::sticky::SHARDS;
 #[derive(Clone, Copy, Debug)]
 pub struct SnapshotSchedule {
     /// Snapshot at least this often.
-    pub interval: Duration,
+    pub(crate) interval: Duration,
     /// Snapshot when the journal grows past this many bytes.
-    pub journal_bytes: u64,
+    pub(crate) journal_bytes: u64,
 }
 
 /// What a snapshot did.
@@ -161,7 +161,7 @@ impl Engine {
 
     /// Runs the background duties of a durable engine until the process ends: the `everysec`
     /// fsync, and snapshots by `schedule`. A no-op without storage.
-    pub async fn run_background(&self, schedule: SnapshotSchedule) {
+    pub(crate) async fn run_background(&self, schedule: SnapshotSchedule) {
         let Some(storage) = self.inner.storage.clone() else {
             return;
         };
@@ -185,7 +185,7 @@ impl Engine {
 
     /// At shutdown: a final snapshot (which also fsyncs the journal), so a clean stop loses
     /// nothing and the next start replays little.
-    pub async fn shutdown(&self) -> Result<(), EngineError> {
+    pub(crate) async fn shutdown(&self) -> Result<(), EngineError> {
         self.snapshot().await.map(drop)
     }
 }

@@ -127,7 +127,7 @@ pub(crate) async fn upsert_many(
 }
 
 /// `GET …/numbers/{number}`.
-pub async fn get(
+pub(crate) async fn get(
     engine: web::Data<Engine>,
     caller: Caller,
     path: web::Path<NumberPath>,

@@ -37,7 +37,11 @@ const ACCOUNT_SCOPE: &str = "/v2/numberpools/accounts/{account_id}";
 /// Starts the REST API on `listener` (already bound) for `engine`.
 ///
 /// Signals are left to the caller (the binary stops the server itself on SIGINT/SIGTERM).
-pub fn start(listener: TcpListener, engine: Engine, limits: &Limits) -> std::io::Result<Server> {
+pub(crate) fn start(
+    listener: TcpListener,
+    engine: Engine,
+    limits: &Limits,
+) -> std::io::Result<Server> {
     let engine = web::Data::new(engine);
     let max_body_bytes = limits.max_body_bytes;
     let server = HttpServer::new(move || {

@@ -70,7 +70,7 @@ fn no_mapping(to: Msisdn, pool_id: &str) -> Problem {
 
 /// `GET …/pools/{pool_id}/sticky/{to}`: 200 `{"to", "from"}`, or 404 when `to` has no live
 /// mapping.
-pub async fn sticky_get(
+pub(crate) async fn sticky_get(
     engine: web::Data<Engine>,
     caller: Caller,
     path: web::Path<StickyPath>,

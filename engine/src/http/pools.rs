@@ -63,7 +63,7 @@ pub(crate) async fn list(
 }
 
 /// `POST …/pools`: 201 with the new pool.
-pub async fn create(
+pub(crate) async fn create(
     engine: web::Data<Engine>,
     caller: Caller,
     body: web::Json<Value>,
@@ -100,7 +100,7 @@ pub async fn create(
 }
 
 /// `GET …/pools/{pool_id}`.
-pub async fn get(
+pub(crate) async fn get(
     engine: web::Data<Engine>,
     caller: Caller,
     path: web::Path<PoolPath>,

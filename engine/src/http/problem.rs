@@ -191,7 +191,7 @@ pub(crate) struct NumbersError {
 
 impl NumbersError {
     /// A sub-error of `kind` for `numbers`.
-    pub fn new(kind: Kind, numbers: Vec<String>) -> Self {
+    pub(crate) fn new(kind: Kind, numbers: Vec<String>) -> Self {
         NumbersError {
             type_url: kind.type_url(),
             title: kind.title,
@@ -237,7 +237,7 @@ pub(crate) struct ProblemBody {
 
 impl ProblemBody {
     /// A body of `kind` with its usual detail.
-    pub fn new(kind: Kind) -> Self {
+    pub(crate) fn new(kind: Kind) -> Self {
         ProblemBody {
             type_url: kind.type_url(),
             title: kind.title,
@@ -269,7 +269,7 @@ pub(crate) struct Problem {
 
 impl Problem {
     /// A problem of `kind` with `status` and the kind's usual detail.
-    pub fn new(status: StatusCode, kind: Kind) -> Self {
+    pub(crate) fn new(status: StatusCode, kind: Kind) -> Self {
         Problem {
             status,
             body: Box::new(ProblemBody::new(kind)),

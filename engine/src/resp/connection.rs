@@ -88,7 +88,7 @@ pub(crate) struct Connection<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// Wraps `stream`. `idle_timeout` closes connections that send nothing
     /// for that long (DESIGN §4 "idle timeout").
-    pub fn new(stream: S, limits: FrameLimits, idle_timeout: Option<Duration>) -> Self {
+    pub(crate) fn new(stream: S, limits: FrameLimits, idle_timeout: Option<Duration>) -> Self {
         Connection {
             stream,
             read_buf: BytesMut::with_capacity(READ_CHUNK),
@@ -182,7 +182,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     }
 
     /// Sends everything in the output buffer with one write and empties it.
-    pub async fn flush(&mut self) -> Result<(), ConnError> {
+    pub(crate) async fn flush(&mut self) -> Result<(), ConnError> {
         if !self.write_buf.is_empty() {
             self.stream.write_all(&self.write_buf).await?;
             self.write_buf.clear();

@@ -11,4 +11,4 @@ pub(crate) mod reply;
 mod server;
 pub(crate) mod session;
 
-pub use server::Server;
+pub(crate) use server::Server;

@@ -61,7 +61,7 @@ pub(crate) struct ArgCursor<'a> {
 
 impl<'a> ArgCursor<'a> {
     /// A cursor positioned on the first argument after the command name.
-    pub fn new(args: &'a [Bytes]) -> Self {
+    pub(crate) fn new(args: &'a [Bytes]) -> Self {
         let mut name_buf = [0u8; MAX_COMMAND_NAME_LEN];
         let mut name_len = 0;
         if let Some(name) = args.first() {

@@ -21,7 +21,7 @@ use crate::engine::{AccountHandle, Engine};
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The RESP server.
-pub struct Server {
+pub(crate) struct Server {
     /// The engine commands run against.
     engine: Engine,
     /// Frame limits per request.
@@ -36,7 +36,7 @@ pub struct Server {
 
 impl Server {
     /// A server for `engine` with `config`'s limits and sidecar account.
-    pub fn new(engine: Engine, config: &Config) -> Self {
+    pub(crate) fn new(engine: Engine, config: &Config) -> Self {
         let limits = &config.limits;
         Server {
             sidecar_account: config
@@ -57,7 +57,7 @@ impl Server {
 
     /// Serves `listener` until `shutdown` completes; then stops accepting, lets every
     /// connection finish the batch it is running (up to [`DRAIN_TIMEOUT`]) and returns.
-    pub async fn run(
+    pub(crate) async fn run(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,

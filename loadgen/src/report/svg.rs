@@ -24,7 +24,7 @@ const TICKS: [(&str, f64); 7] = [
 ];
 
 /// Renders `rows` (values in ms) under `title`.
-pub fn render(rows: &[Row], title: &str) -> String {
+pub(crate) fn render(rows: &[Row], title: &str) -> String {
     let x_of = |p: f64| -> f64 {
         if p >= 1.0 {
             f64::INFINITY

@@ -29,7 +29,7 @@ const FILLERS: [&str; 3] = ["23456789012345", "55501001234567", "87654321098765"
 
 /// Where a recipient is: what selection's localized tiers are keyed by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Recipient {
+pub(crate) struct Recipient {
     /// The region the number belongs to (its calling code's main region when undecidable).
     pub(crate) country: Country,
     /// The 3-digit NANP area code for +1 numbers with 10 national digits, else `None`.
@@ -92,7 +92,7 @@ impl Classifier {
     }
 
     /// Classifies `number`: its calling code must be known (DESIGN §3.2 rule 1).
-    pub fn classify(&self, number: Msisdn) -> Result<Recipient, UnknownCallingCode> {
+    pub(crate) fn classify(&self, number: Msisdn) -> Result<Recipient, UnknownCallingCode> {
         // E.164 calling codes form a prefix-free set of 1 to 3 digits.
         for code_len in 1..=3u32 {
             let code = number.leading_digits(code_len) as usize;

@@ -44,7 +44,7 @@ struct Ring {
 
 impl CandidateSet {
     /// A set of `members` (in any order).
-    pub fn new(mut members: Vec<Candidate>) -> Self {
+    pub(crate) fn new(mut members: Vec<Candidate>) -> Self {
         members.sort_unstable_by_key(|c| c.number);
         let cumulative = members
             .iter()

@@ -39,7 +39,7 @@ impl Mapping {
     };
 
     /// A mapping to `slot`, used at `now`.
-    pub fn new(slot: u32, in_country: bool, now: u32) -> Self {
+    pub(crate) fn new(slot: u32, in_country: bool, now: u32) -> Self {
         debug_assert!(slot < IN_COUNTRY, "slot space exhausted");
         Mapping {
             slot_and_flags: slot | if in_country { IN_COUNTRY } else { 0 },
@@ -76,7 +76,7 @@ pub(crate) struct Key {
 
 impl Key {
     /// Hashes `to`.
-    pub fn new(to: Msisdn) -> Self {
+    pub(crate) fn new(to: Msisdn) -> Self {
         Key {
             to,
             hash: crate::hash::recipient(to),
@@ -105,7 +105,7 @@ impl Default for StickyTable {
 
 impl StickyTable {
     /// The mapping for `key`, if any.
-    pub fn get(&self, key: Key) -> Option<Mapping> {
+    pub(crate) fn get(&self, key: Key) -> Option<Mapping> {
         self.shards[key.shard()].get(key.to.get(), key.hash)
     }
 
@@ -129,7 +129,7 @@ impl StickyTable {
     }
 
     /// Removes the mapping for `key`, returning it.
-    pub fn remove(&mut self, key: Key) -> Option<Mapping> {
+    pub(crate) fn remove(&mut self, key: Key) -> Option<Mapping> {
         self.shards[key.shard()].remove(key.to.get(), key.hash)
     }
 

@@ -79,7 +79,7 @@ impl Shard {
     }
 
     /// The mapping of `key` (whose recipient hash is `hash`).
-    pub fn get(&self, key: u64, hash: u64) -> Option<Mapping> {
+    pub(crate) fn get(&self, key: u64, hash: u64) -> Option<Mapping> {
         self.find(key, hash).map(|at| self.slots[at].mapping)
     }
 
@@ -114,7 +114,7 @@ impl Shard {
 
     /// Removes `key`, returning its mapping. The run after it shifts back over the hole, so
     /// every remaining key stays reachable from its home without tombstones.
-    pub fn remove(&mut self, key: u64, hash: u64) -> Option<Mapping> {
+    pub(crate) fn remove(&mut self, key: u64, hash: u64) -> Option<Mapping> {
         let mut hole = self.find(key, hash)?;
         let removed = self.slots[hole].mapping;
         let mask = self.mask();

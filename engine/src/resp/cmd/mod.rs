@@ -9,7 +9,7 @@ mod command;
 mod echo;
 mod hello;
 mod info;
-pub(crate) mod pick;
+pub mod pick;
 mod ping;
 mod quit;
 mod select;
