@@ -3,7 +3,7 @@
 use actix::Message;
 
 use numpool_core::model::{Msisdn, OwnedNumber, PoolSettings};
-use numpool_core::select::{Pick, PickError, PickRequest, Reason};
+use numpool_core::select::{Pick, PickError, PickRequest, PickStats};
 
 /// One pick with owned arguments, so it can cross to the actor's thread. `from` and `network`
 /// are rare, so the common job carries no heap allocation at all.
@@ -90,7 +90,7 @@ impl Message for StickyDel {
 pub(crate) struct GetStats;
 
 impl Message for GetStats {
-    type Result = PoolStats;
+    type Result = PickStats;
 }
 
 /// Copies the live mappings of one sticky shard, for a snapshot: one shard per message, so a
@@ -120,42 +120,4 @@ pub(crate) struct Stop;
 
 impl Message for Stop {
     type Result = ();
-}
-
-/// What one pool has done since it started.
-#[derive(Clone, Debug, Default, PartialEq, Eq, actix::MessageResponse)]
-pub struct PoolStats {
-    /// Mappings in the sticky table (live or not yet swept).
-    pub sticky_entries: u64,
-    /// Successful picks by reason, indexed like [`Reason::ALL`].
-    pub(crate) picks: [u64; Reason::ALL.len()],
-    /// Picks refused by the pool's rules.
-    pub(crate) rejected: u64,
-    /// Picks with an invalid recipient or sender.
-    pub(crate) invalid: u64,
-}
-
-impl PoolStats {
-    /// Adds `other` into `self`.
-    pub(crate) fn absorb(&mut self, other: &PoolStats) {
-        self.sticky_entries += other.sticky_entries;
-        for (mine, theirs) in self.picks.iter_mut().zip(other.picks) {
-            *mine += theirs;
-        }
-        self.rejected += other.rejected;
-        self.invalid += other.invalid;
-    }
-
-    /// Successful picks with `reason`.
-    pub(crate) fn picks_for(&self, reason: Reason) -> u64 {
-        self.picks[reason as usize]
-    }
-
-    pub(super) fn count(&mut self, outcome: &Result<Pick, PickError>) {
-        match outcome {
-            Ok(pick) => self.picks[pick.reason as usize] += 1,
-            Err(PickError::Rejected(_)) => self.rejected += 1,
-            Err(_) => self.invalid += 1,
-        }
-    }
 }

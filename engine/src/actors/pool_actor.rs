@@ -4,19 +4,19 @@
 use std::error::Error;
 use std::time::Duration;
 
-use actix::{Actor, AsyncContext, Context, Handler};
+use actix::{Actor, AsyncContext, Context, Handler, MessageResult};
 
 use std::sync::Arc;
 
 use super::messages::{
-    CopyShard, GetStats, PickBatch, PoolStats, Remove, SetSettings, StickyDel, StickyGet,
-    StickyMapping, Stop, Upsert,
+    CopyShard, GetStats, PickBatch, Remove, SetSettings, StickyDel, StickyGet, StickyMapping, Stop,
+    Upsert,
 };
 use crate::clock::unix_now_u32;
 use crate::durability::image::{Record, StickyImage};
 use crate::durability::Durability;
 use numpool_core::model::Msisdn;
-use numpool_core::select::{pick, Pick, PickError, PoolState, Reason, Sender};
+use numpool_core::select::{pick, Pick, PickError, PickStats, PoolState, Reason, Sender};
 use numpool_core::sticky::SHARDS;
 
 /// Mailbox size: callers may have many batches in flight at once; a bigger mailbox lets them
@@ -43,7 +43,7 @@ pub(crate) struct PoolActor {
     /// The shard the next sweep visits.
     next_sweep_shard: usize,
     /// Pick counters, read by `INFO` and `/metrics`.
-    stats: PoolStats,
+    stats: PickStats,
 }
 
 impl PoolActor {
@@ -53,7 +53,7 @@ impl PoolActor {
             state,
             journal,
             next_sweep_shard: 0,
-            stats: PoolStats::default(),
+            stats: PickStats::default(),
         }
     }
 }
@@ -168,13 +168,12 @@ impl Handler<StickyDel> for PoolActor {
 }
 
 impl Handler<GetStats> for PoolActor {
-    type Result = PoolStats;
+    type Result = MessageResult<GetStats>;
 
     fn handle(&mut self, _: GetStats, _: &mut Self::Context) -> Self::Result {
-        PoolStats {
-            sticky_entries: self.state.sticky_len() as u64,
-            ..self.stats.clone()
-        }
+        let mut stats = self.stats.clone();
+        stats.sticky_entries = self.state.sticky_len() as u64;
+        MessageResult(stats)
     }
 }
 

@@ -25,7 +25,6 @@ pub use pools::{AddOutcome, PoolUpdate, RemoveOutcome};
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
 
-use crate::actors::messages::PoolStats;
 use crate::actors::{Placement, PoolActor, PoolJournal};
 use crate::durability::image::Record;
 use crate::durability::replay::{WorkingAccount, WorkingState};
@@ -34,6 +33,7 @@ use crate::metrics::Metrics;
 use numpool_core::model::{
     Account, AccountId, Msisdn, OwnedNumber, PoolId, PoolRecord, PoolSettings,
 };
+use numpool_core::select::PickStats;
 
 /// Why an engine call failed: each names what was missing or in the way.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -148,7 +148,7 @@ pub struct EngineStats {
     /// Owned numbers across all accounts.
     pub(crate) numbers: u64,
     /// Pool counters summed (sticky entries, picks by reason, rejections).
-    pub pool_totals: PoolStats,
+    pub pool_totals: PickStats,
 }
 
 /// The engine. Cheap to clone: clones share one state.

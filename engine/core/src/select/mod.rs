@@ -5,6 +5,7 @@ mod candidates;
 mod index;
 mod pick;
 mod state;
+mod stats;
 #[cfg(test)]
 mod tests;
 
@@ -14,6 +15,7 @@ use thiserror::Error;
 
 pub use pick::pick;
 pub use state::PoolState;
+pub use stats::PickStats;
 
 use crate::model::classify::UnknownCallingCode;
 use crate::model::{Country, IdError, Msisdn, SenderId};
