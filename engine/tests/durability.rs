@@ -56,30 +56,16 @@ async fn fill(engine: &Engine) -> Vec<(String, Msisdn)> {
         .upsert_numbers(&account(engine), numbers)
         .await
         .unwrap();
-    engine
-        .create_pool(
-            &account(engine),
-            PoolId::new("uk").unwrap(),
-            PoolSettings::default(),
-        )
-        .await
-        .unwrap();
-    engine
-        .create_pool(
-            &account(engine),
-            PoolId::new("old-name").unwrap(),
-            PoolSettings::default(),
-        )
-        .await
-        .unwrap();
-    engine
-        .create_pool(
-            &account(engine),
-            PoolId::new("gone").unwrap(),
-            PoolSettings::default(),
-        )
-        .await
-        .unwrap();
+    for id in ["uk", "old-name", "gone"] {
+        engine
+            .create_pool(
+                &account(engine),
+                PoolId::new(id).unwrap(),
+                PoolSettings::default(),
+            )
+            .await
+            .unwrap();
+    }
     let all: Vec<_> = (1..=6).map(|i| n(&format!("44770090000{i}"))).collect();
     engine
         .add_numbers(&account(engine), "uk", &all)
