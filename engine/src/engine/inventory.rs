@@ -24,7 +24,7 @@ impl Engine {
             numbers: numbers.iter().map(convert::number_image).collect(),
         })?;
         let mut changed_in_pools: BTreeMap<PoolId, Vec<OwnedNumber>> = BTreeMap::new();
-        let created = numbers
+        let created: Vec<bool> = numbers
             .into_iter()
             .map(|number| {
                 for (pool_id, entry) in &data.pools {
@@ -46,6 +46,7 @@ impl Engine {
                 .await
                 .map_err(Unavailable::of(pool_id.as_str()))?;
         }
+        tracing::info!(account = %account.id(), numbers = created.len(), "inventory numbers upserted");
         Ok(created)
     }
 
@@ -94,6 +95,7 @@ impl Engine {
         })?;
         let owned = data.inventory.remove(&number).expect("checked above");
         remove_from_every_pool(&mut data, number).await?;
+        tracing::info!(account = %account.id(), %number, "inventory number released");
         Ok(owned)
     }
 }

@@ -105,6 +105,7 @@ impl Engine {
         let record = entry.record(&pool_id);
         data.pools.insert(pool_id.clone(), entry);
         state.routes.write().insert(pool_id, addr);
+        tracing::info!(account = %account.id(), pool = %record.pool_id, "pool created");
         Ok(record)
     }
 
@@ -167,6 +168,7 @@ impl Engine {
         }
         data.pools.insert(new_id.clone(), entry);
         sent.map_err(Unavailable::of(new_id.as_str()))?;
+        tracing::info!(account = %account.id(), pool = %id, now = %new_id, "pool changed");
         Ok(record)
     }
 
@@ -188,6 +190,7 @@ impl Engine {
         state.routes.write().remove(&id);
         // The actor may already be gone at shutdown; the pool is deleted either way.
         let _ = entry.addr.send(Stop).await;
+        tracing::info!(account = %account.id(), pool = %id, "pool deleted");
         Ok(entry.record(&id))
     }
 
@@ -206,7 +209,7 @@ impl Engine {
         let mut joining: Vec<OwnedNumber> = Vec::new();
         // A number listed twice joins once; the second mention finds it already there.
         let mut seen = BTreeSet::new();
-        let outcomes = numbers
+        let outcomes: Vec<AddOutcome> = numbers
             .iter()
             .map(|number| match inventory.get(number) {
                 None => AddOutcome::NotOwned,
@@ -235,6 +238,8 @@ impl Engine {
                 .await
                 .map_err(Unavailable::of(id.as_str()))?;
         }
+        let added = outcomes.iter().filter(|o| **o == AddOutcome::Added).count();
+        tracing::info!(account = %account.id(), pool = %pool_id, added, "numbers added to a pool");
         Ok(outcomes)
     }
 
@@ -251,7 +256,7 @@ impl Engine {
         let entry = data.pools.get_mut(&id).expect("looked up above");
         let mut leaving: Vec<Msisdn> = Vec::new();
         let mut seen = BTreeSet::new();
-        let outcomes = numbers
+        let outcomes: Vec<RemoveOutcome> = numbers
             .iter()
             .map(|number| {
                 if entry.members.contains(number) && seen.insert(*number) {
@@ -280,6 +285,8 @@ impl Engine {
                 .await
                 .map_err(Unavailable::of(id.as_str()))?;
         }
+        let removed = outcomes.iter().filter(|o| **o == RemoveOutcome::Removed).count();
+        tracing::info!(account = %account.id(), pool = %pool_id, removed, "numbers removed from a pool");
         Ok(outcomes)
     }
 

@@ -36,9 +36,15 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, Problem> {
         .app_data::<web::Data<Engine>>()
         .expect("the app registers the engine");
     let (key, secret) = basic_credentials(req).ok_or_else(Problem::unauthorized)?;
-    let account = engine
-        .authenticate(&key, &secret)
-        .ok_or_else(Problem::unauthorized)?;
+    let Some(account) = engine.authenticate(&key, &secret) else {
+        // The key and the client's address, never the secret.
+        tracing::warn!(
+            key = ?key,
+            peer = ?req.peer_addr(),
+            "HTTP authentication failed"
+        );
+        return Err(Problem::unauthorized());
+    };
     // Someone else's account answers exactly like a missing one: no hint that it exists.
     let path_account = req.match_info().get("account_id").unwrap_or_default();
     if path_account != account.id().as_str() {

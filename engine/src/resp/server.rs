@@ -3,6 +3,7 @@
 //! its own task and buffers, never another connection's progress.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -67,7 +68,7 @@ impl Server {
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::pin!(shutdown);
         loop {
-            let (stream, _) = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok(accepted) => accepted,
                     // Out of descriptors or a reset before accept: keep serving the others.
@@ -87,7 +88,7 @@ impl Server {
             let server = server.clone();
             let stop = stop_rx.clone();
             tokio::spawn(async move {
-                server.serve_connection(stream, stop).await;
+                server.serve_connection(stream, peer, stop).await;
                 drop(permit);
             });
         }
@@ -98,10 +99,15 @@ impl Server {
         Ok(())
     }
 
-    async fn serve_connection(&self, stream: TcpStream, mut stop: watch::Receiver<bool>) {
+    async fn serve_connection(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        mut stop: watch::Receiver<bool>,
+    ) {
         let _counted = self.engine.metrics().connection_opened();
         let mut connection = Connection::new(stream, self.limits, self.idle_timeout);
-        let mut session = Session::new(self.sidecar_account.clone());
+        let mut session = Session::new(self.sidecar_account.clone(), peer);
         let mut batch = Vec::new();
         loop {
             let read = tokio::select! {

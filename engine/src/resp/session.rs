@@ -3,6 +3,7 @@
 //! makes pipelining pay (DESIGN §3.3). Commands never see the session: each returns an
 //! [`Outcome`] and the session acts on it.
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -46,13 +47,14 @@ struct PendingPicks<'a> {
 impl Session {
     /// A new connection's session, acting for `account` from the start if the listener is
     /// bound to one.
-    pub(crate) fn new(account: Option<AccountHandle>) -> Self {
+    pub(crate) fn new(account: Option<AccountHandle>, peer: SocketAddr) -> Self {
         Session {
             account,
             protocol: Protocol::default(),
             client: ClientInfo {
                 id: NEXT_CLIENT_ID.fetch_add(1, Ordering::Relaxed),
                 name: None,
+                peer,
             },
         }
     }

@@ -2,6 +2,7 @@
 //! `AUTH <username> <password>`, which clients send when given a username and password.
 
 use super::{Ctx, Outcome};
+use crate::engine::AccountHandle;
 use crate::resp::parse::{ArgCursor, ParseError};
 use crate::resp::reply::Reply;
 
@@ -31,7 +32,7 @@ impl<'a> Auth<'a> {
     /// Authenticates: `+OK` and the connection belongs to the account, or `WRONGPASS` and
     /// nothing changes.
     pub(crate) fn apply(self, ctx: &Ctx<'_>, out: &mut Reply<'_>) -> Outcome {
-        match ctx.engine.authenticate(self.key, self.secret) {
+        match self.check(ctx) {
             Some(account) => {
                 out.simple("OK");
                 Outcome::Bind(account)
@@ -41,5 +42,20 @@ impl<'a> Auth<'a> {
                 Outcome::Continue
             }
         }
+    }
+
+    /// The account these credentials open, if any; a failure is logged with the key and the
+    /// client's address (never the secret).
+    pub(crate) fn check(&self, ctx: &Ctx<'_>) -> Option<AccountHandle> {
+        let account = ctx.engine.authenticate(self.key, self.secret);
+        if account.is_none() {
+            tracing::warn!(
+                key = ?self.key,
+                peer = %ctx.client.peer,
+                client = ctx.client.id,
+                "RESP authentication failed"
+            );
+        }
+        account
     }
 }

@@ -61,7 +61,7 @@ impl<'a> Hello<'a> {
             },
         };
         let account = match &self.auth {
-            Some(auth) => match ctx.engine.authenticate(auth.key, auth.secret) {
+            Some(auth) => match auth.check(ctx) {
                 Some(account) => Some(account),
                 None => {
                     out.error(WRONGPASS);

@@ -84,6 +84,8 @@ pub(crate) struct ClientInfo {
     pub(crate) id: u64,
     /// The name `CLIENT SETNAME` or `HELLO … SETNAME` gave it.
     pub(crate) name: Option<String>,
+    /// Where it comes from, for the log line of a failed `AUTH`.
+    pub(crate) peer: std::net::SocketAddr,
 }
 
 /// What a handshake command runs with.
