@@ -1,6 +1,7 @@
 //! `INFO [section …]`: `key:value` lines about the process (DESIGN §4), in Redis's sections:
-//! `server` (with `redis_version`, which some clients read at start), `clients` and `numpool`
-//! (pools, numbers, picks, latency). No section, `all`, `default` or `everything` gives all;
+//! `server` (with `redis_version`, which some clients read at start), `clients`, `replication`
+//! (`role:master`: valkey-glide sends `INFO REPLICATION` on connect and refuses a server that
+//! does not say it is a primary) and `numpool` (pools, numbers, picks, latency). No section, `all`, `default` or `everything` gives all;
 //! an unknown section gives nothing, as in Redis. RESP3 gets a verbatim string.
 
 use std::fmt::Write as _;
@@ -15,24 +16,24 @@ use numpool_core::select::Reason;
 const REDIS_VERSION: &str = "7.2.0";
 
 /// The sections, in the order they are written.
-const SECTIONS: [&str; 3] = ["server", "clients", "numpool"];
+const SECTIONS: [&str; 4] = ["server", "clients", "replication", "numpool"];
 
 /// A parsed `INFO`: which sections to write.
 pub(crate) struct Info {
     /// One flag per [`SECTIONS`] entry.
-    wanted: [bool; 3],
+    wanted: [bool; 4],
 }
 
 impl Info {
     /// Takes section names in any case.
     pub(crate) fn parse(cursor: &mut ArgCursor<'_>) -> Result<Self, ParseError> {
-        let mut wanted = [cursor.remaining() == 0; 3];
+        let mut wanted = [cursor.remaining() == 0; 4];
         while cursor.remaining() > 0 {
             let name = cursor.next_str()?.to_ascii_lowercase();
             match SECTIONS.iter().position(|s| *s == name) {
                 Some(i) => wanted[i] = true,
                 None if matches!(name.as_str(), "all" | "default" | "everything") => {
-                    wanted = [true; 3]
+                    wanted = [true; 4]
                 }
                 None => {}
             }
@@ -75,6 +76,12 @@ impl Info {
             section("Clients", &[("connected_clients", &metrics.connections())]);
         }
         if self.wanted[2] {
+            section(
+                "Replication",
+                &[("role", &"master"), ("connected_slaves", &0)],
+            );
+        }
+        if self.wanted[3] {
             let stats = engine.stats().await;
             let latency = metrics.pick_latency();
             let totals = &stats.pool_totals;
