@@ -37,6 +37,10 @@ pub(crate) struct Config {
     /// docs/ARCHITECTURE.md).
     #[arg(long, default_value = "everysec")]
     pub(crate) fsync: FsyncPolicy,
+    /// How log lines are written: `text` (colours only on a terminal) or `json`, one object
+    /// per line, for log collectors.
+    #[arg(long, default_value = "text")]
+    pub(crate) log_format: LogFormat,
     /// Snapshot at least this often (seconds), so recovery replays a bounded journal.
     #[arg(long, default_value_t = 300)]
     pub(crate) snapshot_interval_seconds: u64,
@@ -104,9 +108,32 @@ impl FromStr for FsyncPolicy {
     type Err = serde::de::value::Error;
 
     fn from_str(name: &str) -> Result<Self, Self::Err> {
-        use serde::de::IntoDeserializer as _;
-        FsyncPolicy::deserialize(name.into_deserializer())
+        by_serde_name(name)
     }
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines; colours only when stderr is a terminal.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = serde::de::value::Error;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        by_serde_name(name)
+    }
+}
+
+/// A flag's value read by the names its TOML key takes (the type's serde names).
+fn by_serde_name<T: serde::de::DeserializeOwned>(name: &str) -> Result<T, serde::de::value::Error> {
+    use serde::de::IntoDeserializer as _;
+    T::deserialize(name.into_deserializer())
 }
 
 /// `numpool serve`'s arguments: the file, `--demo`, and a flag for every configuration key.
@@ -200,6 +227,13 @@ pub(crate) enum Storage {
     Memory,
     /// In this data directory.
     Dir(PathBuf),
+}
+
+impl Settings {
+    /// How the binary should write its log.
+    pub fn log_format(&self) -> LogFormat {
+        self.config.log_format
+    }
 }
 
 /// What `numpool serve` runs: a configuration that passed every check, and its accounts.

@@ -1,9 +1,12 @@
 //! `numpool serve`: the sidecar (RESP) and the REST API in one process. This file only parses
 //! the command line, checks the configuration, then starts, runs and drains the server
-//! ([`numpool::serve`]).
+//! ([`numpool::serve`]). A failure is printed once, as one line of causes, and exits 1.
+
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use numpool::config::ServeArgs;
+use numpool::config::{LogFormat, ServeArgs};
 use numpool::serve;
 
 #[derive(Parser)]
@@ -19,20 +22,40 @@ enum Command {
     Serve(ServeArgs),
 }
 
-fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+fn main() -> ExitCode {
     let Command::Serve(args) = Cli::parse().command;
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // `{:#}` is the chain of causes on one line; never a backtrace, whatever
+            // RUST_BACKTRACE says: an operator needs what went wrong, not where in the code.
+            eprintln!("numpool: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: ServeArgs) -> anyhow::Result<()> {
     let settings = args.validate()?;
+    init_logging(settings.log_format());
     actix_web::rt::System::new().block_on(async {
         let running = serve::start(settings).await?;
         running.run(shutdown_signal()).await?;
         Ok(())
     })
+}
+
+/// Log lines on stderr, filtered by `RUST_LOG` (default `info`).
+fn init_logging(format: LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder.json().init(),
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -285,7 +285,10 @@ impl Engine {
                 .await
                 .map_err(Unavailable::of(id.as_str()))?;
         }
-        let removed = outcomes.iter().filter(|o| **o == RemoveOutcome::Removed).count();
+        let removed = outcomes
+            .iter()
+            .filter(|o| **o == RemoveOutcome::Removed)
+            .count();
         tracing::info!(account = %account.id(), pool = %pool_id, removed, "numbers removed from a pool");
         Ok(outcomes)
     }
