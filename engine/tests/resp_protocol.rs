@@ -187,6 +187,12 @@ fn hello_3_switches_the_connection_to_resp3() {
         !body.contains("pools:"),
         "only the section asked for: {body}"
     );
+    // Clients that check the role at connect (valkey-glide) read the replication section.
+    s.write_all(&command(&["INFO", "replication"])).unwrap();
+    let header = read_line(&mut s);
+    let mut body = vec![0; header[1..header.len() - 2].parse::<usize>().unwrap() + 2];
+    s.read_exact(&mut body).unwrap();
+    assert!(String::from_utf8(body).unwrap().contains("role:master"));
     // Back to RESP2 on the same connection.
     exchange(
         &mut s,
