@@ -992,7 +992,7 @@ async fn healthz_and_metrics() {
     let client = reqwest::Client::new();
     let health = reply(client.get(api.url("/healthz")).send().await.unwrap()).await;
     assert_eq!(health.status, StatusCode::OK);
-    assert_eq!(health.body, json!({ "status": "ok" }));
+    assert_eq!(health.body, json!({ "status": "ok", "storage": "ok" }));
 
     api.own(&["447700900001", "447700900002"]).await;
     api.create_pool("p", json!({})).await;
@@ -1015,6 +1015,8 @@ async fn healthz_and_metrics() {
         "numpool_pick_latency_seconds_count 1",
         "numpool_pick_latency_seconds_bucket{le=\"+Inf\"} 1",
         "numpool_resp_connections 0",
+        "numpool_storage_state{state=\"ok\"} 1",
+        "numpool_storage_state{state=\"failed\"} 0",
     ] {
         assert!(
             text.lines().any(|l| l == line),

@@ -361,6 +361,41 @@ impl Journal {
         self.seq
     }
 
+    /// Cuts the file back to `len` bytes (a length this journal reached before, such as the end
+    /// of the last acknowledged write) and makes that durable, so records whose write failed,
+    /// and which nobody was told are stored, are not replayed later. Clears the poisoning: the
+    /// tail is known again.
+    pub fn rewind(&mut self, len: u64) -> Result<(), JournalError> {
+        // Whatever is still buffered belongs to the failed write: drop it, never flush it.
+        let file = self
+            .out
+            .get_ref()
+            .try_clone()
+            .map_err(JournalError::io(&self.path))?;
+        let failed = std::mem::replace(&mut self.out, BufWriter::with_capacity(WRITE_BUFFER, file));
+        // `into_parts` hands the buffer back instead of writing it, as dropping would.
+        drop(failed.into_parts());
+        let cut = (|| -> io::Result<()> {
+            let file = self.out.get_mut();
+            file.set_len(len)?;
+            file.seek(SeekFrom::Start(len))?;
+            file.sync_all()
+        })();
+        cut.map_err(JournalError::io(&self.path))?;
+        (self.size, self.synced_size, self.poisoned) = (len, len, false);
+        Ok(())
+    }
+
+    /// Whether the open file is still the one at the journal's path: false once it was deleted
+    /// or replaced, when every append would go to an inode nobody will read again.
+    pub fn is_in_place(&self) -> bool {
+        use std::os::unix::fs::MetadataExt as _;
+        match (fs::metadata(&self.path), self.out.get_ref().metadata()) {
+            (Ok(at_path), Ok(open)) => at_path.dev() == open.dev() && at_path.ino() == open.ino(),
+            _ => false,
+        }
+    }
+
     fn check_poisoned(&self) -> Result<(), JournalError> {
         if self.poisoned {
             return Err(JournalError::new(&self.path, Kind::Poisoned));
@@ -608,5 +643,29 @@ mod tests {
             read_journal::<bool>(dir.path(), 1).map_err(|e| e.kind),
             Err(Kind::Decode { offset: 24, .. })
         ));
+    }
+
+    #[test]
+    fn rewind_drops_what_came_after_and_clears_the_poisoning() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let all = recs();
+        let mut j = Journal::create(d, 3).unwrap();
+        j.append(&all[0]).unwrap();
+        j.sync().unwrap();
+        let acknowledged = j.size_bytes();
+        j.append(&all[1]).unwrap();
+        j.flush().unwrap();
+        j.append(&all[2]).unwrap();
+        j.poisoned = true;
+        j.rewind(acknowledged).unwrap();
+        assert_eq!(fs::metadata(&j.path).unwrap().len(), acknowledged);
+        j.append(&all[3]).unwrap();
+        j.sync().unwrap();
+        let c = read_journal::<Rec>(d, 3).unwrap();
+        assert_eq!(c.records, vec![all[0].clone(), all[3].clone()]);
+        assert!(j.is_in_place());
+        fs::remove_file(&j.path).unwrap();
+        assert!(!j.is_in_place());
     }
 }

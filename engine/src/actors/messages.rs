@@ -2,6 +2,8 @@
 
 use actix::Message;
 
+use crate::durability::image::Record;
+use crate::durability::StorageFailure;
 use numpool_core::model::{Msisdn, OwnedNumber, PoolSettings};
 use numpool_core::select::{Pick, PickError, PickRequest, PickStats};
 
@@ -42,31 +44,58 @@ impl PickJob {
 pub(crate) struct PickBatch(pub(crate) Vec<PickJob>);
 
 impl Message for PickBatch {
-    type Result = Vec<Result<Pick, PickError>>;
+    type Result = Vec<Result<Pick, PickRefusal>>;
+}
+
+/// Why one pick of a batch produced no sender.
+#[derive(Debug, Clone)]
+pub(crate) enum PickRefusal {
+    /// The pool's rules, or the request, said no.
+    Pick(PickError),
+    /// The pick needed a record that could not be stored (or waited on one that was not): its
+    /// answer is withdrawn, and so is any mapping it made.
+    Storage(StorageFailure),
 }
 
 /// Adds numbers or refreshes the details of those already present; per number, whether new.
+/// With `record` (membership changes of a durable pool) the actor journals it first and
+/// applies the change once it is fsynced, so the journal has it in the actor's order.
 #[derive(Debug)]
-pub(crate) struct Upsert(pub(crate) Vec<OwnedNumber>);
+pub(crate) struct Upsert {
+    /// The numbers as they now are.
+    pub(crate) numbers: Vec<OwnedNumber>,
+    /// The journal record of the change, if it must be journaled by the actor.
+    pub(crate) record: Option<Record>,
+}
 
 impl Message for Upsert {
-    type Result = Vec<bool>;
+    type Result = Result<Vec<bool>, StorageFailure>;
 }
 
-/// Removes numbers; per number, whether it was there.
+/// Removes numbers; per number, whether it was there. `record` as for [`Upsert`].
 #[derive(Debug)]
-pub(crate) struct Remove(pub(crate) Vec<Msisdn>);
+pub(crate) struct Remove {
+    /// The numbers leaving.
+    pub(crate) numbers: Vec<Msisdn>,
+    /// The journal record of the change.
+    pub(crate) record: Option<Record>,
+}
 
 impl Message for Remove {
-    type Result = Vec<bool>;
+    type Result = Result<Vec<bool>, StorageFailure>;
 }
 
-/// Replaces the pool's settings.
+/// Replaces the pool's settings. `record` as for [`Upsert`].
 #[derive(Debug)]
-pub(crate) struct SetSettings(pub(crate) PoolSettings);
+pub(crate) struct SetSettings {
+    /// The new settings.
+    pub(crate) settings: PoolSettings,
+    /// The journal record of the change.
+    pub(crate) record: Option<Record>,
+}
 
 impl Message for SetSettings {
-    type Result = ();
+    type Result = Result<(), StorageFailure>;
 }
 
 /// Reads the live mapping of a recipient.
@@ -82,7 +111,7 @@ impl Message for StickyGet {
 pub(crate) struct StickyDel(pub(crate) Msisdn);
 
 impl Message for StickyDel {
-    type Result = bool;
+    type Result = Result<bool, StorageFailure>;
 }
 
 /// Asks for the pool's counters.

@@ -1,20 +1,22 @@
 //! The pool actor (DESIGN §3.3): owns one pool's [`PoolState`] and applies every pick and change
 //! to it in order, so concurrent picks for one recipient always agree.
 
-use std::error::Error;
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{Actor, AsyncContext, Context, Handler, MessageResult};
-
-use std::sync::Arc;
+use actix::fut::{self, ActorFutureExt as _};
+use actix::{
+    Actor, AsyncContext, AtomicResponse, Context, Handler, MessageResult, ResponseActFuture,
+};
 
 use super::messages::{
-    CopyShard, GetStats, PickBatch, Remove, SetSettings, StickyDel, StickyGet, StickyMapping, Stop,
-    Upsert,
+    CopyShard, GetStats, PickBatch, PickRefusal, Remove, SetSettings, StickyDel, StickyGet,
+    StickyMapping, Stop, Upsert,
 };
 use crate::clock::unix_now_u32;
 use crate::durability::image::{Record, StickyImage};
-use crate::durability::Durability;
+use crate::durability::{Durability, StorageFailure, Ticket};
 use numpool_core::model::Msisdn;
 use numpool_core::select::{pick, Pick, PickError, PickStats, PoolState, Reason, Sender};
 use numpool_core::sticky::SHARDS;
@@ -44,6 +46,9 @@ pub(crate) struct PoolActor {
     next_sweep_shard: usize,
     /// Pick counters, read by `INFO` and `/metrics`.
     stats: PickStats,
+    /// The pool's latest journal submission not yet known to be stored: a sticky hit may be on
+    /// a mapping it holds, so the hit's answer waits for it too.
+    pending: Option<Ticket>,
 }
 
 impl PoolActor {
@@ -54,8 +59,45 @@ impl PoolActor {
             journal,
             next_sweep_shard: 0,
             stats: PickStats::default(),
+            pending: None,
         }
     }
+
+    /// Journals `record` (fsynced) if there is one; completes when it is stored. A membership,
+    /// settings or sticky-removal change is applied only after that, while the actor handles
+    /// nothing else ([`AtomicResponse`]): so the journal has it exactly in the actor's order.
+    fn journaled(
+        &self,
+        record: Option<Record>,
+    ) -> impl Future<Output = Result<(), StorageFailure>> + 'static {
+        let submitted = match (&self.journal, record) {
+            (Some(journal), Some(record)) => Some(
+                journal
+                    .storage
+                    .submit(vec![record], true)
+                    .map(|ticket| journal.storage.settled(ticket)),
+            ),
+            _ => None,
+        };
+        async move {
+            match submitted {
+                None => Ok(()),
+                Some(Err(fault)) => Err(fault),
+                Some(Ok(settled)) => settled.await,
+            }
+        }
+    }
+}
+
+/// Applies a change after its record is stored, holding the actor's other messages back.
+fn after_journal<T: 'static>(
+    stored: impl Future<Output = Result<(), StorageFailure>> + 'static,
+    apply: impl FnOnce(&mut PoolActor) -> T + 'static,
+) -> AtomicResponse<PoolActor, Result<T, StorageFailure>> {
+    AtomicResponse::new(Box::pin(
+        fut::wrap_future::<_, PoolActor>(stored)
+            .map(move |stored, actor, _| stored.map(|()| apply(actor))),
+    ))
 }
 
 impl Actor for PoolActor {
@@ -73,8 +115,11 @@ impl Actor for PoolActor {
 }
 
 impl Handler<PickBatch> for PoolActor {
-    type Result = <PickBatch as actix::Message>::Result;
+    type Result = ResponseActFuture<Self, Vec<Result<Pick, PickRefusal>>>;
 
+    /// Picks at once; the answers go out once the batch's new mappings are stored as the
+    /// policy says (and any mapping a hit relies on, too). If they cannot be, the mappings are
+    /// withdrawn and those answers become storage refusals.
     fn handle(&mut self, batch: PickBatch, _: &mut Self::Context) -> Self::Result {
         // One clock read per batch: last-use stamps are coarse anyway.
         let now = unix_now_u32();
@@ -87,54 +132,112 @@ impl Handler<PickBatch> for PoolActor {
                 outcome
             })
             .collect();
-        if let Some(journal) = &self.journal {
-            let records: Vec<Record> = batch
-                .0
+        let Some(journal) = &self.journal else {
+            let answers = outcomes.into_iter().map(|o| o.map_err(PickRefusal::Pick));
+            return Box::pin(fut::ready(answers.collect()));
+        };
+        let assigned: Vec<(Msisdn, Msisdn)> = batch
+            .0
+            .iter()
+            .zip(&outcomes)
+            .filter_map(|(job, outcome)| {
+                new_assignment(&self.state, outcome).map(|sender| (job.to, sender))
+            })
+            .collect();
+        let waits_for = if assigned.is_empty() {
+            self.pending.map(Ok)
+        } else {
+            let records = assigned
                 .iter()
-                .zip(&outcomes)
-                .filter_map(|(job, outcome)| {
-                    new_assignment(&self.state, outcome).map(|sender| Record::StickyAssign {
-                        uid: journal.uid,
-                        mapping: StickyImage {
-                            to: job.to.get(),
-                            sender: sender.get(),
-                            last_use: now,
-                        },
-                    })
+                .map(|(to, sender)| Record::StickyAssign {
+                    uid: journal.uid,
+                    mapping: StickyImage {
+                        to: to.get(),
+                        sender: sender.get(),
+                        last_use: now,
+                    },
                 })
                 .collect();
-            if let Err(err) = journal.storage.append_sticky(&records) {
-                tracing::error!(
-                    error = &err as &dyn Error,
-                    "journaling sticky assignments failed"
-                );
+            let submitted = journal
+                .storage
+                .submit(records, journal.storage.fsyncs_assignments());
+            if let Ok(ticket) = submitted {
+                self.pending = Some(ticket);
             }
-        }
-        outcomes
+            Some(submitted)
+        };
+        let ticket = waits_for.as_ref().and_then(|w| w.as_ref().ok().copied());
+        let stored = {
+            let storage = journal.storage.clone();
+            async move {
+                match waits_for {
+                    None => Ok(()),
+                    Some(Err(fault)) => Err(fault),
+                    Some(Ok(ticket)) => storage.settled(ticket).await,
+                }
+            }
+        };
+        Box::pin(
+            fut::wrap_future::<_, Self>(stored).map(move |stored, actor, _| {
+                if actor.pending.is_some() && actor.pending == ticket {
+                    actor.pending = None;
+                }
+                match stored {
+                    Ok(()) => outcomes
+                        .into_iter()
+                        .map(|o| o.map_err(PickRefusal::Pick))
+                        .collect(),
+                    Err(fault) => {
+                        for (to, sender) in &assigned {
+                            actor.state.sticky_forget(*to, *sender);
+                        }
+                        outcomes
+                            .into_iter()
+                            .map(|outcome| match outcome {
+                                Ok(Pick {
+                                    sender: Sender::Number(_),
+                                    ..
+                                }) => Err(PickRefusal::Storage(fault.clone())),
+                                other => other.map_err(PickRefusal::Pick),
+                            })
+                            .collect()
+                    }
+                }
+            }),
+        )
     }
 }
 
 impl Handler<Upsert> for PoolActor {
-    type Result = Vec<bool>;
+    type Result = AtomicResponse<Self, Result<Vec<bool>, StorageFailure>>;
 
     fn handle(&mut self, msg: Upsert, _: &mut Self::Context) -> Self::Result {
-        self.state.upsert(msg.0)
+        let numbers = msg.numbers;
+        after_journal(self.journaled(msg.record), move |actor| {
+            actor.state.upsert(numbers)
+        })
     }
 }
 
 impl Handler<Remove> for PoolActor {
-    type Result = Vec<bool>;
+    type Result = AtomicResponse<Self, Result<Vec<bool>, StorageFailure>>;
 
     fn handle(&mut self, msg: Remove, _: &mut Self::Context) -> Self::Result {
-        self.state.remove(&msg.0)
+        let numbers = msg.numbers;
+        after_journal(self.journaled(msg.record), move |actor| {
+            actor.state.remove(&numbers)
+        })
     }
 }
 
 impl Handler<SetSettings> for PoolActor {
-    type Result = ();
+    type Result = AtomicResponse<Self, Result<(), StorageFailure>>;
 
-    fn handle(&mut self, msg: SetSettings, _: &mut Self::Context) {
-        self.state.set_settings(msg.0);
+    fn handle(&mut self, msg: SetSettings, _: &mut Self::Context) -> Self::Result {
+        let settings = msg.settings;
+        after_journal(self.journaled(msg.record), move |actor| {
+            actor.state.set_settings(settings)
+        })
     }
 }
 
@@ -147,23 +250,22 @@ impl Handler<StickyGet> for PoolActor {
 }
 
 impl Handler<StickyDel> for PoolActor {
-    type Result = bool;
+    type Result = AtomicResponse<Self, Result<bool, StorageFailure>>;
 
     fn handle(&mut self, msg: StickyDel, _: &mut Self::Context) -> Self::Result {
-        let removed = self.state.sticky_del(msg.0, unix_now_u32());
-        if let (true, Some(journal)) = (removed, &self.journal) {
-            let record = Record::StickyRemove {
+        let to = msg.0;
+        let live = self.state.sticky_get(to, unix_now_u32()).is_some();
+        let record = self
+            .journal
+            .as_ref()
+            .filter(|_| live)
+            .map(|journal| Record::StickyRemove {
                 uid: journal.uid,
-                to: msg.0.get(),
-            };
-            if let Err(err) = journal.storage.append_sticky(&[record]) {
-                tracing::error!(
-                    error = &err as &dyn Error,
-                    "journaling a sticky removal failed"
-                );
-            }
-        }
-        removed
+                to: to.get(),
+            });
+        after_journal(self.journaled(record), move |actor| {
+            actor.state.sticky_del(to, unix_now_u32())
+        })
     }
 }
 

@@ -2,27 +2,32 @@
 //! appended to, the fsync policy for sticky assignments, snapshot writing and recovery into a
 //! [`WorkingState`] the engine is built from.
 //!
-//! Write path: admin changes are appended and fsynced before they are applied and answered.
-//! Sticky assignments are appended after each pick batch and handed to the OS before the batch
-//! is answered (so a process crash loses none); `fsync = always` also fsyncs before answering,
-//! `everysec` fsyncs once a second from a background tick, `no` leaves it to the OS.
+//! Write path: one writer thread owns the journal ([`writer`]). Admin changes are submitted and
+//! fsynced before they are applied and answered; pool membership, settings and sticky removals
+//! are submitted by the pool actor itself, so the journal's order is the actors' order. Sticky
+//! assignments are submitted after each pick batch and handed to the OS before the batch is
+//! answered (so a process crash loses none); `fsync = always` also fsyncs before answering,
+//! `everysec` fsyncs once a second on the writer, `no` leaves it to the OS. A failed write is a
+//! fault that refuses every later change until the engine has rotated and snapshotted.
 
 pub mod convert;
 pub mod image;
 pub mod replay;
+mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use numpool_snapshots::{
-    recover, write_snapshot_bytes, Journal, JournalError, RecoverError, SnapshotError,
-    WrittenSnapshot,
+    recover, write_snapshot_bytes, JournalError, RecoverError, SnapshotError, WrittenSnapshot,
 };
-use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use image::{Record, StateImage};
 use replay::WorkingState;
+pub(crate) use writer::Ticket;
+use writer::Writer;
 
 /// When sticky assignments reach the disk (admin changes are always fsynced).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -54,6 +59,16 @@ pub enum StorageError {
     /// The state image could not be encoded for a snapshot (a hand-written `Encode` impl failed).
     #[error("the state image does not encode")]
     Encode(#[from] bincode::error::EncodeError),
+    /// The journal file was deleted or replaced under the running server: appends would go to
+    /// an inode nobody reads again.
+    #[error("journal {seq} was deleted or replaced under the running server")]
+    JournalGone {
+        /// The journal's generation.
+        seq: u64,
+    },
+    /// A change refused because of an earlier failure, or after the writer stopped.
+    #[error("storage refused the change after an earlier failure")]
+    Refused,
     /// Blocking storage work moved off the async threads panicked or was cancelled, so whether
     /// it happened is unknown.
     #[error("{task} did not finish")]
@@ -65,19 +80,41 @@ pub enum StorageError {
     },
 }
 
-/// The journal and the data directory.
+/// A [`StorageError`] as engine calls report it. Shared, so that an error stays cheap to clone
+/// (one fault answers many requests); equal only to itself, because its I/O cause has no
+/// equality (two failures are never the same failure).
+#[derive(Debug, Clone, Error)]
+#[error(transparent)]
+pub struct StorageFailure(Arc<StorageError>);
+
+impl StorageFailure {
+    /// The failure of `err`.
+    pub(crate) fn new(err: StorageError) -> Self {
+        StorageFailure(Arc::new(err))
+    }
+}
+
+impl PartialEq for StorageFailure {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for StorageFailure {}
+
+/// The journal writer and the data directory.
 pub(crate) struct Durability {
     /// The data directory.
     dir: PathBuf,
     /// The fsync policy for sticky assignments.
     policy: FsyncPolicy,
-    /// The current generation's journal; appends from admin calls and pool actors meet here.
-    journal: Mutex<Journal>,
+    /// The one writer of the journal.
+    writer: Writer,
 }
 
 impl Durability {
-    /// Recovers `dir` (newest valid snapshot plus its journals) and opens the journal for
-    /// appending. Data that exists but cannot be read is an error, never an empty start.
+    /// Recovers `dir` (newest valid snapshot plus its journals) and starts the journal writer.
+    /// Data that exists but cannot be read is an error, never an empty start.
     pub(crate) fn open(
         dir: &Path,
         policy: FsyncPolicy,
@@ -99,64 +136,74 @@ impl Durability {
         let durability = Durability {
             dir: dir.to_owned(),
             policy,
-            journal: Mutex::new(recovered.journal),
+            writer: Writer::start(recovered.journal, dir.to_owned(), policy),
         };
         Ok((durability, state))
     }
 
-    /// Appends an admin change and fsyncs it: it is durable when this returns.
-    pub(crate) fn append_admin(&self, record: &Record) -> Result<(), StorageError> {
-        let mut journal = self.journal.lock();
-        journal.append(record)?;
-        journal.sync()?;
-        Ok(())
+    /// Queues `records` behind everything submitted before; see [`Durability::settled`].
+    /// `fsync` for changes that must be on disk before their reply (admin changes, sticky
+    /// removals); sticky assignments follow the policy.
+    pub(crate) fn submit(
+        &self,
+        records: Vec<Record>,
+        fsync: bool,
+    ) -> Result<Ticket, StorageFailure> {
+        self.writer.submit(records, fsync)
     }
 
-    /// Appends sticky changes from one pick batch, then flushes or fsyncs per the policy.
-    pub(crate) fn append_sticky(&self, records: &[Record]) -> Result<(), StorageError> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        let mut journal = self.journal.lock();
-        for record in records {
-            journal.append(record)?;
-        }
-        match self.policy {
-            FsyncPolicy::Always => journal.sync()?,
-            FsyncPolicy::Everysec | FsyncPolicy::No => journal.flush()?,
-        }
-        Ok(())
+    /// Completes when the records of `ticket` are stored as they were asked to be.
+    pub(crate) fn settled(
+        &self,
+        ticket: Ticket,
+    ) -> impl std::future::Future<Output = Result<(), StorageFailure>> + 'static {
+        self.writer.settled(ticket)
     }
 
-    /// The once-a-second tick of `everysec`.
-    pub(crate) fn tick(&self) -> Result<(), StorageError> {
-        if self.policy == FsyncPolicy::Everysec {
-            self.journal.lock().sync()?;
-        }
-        Ok(())
+    /// Appends an admin change and waits until it is fsynced.
+    pub(crate) async fn append_admin(&self, record: Record) -> Result<(), StorageFailure> {
+        let ticket = self.submit(vec![record], true)?;
+        self.settled(ticket).await
     }
 
     /// Bytes in the current journal, to trigger a snapshot by size.
     pub(crate) fn journal_bytes(&self) -> u64 {
-        self.journal.lock().size_bytes()
+        self.writer.journal_bytes()
     }
 
-    /// Starts the next generation: fsyncs the current journal and opens a new one. Records
-    /// appended from now on belong to the snapshot about to be captured; returns its sequence.
-    pub(crate) fn rotate(&self) -> Result<u64, StorageError> {
-        let mut journal = self.journal.lock();
-        journal.sync()?;
-        let next = journal.seq() + 1;
-        *journal = Journal::create(&self.dir, next)?;
-        Ok(next)
+    /// Starts the next generation: records submitted from now on belong to the snapshot about
+    /// to be captured; returns its sequence.
+    pub(crate) async fn rotate(&self) -> Result<u64, StorageFailure> {
+        self.writer.rotate().await
     }
 
     /// Writes snapshot `seq` from an encoded image (the old generations beyond two are pruned).
-    pub fn write_snapshot(
+    /// Blocking: run it off the async threads.
+    pub(crate) fn write_snapshot(
         &self,
         seq: u64,
         payload: &[u8],
     ) -> Result<WrittenSnapshot, StorageError> {
         Ok(write_snapshot_bytes(&self.dir, seq, payload)?)
+    }
+
+    /// The storage fault in force: while it lasts every change is refused.
+    pub(crate) fn fault(&self) -> Option<StorageFailure> {
+        self.writer.fault()
+    }
+
+    /// Ends the fault: a snapshot written after the rotation holds everything acknowledged.
+    pub(crate) fn clear_fault(&self) {
+        self.writer.clear_fault();
+    }
+
+    /// Whether sticky assignments are fsynced before their reply.
+    pub(crate) fn fsyncs_assignments(&self) -> bool {
+        self.policy == FsyncPolicy::Always
+    }
+
+    /// Fsyncs the journal and stops the writer (at shutdown, after the final snapshot).
+    pub(crate) async fn close(&self) -> Result<(), StorageFailure> {
+        self.writer.stop().await
     }
 }

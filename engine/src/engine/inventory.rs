@@ -22,7 +22,8 @@ impl Engine {
         self.journal(|| Record::UpsertNumbers {
             account: account.id().to_string(),
             numbers: numbers.iter().map(convert::number_image).collect(),
-        })?;
+        })
+        .await?;
         let mut changed_in_pools: BTreeMap<PoolId, Vec<OwnedNumber>> = BTreeMap::new();
         let created: Vec<bool> = numbers
             .into_iter()
@@ -42,9 +43,13 @@ impl Engine {
             let entry = &data.pools[&pool_id];
             entry
                 .addr
-                .send(Upsert(numbers))
+                .send(Upsert {
+                    numbers,
+                    record: None,
+                })
                 .await
-                .map_err(Unavailable::of(pool_id.as_str()))?;
+                .map_err(Unavailable::of(pool_id.as_str()))?
+                .map_err(EngineError::Storage)?;
         }
         tracing::info!(account = %account.id(), numbers = created.len(), "inventory numbers upserted");
         Ok(created)
@@ -89,28 +94,54 @@ impl Engine {
         if !data.inventory.contains_key(&number) {
             return Err(EngineError::NumberNotOwned(number));
         }
+        // Each pool journals the number's departure in its own order (after any pick it already
+        // made with it), then the inventory's record follows.
+        self.remove_from_every_pool(account, &mut data, number)
+            .await?;
         self.journal(|| Record::DeleteNumber {
             account: account.id().to_string(),
             number: number.get(),
-        })?;
+        })
+        .await?;
         let owned = data.inventory.remove(&number).expect("checked above");
-        remove_from_every_pool(&mut data, number).await?;
         tracing::info!(account = %account.id(), %number, "inventory number released");
         Ok(owned)
     }
 }
 
-async fn remove_from_every_pool(data: &mut AccountData, number: Msisdn) -> Result<(), EngineError> {
-    let now = unix_now();
-    for (pool_id, entry) in data.pools.iter_mut() {
-        if entry.members.remove(&number) {
-            entry.updated_at = now;
+impl Engine {
+    /// Takes `number` out of every pool of the account that holds it, each pool's actor
+    /// journaling the change itself.
+    async fn remove_from_every_pool(
+        &self,
+        account: &AccountHandle,
+        data: &mut AccountData,
+        number: Msisdn,
+    ) -> Result<(), EngineError> {
+        let now = unix_now();
+        for (pool_id, entry) in data.pools.iter_mut() {
+            if !entry.members.contains(&number) {
+                continue;
+            }
+            let record = self.record(|| Record::RemoveMembers {
+                account: account.id().to_string(),
+                uid: entry.uid,
+                numbers: vec![number.get()],
+                at: now,
+            });
+            let change = Remove {
+                numbers: vec![number],
+                record,
+            };
             entry
                 .addr
-                .send(Remove(vec![number]))
+                .send(change)
                 .await
-                .map_err(Unavailable::of(pool_id.as_str()))?;
+                .map_err(Unavailable::of(pool_id.as_str()))?
+                .map_err(EngineError::Storage)?;
+            entry.members.remove(&number);
+            entry.updated_at = now;
         }
+        Ok(())
     }
-    Ok(())
 }

@@ -28,7 +28,7 @@ use std::sync::atomic::AtomicU64;
 use crate::actors::{Placement, PoolActor, PoolJournal};
 use crate::durability::image::Record;
 use crate::durability::replay::{WorkingAccount, WorkingState};
-use crate::durability::{Durability, FsyncPolicy, StorageError};
+use crate::durability::{Durability, FsyncPolicy, StorageError, StorageFailure};
 use crate::metrics::Metrics;
 use numpool_core::model::{
     Account, AccountId, Msisdn, OwnedNumber, PoolId, PoolRecord, PoolSettings,
@@ -57,7 +57,7 @@ pub enum EngineError {
 
 impl From<StorageError> for EngineError {
     fn from(err: StorageError) -> Self {
-        EngineError::Storage(StorageFailure(Arc::new(err)))
+        EngineError::Storage(StorageFailure::new(err))
     }
 }
 
@@ -95,20 +95,27 @@ impl std::fmt::Debug for AccountHandle {
     }
 }
 
-/// A [`StorageError`] as engine calls report it. Shared, so that an error stays cheap to clone
-/// like the rest of [`EngineError`]; equal only to itself, because its I/O cause has no equality
-/// (two failures are never the same failure).
-#[derive(Debug, Clone, Error)]
-#[error(transparent)]
-pub struct StorageFailure(Arc<StorageError>);
-
-impl PartialEq for StorageFailure {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
+/// Whether changes can be stored.
+#[derive(Debug, Clone)]
+pub(crate) enum StorageState {
+    /// No data directory: nothing is stored, by the operator's choice.
+    InMemory,
+    /// Changes are stored.
+    Ok,
+    /// A storage fault: every change is refused until it ends.
+    Failed(StorageFailure),
 }
 
-impl Eq for StorageFailure {}
+impl StorageState {
+    /// The state's name in `/healthz`, `INFO` and `/metrics`.
+    pub(crate) fn as_str(&self) -> &'static str {
+        match self {
+            StorageState::InMemory => "in_memory",
+            StorageState::Ok => "ok",
+            StorageState::Failed(_) => "failed",
+        }
+    }
+}
 
 /// A page request: `limit` items from `offset`, in id order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -328,11 +335,33 @@ impl Engine {
     }
 
     /// Appends and fsyncs an admin change before it is applied; a no-op without storage.
-    fn journal(&self, record: impl FnOnce() -> Record) -> Result<(), EngineError> {
+    /// Appends an account-level admin change (inventory, pool creation and deletion) and waits
+    /// until it is fsynced, before it is applied; a no-op without storage.
+    async fn journal(&self, record: impl FnOnce() -> Record) -> Result<(), EngineError> {
         if let Some(storage) = &self.inner.storage {
-            storage.append_admin(&record())?;
+            storage
+                .append_admin(record())
+                .await
+                .map_err(EngineError::Storage)?;
         }
         Ok(())
+    }
+
+    /// The record of a pool-level change for its actor to journal, in its own order; `None`
+    /// without storage.
+    fn record(&self, record: impl FnOnce() -> Record) -> Option<Record> {
+        self.inner.storage.as_ref().map(|_| record())
+    }
+
+    /// Whether changes can be stored now (`/healthz`, `INFO`, `/metrics`).
+    pub(crate) fn storage_state(&self) -> StorageState {
+        match &self.inner.storage {
+            None => StorageState::InMemory,
+            Some(storage) => match storage.fault() {
+                None => StorageState::Ok,
+                Some(fault) => StorageState::Failed(fault),
+            },
+        }
     }
 
     /// Where a new pool's actor journals its sticky changes.

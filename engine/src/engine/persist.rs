@@ -48,19 +48,10 @@ impl Engine {
         };
         let _one_at_a_time = self.inner.snapshotting.lock().await;
         let started = Instant::now();
-        // Records appended from here on go to the new generation and are replayed on top of
+        // Records submitted from here on go to the new generation and are replayed on top of
         // this snapshot; they set state, so replaying one the image already holds is harmless.
-        // Rotating fsyncs the old journal and creates the new one: blocking I/O that must not
-        // stall the tasks (RESP sessions among them) sharing this thread.
-        let seq = {
-            let storage = storage.clone();
-            tokio::task::spawn_blocking(move || storage.rotate())
-                .await
-                .map_err(|source| StorageError::TaskFailed {
-                    task: "journal rotation",
-                    source,
-                })??
-        };
+        // The writer thread rotates (fsync, new file), in its order of submissions.
+        let seq = storage.rotate().await.map_err(EngineError::Storage)?;
         let image = self.capture().await;
         let capture = started.elapsed();
         let mappings = image
@@ -159,8 +150,10 @@ impl Engine {
         image
     }
 
-    /// Runs the background duties of a durable engine until the process ends: the `everysec`
-    /// fsync, and snapshots by `schedule`. A no-op without storage.
+    /// Runs the background duties of a durable engine until the process ends: snapshots by
+    /// `schedule`, and, while a storage fault lasts, a try every second to end it (rotate, then
+    /// a snapshot of everything acknowledged). A no-op without storage. (The `everysec` fsync
+    /// runs on the journal writer, not here.)
     pub(crate) async fn run_background(&self, schedule: SnapshotSchedule) {
         let Some(storage) = self.inner.storage.clone() else {
             return;
@@ -169,8 +162,13 @@ impl Engine {
         let mut last_snapshot = Instant::now();
         loop {
             ticks.tick().await;
-            if let Err(err) = storage.tick() {
-                tracing::error!(error = &err as &dyn Error, "journal fsync failed");
+            if storage.fault().is_some() {
+                // Failures here repeat the fault the writer logged once: not logged again.
+                if self.snapshot().await.is_ok() {
+                    storage.clear_fault();
+                    last_snapshot = Instant::now();
+                }
+                continue;
             }
             if last_snapshot.elapsed() >= schedule.interval
                 || storage.journal_bytes() >= schedule.journal_bytes
@@ -183,9 +181,13 @@ impl Engine {
         }
     }
 
-    /// At shutdown: a final snapshot (which also fsyncs the journal), so a clean stop loses
-    /// nothing and the next start replays little.
+    /// At shutdown: a final snapshot, so a clean stop loses nothing and the next start replays
+    /// little, then the journal writer's last fsync.
     pub(crate) async fn shutdown(&self) -> Result<(), EngineError> {
-        self.snapshot().await.map(drop)
+        let snapshot = self.snapshot().await.map(drop);
+        if let Some(storage) = &self.inner.storage {
+            storage.close().await.map_err(EngineError::Storage)?;
+        }
+        snapshot
     }
 }

@@ -6,8 +6,9 @@ use actix::Addr;
 use thiserror::Error;
 
 use super::{AccountHandle, Engine, EngineError, Unavailable};
-use crate::actors::messages::{PickBatch, PickJob, StickyDel, StickyGet};
+use crate::actors::messages::{PickBatch, PickJob, PickRefusal, StickyDel, StickyGet};
 use crate::actors::PoolActor;
+use crate::durability::StorageFailure;
 use numpool_core::model::Msisdn;
 use numpool_core::select::{Pick, PickError, PickRequest};
 
@@ -23,6 +24,18 @@ pub enum PickFailure {
     /// The pool's actor did not answer.
     #[error(transparent)]
     Unavailable(#[from] Unavailable),
+    /// The pick needed a record stored that could not be (DESIGN §6): nothing was recorded.
+    #[error(transparent)]
+    Storage(StorageFailure),
+}
+
+impl From<PickRefusal> for PickFailure {
+    fn from(refusal: PickRefusal) -> Self {
+        match refusal {
+            PickRefusal::Pick(err) => PickFailure::Pick(err),
+            PickRefusal::Storage(failure) => PickFailure::Storage(failure),
+        }
+    }
 }
 
 /// The picks of one batch that go to one pool: one actor message.
@@ -97,7 +110,7 @@ impl Engine {
             match answers {
                 Ok(answers) => {
                     for (position, answer) in positions.into_iter().zip(answers) {
-                        results[position] = Some(answer.map_err(PickFailure::Pick));
+                        results[position] = Some(answer.map_err(PickFailure::from));
                     }
                 }
                 Err(failure) => {
@@ -135,10 +148,10 @@ impl Engine {
         to: Msisdn,
     ) -> Result<bool, EngineError> {
         let addr = route(account, pool_id)?;
-        Ok(addr
-            .send(StickyDel(to))
+        addr.send(StickyDel(to))
             .await
-            .map_err(Unavailable::of(pool_id))?)
+            .map_err(Unavailable::of(pool_id))?
+            .map_err(EngineError::Storage)
     }
 }
 

@@ -89,7 +89,8 @@ impl Engine {
         self.journal(|| Record::PutPool {
             account: account.id().to_string(),
             header: convert::pool_header(uid, &pool_id, &settings, now, now),
-        })?;
+        })
+        .await?;
         let addr = self
             .inner
             .placement
@@ -152,14 +153,25 @@ impl Engine {
         let mut settings = entry.settings.clone();
         update.apply(&mut settings);
         let now = unix_now();
-        self.journal(|| Record::PutPool {
+        let record = self.record(|| Record::PutPool {
             account: account.id().to_string(),
             header: convert::pool_header(entry.uid, &new_id, &settings, entry.created_at, now),
-        })?;
+        });
+        // The actor journals the change and applies it in its own order; the admin view
+        // follows only once it is stored.
+        let change = SetSettings {
+            settings: settings.clone(),
+            record,
+        };
+        entry
+            .addr
+            .send(change)
+            .await
+            .map_err(Unavailable::of(id.as_str()))?
+            .map_err(EngineError::Storage)?;
         let mut entry = data.pools.remove(&id).expect("looked up above");
         entry.settings = settings;
         entry.updated_at = now;
-        let sent = entry.addr.send(SetSettings(entry.settings.clone())).await;
         let record = entry.record(&new_id);
         if new_id != id {
             let mut routes = state.routes.write();
@@ -167,7 +179,6 @@ impl Engine {
             routes.insert(new_id.clone(), entry.addr.clone());
         }
         data.pools.insert(new_id.clone(), entry);
-        sent.map_err(Unavailable::of(new_id.as_str()))?;
         tracing::info!(account = %account.id(), pool = %id, now = %new_id, "pool changed");
         Ok(record)
     }
@@ -185,7 +196,8 @@ impl Engine {
         self.journal(|| Record::DeletePool {
             account: account.id().to_string(),
             uid,
-        })?;
+        })
+        .await?;
         let entry = data.pools.remove(&id).expect("looked up above");
         state.routes.write().remove(&id);
         // The actor may already be gone at shutdown; the pool is deleted either way.
@@ -224,19 +236,25 @@ impl Engine {
             .collect();
         if !joining.is_empty() {
             let now = unix_now();
-            self.journal(|| Record::AddMembers {
+            let record = self.record(|| Record::AddMembers {
                 account: account.id().to_string(),
                 uid: entry.uid,
                 numbers: joining.iter().map(|n| n.number.get()).collect(),
                 at: now,
-            })?;
-            entry.members.extend(joining.iter().map(|n| n.number));
-            entry.updated_at = now;
+            });
+            let members: Vec<Msisdn> = joining.iter().map(|n| n.number).collect();
+            let change = Upsert {
+                numbers: joining,
+                record,
+            };
             entry
                 .addr
-                .send(Upsert(joining))
+                .send(change)
                 .await
-                .map_err(Unavailable::of(id.as_str()))?;
+                .map_err(Unavailable::of(id.as_str()))?
+                .map_err(EngineError::Storage)?;
+            entry.members.extend(members);
+            entry.updated_at = now;
         }
         let added = outcomes.iter().filter(|o| **o == AddOutcome::Added).count();
         tracing::info!(account = %account.id(), pool = %pool_id, added, "numbers added to a pool");
@@ -269,21 +287,26 @@ impl Engine {
             .collect();
         if !leaving.is_empty() {
             let now = unix_now();
-            self.journal(|| Record::RemoveMembers {
+            let record = self.record(|| Record::RemoveMembers {
                 account: account.id().to_string(),
                 uid: entry.uid,
                 numbers: leaving.iter().map(|n| n.get()).collect(),
                 at: now,
-            })?;
+            });
+            let change = Remove {
+                numbers: leaving.clone(),
+                record,
+            };
+            entry
+                .addr
+                .send(change)
+                .await
+                .map_err(Unavailable::of(id.as_str()))?
+                .map_err(EngineError::Storage)?;
             for number in &leaving {
                 entry.members.remove(number);
             }
             entry.updated_at = now;
-            entry
-                .addr
-                .send(Remove(leaving))
-                .await
-                .map_err(Unavailable::of(id.as_str()))?;
         }
         let removed = outcomes
             .iter()

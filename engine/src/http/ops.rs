@@ -9,7 +9,7 @@ use actix_web::http::header::ContentType;
 use actix_web::{web, HttpResponse};
 use hdrhistogram::Histogram;
 
-use crate::engine::Engine;
+use crate::engine::{Engine, StorageState};
 use numpool_core::select::Reason;
 
 /// The Prometheus text exposition format's media type.
@@ -26,9 +26,19 @@ const LATENCY_BUCKETS_US: [u64; 16] = [
 /// serves the description of its own routes, never a file that may have drifted beside it.
 const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
 
-/// `GET /healthz`: 200 while the server answers.
-pub(crate) async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+/// `GET /healthz`: 200 while the server answers and can store changes; 503 naming the fault
+/// while it cannot (DESIGN §6), so a load balancer or supervisor sees it.
+pub(crate) async fn healthz(engine: web::Data<Engine>) -> HttpResponse {
+    let state = engine.storage_state();
+    match &state {
+        StorageState::Failed(why) => HttpResponse::ServiceUnavailable().json(serde_json::json!({
+            "status": "unavailable",
+            "storage": state.as_str(),
+            "reason": why.to_string(),
+        })),
+        StorageState::Ok | StorageState::InMemory => HttpResponse::Ok()
+            .json(serde_json::json!({ "status": "ok", "storage": state.as_str() })),
+    }
 }
 
 /// `GET /openapi.json`.
@@ -101,6 +111,22 @@ pub(crate) async fn metrics(engine: web::Data<Engine>) -> HttpResponse {
     for (name, help, value) in gauges {
         header(&mut out, name, "gauge", help);
         sample(&mut out, name, "", value);
+    }
+    let storage = engine.storage_state();
+    header(
+        &mut out,
+        "numpool_storage_state",
+        "gauge",
+        "1 for the storage state in force: ok, in_memory, or failed (changes refused).",
+    );
+    for name in ["ok", "in_memory", "failed"] {
+        let labels = format!("state=\"{name}\"");
+        sample(
+            &mut out,
+            "numpool_storage_state",
+            &labels,
+            u64::from(storage.as_str() == name),
+        );
     }
 
     HttpResponse::Ok().content_type(PROMETHEUS_TEXT).body(out)

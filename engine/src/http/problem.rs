@@ -67,12 +67,13 @@ pub(crate) const UNAVAILABLE: Kind = Kind {
     title: "Service Unavailable",
     detail: "The pool is unavailable; the server is shutting down",
 };
-/// 500 (numpool extension): a change could not be made durable, so it was not made.
+/// 503 (numpool extension, DESIGN §6): a change could not be made durable, so it was not made;
+/// numpool retries the disk by itself and accepts changes again once it can write.
 pub(crate) const STORAGE: Kind = Kind {
     base: COMMON,
-    anchor: "internal-error",
-    title: "Internal Server Error",
-    detail: "The change could not be saved, so it was not made; see the server's log",
+    anchor: "storage-unavailable",
+    title: "Storage Unavailable",
+    detail: "The change could not be stored, so it was not made; retry later",
 };
 /// 400: the body is not JSON (or too large, or not declared as JSON).
 pub(crate) const INVALID_JSON: Kind = Kind {
@@ -299,6 +300,14 @@ impl Problem {
         problem
     }
 
+    /// 503 `#storage-unavailable`, with `Retry-After`: the fault is the operator's to read in
+    /// the log (logged once when it began), so the body names no path or OS error.
+    pub(crate) fn storage_unavailable() -> Self {
+        let mut problem = Problem::new(StatusCode::SERVICE_UNAVAILABLE, STORAGE);
+        problem.header = Some((header::RETRY_AFTER, HeaderValue::from_static("1")));
+        problem
+    }
+
     /// 404 for an id that does not exist or belongs to someone else; the wording never tells
     /// the two apart.
     pub(crate) fn not_found(id: impl fmt::Display) -> Self {
@@ -378,12 +387,7 @@ impl From<EngineError> for Problem {
             EngineError::Unavailable(_) => {
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
             }
-            EngineError::Storage(why) => {
-                // The cause (paths, OS errors) is for the operator's log, not for API clients.
-                let why: &dyn std::error::Error = &why;
-                tracing::error!(error = why, "REST change failed to reach storage");
-                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, STORAGE)
-            }
+            EngineError::Storage(_) => Problem::storage_unavailable(),
         }
     }
 }
@@ -395,6 +399,7 @@ impl From<PickFailure> for Problem {
             PickFailure::Unavailable(_) => {
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
             }
+            PickFailure::Storage(_) => Problem::storage_unavailable(),
             PickFailure::Pick(PickError::InvalidRecipient(e)) => {
                 Problem::invalid_field("to", e.to_string())
             }

@@ -136,6 +136,20 @@ impl PoolState {
         live
     }
 
+    /// Withdraws the mapping `to → sender` if it is still that one: a pick's new mapping whose
+    /// record could not be stored, so it must not be served (DESIGN §6).
+    pub fn sticky_forget(&mut self, to: Msisdn, sender: Msisdn) {
+        let key = Key::new(to);
+        let maps_to_sender = self
+            .sticky
+            .get(key)
+            .and_then(|mapping| self.member(mapping.slot()))
+            .is_some_and(|member| member.number == sender);
+        if maps_to_sender {
+            self.sticky.remove(key);
+        }
+    }
+
     /// Number of mappings, live or not yet swept.
     pub fn sticky_len(&self) -> usize {
         self.sticky.len()

@@ -115,6 +115,26 @@ fn rule2_sticky_returns_the_mapped_number_and_refreshes_last_use() {
 }
 
 #[test]
+fn a_withdrawn_mapping_is_gone_but_only_if_it_is_still_the_same() {
+    let mut state = pool(PoolSettings::default(), MIXED);
+    let to = msisdn("447911123456");
+    let sender = number_of(&pick_to(&mut state, "447911123456").unwrap());
+    let other = msisdn("12125550000");
+    state.sticky_forget(to, other);
+    assert_eq!(
+        state.sticky_get(to, NOW),
+        Some(sender),
+        "another sender: kept"
+    );
+    state.sticky_forget(to, sender);
+    assert_eq!(state.sticky_get(to, NOW), None);
+    assert_ne!(
+        pick_to(&mut state, "447911123456").unwrap().reason,
+        Reason::Sticky
+    );
+}
+
+#[test]
 fn rule2_expired_mapping_is_repicked() {
     let s = PoolSettings {
         sticky_ttl_seconds: 60,

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use super::{AccountCtx, Outcome};
-use crate::engine::Engine;
+use crate::engine::{Engine, StorageState};
 use crate::resp::parse::{ArgCursor, ParseError};
 use crate::resp::reply::Reply;
 use numpool_core::select::Reason;
@@ -89,8 +89,16 @@ impl Info {
                 .iter()
                 .map(|reason| (format!("picks_{reason}"), totals.picks_for(*reason)))
                 .collect();
+            let storage = engine.storage_state();
+            let storage_name = storage.as_str();
+            let storage_error = match &storage {
+                StorageState::Failed(why) => why.to_string(),
+                StorageState::Ok | StorageState::InMemory => String::new(),
+            };
             let mut lines: Vec<(&str, &dyn std::fmt::Display)> = vec![
                 ("version", &env!("CARGO_PKG_VERSION")),
+                ("storage", &storage_name),
+                ("storage_error", &storage_error),
                 ("pools", &stats.pools),
                 ("numbers", &stats.numbers),
                 ("sticky_entries", &totals.sticky_entries),

@@ -33,6 +33,7 @@ use sticky_get::StickyGet;
 
 use super::parse::{ArgCursor, ParseError};
 use super::reply::Reply;
+use crate::durability::StorageFailure;
 use crate::engine::{AccountHandle, Engine, EngineError};
 use numpool_core::model::Msisdn;
 
@@ -176,9 +177,15 @@ pub(crate) fn write_engine_error(out: &mut Reply<'_>, err: &EngineError) {
     match err {
         EngineError::NoSuchPool(pool) => write_no_pool(out, pool),
         EngineError::Unavailable(_) => write_unavailable(out),
-        EngineError::Storage(why) => out.error_fmt(format_args!("ERR STORAGE {why}")),
+        EngineError::Storage(why) => write_storage(out, why),
         other => out.error_fmt(format_args!("ERR {other}")),
     }
+}
+
+/// `-ERR STORAGE <why>`: the change (or the pick's new mapping) could not be stored, so it was
+/// not made (DESIGN §6).
+pub(crate) fn write_storage(out: &mut Reply<'_>, why: &StorageFailure) {
+    out.error_fmt(format_args!("ERR STORAGE {why}"));
 }
 
 /// A pool whose actor did not answer (the engine is stopping): the client may retry.

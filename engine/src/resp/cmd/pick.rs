@@ -6,8 +6,8 @@
 use std::time::Instant;
 
 use super::{
-    parse_recipient, write_invalid_recipient, write_no_pool, write_number, write_unavailable,
-    AccountCtx, CommandError, Outcome,
+    parse_recipient, write_invalid_recipient, write_no_pool, write_number, write_storage,
+    write_unavailable, AccountCtx, CommandError, Outcome,
 };
 use crate::engine::PickFailure;
 use crate::resp::parse::ArgCursor;
@@ -126,6 +126,7 @@ impl<'a> Pick<'a> {
                 self.from.unwrap_or_default()
             )),
             PickFailure::Unavailable(_) => write_unavailable(out),
+            PickFailure::Storage(why) => write_storage(out, why),
         }
     }
 }
