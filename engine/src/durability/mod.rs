@@ -92,6 +92,19 @@ impl StorageFailure {
     pub(crate) fn new(err: StorageError) -> Self {
         StorageFailure(Arc::new(err))
     }
+
+    /// The failure and every cause under it on one line (`journal …: I/O error: No space left
+    /// on device`), for the replies and endpoints that name it.
+    pub(crate) fn reason(&self) -> String {
+        let mut reason = self.0.to_string();
+        let mut cause = std::error::Error::source(&*self.0);
+        while let Some(err) = cause {
+            reason.push_str(": ");
+            reason.push_str(&err.to_string());
+            cause = err.source();
+        }
+        reason
+    }
 }
 
 impl PartialEq for StorageFailure {

@@ -13,7 +13,6 @@
 //! cuts the failed tail off the old journal, back to the end of the last settled group, and
 //! opens the next generation) and written a snapshot, when [`Writer::clear_fault`] ends it.
 
-use std::error::Error as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -395,7 +394,6 @@ impl Thread {
         }
         tracing::error!(
             error = &err as &dyn std::error::Error,
-            cause = ?err.source().map(ToString::to_string),
             "storage failed: changes are refused until it recovers"
         );
         let failure = StorageFailure::new(err);

@@ -34,7 +34,7 @@ pub(crate) async fn healthz(engine: web::Data<Engine>) -> HttpResponse {
         StorageState::Failed(why) => HttpResponse::ServiceUnavailable().json(serde_json::json!({
             "status": "unavailable",
             "storage": state.as_str(),
-            "reason": why.to_string(),
+            "reason": why.reason(),
         })),
         StorageState::Ok | StorageState::InMemory => HttpResponse::Ok()
             .json(serde_json::json!({ "status": "ok", "storage": state.as_str() })),

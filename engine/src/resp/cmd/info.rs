@@ -92,7 +92,7 @@ impl Info {
             let storage = engine.storage_state();
             let storage_name = storage.as_str();
             let storage_error = match &storage {
-                StorageState::Failed(why) => why.to_string(),
+                StorageState::Failed(why) => why.reason(),
                 StorageState::Ok | StorageState::InMemory => String::new(),
             };
             let mut lines: Vec<(&str, &dyn std::fmt::Display)> = vec![

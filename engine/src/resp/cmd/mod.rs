@@ -185,7 +185,7 @@ pub(crate) fn write_engine_error(out: &mut Reply<'_>, err: &EngineError) {
 /// `-ERR STORAGE <why>`: the change (or the pick's new mapping) could not be stored, so it was
 /// not made (DESIGN §6).
 pub(crate) fn write_storage(out: &mut Reply<'_>, why: &StorageFailure) {
-    out.error_fmt(format_args!("ERR STORAGE {why}"));
+    out.error_fmt(format_args!("ERR STORAGE {}", why.reason()));
 }
 
 /// A pool whose actor did not answer (the engine is stopping): the client may retry.
