@@ -73,9 +73,17 @@ pub(crate) struct Limits {
     /// Most simultaneous RESP connections, so clients cannot exhaust file descriptors.
     #[arg(long, default_value_t = 10_000)]
     pub(crate) max_connections: usize,
-    /// Close a RESP connection silent this long (seconds), freeing its slot; 0 never closes.
+    /// Close a RESP connection that sends no complete command for this long (seconds), freeing
+    /// its slot; 0 never closes. Bytes that never make a command do not count.
     #[arg(long, default_value_t = 300)]
     pub(crate) idle_timeout_seconds: u64,
+    /// Close a RESP connection not authenticated this long (seconds) after it connected.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) auth_deadline_seconds: u64,
+    /// Bytes of received, not yet executed RESP input the whole server may hold: past it,
+    /// connections wait before reading more, so no number of clients can exhaust memory.
+    #[arg(long, default_value_t = 256 * 1024 * 1024)]
+    pub(crate) max_buffered_input_bytes: usize,
     /// Largest REST request body in bytes.
     #[arg(long, default_value_t = 256 * 1024)]
     pub(crate) max_body_bytes: usize,

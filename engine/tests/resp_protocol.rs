@@ -531,7 +531,7 @@ fn protocol_errors_are_answered_once_then_closed() {
         (b"*2000\r\n", b"-ERR Protocol error: invalid multibulk length: 2000 arguments exceed the limit of 1024\r\n"),
     ];
     for (request, reply) in cases {
-        let mut s = connect(server.resp);
+        let mut s = authed(&server);
         // A good command first: its reply still comes, then the error, then the close.
         s.write_all(&command(&["PING"])).unwrap();
         s.write_all(request).unwrap();
@@ -656,6 +656,102 @@ fn connection_cap_refuses_the_extra_client() {
         s.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
     });
     assert!(served);
+}
+
+#[test]
+fn before_auth_only_small_commands_are_taken() {
+    let server = Numpool::start(&["--demo"]);
+    let big = "x".repeat(16 * 1024 + 1);
+    let cases = [
+        (
+            command(&["AUTH", "demo0001", &big]),
+            "-ERR Protocol error: invalid bulk length: 16385 bytes exceed the limit of 16384\r\n",
+        ),
+        (
+            command(&["HELLO", "3", "1", "2", "3", "4", "5", "6", "7", "8", "9"]),
+            "-ERR Protocol error: invalid multibulk length: 11 arguments exceed the limit of 10\r\n",
+        ),
+    ];
+    for (request, reply) in cases {
+        let mut s = connect(server.resp);
+        s.write_all(&request).unwrap();
+        assert_eq!(String::from_utf8_lossy(&read_to_close(&mut s)), reply);
+    }
+    // The same big argument right after AUTH, in the same burst, is taken.
+    let mut s = connect(server.resp);
+    let mut burst = DEMO_AUTH.to_vec();
+    burst.extend(command(&["ECHO", &big]));
+    s.write_all(&burst).unwrap();
+    let mut expected = b"+OK\r\n".to_vec();
+    expected.extend(format!("${}\r\n{big}\r\n", big.len()).into_bytes());
+    let mut got = vec![0; expected.len()];
+    s.read_exact(&mut got).unwrap();
+    assert!(got == expected);
+}
+
+#[test]
+fn a_connection_that_does_not_authenticate_in_time_is_closed() {
+    let (dir, path) = config_with("[limits]\nauth_deadline_seconds = 1");
+    let server = Numpool::start_with_config(dir, &path, &[]);
+    // A client that keeps sending complete commands, never AUTH...
+    let mut s = connect(server.resp);
+    let started = std::time::Instant::now();
+    let closed = loop {
+        if s.write_all(&command(&["PING"])).is_err() {
+            break true;
+        }
+        let mut reply = [0u8; 7];
+        match s.read_exact(&mut reply) {
+            Ok(()) => assert_eq!(&reply, b"+PONG\r\n"),
+            Err(_) => break true,
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        if started.elapsed() > Duration::from_secs(5) {
+            break false;
+        }
+    };
+    // ...is closed at the deadline (1 s), long before the 5 s the test allows.
+    assert!(closed, "still open after 5 s");
+    // An authenticated one is not.
+    let mut ok = connect(server.resp);
+    exchange(
+        &mut ok,
+        &command(&["AUTH", support::KEY, support::SECRET]),
+        b"+OK\r\n",
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    exchange(&mut ok, &command(&["PING"]), b"+PONG\r\n");
+}
+
+#[test]
+fn a_slowloris_is_closed_by_the_idle_timeout() {
+    let (dir, path) = config_with("[limits]\nidle_timeout_seconds = 1");
+    let server = Numpool::start_with_config(dir, &path, &[]);
+    let mut s = connect(server.resp);
+    exchange(
+        &mut s,
+        &command(&["AUTH", support::KEY, support::SECRET]),
+        b"+OK\r\n",
+    );
+    let started = std::time::Instant::now();
+    // One byte of a command every 300 ms: bytes flow, no command ever completes.
+    let mut closed = false;
+    for byte in b"*2\r\n$4\r\nPING\r\n$40\r\n".iter().cycle().take(30) {
+        std::thread::sleep(Duration::from_millis(300));
+        if s.write_all(&[*byte]).is_err() {
+            closed = true;
+            break;
+        }
+    }
+    if !closed {
+        closed = read_to_close(&mut s).is_empty();
+    }
+    assert!(closed);
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "closed by the idle timeout, not the end of the loop: {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]

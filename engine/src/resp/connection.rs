@@ -19,12 +19,18 @@
 //! has gone, so idle connections do not keep megabytes each.
 
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
 
+use super::budget::InputBudget;
 use super::frame::{parse_command, write_protocol_error, FrameLimits, ProtocolError};
+
+/// How often a read refused by a spent [`InputBudget`] tries again.
+const BUDGET_RETRY: Duration = Duration::from_millis(5);
 
 /// Most bytes taken from the socket per read. Large enough that a pipelined
 /// burst of hundreds of `PICK`s arrives in one read, small enough to bound a
@@ -45,9 +51,13 @@ pub(crate) enum ConnError {
     /// [`Connection::close_with_protocol_error`].
     #[error("protocol error: {0}")]
     Protocol(#[from] ProtocolError),
-    /// No byte arrived for the configured idle timeout.
-    #[error("no data from the client for {0:?}")]
+    /// No complete command arrived for the configured idle timeout (bytes that never make a
+    /// command do not count: a client trickling them is as idle as a silent one).
+    #[error("no complete command from the client for {0:?}")]
     IdleTimeout(Duration),
+    /// The client did not authenticate before its deadline.
+    #[error("not authenticated within {0:?} of connecting")]
+    AuthDeadline(Duration),
     /// The client closed the connection in the middle of a command.
     #[error("connection closed in the middle of a command ({buffered} bytes buffered)")]
     UnexpectedEof {
@@ -78,8 +88,18 @@ pub(crate) struct Connection<S> {
     limits: FrameLimits,
     /// Hard cap on `read_buf`: `limits.max_frame_len() + READ_CHUNK`.
     read_cap: usize,
-    /// Longest wait for the next byte; `None` waits forever.
+    /// Longest wait for the next complete command; `None` waits forever.
     idle_timeout: Option<Duration>,
+    /// When the last complete command arrived (or the connection opened): the idle timeout
+    /// counts from here.
+    last_command: Instant,
+    /// Until authenticated: the deadline, and how long it was.
+    auth_deadline: Option<(Instant, Duration)>,
+    /// Until authenticated, one command per batch, so that the full limits apply from the
+    /// command right after a successful `AUTH`.
+    one_at_a_time: bool,
+    /// The server-wide budget for unexecuted input, and how much of it this connection holds.
+    budget: Option<(Arc<InputBudget>, usize)>,
     /// A protocol error found after some complete commands: those are
     /// returned first (as Redis executes them), the error on the next call.
     pending_error: Option<ProtocolError>,
@@ -96,8 +116,41 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             limits,
             read_cap: limits.max_frame_len().saturating_add(READ_CHUNK),
             idle_timeout,
+            last_command: Instant::now(),
+            auth_deadline: None,
+            one_at_a_time: false,
+            budget: None,
             pending_error: None,
         }
+    }
+
+    /// Takes every read's bytes from `budget` first, and gives them back once the commands
+    /// they held have run.
+    pub(crate) fn with_budget(mut self, budget: Arc<InputBudget>) -> Self {
+        self.budget = Some((budget, 0));
+        self
+    }
+
+    /// Until [`Connection::authenticated`]: only commands within `limits` (small ones, DESIGN
+    /// §4), one at a time, and a close `deadline` after now.
+    pub(crate) fn unauthenticated(mut self, limits: FrameLimits, deadline: Duration) -> Self {
+        self.set_limits(limits);
+        self.one_at_a_time = true;
+        self.auth_deadline = Some((Instant::now() + deadline, deadline));
+        self
+    }
+
+    /// The client authenticated: the full `limits` apply and the deadline is gone.
+    pub(crate) fn authenticated(&mut self, limits: FrameLimits) {
+        if self.auth_deadline.take().is_some() {
+            self.set_limits(limits);
+            self.one_at_a_time = false;
+        }
+    }
+
+    fn set_limits(&mut self, limits: FrameLimits) {
+        self.limits = limits;
+        self.read_cap = limits.max_frame_len().saturating_add(READ_CHUNK);
     }
 
     /// Waits for at least one complete command and puts every complete
@@ -112,6 +165,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         batch: &mut Vec<Vec<Bytes>>,
     ) -> Result<bool, ConnError> {
         batch.clear();
+        self.release_executed();
         loop {
             if let Some(err) = &self.pending_error {
                 return Err(err.clone().into());
@@ -139,8 +193,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// is parked in `pending_error`.
     fn parse_buffered(&mut self, batch: &mut Vec<Vec<Bytes>>) {
         loop {
+            if self.one_at_a_time && !batch.is_empty() {
+                break;
+            }
             match parse_command(&mut self.read_buf, &self.limits) {
-                Ok(Some(cmd)) => batch.push(cmd),
+                Ok(Some(cmd)) => {
+                    self.last_command = Instant::now();
+                    batch.push(cmd);
+                }
                 Ok(None) => break,
                 Err(err) => {
                     self.pending_error = Some(err);
@@ -160,19 +220,72 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         if room == 0 {
             return Err(ConnError::ReadBufferFull { cap: self.read_cap });
         }
-        let want = room.min(READ_CHUNK);
-        self.read_buf.reserve(want);
-        // `limit` stops one read from filling more than `want` even when the
-        // buffer has more spare capacity.
-        let mut limited = (&mut self.read_buf).limit(want);
-        let read = self.stream.read_buf(&mut limited);
-        let n = match self.idle_timeout {
-            Some(idle) => tokio::time::timeout(idle, read)
+        let (deadline, expired) = self.deadline();
+        let read = async {
+            let want = self.take_budget(room.min(READ_CHUNK)).await;
+            self.read_buf.reserve(want);
+            // `limit` stops one read from filling more than `want` even when the
+            // buffer has more spare capacity.
+            let mut limited = (&mut self.read_buf).limit(want);
+            self.stream.read_buf(&mut limited).await.map(|n| (want, n))
+        };
+        let (want, n) = match deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, read)
                 .await
-                .map_err(|_| ConnError::IdleTimeout(idle))??,
+                .map_err(|_| expired)??,
             None => read.await?,
         };
+        if let Some((budget, held)) = &mut self.budget {
+            // What the read did not fill goes back at once.
+            budget.give(want - n);
+            *held -= want - n;
+        }
         Ok(n)
+    }
+
+    /// The earlier of the idle deadline and the authentication deadline, and the error its
+    /// expiry is.
+    fn deadline(&self) -> (Option<Instant>, ConnError) {
+        let idle = self
+            .idle_timeout
+            .map(|idle| (self.last_command + idle, ConnError::IdleTimeout(idle)));
+        let auth = self
+            .auth_deadline
+            .map(|(at, after)| (at, ConnError::AuthDeadline(after)));
+        match (idle, auth) {
+            (Some(i), Some(a)) => {
+                let (at, err) = if a.0 <= i.0 { a } else { i };
+                (Some(at), err)
+            }
+            (Some((at, err)), None) | (None, Some((at, err))) => (Some(at), err),
+            (None, None) => (None, ConnError::IdleTimeout(Duration::ZERO)),
+        }
+    }
+
+    /// Takes up to `bytes` from the server's budget, waiting while it is spent: the connection
+    /// reads nothing more until others give some back (its deadlines still run, which is what
+    /// frees a budget that idle or unauthenticated connections hold). How many it may read.
+    async fn take_budget(&mut self, bytes: usize) -> usize {
+        let Some((budget, held)) = &mut self.budget else {
+            return bytes;
+        };
+        loop {
+            let taken = budget.take_up_to(bytes);
+            if taken > 0 {
+                *held += taken;
+                return taken;
+            }
+            tokio::time::sleep(BUDGET_RETRY).await;
+        }
+    }
+
+    /// Gives back what the last batch's commands held: they have run.
+    fn release_executed(&mut self) {
+        if let Some((budget, held)) = &mut self.budget {
+            let still = self.read_buf.len().min(*held);
+            budget.give(*held - still);
+            *held = still;
+        }
     }
 
     /// The output buffer: encode the batch's replies here with the
@@ -212,6 +325,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         self.flush().await?;
         self.stream.shutdown().await?;
         Ok(())
+    }
+}
+
+impl<S> Drop for Connection<S> {
+    fn drop(&mut self) {
+        if let Some((budget, held)) = &self.budget {
+            budget.give(*held);
+        }
     }
 }
 
@@ -330,34 +451,143 @@ mod tests {
         }
     }
 
-    /// A command that trickles in over three idle timeouts, a piece every three quarters
-    /// of one, is read whole: the timeout counts silence, not the command's total time. Time
-    /// is paused, so the test runs instantly and its timing is exact.
+    /// The idle timeout counts complete commands, not bytes (DESIGN §4): a client that trickles
+    /// one command's bytes, each piece well within the timeout, is closed once the timeout has
+    /// passed with no command complete (a slowloris). Time is paused, so timing is exact.
     #[tokio::test(start_paused = true)]
-    async fn idle_timeout_does_not_fire_while_bytes_flow() {
+    async fn idle_timeout_counts_complete_commands_not_bytes() {
         let idle = Duration::from_millis(200);
         let (mut client, server) = duplex(1024);
         let mut c = Connection::new(server, FrameLimits::default(), Some(idle));
         let writer = tokio::spawn(async move {
             for piece in [&b"*2\r\n"[..], b"$4\r\nECHO", b"\r\n$2\r", b"\nhi\r\n"] {
                 tokio::time::sleep(idle * 3 / 4).await;
-                client.write_all(piece).await.unwrap();
+                if client.write_all(piece).await.is_err() {
+                    break;
+                }
             }
-            client
         });
         let started = tokio::time::Instant::now();
-        let batch = read_batch(&mut c).await.unwrap().unwrap();
-        assert_eq!(words(&batch), vec![vec![&b"ECHO"[..], b"hi"]]);
-        assert!(
-            started.elapsed() >= idle * 3,
-            "the command took longer than the timeout"
-        );
-        let _client = writer.await.unwrap();
-        // Silence after it still times out.
         assert!(matches!(
             read_batch(&mut c).await,
             Err(ConnError::IdleTimeout(_))
         ));
+        assert_eq!(
+            started.elapsed(),
+            idle,
+            "closed one timeout after the last command"
+        );
+        drop(c);
+        writer.await.unwrap();
+    }
+
+    /// Complete commands, each within the timeout, keep a connection open however long.
+    #[tokio::test(start_paused = true)]
+    async fn commands_within_the_idle_timeout_keep_the_connection() {
+        let idle = Duration::from_millis(200);
+        let (mut client, server) = duplex(1024);
+        let mut c = Connection::new(server, FrameLimits::default(), Some(idle));
+        for _ in 0..5 {
+            tokio::time::sleep(idle * 3 / 4).await;
+            client.write_all(b"PING\r\n").await.unwrap();
+            assert_eq!(read_batch(&mut c).await.unwrap().unwrap().len(), 1);
+        }
+    }
+
+    /// Until authenticated: one small command at a time, then the full limits; and the
+    /// connection closes at its deadline whatever it sends.
+    #[tokio::test(start_paused = true)]
+    async fn before_auth_only_small_commands_until_the_deadline() {
+        let small = FrameLimits {
+            max_bulk_len: 4,
+            max_args: 3,
+            max_inline_len: 16,
+        };
+        let deadline = Duration::from_secs(1);
+        let (mut client, server) = duplex(4096);
+        let mut c = conn(server).unauthenticated(small, deadline);
+        client
+            .write_all(b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$8\r\nbig-word\r\n")
+            .await
+            .unwrap();
+        // One at a time: the second command is not yet judged...
+        assert_eq!(
+            words(&read_batch(&mut c).await.unwrap().unwrap()),
+            vec![vec![&b"PING"[..]]]
+        );
+        // ...so that, once authenticated, the full limits apply to it.
+        c.authenticated(FrameLimits::default());
+        assert_eq!(
+            words(&read_batch(&mut c).await.unwrap().unwrap()),
+            vec![vec![&b"ECHO"[..], b"big-word"]]
+        );
+
+        let (mut client, server) = duplex(4096);
+        let mut c = conn(server).unauthenticated(small, deadline);
+        client
+            .write_all(b"*2\r\n$4\r\nECHO\r\n$8\r\nbig-word\r\n")
+            .await
+            .unwrap();
+        assert!(matches!(
+            read_batch(&mut c).await,
+            Err(ConnError::Protocol(_))
+        ));
+
+        let (mut client, server) = duplex(4096);
+        let mut c = conn(server).unauthenticated(small, deadline);
+        let started = tokio::time::Instant::now();
+        let pinger = tokio::spawn(async move {
+            while client.write_all(b"PING\r\n").await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        let closed = loop {
+            match read_batch(&mut c).await {
+                Ok(Some(_)) => continue,
+                other => break other,
+            }
+        };
+        assert!(
+            matches!(closed, Err(ConnError::AuthDeadline(_))),
+            "{closed:?}"
+        );
+        assert_eq!(started.elapsed(), deadline);
+        drop(c);
+        pinger.await.unwrap();
+    }
+
+    /// A spent budget holds a connection's reads back until another gives some back.
+    #[tokio::test(start_paused = true)]
+    async fn a_spent_input_budget_waits_for_bytes_to_come_back() {
+        let partial = b"*2\r\n$4\r\nECHO\r\n$5\r\nhel";
+        let budget = Arc::new(InputBudget::new(partial.len()));
+        let (mut first_client, first) = duplex(64 * 1024);
+        let mut first =
+            Connection::new(first, FrameLimits::default(), Some(Duration::from_secs(1)))
+                .with_budget(budget.clone());
+        // Half a command: the first connection holds the whole budget.
+        first_client.write_all(partial).await.unwrap();
+        let held = tokio::spawn(async move { (read_batch(&mut first).await, first) });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(budget.left(), 0);
+        let (mut second_client, second) = duplex(64 * 1024);
+        let mut second = conn(second).with_budget(budget.clone());
+        second_client.write_all(b"PING\r\n").await.unwrap();
+        let waiting =
+            tokio::time::timeout(Duration::from_millis(500), read_batch(&mut second)).await;
+        assert!(
+            waiting.is_err(),
+            "no budget left: the second connection waits"
+        );
+        // The holder never completes its command: its idle timeout closes it, and its bytes
+        // come back to the others.
+        let (result, first) = held.await.unwrap();
+        assert!(
+            matches!(result, Err(ConnError::IdleTimeout(_))),
+            "{result:?}"
+        );
+        drop(first);
+        assert_eq!(read_batch(&mut second).await.unwrap().unwrap().len(), 1);
     }
 
     #[tokio::test]

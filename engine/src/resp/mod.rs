@@ -3,6 +3,7 @@
 //! buffers), `cmd` (one file per command), `session` (a connection's state and batches),
 //! `server` (accept loop, limits, shutdown).
 
+mod budget;
 pub(crate) mod cmd;
 pub(crate) mod connection;
 pub(crate) mod frame;

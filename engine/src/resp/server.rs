@@ -12,6 +12,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 
+use super::budget::InputBudget;
 use super::connection::{ConnError, Connection};
 use super::frame::{write_error, FrameLimits};
 use super::session::{After, Session};
@@ -20,6 +21,15 @@ use crate::engine::{AccountHandle, Engine};
 
 /// How long shutdown waits for connections to finish what they are doing.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a connection may send before it authenticates: Redis's limits for unauthenticated
+/// clients (since CVE-2021-32675), enough for `AUTH`, `HELLO … AUTH … SETNAME` and `CLIENT
+/// SETINFO`, too little to make a stranger's connection cost memory.
+const PRE_AUTH_LIMITS: FrameLimits = FrameLimits {
+    max_bulk_len: 16 * 1024,
+    max_args: 10,
+    max_inline_len: 16 * 1024,
+};
 
 /// The RESP server.
 pub(crate) struct Server {
@@ -33,6 +43,10 @@ pub(crate) struct Server {
     idle_timeout: Option<Duration>,
     /// The account every connection is bound to, for a private sidecar.
     sidecar_account: Option<AccountHandle>,
+    /// How long a connection may stay unauthenticated.
+    auth_deadline: Duration,
+    /// The server-wide budget for received, unexecuted input.
+    budget: Arc<InputBudget>,
 }
 
 impl Server {
@@ -53,6 +67,8 @@ impl Server {
             max_connections: limits.max_connections,
             idle_timeout: (limits.idle_timeout_seconds > 0)
                 .then(|| Duration::from_secs(limits.idle_timeout_seconds)),
+            auth_deadline: Duration::from_secs(limits.auth_deadline_seconds),
+            budget: Arc::new(InputBudget::new(limits.max_buffered_input_bytes)),
         }
     }
 
@@ -106,7 +122,18 @@ impl Server {
         mut stop: watch::Receiver<bool>,
     ) {
         let _counted = self.engine.metrics().connection_opened();
-        let mut connection = Connection::new(stream, self.limits, self.idle_timeout);
+        let mut connection = Connection::new(stream, self.limits, self.idle_timeout)
+            .with_budget(self.budget.clone());
+        if self.sidecar_account.is_none() {
+            let limits = FrameLimits {
+                max_bulk_len: PRE_AUTH_LIMITS.max_bulk_len.min(self.limits.max_bulk_len),
+                max_args: PRE_AUTH_LIMITS.max_args.min(self.limits.max_args),
+                max_inline_len: PRE_AUTH_LIMITS
+                    .max_inline_len
+                    .min(self.limits.max_inline_len),
+            };
+            connection = connection.unauthenticated(limits, self.auth_deadline);
+        }
         let mut session = Session::new(self.sidecar_account.clone(), peer);
         let mut batch = Vec::new();
         loop {
@@ -121,7 +148,7 @@ impl Server {
                     let _ = connection.close_with_protocol_error(&err).await;
                     return;
                 }
-                Err(ConnError::IdleTimeout(_)) => {
+                Err(ConnError::IdleTimeout(_) | ConnError::AuthDeadline(_)) => {
                     let _ = connection.close().await;
                     return;
                 }
@@ -130,6 +157,9 @@ impl Server {
             let after = session
                 .execute(&self.engine, &batch, connection.out())
                 .await;
+            if session.is_authenticated() {
+                connection.authenticated(self.limits);
+            }
             if connection.flush().await.is_err() {
                 return;
             }

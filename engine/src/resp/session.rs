@@ -59,6 +59,11 @@ impl Session {
         }
     }
 
+    /// Whether the connection acts for an account.
+    pub(crate) fn is_authenticated(&self) -> bool {
+        self.account.is_some()
+    }
+
     /// Runs `batch` (parsed requests in arrival order), writing one reply per request to `out`.
     pub(crate) async fn execute(
         &mut self,
