@@ -12,9 +12,10 @@ pub mod image;
 pub mod replay;
 
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use numpool_snapshots::{
-    recover, write_snapshot_bytes, Journal, JournalError, RecoverError, SnapshotError,
+    recover, write_snapshot_bytes, DirLock, Journal, JournalError, RecoverError, SnapshotError,
     WrittenSnapshot,
 };
 use parking_lot::Mutex;
@@ -73,6 +74,10 @@ pub(crate) struct Durability {
     policy: FsyncPolicy,
     /// The current generation's journal; appends from admin calls and pool actors meet here.
     journal: Mutex<Journal>,
+    /// The data directory's lock, held for the process's life: a second numpool is refused.
+    _lock: DirLock,
+    /// When the recovered base snapshot was taken: the first snapshot is due an interval after it.
+    pub(crate) base_time: Option<SystemTime>,
 }
 
 impl Durability {
@@ -92,7 +97,8 @@ impl Durability {
             dir = %dir.display(),
             snapshot = recovered.snapshot_seq,
             replayed,
-            torn_tail = recovered.report.torn_tail.is_some(),
+            torn_tail_bytes = recovered.report.torn_bytes(),
+            torn_tail_records = recovered.report.torn_records(),
             rejected_snapshots = recovered.report.rejected_snapshots.len(),
             "recovered"
         );
@@ -100,6 +106,8 @@ impl Durability {
             dir: dir.to_owned(),
             policy,
             journal: Mutex::new(recovered.journal),
+            _lock: recovered.lock,
+            base_time: recovered.base_time,
         };
         Ok((durability, state))
     }
