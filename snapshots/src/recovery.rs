@@ -308,6 +308,29 @@ mod tests {
         state
     }
 
+    /// Cuts the file at `path` to `len` bytes.
+    fn truncate(path: &Path, len: u64) {
+        let file = fs::OpenOptions::new().write(true).open(path).unwrap();
+        file.set_len(len).unwrap();
+    }
+
+    /// Continues after `r` as the engine would: record 40, then generation 4 (journal, then a
+    /// snapshot of `state` plus 40), then damages snapshot 4 and checks that recovery falls back
+    /// to the older snapshot that retention kept, with nothing lost.
+    fn next_generation_then_fallback(d: &Path, r: Recovered<State, Rec>, mut state: State) {
+        let mut j = r.journal;
+        j.append(&40u32).unwrap();
+        j.sync().unwrap();
+        state.push(40);
+        drop((j, r.lock));
+        drop(Journal::create(d, 4).unwrap());
+        write_snapshot(d, 4, &state).unwrap();
+        corrupt(&snapshot_path(d, 4));
+        let again = recover_ok(d);
+        assert_eq!(again.snapshot_seq, 2);
+        assert_eq!(state_of(&again), state);
+    }
+
     fn corrupt(path: &Path) {
         let mut b = fs::read(path).unwrap();
         let last = b.len() - 1;
@@ -376,16 +399,7 @@ mod tests {
         assert_eq!(r.report.quarantined, std::slice::from_ref(&quarantined));
         assert!(quarantined.exists() && !snapshot_path(d, 3).exists());
         // The next snapshot keeps snapshot 2 and its journal: fallback still works.
-        let mut j = r.journal;
-        j.append(&40u32).unwrap();
-        j.sync().unwrap();
-        let mut state = state;
-        state.push(40);
-        drop((j, r.lock));
-        drop(Journal::create(d, 4).unwrap());
-        write_snapshot(d, 4, &state).unwrap();
-        corrupt(&snapshot_path(d, 4));
-        assert_eq!(state_of(&recover_ok(d)), state);
+        next_generation_then_fallback(d, r, state);
     }
 
     #[test]
@@ -453,17 +467,18 @@ mod tests {
         let state = build(d, 2);
         let path = journal_path(d, 2);
         let len = fs::metadata(&path).unwrap().len();
-        fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(len - 1)
-            .unwrap();
+        truncate(&path, len - 1);
         let r = recover_ok(d);
         assert_eq!(state_of(&r), state[..state.len() - 1]);
+        // What the cut cost, for the log: each record here is 8 bytes of frame and 1 of payload,
+        // and 8 of the last one's 9 were on disk.
+        assert_eq!((r.report.torn_bytes(), r.report.torn_records()), (8, 1));
         let (p, torn) = r.report.torn_tail.unwrap();
         assert_eq!(p, path);
         assert_eq!(fs::metadata(&path).unwrap().len(), torn.offset);
+        drop(r.lock);
+        let again = recover_ok(d).report;
+        assert_eq!((again.torn_bytes(), again.torn_records()), (0, 0));
     }
 
     #[test]
@@ -517,12 +532,7 @@ mod tests {
             let path = journal_path(d, 2);
             match found {
                 LostJournal::Missing => fs::remove_file(&path).unwrap(),
-                LostJournal::Truncated { len } => fs::OpenOptions::new()
-                    .write(true)
-                    .open(&path)
-                    .unwrap()
-                    .set_len(len)
-                    .unwrap(),
+                LostJournal::Truncated { len } => truncate(&path, len),
             }
             let before = fs::read_dir(d).unwrap().count() + 1; // + the lock file
             let err = recover::<State, Rec>(d).unwrap_err();
@@ -636,7 +646,7 @@ mod tests {
     fn an_unreadable_newest_snapshot_is_quarantined_so_pruning_keeps_two_good_ones() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        let mut state = build(d, 3);
+        let state = build(d, 3);
         // EISDIR: readable by no one, root included (unlike EACCES).
         fs::remove_file(snapshot_path(d, 3)).unwrap();
         fs::create_dir(snapshot_path(d, 3)).unwrap();
@@ -651,40 +661,9 @@ mod tests {
             }]
         ));
         assert!(d.join("snapshot-00000000000000000003.np.corrupt").is_dir());
-        // The next generation: retention keeps snapshots 4 and 2, and journals 2 on.
-        let mut j = r.journal;
-        j.append(&40u32).unwrap();
-        j.sync().unwrap();
-        state.push(40);
-        drop((j, r.lock));
-        drop(Journal::create(d, 4).unwrap());
-        write_snapshot(d, 4, &state).unwrap();
-        assert!(snapshot_path(d, 2).exists() && journal_path(d, 2).exists());
-        corrupt(&snapshot_path(d, 4));
-        let r = recover_ok(d);
-        assert_eq!(r.snapshot_seq, 2);
-        assert_eq!(state_of(&r), state);
-    }
-
-    #[test]
-    fn a_torn_tail_reports_what_it_cost() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        build(d, 1);
-        let path = journal_path(d, 1);
-        let len = fs::metadata(&path).unwrap().len();
-        fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(len - 2)
-            .unwrap();
-        let r = recover_ok(d);
-        // Each record here is 8 bytes of frame and 1 of payload: 7 of the last one's survived.
-        assert_eq!((r.report.torn_bytes(), r.report.torn_records()), (7, 1));
-        drop(r);
-        let again = recover_ok(d).report;
-        assert_eq!((again.torn_bytes(), again.torn_records()), (0, 0));
+        // The next generation: retention keeps snapshots 4 and 2 (not the unreadable 3), and the
+        // journals from 2 on.
+        next_generation_then_fallback(d, r, state);
     }
 
     #[test]
