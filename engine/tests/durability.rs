@@ -2,15 +2,17 @@
 //! without shutdown; recovery refuses unreadable data; the golden snapshot still decodes.
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use numpool::durability::image::{Record, StateImage, StickyImage};
 use numpool::durability::replay::WorkingState;
-use numpool::durability::FsyncPolicy;
+use numpool::durability::{FsyncPolicy, StorageError};
 use numpool::engine::{AccountHandle, Engine, Page};
 use numpool_core::model::{
     Account, AccountId, Msisdn, NumberSpec, OwnedNumber, PoolId, PoolSettings,
 };
 use numpool_core::select::{PickRequest, Sender};
+use numpool_snapshots::RecoverError;
 
 const ACCOUNT: &str = "abcd1234";
 
@@ -173,6 +175,21 @@ fn fresh_engine(dir: &Path, policy: FsyncPolicy) -> Engine {
     Engine::open(accounts(), dir, policy).unwrap()
 }
 
+/// Opens `dir` again after the engine on it was dropped, as a restarted process would. The
+/// dropped engine's pool actors (which share its storage, and with it the data directory's lock)
+/// stop on their own threads shortly after; until then the directory is rightly refused.
+fn reopen(dir: &Path, policy: FsyncPolicy) -> Result<Engine, StorageError> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match Engine::open(accounts(), dir, policy) {
+            Err(StorageError::Recover(RecoverError::Lock(_))) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            opened => return opened,
+        }
+    }
+}
+
 #[actix::test]
 async fn journal_alone_restores_everything_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
@@ -180,7 +197,7 @@ async fn journal_alone_restores_everything_acknowledged() {
     let mappings = fill(&engine).await;
     // No shutdown, no snapshot: as after a crash.
     drop(engine);
-    let engine = fresh_engine(dir.path(), FsyncPolicy::Always);
+    let engine = reopen(dir.path(), FsyncPolicy::Always).unwrap();
     check(&engine, &mappings).await;
 }
 
@@ -199,7 +216,7 @@ async fn snapshot_plus_journal_restores_everything() {
     engine.snapshot().await.unwrap();
     engine.snapshot().await.unwrap();
     drop(engine);
-    let engine = fresh_engine(dir.path(), FsyncPolicy::Everysec);
+    let engine = reopen(dir.path(), FsyncPolicy::Everysec).unwrap();
     let inventory = engine
         .list_numbers(
             &account(&engine),
@@ -235,7 +252,7 @@ async fn a_new_pool_after_restart_gets_a_fresh_uid() {
     let engine = fresh_engine(dir.path(), FsyncPolicy::Always);
     let mappings = fill(&engine).await;
     drop(engine);
-    let engine = fresh_engine(dir.path(), FsyncPolicy::Always);
+    let engine = reopen(dir.path(), FsyncPolicy::Always).unwrap();
     engine
         .create_pool(
             &account(&engine),
@@ -250,7 +267,7 @@ async fn a_new_pool_after_restart_gets_a_fresh_uid() {
         .unwrap();
     let new_sender = sender(&engine, "new", "447911155555").await;
     drop(engine);
-    let engine = fresh_engine(dir.path(), FsyncPolicy::Always);
+    let engine = reopen(dir.path(), FsyncPolicy::Always).unwrap();
     assert_eq!(
         engine
             .sticky_get(&account(&engine), "new", n("447911155555"))
@@ -282,7 +299,7 @@ async fn unreadable_data_refuses_to_start() {
             std::fs::remove_file(&path).unwrap();
         }
     }
-    let err = Engine::open(accounts(), dir.path(), FsyncPolicy::Always)
+    let err = reopen(dir.path(), FsyncPolicy::Always)
         .err()
         .expect("refused");
     assert!(err.to_string().contains("snapshot"), "{err}");

@@ -25,7 +25,7 @@ pub type JournalError = FileError<JournalErrorKind>;
 
 /// The kind of an error's file, which names it in the message.
 pub trait FileKind: Error {
-    /// The first word of the message: "snapshot" or "journal".
+    /// The first word of the message: "snapshot", "journal" or "lock".
     const FILE: &'static str;
 }
 
@@ -291,16 +291,19 @@ pub enum RecoverError {
         /// The lowest journal sequence present.
         first: u64,
     },
-    /// A journal needed to get from the usable snapshot to newer generations is missing, so the
-    /// records between them are lost.
-    #[error("data directory {}: journal {seq} is missing but newer generation {newer} exists", .dir.display())]
-    MissingJournal {
-        /// The data directory.
-        dir: PathBuf,
-        /// The missing journal's sequence.
-        seq: u64,
-        /// The newer generation that proves records were written after it.
-        newer: u64,
+    /// A journal that a crash cannot have left missing or shorter than its header is so. Journal
+    /// `N` is created, its header fsynced, before snapshot `N` is written and before journal
+    /// `N+1` is created; once either exists, journal `N` was whole, so it was deleted or
+    /// truncated since, and starting without it would silently drop the changes it held.
+    #[error("journal {}: {found}, but {} exists, which is only ever written after it; refusing to start without the changes it held", .path.display(), .proof.display())]
+    LostJournal {
+        /// The journal file.
+        path: PathBuf,
+        /// What is there instead of a whole journal.
+        found: LostJournal,
+        /// The newer file that proves the journal was once whole: its generation's snapshot, or a
+        /// newer generation's snapshot or journal.
+        proof: PathBuf,
     },
     /// A journal that is not the last one ends in a torn record: records in the middle of history
     /// are lost.
@@ -316,6 +319,53 @@ pub enum RecoverError {
     /// A journal file is unreadable or corrupt.
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// Another process holds the data directory, or its lock could not be taken.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+}
+
+/// What [`RecoverError::LostJournal`] found where a whole journal belongs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LostJournal {
+    /// No file.
+    #[error("missing")]
+    Missing,
+    /// A file shorter than the journal header (0 bytes when emptied).
+    #[error("{len} bytes, shorter than its header")]
+    Truncated {
+        /// The file's length.
+        len: u64,
+    },
+}
+
+/// Why the data directory could not be locked.
+pub type LockError = FileError<LockErrorKind>;
+
+/// What went wrong taking the data directory's lock.
+#[derive(Debug, thiserror::Error)]
+pub enum LockErrorKind {
+    /// Opening, locking or writing the lock file failed (a read-only directory, or a file system
+    /// without `flock`).
+    #[error("I/O error")]
+    Io(#[from] io::Error),
+    /// Another process holds the lock: a second numpool on the same data directory.
+    #[error("held by {}; one numpool process per data directory", holder(*.pid))]
+    Held {
+        /// The holder's pid as it wrote it in the lock file; `None` if the file does not hold one
+        /// yet (the holder is between taking the lock and writing it).
+        pid: Option<u32>,
+    },
+}
+
+impl FileKind for LockErrorKind {
+    const FILE: &'static str = "lock";
+}
+
+fn holder(pid: Option<u32>) -> String {
+    match pid {
+        Some(pid) => format!("process {pid}"),
+        None => "another process (pid not written yet)".to_owned(),
+    }
 }
 
 /// Every rejected snapshot with its causes: a list has no single `source` to carry them.

@@ -38,12 +38,22 @@ fn seal<const N: usize>(magic: [u8; 8], version: u32, fields: &[u8]) -> [u8; N] 
     b
 }
 
-/// Checks a header's magic, then its version (a newer version may lay out the rest differently),
-/// then its checksum, and returns its own fields.
+/// Checks a header's magic, then its checksum, then its version, and returns its own fields.
+///
+/// The checksum comes before the version so that damage to the version field reads as damage (and
+/// recovery falls back to an older snapshot) rather than as "written by a newer numpool" (which
+/// stops the start). That order holds only if every format version keeps this frame: magic,
+/// version, and a CRC32C of the first `N - 4` bytes in the last four of the first `N`. A newer
+/// version may change what lies between them and what follows the header, never the frame.
 fn open<const N: usize>(b: &[u8; N], magic: [u8; 8], version: u32) -> Result<&[u8], BadHeader> {
     let found: [u8; 8] = b[0..8].try_into().expect("8 bytes");
     if found != magic {
         return Err(BadHeader::WrongMagic { found });
+    }
+    let stored = le_u32(&b[N - CRC_LEN..]);
+    let computed = crc32c::crc32c(&b[..N - CRC_LEN]);
+    if stored != computed {
+        return Err(BadHeader::ChecksumMismatch { stored, computed });
     }
     let stored_version = le_u32(&b[8..FIELDS_AT]);
     if stored_version != version {
@@ -51,11 +61,6 @@ fn open<const N: usize>(b: &[u8; N], magic: [u8; 8], version: u32) -> Result<&[u
             version: stored_version,
             supported: version,
         });
-    }
-    let stored = le_u32(&b[N - CRC_LEN..]);
-    let computed = crc32c::crc32c(&b[..N - CRC_LEN]);
-    if stored != computed {
-        return Err(BadHeader::ChecksumMismatch { stored, computed });
     }
     Ok(&b[FIELDS_AT..N - CRC_LEN])
 }
@@ -144,6 +149,42 @@ mod tests {
             c[bit / 8] ^= 1 << (bit % 8);
             assert!(SnapshotHeader::parse(&c).is_err(), "bit {bit}");
         }
+    }
+
+    #[test]
+    fn a_flipped_version_bit_is_damage_not_a_newer_format() {
+        let good = SnapshotHeader {
+            seq: 42,
+            payload_len: 7,
+            payload_crc: 1,
+        }
+        .to_bytes();
+        for bit in 8 * 8..FIELDS_AT * 8 {
+            let mut c = good;
+            c[bit / 8] ^= 1 << (bit % 8);
+            assert!(
+                matches!(
+                    SnapshotHeader::parse(&c),
+                    Err(BadHeader::ChecksumMismatch { .. })
+                ),
+                "bit {bit}"
+            );
+            let mut j = journal_header(9);
+            j[bit / 8] ^= 1 << (bit % 8);
+            assert!(
+                matches!(
+                    check_journal_header(&j, 9),
+                    Err(BadHeader::ChecksumMismatch { .. })
+                ),
+                "journal bit {bit}"
+            );
+        }
+        // A newer numpool seals its header: that is still a newer format.
+        let newer = seal::<SNAPSHOT_HEADER_LEN>(SNAPSHOT_MAGIC, 2, &good[FIELDS_AT..32]);
+        assert!(matches!(
+            SnapshotHeader::parse(&newer),
+            Err(BadHeader::UnsupportedVersion { version: 2, .. })
+        ));
     }
 
     #[test]

@@ -52,6 +52,31 @@ pub struct TornTail {
     pub(crate) offset: u64,
     /// How many bytes follow that offset.
     pub(crate) len: u64,
+    /// How many records start in those bytes (following their length fields): the appends that
+    /// did not wholly reach the disk. 0 for a zero-filled or garbage tail or a torn file header.
+    pub(crate) records: u64,
+}
+
+impl TornTail {
+    /// Byte offset where the cut starts.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Bytes cut.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether nothing is cut (never, for a tail recovery reports).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Records that started in the cut bytes.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
 }
 
 /// The good content of a journal file, as read by [`read_journal`].
@@ -103,6 +128,27 @@ fn valid_record_after(data: &[u8], bad: usize) -> Option<usize> {
     (bad + 1..data.len()).find(|&at| valid_record_at(data, at).is_some())
 }
 
+/// How many records start at or after the torn record at `at`, following each length field while
+/// it is in range; a fragment too short for a length field counts as one unless it is zeros.
+fn records_started(data: &[u8], mut at: usize) -> u64 {
+    let mut records = 0;
+    while at < data.len() {
+        let Some(field) = data.get(at..at + 4) else {
+            if data[at..].iter().any(|&b| b != 0) {
+                records += 1;
+            }
+            break;
+        };
+        let len = le_u32(field) as usize;
+        if len == 0 || len > MAX_RECORD_LEN {
+            break;
+        }
+        records += 1;
+        at += RECORD_HEADER_LEN + len;
+    }
+    records
+}
+
 fn why_bad(data: &[u8], at: usize) -> BadRecord {
     if data.len() < at + RECORD_HEADER_LEN {
         return BadRecord::IncompleteHeader;
@@ -129,6 +175,7 @@ pub(crate) fn scan(path: &Path, seq: u64) -> Result<Scan, JournalError> {
         let torn = (!data.is_empty()).then_some(TornTail {
             offset: 0,
             len: data.len() as u64,
+            records: 0,
         });
         return Ok(Scan {
             data,
@@ -164,6 +211,7 @@ pub(crate) fn scan(path: &Path, seq: u64) -> Result<Scan, JournalError> {
                 torn = Some(TornTail {
                     offset: at as u64,
                     len: (data.len() - at) as u64,
+                    records: records_started(&data, at),
                 });
                 break;
             }
@@ -518,6 +566,19 @@ mod tests {
             fs::write(&path, &good[..cut]).unwrap();
             let c = read_journal::<Rec>(d, 3).unwrap();
             assert_eq!(c.records, all[..survivors], "cut {cut}");
+            // What the cut costs: the bytes after the last whole record, in one started record.
+            let kept = ends[..survivors]
+                .last()
+                .copied()
+                .unwrap_or(JOURNAL_HEADER_LEN);
+            let expected = (cut >= JOURNAL_HEADER_LEN && cut != kept)
+                .then(|| ((cut - kept) as u64, 1))
+                .or((cut > 0 && cut < JOURNAL_HEADER_LEN).then_some((cut as u64, 0)));
+            assert_eq!(
+                c.torn.map(|t| (t.len(), t.records())),
+                expected,
+                "cut {cut}"
+            );
             // Opening for append cuts the tail; new records follow the survivors.
             let mut j = Journal::open(d, 3).unwrap();
             let expected_len = if survivors == 0 {
@@ -536,6 +597,23 @@ mod tests {
     }
 
     #[test]
+    fn a_torn_tail_counts_every_record_it_cuts() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let mut bytes = write_journal(d, 1, &recs());
+        let ends = record_ends(&bytes);
+        // The third record's payload never made it whole, the fourth is short: both are lost.
+        bytes[ends[2] - 1] ^= 1;
+        bytes.pop();
+        fs::write(journal_path(d, 1), &bytes).unwrap();
+        let c = read_journal::<Rec>(d, 1).unwrap();
+        assert_eq!(c.records, recs()[..2]);
+        let torn = c.torn.unwrap();
+        assert_eq!((torn.offset(), torn.records()), (ends[1] as u64, 2));
+        assert_eq!(torn.len(), (bytes.len() - ends[1]) as u64);
+    }
+
+    #[test]
     fn garbage_or_zero_tail_is_torn() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
@@ -550,7 +628,8 @@ mod tests {
             c.torn,
             Some(TornTail {
                 offset: valid,
-                len: 4096
+                len: 4096,
+                records: 0,
             })
         );
         bytes.truncate(valid as usize);

@@ -4,18 +4,19 @@
 //! type, one file per snapshot generation; and [`recover`], which rebuilds the state from the
 //! newest valid snapshot plus the journals after it, cuts a torn final record, falls back past a
 //! damaged snapshot, refuses to turn unreadable data into an empty start, and hands back a journal
-//! to keep appending to. All encoding uses `bincode::config::standard()` (bincode pinned `=2.0.1`).
+//! to keep appending to, holding the data directory's lock so that one process at a time uses it. All encoding uses `bincode::config::standard()` (bincode pinned `=2.0.1`).
 
 mod error;
 mod header;
 mod journal;
 mod layout;
+mod lock;
 mod recovery;
 mod snapshot;
 
 pub use error::{
-    BadHeader, BadRecord, FileError, FileKind, JournalError, JournalErrorKind, RecoverError,
-    SnapshotError, SnapshotErrorKind,
+    BadHeader, BadRecord, FileError, FileKind, JournalError, JournalErrorKind, LockError,
+    LockErrorKind, LostJournal, RecoverError, SnapshotError, SnapshotErrorKind,
 };
 pub use header::{
     JOURNAL_FORMAT_VERSION, JOURNAL_HEADER_LEN, JOURNAL_MAGIC, SNAPSHOT_FORMAT_VERSION,
@@ -26,6 +27,7 @@ pub use journal::{
     RECORD_HEADER_LEN,
 };
 pub use layout::{journal_path, prune, snapshot_path};
+pub use lock::{lock_dir, DirLock, LOCK_FILE};
 pub use recovery::{recover, Recovered, RecoveryReport};
 pub use snapshot::{
     encode_payload, read_snapshot, read_snapshot_payload, write_snapshot, write_snapshot_bytes,

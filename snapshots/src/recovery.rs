@@ -3,38 +3,47 @@
 //!
 //! A *generation* N is snapshot N (the state at the moment it was taken) plus journal N (every
 //! record written after it). Generation 0 is the *genesis*: the empty state, which is never written
-//! as a snapshot, plus journal 0. Recovery:
+//! as a snapshot, plus journal 0. Generation N starts by creating journal N (header fsynced, then
+//! the directory); snapshot N is written after that (temp file, fsync, rename, directory fsync).
+//! So a crash can leave journal N without snapshot N, or journal N shorter than its header with
+//! neither snapshot N nor anything newer, but never snapshot N (or generation N+1) without a whole
+//! journal N. Recovery accepts the first two and refuses the last. It:
 //!
-//! 1. Create the directory if needed; list it; delete leftover `snapshot-*.np.tmp` files (a crash
-//!    during a snapshot write; the rename never happened, so they hold nothing that counts).
-//! 2. Try the snapshots newest first; the first that validates (header, lengths, both CRC32Cs,
+//! 1. Creates the directory if needed and takes its lock ([`crate::lock_dir`]) before touching
+//!    anything; lists it; deletes leftover `snapshot-*.np.tmp` files (a crash during a snapshot
+//!    write; the rename never happened, so they hold nothing that counts).
+//! 2. Tries the snapshots newest first; the first that validates (header, lengths, both CRC32Cs,
 //!    complete bincode decode, sequence matching its name) is the *base*. A snapshot from a newer
-//!    format version stops recovery instead (falling back would hide a downgrade).
+//!    format version (a header whose checksum holds and whose version is unknown) stops recovery
+//!    instead (falling back would hide a downgrade).
 //! 3. No snapshot validates: the base is genesis if journal 0 exists or the directory holds no data
 //!    file at all (a fresh start); otherwise recovery stops ([`RecoverError::NoReadableSnapshot`],
 //!    [`RecoverError::MissingBase`]). Data files never silently become an empty state.
-//! 4. Replay, in sequence order, the journal of every generation from the base to the newest one
-//!    seen (by snapshot or journal name). Every journal but the last must exist and end cleanly; a
-//!    missing journal or torn tail before the last generation means lost history and stops
-//!    recovery. Mid-file corruption in any journal stops recovery.
+//! 4. Replays, in sequence order, the journal of every generation from the base to the newest one
+//!    seen (by snapshot or journal name). A journal whose own snapshot or a newer generation exists
+//!    must be there and hold at least its header ([`RecoverError::LostJournal`]); every journal but
+//!    the last must end cleanly ([`RecoverError::TornJournalNotLast`]). Mid-file corruption in
+//!    any journal stops recovery.
 //! 5. The last generation's journal is opened for appending, its torn final record (if any) cut
-//!    off; if it does not exist (a crash between writing a snapshot and starting its journal) it is
-//!    created.
-//! 6. Only once all of that succeeded, snapshots rejected in step 2 as damaged are renamed to
-//!    `*.corrupt` (kept for inspection, no longer counted by retention).
+//!    off and reported with what it cost; on a fresh start journal 0 is created.
+//! 6. Only once all of that succeeded, snapshots rejected in step 2 (damaged or unreadable) are
+//!    renamed to `*.corrupt`: kept for inspection, and no longer counted by retention, which would
+//!    otherwise keep them as one of the two and delete the good older snapshot.
 //!
 //! The caller applies `records` on top of `snapshot` (or of its empty state), appends to `journal`,
-//! and writes its next snapshot with sequence `seq + 1` before starting journal `seq + 1`.
+//! and starts generation `seq + 1` by creating its journal, then writing its snapshot.
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use bincode::Decode;
 
-use crate::error::{BadHeader, RecoverError, SnapshotError, SnapshotErrorKind};
+use crate::error::{BadHeader, LostJournal, RecoverError, SnapshotError, SnapshotErrorKind};
 use crate::journal::{self, Journal, Scan, TornTail};
-use crate::layout::{self, journal_path, sync_dir, CORRUPT_EXT};
+use crate::layout::{self, journal_path, snapshot_path, sync_dir, CORRUPT_EXT};
+use crate::lock::{lock_dir, DirLock};
 use crate::snapshot::read_snapshot;
 
 /// The recovered state and what the caller needs to continue.
@@ -44,12 +53,19 @@ pub struct Recovered<S, R> {
     pub snapshot: Option<S>,
     /// The base snapshot's sequence number (0 for genesis).
     pub snapshot_seq: u64,
+    /// When the base was taken, to schedule the next snapshot from (not from the start, which
+    /// would never come round for a process restarted more often than the interval): the base
+    /// snapshot's modification time (it is written once), or for genesis the creation time of
+    /// journal 0 (its modification time where the file system keeps no creation time).
+    pub base_time: Option<SystemTime>,
     /// Every journal record after the base, in order, to be applied on top of it.
     pub records: Vec<R>,
     /// The current generation: `journal` belongs to it, and the next snapshot is `seq + 1`.
     pub seq: u64,
     /// Journal `seq`, open for appending after its last good record.
     pub journal: Journal,
+    /// The data directory's lock: hold it for as long as `journal` is used.
+    pub lock: DirLock,
     /// What recovery skipped, cut or cleaned, for the start-up log.
     pub report: RecoveryReport,
 }
@@ -59,7 +75,7 @@ pub struct Recovered<S, R> {
 pub struct RecoveryReport {
     /// Snapshots that failed validation and were passed over, newest first.
     pub rejected_snapshots: Vec<SnapshotError>,
-    /// Where damaged snapshots were moved (`*.corrupt`).
+    /// Where rejected snapshots were moved (`*.corrupt`).
     pub(crate) quarantined: Vec<PathBuf>,
     /// The journals replayed, in order.
     pub(crate) replayed_journals: Vec<PathBuf>,
@@ -67,6 +83,18 @@ pub struct RecoveryReport {
     pub torn_tail: Option<(PathBuf, TornTail)>,
     /// Leftover temp files of an interrupted snapshot write, deleted.
     pub(crate) removed_temp_files: Vec<PathBuf>,
+}
+
+impl RecoveryReport {
+    /// Bytes cut off the last journal as a torn tail (0 if none).
+    pub fn torn_bytes(&self) -> u64 {
+        self.torn_tail.as_ref().map_or(0, |(_, t)| t.len())
+    }
+
+    /// Records that started in the torn tail and were cut with it (0 if none).
+    pub fn torn_records(&self) -> u64 {
+        self.torn_tail.as_ref().map_or(0, |(_, t)| t.records())
+    }
 }
 
 /// Recovers the state stored in `dir` (see the module documentation for the algorithm). `S` is the
@@ -77,6 +105,7 @@ pub fn recover<S: Decode<()>, R: Decode<()>>(dir: &Path) -> Result<Recovered<S, 
         move |source| RecoverError::Io { path, source }
     };
     fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let lock = lock_dir(dir)?;
     let listing = layout::list(dir).map_err(io_err(dir))?;
     let mut report = RecoveryReport::default();
 
@@ -132,7 +161,6 @@ pub fn recover<S: Decode<()>, R: Decode<()>>(dir: &Path) -> Result<Recovered<S, 
             })
         }
     };
-
     // Step 4: replay every generation's journal from the base on.
     let generations: BTreeSet<u64> = std::iter::once(snapshot_seq)
         .chain(listing.snapshots.keys().copied())
@@ -140,22 +168,44 @@ pub fn recover<S: Decode<()>, R: Decode<()>>(dir: &Path) -> Result<Recovered<S, 
         .filter(|&g| g >= snapshot_seq)
         .collect();
     let last = *generations.last().expect("contains the base");
+    // The file that proves journal `g` was once whole, if any: its own snapshot, or any file of a
+    // newer generation (see the module documentation for why).
+    let proof = |g: u64| -> Option<PathBuf> {
+        if let Some(snapshot) = listing.snapshots.get(&g) {
+            return Some(snapshot.clone());
+        }
+        let newer = generations.range(g + 1..).next()?;
+        listing
+            .journals
+            .get(newer)
+            .or_else(|| listing.snapshots.get(newer))
+            .cloned()
+    };
+    let lost = |g: u64, found: LostJournal| {
+        proof(g).map(|proof| RecoverError::LostJournal {
+            path: journal_path(dir, g),
+            found,
+            proof,
+        })
+    };
     let mut records = Vec::new();
     let mut last_scan: Option<Scan> = None;
     for &g in &generations {
-        let newer = generations.range(g + 1..).next().copied();
         let Some(path) = listing.journals.get(&g) else {
-            if let Some(newer) = newer {
-                return Err(RecoverError::MissingJournal {
-                    dir: dir.to_owned(),
-                    seq: g,
-                    newer,
-                });
+            match lost(g, LostJournal::Missing) {
+                Some(err) => return Err(err),
+                // Only a fresh start: step 5 creates journal 0.
+                None => continue,
             }
-            continue;
         };
         let scan = journal::scan(path, g)?;
-        if let (Some(torn), Some(newer)) = (scan.torn, newer) {
+        if scan.header_incomplete {
+            let len = scan.data.len() as u64;
+            if let Some(err) = lost(g, LostJournal::Truncated { len }) {
+                return Err(err);
+            }
+        }
+        if let (Some(torn), Some(&newer)) = (scan.torn, generations.range(g + 1..).next()) {
             return Err(RecoverError::TornJournalNotLast {
                 path: path.clone(),
                 offset: torn.offset,
@@ -180,12 +230,20 @@ pub fn recover<S: Decode<()>, R: Decode<()>>(dir: &Path) -> Result<Recovered<S, 
         None => Journal::create(dir, last)?,
     };
 
-    // Step 6: move damaged snapshots out of retention's way.
-    for SnapshotError { path, kind } in &report.rejected_snapshots {
-        // A file that could not be read may be fine: only damaged ones are moved aside.
-        if matches!(kind, SnapshotErrorKind::Io(_)) {
-            continue;
-        }
+    // Read after step 5, which creates journal 0 on a fresh start.
+    let base_time = match snapshot_seq {
+        0 => fs::metadata(journal_path(dir, 0))
+            .ok()
+            .and_then(|m| m.created().or_else(|_| m.modified()).ok()),
+        seq => fs::metadata(snapshot_path(dir, seq))
+            .and_then(|m| m.modified())
+            .ok(),
+    };
+
+    // Step 6: move rejected snapshots out of retention's way. An unreadable one (EISDIR, EACCES,
+    // EIO) too: it is no more use to recovery than a damaged one, and counted by retention it
+    // would cost the good older snapshot at the next prune.
+    for SnapshotError { path, .. } in &report.rejected_snapshots {
         let mut to = path.clone().into_os_string();
         to.push(CORRUPT_EXT);
         let to = PathBuf::from(to);
@@ -199,9 +257,11 @@ pub fn recover<S: Decode<()>, R: Decode<()>>(dir: &Path) -> Result<Recovered<S, 
     Ok(Recovered {
         snapshot,
         snapshot_seq,
+        base_time,
         records,
         seq: last,
         journal,
+        lock,
         report,
     })
 }
@@ -209,8 +269,10 @@ pub fn recover<S: Decode<()>, R: Decode<()>>(dir: &Path) -> Result<Recovered<S, 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
+
     use crate::error::{JournalError, JournalErrorKind};
-    use crate::{snapshot_path, write_snapshot};
+    use crate::write_snapshot;
 
     type State = Vec<u32>;
     type Rec = u32;
@@ -226,8 +288,8 @@ mod tests {
         s
     }
 
-    /// Runs generations 0..=n the way the engine does: records `10*g + i`, then a snapshot of the
-    /// whole state as `g + 1` and a new journal. The last generation gets records but no snapshot.
+    /// Runs generations 0..=n the way the engine does: records `10*g + i`, then journal `g + 1`
+    /// and a snapshot of the whole state as `g + 1`. The last generation gets records but no snapshot.
     fn build(dir: &Path, generations: u64) -> State {
         let mut state = State::new();
         let mut j = Journal::create(dir, 0).unwrap();
@@ -239,11 +301,34 @@ mod tests {
             }
             j.sync().unwrap();
             if g < generations {
-                write_snapshot(dir, g + 1, &state).unwrap();
                 j = Journal::create(dir, g + 1).unwrap();
+                write_snapshot(dir, g + 1, &state).unwrap();
             }
         }
         state
+    }
+
+    /// Cuts the file at `path` to `len` bytes.
+    fn truncate(path: &Path, len: u64) {
+        let file = fs::OpenOptions::new().write(true).open(path).unwrap();
+        file.set_len(len).unwrap();
+    }
+
+    /// Continues after `r` as the engine would: record 40, then generation 4 (journal, then a
+    /// snapshot of `state` plus 40), then damages snapshot 4 and checks that recovery falls back
+    /// to the older snapshot that retention kept, with nothing lost.
+    fn next_generation_then_fallback(d: &Path, r: Recovered<State, Rec>, mut state: State) {
+        let mut j = r.journal;
+        j.append(&40u32).unwrap();
+        j.sync().unwrap();
+        state.push(40);
+        drop((j, r.lock));
+        drop(Journal::create(d, 4).unwrap());
+        write_snapshot(d, 4, &state).unwrap();
+        corrupt(&snapshot_path(d, 4));
+        let again = recover_ok(d);
+        assert_eq!(again.snapshot_seq, 2);
+        assert_eq!(state_of(&again), state);
     }
 
     fn corrupt(path: &Path) {
@@ -262,8 +347,8 @@ mod tests {
         assert!(r.records.is_empty());
         assert_eq!(r.journal.seq(), 0);
         assert!(journal_path(&d, 0).is_file());
-        drop(r.journal);
-        // Unrelated files do not count as data.
+        drop((r.journal, r.lock));
+        // Unrelated files (the lock file among them) do not count as data.
         fs::write(d.join("README"), b"hi").unwrap();
         assert!(recover_ok(&d).records.is_empty());
     }
@@ -314,15 +399,7 @@ mod tests {
         assert_eq!(r.report.quarantined, std::slice::from_ref(&quarantined));
         assert!(quarantined.exists() && !snapshot_path(d, 3).exists());
         // The next snapshot keeps snapshot 2 and its journal: fallback still works.
-        let mut j = r.journal;
-        j.append(&40u32).unwrap();
-        j.sync().unwrap();
-        let mut state = state;
-        state.push(40);
-        write_snapshot(d, 4, &state).unwrap();
-        drop(Journal::create(d, 4).unwrap());
-        corrupt(&snapshot_path(d, 4));
-        assert_eq!(state_of(&recover_ok(d)), state);
+        next_generation_then_fallback(d, r, state);
     }
 
     #[test]
@@ -375,14 +452,12 @@ mod tests {
         build(d, 3);
         corrupt(&snapshot_path(d, 3));
         fs::remove_file(journal_path(d, 2)).unwrap();
-        assert!(matches!(
-            recover::<State, Rec>(d),
-            Err(RecoverError::MissingJournal {
-                seq: 2,
-                newer: 3,
-                ..
-            })
-        ));
+        let err = recover::<State, Rec>(d).unwrap_err();
+        assert!(
+            matches!(&err, RecoverError::LostJournal { path, found: LostJournal::Missing, proof }
+                if *path == journal_path(d, 2) && *proof == snapshot_path(d, 2)),
+            "{err}"
+        );
     }
 
     #[test]
@@ -392,17 +467,18 @@ mod tests {
         let state = build(d, 2);
         let path = journal_path(d, 2);
         let len = fs::metadata(&path).unwrap().len();
-        fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(len - 1)
-            .unwrap();
+        truncate(&path, len - 1);
         let r = recover_ok(d);
         assert_eq!(state_of(&r), state[..state.len() - 1]);
+        // What the cut cost, for the log: each record here is 8 bytes of frame and 1 of payload,
+        // and 8 of the last one's 9 were on disk.
+        assert_eq!((r.report.torn_bytes(), r.report.torn_records()), (8, 1));
         let (p, torn) = r.report.torn_tail.unwrap();
         assert_eq!(p, path);
         assert_eq!(fs::metadata(&path).unwrap().len(), torn.offset);
+        drop(r.lock);
+        let again = recover_ok(d).report;
+        assert_eq!((again.torn_bytes(), again.torn_records()), (0, 0));
     }
 
     #[test]
@@ -441,17 +517,71 @@ mod tests {
         assert_eq!(fs::read(&path).unwrap(), b);
     }
 
+    /// Journal N is created before snapshot N, so a crash never leaves snapshot N without it:
+    /// a journal deleted or emptied under its snapshot lost acknowledged records.
     #[test]
-    fn crash_between_snapshot_and_new_journal() {
+    fn the_newest_journal_deleted_or_emptied_under_its_snapshot_is_refused() {
+        for found in [
+            LostJournal::Missing,
+            LostJournal::Truncated { len: 0 },
+            LostJournal::Truncated { len: 10 },
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let d = dir.path();
+            build(d, 2);
+            let path = journal_path(d, 2);
+            match found {
+                LostJournal::Missing => fs::remove_file(&path).unwrap(),
+                LostJournal::Truncated { len } => truncate(&path, len),
+            }
+            let before = fs::read_dir(d).unwrap().count() + 1; // + the lock file
+            let err = recover::<State, Rec>(d).unwrap_err();
+            assert!(
+                matches!(&err, RecoverError::LostJournal { path: p, found: f, proof }
+                    if *p == path && *f == found && *proof == snapshot_path(d, 2)),
+                "{err}"
+            );
+            let msg = err.to_string();
+            assert!(msg.contains("journal-00000000000000000002.np"), "{msg}");
+            // Nothing was created or cut: the operator sees what was found.
+            assert_eq!(fs::read_dir(d).unwrap().count(), before);
+            assert_eq!(path.exists(), found != LostJournal::Missing);
+        }
+    }
+
+    /// The same for an older journal that a fallback needs: journal 3 exists, so journal 2 was whole.
+    #[test]
+    fn an_emptied_journal_before_a_newer_generation_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        let state = build(d, 2);
-        // Snapshot 3 was written, journal 3 was not started yet.
-        write_snapshot(d, 3, &state).unwrap();
-        let r = recover_ok(d);
-        assert_eq!((r.snapshot_seq, r.seq), (3, 3));
-        assert_eq!(state_of(&r), state);
-        assert!(journal_path(d, 3).exists());
+        build(d, 3);
+        corrupt(&snapshot_path(d, 3));
+        fs::write(journal_path(d, 2), b"").unwrap();
+        assert!(matches!(
+            recover::<State, Rec>(d),
+            Err(RecoverError::LostJournal {
+                found: LostJournal::Truncated { len: 0 },
+                ..
+            })
+        ));
+    }
+
+    /// What a crash does leave: journal N started (even only part of its header) and no snapshot N.
+    #[test]
+    fn crash_while_creating_the_next_journal_is_accepted() {
+        for len in [0, 10] {
+            let dir = tempfile::tempdir().unwrap();
+            let d = dir.path();
+            let state = build(d, 1);
+            fs::write(journal_path(d, 2), &crate::header::journal_header(2)[..len]).unwrap();
+            let r = recover_ok(d);
+            assert_eq!((r.snapshot_seq, r.seq), (1, 2));
+            assert_eq!(state_of(&r), state);
+            assert_eq!(
+                fs::metadata(journal_path(d, 2)).unwrap().len(),
+                crate::JOURNAL_HEADER_LEN as u64
+            );
+        }
     }
 
     #[test]
@@ -479,11 +609,100 @@ mod tests {
         build(d, 2);
         let path = snapshot_path(d, 2);
         let mut b = fs::read(&path).unwrap();
+        // A newer numpool writes its version under a header checksum that holds.
         b[8..12].copy_from_slice(&99u32.to_le_bytes());
+        let crc = crc32c::crc32c(&b[..crate::SNAPSHOT_HEADER_LEN - 4]);
+        b[crate::SNAPSHOT_HEADER_LEN - 4..crate::SNAPSHOT_HEADER_LEN]
+            .copy_from_slice(&crc.to_le_bytes());
         fs::write(&path, b).unwrap();
         assert!(matches!(
             recover::<State, Rec>(d),
             Err(RecoverError::NewerSnapshotFormat { .. })
         ));
+    }
+
+    #[test]
+    fn a_flipped_bit_in_the_version_falls_back_like_any_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let state = build(d, 2);
+        let path = snapshot_path(d, 2);
+        let mut b = fs::read(&path).unwrap();
+        b[9] ^= 0x10;
+        fs::write(&path, b).unwrap();
+        let r = recover_ok(d);
+        assert_eq!((r.snapshot_seq, r.seq), (1, 2));
+        assert_eq!(state_of(&r), state);
+        assert!(matches!(
+            r.report.rejected_snapshots[..],
+            [SnapshotError {
+                kind: SnapshotErrorKind::Header(BadHeader::ChecksumMismatch { .. }),
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn an_unreadable_newest_snapshot_is_quarantined_so_pruning_keeps_two_good_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let state = build(d, 3);
+        // EISDIR: readable by no one, root included (unlike EACCES).
+        fs::remove_file(snapshot_path(d, 3)).unwrap();
+        fs::create_dir(snapshot_path(d, 3)).unwrap();
+        let r = recover_ok(d);
+        assert_eq!((r.snapshot_seq, r.seq), (2, 3));
+        assert_eq!(state_of(&r), state);
+        assert!(matches!(
+            r.report.rejected_snapshots[..],
+            [SnapshotError {
+                kind: SnapshotErrorKind::Io(_),
+                ..
+            }]
+        ));
+        assert!(d.join("snapshot-00000000000000000003.np.corrupt").is_dir());
+        // The next generation: retention keeps snapshots 4 and 2 (not the unreadable 3), and the
+        // journals from 2 on.
+        next_generation_then_fallback(d, r, state);
+    }
+
+    #[test]
+    fn the_base_time_is_when_the_base_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        build(d, 2);
+        let then = SystemTime::now() - std::time::Duration::from_secs(3600);
+        fs::File::options()
+            .write(true)
+            .open(snapshot_path(d, 2))
+            .unwrap()
+            .set_modified(then)
+            .unwrap();
+        assert_eq!(recover_ok(d).base_time, Some(then));
+        let fresh = tempfile::tempdir().unwrap();
+        let age = recover_ok(fresh.path()).base_time.unwrap().elapsed();
+        assert!(age.unwrap_or_default() < std::time::Duration::from_secs(60));
+    }
+
+    #[test]
+    fn a_second_recovery_of_a_held_directory_is_refused_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        build(d, 1);
+        let held = recover_ok(d);
+        let path = journal_path(d, 1);
+        fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(&[5, 0])
+            .unwrap();
+        let err = recover::<State, Rec>(d).unwrap_err();
+        assert!(matches!(err, RecoverError::Lock(_)), "{err}");
+        // The holder's in-flight append is not cut as a torn tail by the refused process.
+        assert_eq!(
+            fs::metadata(&path).unwrap().len(),
+            held.journal.size_bytes() + 2
+        );
     }
 }

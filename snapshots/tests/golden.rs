@@ -62,8 +62,8 @@ fn golden_dir(version: u32) -> PathBuf {
 
 /// Writes the golden state and records with today's code into `dir`.
 fn write_golden(dir: &Path) {
-    write_snapshot(dir, SEQ, &golden_state()).unwrap();
     let mut j = Journal::create(dir, SEQ).unwrap();
+    write_snapshot(dir, SEQ, &golden_state()).unwrap();
     for r in golden_records() {
         j.append(&r).unwrap();
     }

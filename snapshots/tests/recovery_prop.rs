@@ -51,8 +51,9 @@ fn run(dir: &Path, ops: &[Op]) -> (State, usize, State, u64) {
             Op::Snapshot => {
                 journal.sync().unwrap();
                 seq += 1;
-                write_snapshot(dir, seq, &all).unwrap();
+                // The engine's order: the new generation's journal, then its snapshot.
                 journal = Journal::create(dir, seq).unwrap();
+                write_snapshot(dir, seq, &all).unwrap();
                 in_snapshot = all.len();
                 current.clear();
             }
@@ -74,10 +75,12 @@ proptest! {
         let d = dir.path();
         let (all, in_snapshot, current, seq) = run(d, &ops);
 
-        // Tear the last journal at a random offset.
+        // Tear the last journal at a random offset: anywhere for the genesis journal, after its
+        // header once its snapshot exists (which is written only after the header was synced).
         let path = journal_path(d, seq);
         let len = fs::metadata(&path).unwrap().len();
-        let cut = (len as f64 * cut_fraction) as u64;
+        let min = if seq == 0 { 0 } else { JOURNAL_HEADER_LEN as u64 };
+        let cut = min + ((len - min) as f64 * cut_fraction) as u64;
         fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(cut).unwrap();
 
         // Exactly the records that end at or before the cut survive.
@@ -101,7 +104,7 @@ proptest! {
         let mut j = r.journal;
         j.append(&vec![0xABu8]).unwrap();
         j.sync().unwrap();
-        drop(j);
+        drop((j, r.lock));
         let again = state_of(&recover::<State, Rec>(d).unwrap());
         prop_assert_eq!(again.len(), got.len() + 1);
         prop_assert_eq!(&again[..got.len()], &got[..]);

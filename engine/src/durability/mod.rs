@@ -17,9 +17,11 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use numpool_snapshots::{
-    recover, write_snapshot_bytes, JournalError, RecoverError, SnapshotError, WrittenSnapshot,
+    recover, write_snapshot_bytes, DirLock, JournalError, RecoverError, SnapshotError,
+    WrittenSnapshot,
 };
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -123,6 +125,10 @@ pub(crate) struct Durability {
     policy: FsyncPolicy,
     /// The one writer of the journal.
     writer: Writer,
+    /// The data directory's lock, held for the process's life: a second numpool is refused.
+    _lock: DirLock,
+    /// When the recovered base snapshot was taken: the first snapshot is due an interval after it.
+    pub(crate) base_time: Option<SystemTime>,
 }
 
 impl Durability {
@@ -142,7 +148,8 @@ impl Durability {
             dir = %dir.display(),
             snapshot = recovered.snapshot_seq,
             replayed,
-            torn_tail = recovered.report.torn_tail.is_some(),
+            torn_tail_bytes = recovered.report.torn_bytes(),
+            torn_tail_records = recovered.report.torn_records(),
             rejected_snapshots = recovered.report.rejected_snapshots.len(),
             "recovered"
         );
@@ -150,6 +157,8 @@ impl Durability {
             dir: dir.to_owned(),
             policy,
             writer: Writer::start(recovered.journal, dir.to_owned(), policy),
+            _lock: recovered.lock,
+            base_time: recovered.base_time,
         };
         Ok((durability, state))
     }

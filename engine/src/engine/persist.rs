@@ -159,21 +159,23 @@ impl Engine {
             return;
         };
         let mut ticks = tokio::time::interval(Duration::from_secs(1));
-        let mut last_snapshot = Instant::now();
+        // Due an interval after the base snapshot was taken, not after this start: a process
+        // restarted more often than the interval would otherwise never snapshot, and its journal
+        // (and every recovery's replay) would only grow.
+        let age = storage.base_time.and_then(|t| t.elapsed().ok());
+        let mut due = Instant::now() + schedule.interval.saturating_sub(age.unwrap_or_default());
         loop {
             ticks.tick().await;
             if storage.fault().is_some() {
                 // Failures here repeat the fault the writer logged once: not logged again.
                 if self.snapshot().await.is_ok() {
                     storage.clear_fault();
-                    last_snapshot = Instant::now();
+                    due = Instant::now() + schedule.interval;
                 }
                 continue;
             }
-            if last_snapshot.elapsed() >= schedule.interval
-                || storage.journal_bytes() >= schedule.journal_bytes
-            {
-                last_snapshot = Instant::now();
+            if Instant::now() >= due || storage.journal_bytes() >= schedule.journal_bytes {
+                due = Instant::now() + schedule.interval;
                 if let Err(err) = self.snapshot().await {
                     tracing::error!(error = &err as &dyn Error, "snapshot failed");
                 }
