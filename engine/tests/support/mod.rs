@@ -76,6 +76,16 @@ impl Numpool {
         (self.child, self.resp, self.http) = (child, resp, http);
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The config file it runs with.
+    pub fn config(&self) -> &Path {
+        &self.config
+    }
+
     /// The temporary directory holding the config.
     pub fn dir(&self) -> PathBuf {
         self.dir.path().to_owned()
