@@ -22,7 +22,7 @@ export NUMPOOL_LAZYFS="$root/.ci/lazyfs.sh"
 expected=3
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-cargo test -p numpool --test power_loss --test storage_faults -- --ignored "$@" 2>&1 | tee "$out"
+cargo test --no-fail-fast -p numpool --test power_loss --test storage_faults -- --ignored "$@" 2>&1 | tee "$out"
 ran=$(grep -Eo '^test result: ok\. [0-9]+ passed' "$out" | awk '{s += $4} END {print s + 0}')
 if [[ $ran -ne $expected ]]; then
   echo "power_loss.sh: $ran ignored tests passed, expected $expected" >&2
