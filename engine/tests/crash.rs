@@ -1,684 +1,285 @@
-//! Crash test, sled style (DESIGN §6): a real `numpool serve` under REST admin load and RESP
-//! pick load at once is killed with SIGKILL at a random moment, restarted on the same data
-//! directory, and checked against everything acknowledged before the kill. Cycles rotate over
-//! the fsync policies and share one data directory, so later cycles also recover from
-//! snapshots (taken every second) and from kills that land inside a snapshot.
+//! Crash tests, sled style (DESIGN §6): a real `numpool serve` under load is killed with SIGKILL
+//! at a random moment, restarted on the same data directory, and checked against everything
+//! acknowledged before the kill.
 //!
-//! `NUMPOOL_CRASH_CYCLES=200` runs more cycles; `NUMPOOL_CRASH_SEED=<seed>` replays the kill
-//! delays and operation choices of a printed seed (the interleaving of the loads is up to the
-//! scheduler); `NUMPOOL_TEST_LOG=1` shows the server's log.
+//! `acknowledged_changes_survive_sigkill` runs REST admin load and RESP pick load at once;
+//! cycles rotate over the fsync policies and share one data directory, so later cycles also
+//! recover from snapshots (taken every second) and from kills that land inside a snapshot.
+//! `a_number_that_left_and_came_back_keeps_no_old_mappings` removes a number and adds it back
+//! (through the pool, and through the inventory) while pipelined picks are in flight (§3.2
+//! rule 7: journal order must be the actors' order).
+//!
+//! `NUMPOOL_CRASH_CYCLES=200` runs more cycles of the first; `NUMPOOL_CRASH_SEED=<seed>` replays
+//! the kill delays and operation choices of a printed seed (the interleaving of the loads is up
+//! to the scheduler); `NUMPOOL_TEST_LOG=1` shows the server's log.
 
+mod crashkit;
 mod support;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::os::unix::process::ExitStatusExt;
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use redis::aio::MultiplexedConnection;
-use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
-use support::{Numpool, KEY, SECRET};
+use crashkit::{env_u64, inventory_number, resp, start, sticky_get, Api, Kill, POLICIES};
+use reqwest::Method;
+use serde_json::json;
 
 /// Kill/restart cycles of the default run, split evenly across the policies.
 const DEFAULT_CYCLES: usize = 21;
-const POLICIES: [&str; 3] = ["always", "everysec", "no"];
-/// The predictable pool the pick load runs against.
-const STICKY: &str = "sticky";
-/// Numbers the sticky pool starts with; removals stop at `STICKY_MIN` so picks never fail.
-const STICKY_START: u64 = 40;
-const STICKY_MIN: usize = 10;
-/// Concurrent pick connections, and picks per pipelined batch.
-const PICKERS: u64 = 2;
-const PICK_BATCH: usize = 16;
-/// New recipients one picker assigns per cycle at most; beyond them it only repeats known ones,
-/// which bounds the check's work in long runs. One pick in `NEW_ONE_IN` is new, so new
-/// assignments spread over the cycle rather than all coming first.
-const NEW_PER_CYCLE: u64 = 600;
-const NEW_ONE_IN: u32 = 6;
-/// The kill lands this long after the loads start.
-const KILL_DELAY_MS: std::ops::Range<u64> = 50..1_500;
-
-/// What the server acknowledged (and what was attempted but not acknowledged, which the
-/// checks must not rely on either way).
-#[derive(Default)]
-struct Model {
-    /// Inventory numbers whose upsert was acknowledged (the load never releases numbers).
-    inventory: BTreeSet<u64>,
-    /// The next fresh inventory number.
-    next_number: u64,
-    /// Pools by id; ids are never reused, so a pool whose creation went unacknowledged is
-    /// simply never used again.
-    pools: BTreeMap<String, PoolModel>,
-    /// The next pool's number.
-    next_pool: u64,
-    /// Recipient → the sender its last acknowledged PICK returned (sticky pool).
-    sticky: HashMap<u64, u64>,
-    /// Recipients of PICKs whose reply never came: any mapping they have must still be valid.
-    unacknowledged: BTreeSet<u64>,
-    /// Sticky-pool numbers a removal was sent for: their recipients may rightly move.
-    sticky_removal_sent: BTreeSet<u64>,
-}
-
-/// One pool as acknowledged.
-#[derive(Default)]
-struct PoolModel {
-    /// The deletion was acknowledged: the pool must be gone.
-    deleted: bool,
-    /// A deletion was sent without an answer: it may or may not exist.
-    maybe_deleted: bool,
-    /// Numbers it must hold (acknowledged adds with no removal sent since).
-    has: BTreeSet<u64>,
-    /// Numbers it must not hold (acknowledged removals with no add sent since).
-    lacks: BTreeSet<u64>,
-}
-
-impl PoolModel {
-    fn usable(&self) -> bool {
-        !self.deleted && !self.maybe_deleted
-    }
-
-    /// Before a membership change is sent: until it is answered, these numbers are unknown.
-    fn unsettle(&mut self, numbers: &[u64]) {
-        for n in numbers {
-            self.has.remove(n);
-            self.lacks.remove(n);
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_changes_survive_sigkill() {
     let cycles = env_u64("NUMPOOL_CRASH_CYCLES").map_or(DEFAULT_CYCLES, |c| c as usize);
+    let data = tempfile::tempdir().expect("data dir");
+    crashkit::run_cycles(data.path(), cycles, 50..1_500, Kill::Process).await;
+}
+
+/// Cycles of the ordering test: even ones remove and re-add through the pool, odd ones through
+/// the inventory; the policies rotate.
+const ORDER_CYCLES: u64 = 6;
+/// Pick connections, and fresh recipients per pipelined batch.
+const ORDER_PICKERS: u64 = 2;
+const ORDER_BATCH: u64 = 64;
+/// Fresh recipients one picker assigns per cycle at most.
+const ORDER_FRESH: u64 = 64 * 250;
+/// No periodic snapshot, so that recovery replays the whole journal in its order.
+const NO_SNAPSHOT: u32 = 3_600;
+
+/// One pipelined batch of PICKs of fresh recipients.
+struct Batch {
+    sent: Instant,
+    /// When the replies came, and the sender of each recipient.
+    answered: Option<(Instant, Vec<u64>)>,
+    recipients: Vec<u64>,
+}
+
+/// §3.2 rule 7 across a crash: a recipient mapped to number X before X left its pool has no
+/// conversation on X once X is back, also after a SIGKILL and recovery. The live server after
+/// the re-add is the judge of which mappings were made before X left (they are gone there);
+/// after the restart none of them may map to X again, and every mapping the live server held
+/// after the re-add is still there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_number_that_left_and_came_back_keeps_no_old_mappings() {
     let seed = env_u64("NUMPOOL_CRASH_SEED").unwrap_or_else(|| fastrand::u64(..));
-    println!("crash test: {cycles} cycles, seed {seed} (NUMPOOL_CRASH_SEED={seed} replays it)");
+    println!("seed {seed} (NUMPOOL_CRASH_SEED={seed} replays it)");
     let mut rng = fastrand::Rng::with_seed(seed);
     let data = tempfile::tempdir().expect("data dir");
-    let model = Arc::new(Mutex::new(Model::default()));
+    let mut server = start(data.path(), POLICIES[0], NO_SNAPSHOT);
+    let mut resurrections = Vec::new();
+    for cycle in 0..ORDER_CYCLES {
+        let via_inventory = cycle % 2 == 1;
+        let pool = format!("order{cycle}");
+        let api = Api::of(&server);
+        let (x, y) = (
+            inventory_number(1_000_000 + 2 * cycle),
+            inventory_number(1_000_001 + 2 * cycle),
+        );
+        let owned =
+            json!({ "numbers": [{ "number": x.to_string() }, { "number": y.to_string() }] });
+        assert!(
+            api.change(Method::POST, "/numbers", Some(owned), &[201])
+                .await
+        );
+        let body = json!({ "pool_id": pool, "fallback": "Pool",
+            "localized_sender_preferred": false, "predictable_sender_preferred": true });
+        assert!(api.change(Method::POST, "/pools", Some(body), &[201]).await);
+        let both = json!({ "numbers": [x.to_string(), y.to_string()] });
+        let members = format!("/pools/{pool}/numbers");
+        assert!(api.change(Method::POST, &members, Some(both), &[201]).await);
 
-    let mut server = start(data.path(), POLICIES[0]);
-    seed_sticky_pool(&Api::new(&server), &model).await;
-    for cycle in 0..cycles {
-        let policy = POLICIES[cycle % POLICIES.len()];
-        let delay = rng.u64(KILL_DELAY_MS);
-        println!("cycle {cycle}: --fsync {policy}, SIGKILL after {delay} ms");
         let stop = Arc::new(AtomicBool::new(false));
-        let mut loads = vec![tokio::spawn(admin_load(
-            Api::new(&server),
-            model.clone(),
-            stop.clone(),
-            rng.u64(..),
-        ))];
-        for picker in 0..PICKERS {
-            let first = recipient_base(cycle as u64, picker);
-            loads.push(tokio::spawn(pick_load(
+        let log = Arc::new(Mutex::new(Vec::<Batch>::new()));
+        let mut pickers = Vec::new();
+        for picker in 0..ORDER_PICKERS {
+            let first = 447_800_000_000 + cycle * 1_000_000 + picker * 500_000;
+            pickers.push(tokio::spawn(fresh_picks(
                 resp(&server).await,
-                model.clone(),
-                stop.clone(),
+                pool.clone(),
                 first,
-                rng.u64(..),
+                log.clone(),
+                stop.clone(),
             )));
         }
-        tokio::time::sleep(Duration::from_millis(delay)).await;
-        let status = server.kill();
-        assert_eq!(
-            status.signal(),
-            Some(9),
-            "numpool died before the kill: {status}"
-        );
-        stop.store(true, Ordering::SeqCst);
-        for load in loads {
-            load.await.expect("load task");
-        }
+        tokio::time::sleep(Duration::from_millis(rng.u64(50..300))).await;
 
-        server = start(data.path(), POLICIES[(cycle + 1) % POLICIES.len()]);
-        // Out of the mutex for the check, which awaits; the loads are done.
-        let acknowledged = std::mem::take(&mut *model.lock().unwrap());
-        check(&server, &acknowledged, cycle).await;
-        println!(
-            "  restarted: {} numbers, {} pools, {} mappings acknowledged so far, all there",
-            acknowledged.inventory.len(),
-            acknowledged.pools.len(),
-            acknowledged.sticky.len()
-        );
-        *model.lock().unwrap() = acknowledged;
-    }
-    server.terminate();
-}
-
-fn env_u64(name: &str) -> Option<u64> {
-    let value = std::env::var(name).ok()?;
-    Some(
-        value
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be an integer")),
-    )
-}
-
-fn start(data: &std::path::Path, policy: &str) -> Numpool {
-    let data = data.to_str().expect("utf-8 temp path");
-    Numpool::start(&[
-        "--data-dir",
-        data,
-        "--fsync",
-        policy,
-        "--snapshot-interval-seconds",
-        "1",
-    ])
-}
-
-/// GB mobile recipients, a distinct range per cycle and picker.
-fn recipient_base(cycle: u64, picker: u64) -> u64 {
-    447_900_000_000 + (cycle * PICKERS + picker) * NEW_PER_CYCLE
-}
-
-/// The `i`-th fresh inventory number (GB).
-fn inventory_number(i: u64) -> u64 {
-    447_700_000_000 + i
-}
-
-/// The REST API as the test account.
-struct Api {
-    client: reqwest::Client,
-    base: String,
-}
-
-impl Api {
-    fn new(server: &Numpool) -> Api {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("http client");
-        Api {
-            client,
-            base: format!("{}/v2/numberpools/accounts/{KEY}", server.base_url()),
-        }
-    }
-
-    /// Sends a request; `None` when no answer came (the server was killed).
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Option<(StatusCode, Value)> {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .basic_auth(KEY, Some(SECRET));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.ok()?;
-        let status = response.status();
-        let bytes = response.bytes().await.ok()?;
-        Some((
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        ))
-    }
-
-    /// Sends a change; whether it was acknowledged. Any answer but `expected` is a bug.
-    async fn change(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        expected: &[u16],
-    ) -> bool {
-        let Some((status, reply)) = self.send(method, path, body).await else {
-            return false;
-        };
-        assert!(
-            expected.contains(&status.as_u16()),
-            "{path}: {status} {reply}"
-        );
-        true
-    }
-
-    /// Every item of a paged listing (`_embedded.<key>`).
-    async fn list(&self, path: &str, key: &str) -> Vec<Value> {
-        let mut items = Vec::new();
-        for page in 1.. {
-            let url = format!("{path}?page={page}&page_size=100");
-            let (status, reply) = self.send(Method::GET, &url, None).await.expect("listing");
-            assert_eq!(status, StatusCode::OK, "{url}: {reply}");
-            items.extend(
-                reply["_embedded"][key]
-                    .as_array()
-                    .expect("items")
-                    .iter()
-                    .cloned(),
+        let removal_sent = Instant::now();
+        let just_x = json!({ "numbers": [x.to_string()] });
+        if via_inventory {
+            let path = format!("/numbers/{x}");
+            assert!(api.change(Method::DELETE, &path, None, &[200]).await);
+            let owned = json!({ "numbers": [{ "number": x.to_string() }] });
+            assert!(
+                api.change(Method::POST, "/numbers", Some(owned), &[201])
+                    .await
             );
-            if page >= reply["total_pages"].as_u64().expect("total_pages") {
-                return items;
-            }
+        } else {
+            let path = format!("{members}/delete");
+            assert!(
+                api.change(Method::POST, &path, Some(just_x.clone()), &[204])
+                    .await
+            );
         }
-        unreachable!()
-    }
+        assert!(
+            api.change(Method::POST, &members, Some(just_x), &[201])
+                .await
+        );
+        let readded = Instant::now();
 
-    /// A pool's numbers.
-    async fn members(&self, pool: &str) -> BTreeSet<u64> {
-        self.list(&format!("/pools/{pool}/numbers"), "numbers")
-            .await
-            .iter()
-            .map(|n| digits(n.as_str().expect("number string")))
-            .collect()
-    }
-}
-
-fn digits(text: &str) -> u64 {
-    text.parse()
-        .unwrap_or_else(|_| panic!("not digits: {text}"))
-}
-
-async fn resp(server: &Numpool) -> MultiplexedConnection {
-    let client = redis::Client::open(format!("redis://{}/", server.resp)).expect("redis url");
-    let mut con = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("connect RESP");
-    let () = redis::cmd("AUTH")
-        .arg(KEY)
-        .arg(SECRET)
-        .query_async(&mut con)
-        .await
-        .expect("AUTH");
-    con
-}
-
-/// The sticky pool with its first numbers; nothing is killed yet, so all of it must succeed.
-async fn seed_sticky_pool(api: &Api, model: &Mutex<Model>) {
-    let numbers: Vec<u64> = (0..STICKY_START).map(inventory_number).collect();
-    let body = json!({ "numbers": numbers.iter().map(|n| json!({ "number": n.to_string() })).collect::<Vec<_>>() });
-    assert!(
-        api.change(Method::POST, "/numbers", Some(body), &[201])
-            .await
-    );
-    let pool = json!({ "pool_id": STICKY, "fallback": "Pool",
-        "localized_sender_preferred": false, "predictable_sender_preferred": true });
-    assert!(api.change(Method::POST, "/pools", Some(pool), &[201]).await);
-    let add = json!({ "numbers": numbers.iter().map(u64::to_string).collect::<Vec<_>>() });
-    assert!(
-        api.change(
-            Method::POST,
-            &format!("/pools/{STICKY}/numbers"),
-            Some(add),
-            &[201]
-        )
-        .await
-    );
-    let mut model = model.lock().unwrap();
-    model.inventory.extend(&numbers);
-    model.next_number = STICKY_START;
-    model.pools.insert(
-        STICKY.to_owned(),
-        PoolModel {
-            has: numbers.into_iter().collect(),
-            ..PoolModel::default()
-        },
-    );
-}
-
-/// One admin change at a time, chosen at random, until the server stops answering: inventory
-/// upserts, pool creations and deletions, members added and removed, including the sticky
-/// pool's (a removal racing the picks that assign the removed number).
-async fn admin_load(api: Api, model: Arc<Mutex<Model>>, stop: Arc<AtomicBool>, seed: u64) {
-    let mut rng = fastrand::Rng::with_seed(seed);
-    while !stop.load(Ordering::SeqCst) {
-        let acknowledged = match rng.u32(0..100) {
-            0..25 => upsert_numbers(&api, &model, &mut rng).await,
-            25..30 => create_pool(&api, &model, &mut rng).await,
-            30..32 => delete_pool(&api, &model, &mut rng).await,
-            32..70 => add_members(&api, &model, &mut rng).await,
-            70..88 => remove_members(&api, &model, &mut rng).await,
-            _ => sticky_members(&api, &model, &mut rng).await,
-        };
-        if !acknowledged {
-            return;
-        }
-    }
-}
-
-async fn upsert_numbers(api: &Api, model: &Mutex<Model>, rng: &mut fastrand::Rng) -> bool {
-    let numbers: Vec<u64> = {
-        let mut model = model.lock().unwrap();
-        let first = model.next_number;
-        model.next_number += rng.u64(1..=4);
-        (first..model.next_number).map(inventory_number).collect()
-    };
-    let body = json!({ "numbers": numbers.iter().map(|n| json!({
-        "number": n.to_string(), "weight": 1 + n % 5 })).collect::<Vec<_>>() });
-    let acknowledged = api
-        .change(Method::POST, "/numbers", Some(body), &[201])
-        .await;
-    if acknowledged {
-        model.lock().unwrap().inventory.extend(numbers);
-    }
-    acknowledged
-}
-
-async fn create_pool(api: &Api, model: &Mutex<Model>, rng: &mut fastrand::Rng) -> bool {
-    let id = {
-        let mut model = model.lock().unwrap();
-        model.next_pool += 1;
-        format!("p{}", model.next_pool)
-    };
-    let body = json!({ "pool_id": id, "fallback": "Pool",
-        "localized_sender_preferred": rng.bool(), "predictable_sender_preferred": rng.bool() });
-    let acknowledged = api.change(Method::POST, "/pools", Some(body), &[201]).await;
-    if acknowledged {
-        model.lock().unwrap().pools.insert(id, PoolModel::default());
-    }
-    acknowledged
-}
-
-/// A usable pool other than the sticky one, if any.
-fn some_pool(model: &Model, rng: &mut fastrand::Rng) -> Option<String> {
-    let ids: Vec<&String> = model
-        .pools
-        .iter()
-        .filter(|(id, p)| *id != STICKY && p.usable())
-        .map(|(id, _)| id)
-        .collect();
-    (!ids.is_empty()).then(|| ids[rng.usize(..ids.len())].clone())
-}
-
-async fn delete_pool(api: &Api, model: &Mutex<Model>, rng: &mut fastrand::Rng) -> bool {
-    let Some(id) = some_pool(&model.lock().unwrap(), rng) else {
-        return true;
-    };
-    model
-        .lock()
-        .unwrap()
-        .pools
-        .get_mut(&id)
-        .expect("pool")
-        .maybe_deleted = true;
-    let acknowledged = api
-        .change(Method::DELETE, &format!("/pools/{id}"), None, &[200])
-        .await;
-    if acknowledged {
-        model
+        // Every batch sent before the re-add was acknowledged has its answers; which of its
+        // mappings to X the live server still holds says which were made after X came back.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while log
             .lock()
             .unwrap()
-            .pools
-            .get_mut(&id)
-            .expect("pool")
-            .deleted = true;
-    }
-    acknowledged
-}
-
-async fn add_members(api: &Api, model: &Mutex<Model>, rng: &mut fastrand::Rng) -> bool {
-    let (id, numbers) = {
-        let mut model = model.lock().unwrap();
-        let Some(id) = some_pool(&model, rng) else {
-            return true;
-        };
-        let owned: Vec<u64> = model.inventory.iter().copied().collect();
-        let numbers: Vec<u64> = (0..rng.usize(1..=50))
-            .map(|_| owned[rng.usize(..owned.len())])
-            .collect();
-        model.pools.get_mut(&id).expect("pool").unsettle(&numbers);
-        (id, numbers)
-    };
-    change_members(api, model, &id, numbers, true).await
-}
-
-async fn remove_members(api: &Api, model: &Mutex<Model>, rng: &mut fastrand::Rng) -> bool {
-    let (id, numbers) = {
-        let mut model = model.lock().unwrap();
-        let Some(id) = some_pool(&model, rng) else {
-            return true;
-        };
-        let pool = model.pools.get_mut(&id).expect("pool");
-        let members: Vec<u64> = pool.has.iter().copied().collect();
-        if members.is_empty() {
-            return true;
+            .iter()
+            .any(|b| b.sent < readded && b.answered.is_none())
+        {
+            assert!(
+                Instant::now() < deadline,
+                "picks sent before the re-add never answered"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let numbers: Vec<u64> = (0..rng.usize(1..=members.len().min(10)))
-            .map(|_| members[rng.usize(..members.len())])
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        pool.unsettle(&numbers);
-        (id, numbers)
-    };
-    change_members(api, model, &id, numbers, false).await
-}
+        let (old, early): (Vec<u64>, BTreeSet<u64>) = {
+            let log = log.lock().unwrap();
+            let mut old = Vec::new();
+            let mut early = BTreeSet::new();
+            for batch in log.iter().filter(|b| b.sent < readded) {
+                let (at, senders) = batch.answered.as_ref().expect("answered");
+                for (&to, &sender) in batch.recipients.iter().zip(senders) {
+                    if sender == x {
+                        old.push(to);
+                        if *at < removal_sent {
+                            early.insert(to);
+                        }
+                    }
+                }
+            }
+            (old, early)
+        };
+        let mut con = resp(&server).await;
+        let mut alive = BTreeSet::new();
+        for chunk in old.chunks(1_000) {
+            let found = sticky_get(&mut con, &pool, chunk.iter().copied()).await;
+            for (&to, found) in chunk.iter().zip(found) {
+                if found == Some(x) {
+                    assert!(
+                        !early.contains(&to),
+                        "cycle {cycle}: live, {to} is still mapped to {x} after it left and came \
+                         back, through a mapping acknowledged before the removal was sent"
+                    );
+                    alive.insert(to);
+                }
+            }
+        }
+        drop(con);
 
-/// Grows the sticky pool by a fresh number, or shrinks it by one while picks run on it. A
-/// removed number never comes back, so a recipient's acknowledged sender is either still a
-/// member (and must still be its sender) or had a removal sent.
-async fn sticky_members(api: &Api, model: &Mutex<Model>, rng: &mut fastrand::Rng) -> bool {
-    let (numbers, add) = {
-        let mut model = model.lock().unwrap();
-        let in_pool: BTreeSet<u64> = model.pools[STICKY].has.clone();
-        let removable: Vec<u64> = in_pool.iter().copied().collect();
-        if rng.bool() && removable.len() > STICKY_MIN {
-            let number = removable[rng.usize(..removable.len())];
-            model.sticky_removal_sent.insert(number);
-            (vec![number], false)
+        tokio::time::sleep(Duration::from_millis(rng.u64(0..200))).await;
+        crashkit::kill_under_load(server, &stop, pickers).await;
+
+        server = start(
+            data.path(),
+            POLICIES[(cycle as usize + 1) % POLICIES.len()],
+            NO_SNAPSHOT,
+        );
+        let api = Api::of(&server);
+        assert_eq!(
+            api.members(&pool).await,
+            BTreeSet::from([x, y]),
+            "cycle {cycle}: the pool's acknowledged members"
+        );
+        let batches = std::mem::take(&mut *log.lock().unwrap());
+        let mut con = resp(&server).await;
+        let mut resurrected = Vec::new();
+        let mut checked = 0;
+        for batch in &batches {
+            let found = sticky_get(&mut con, &pool, batch.recipients.iter().copied()).await;
+            for (i, (&to, found)) in batch.recipients.iter().zip(found).enumerate() {
+                let Some((_, senders)) = &batch.answered else {
+                    // Never answered, so sent after the re-add: any mapping is a valid one.
+                    assert!(
+                        found.is_none_or(|f| f == x || f == y),
+                        "cycle {cycle}: {to} mapped to non-member {found:?}"
+                    );
+                    continue;
+                };
+                checked += 1;
+                let sender = senders[i];
+                if sender == x && batch.sent < readded && !alive.contains(&to) {
+                    if found == Some(x) {
+                        resurrected.push(to);
+                    }
+                } else {
+                    assert_eq!(
+                        found,
+                        Some(sender),
+                        "cycle {cycle}: acknowledged mapping of {to} lost or changed"
+                    );
+                }
+            }
+        }
+        let via = if via_inventory {
+            "via the inventory"
         } else {
-            let Some(fresh) = model
-                .inventory
-                .iter()
-                .copied()
-                .find(|n| !in_pool.contains(n) && !model.sticky_removal_sent.contains(n))
-            else {
-                return true;
-            };
-            (vec![fresh], true)
-        }
-    };
-    model
-        .lock()
-        .unwrap()
-        .pools
-        .get_mut(STICKY)
-        .expect("pool")
-        .unsettle(&numbers);
-    change_members(api, model, STICKY, numbers, add).await
-}
-
-/// Sends an add (`add`) or a removal of `numbers` (already unsettled in the model) and records
-/// the outcome if it was acknowledged.
-async fn change_members(
-    api: &Api,
-    model: &Mutex<Model>,
-    id: &str,
-    numbers: Vec<u64>,
-    add: bool,
-) -> bool {
-    let body = json!({ "numbers": numbers.iter().map(u64::to_string).collect::<Vec<_>>() });
-    let acknowledged = if add {
-        api.change(
-            Method::POST,
-            &format!("/pools/{id}/numbers"),
-            Some(body),
-            &[201],
-        )
-        .await
-    } else {
-        api.change(
-            Method::POST,
-            &format!("/pools/{id}/numbers/delete"),
-            Some(body),
-            &[204],
-        )
-        .await
-    };
-    if acknowledged {
-        let mut model = model.lock().unwrap();
-        let pool = model.pools.get_mut(id).expect("pool");
-        let (gained, lost) = if add {
-            (&mut pool.has, &mut pool.lacks)
-        } else {
-            (&mut pool.lacks, &mut pool.has)
+            "via the pool"
         };
-        gained.extend(&numbers);
-        for n in &numbers {
-            lost.remove(n);
+        if !resurrected.is_empty() {
+            resurrections.push(format!(
+                "cycle {cycle} ({via}): {} recipients mapped to {x} through mappings made \
+                 before it left the pool (dead in the live server after the re-add), e.g. {:?}",
+                resurrected.len(),
+                &resurrected[..resurrected.len().min(3)]
+            ));
         }
+        println!(
+            "cycle {cycle} ({via}): {checked} acknowledged picks, {} to {x} before the re-add, {} \
+             of them made after it, {} made before it back after recovery",
+            old.len(),
+            alive.len(),
+            resurrected.len()
+        );
     }
-    acknowledged
+    server.terminate();
+    assert!(
+        resurrections.is_empty(),
+        "after recovery:\n{}",
+        resurrections.join("\n")
+    );
 }
 
-/// Pipelined PICKs on the sticky pool until the server stops answering: fresh recipients from
-/// `first` on (new assignments, journaled) mixed with repeats (sticky hits).
-async fn pick_load(
-    mut con: MultiplexedConnection,
-    model: Arc<Mutex<Model>>,
-    stop: Arc<AtomicBool>,
+/// Pipelined PICKs of fresh recipients from `first` on, logged batch by batch, until the server
+/// stops answering.
+async fn fresh_picks(
+    mut con: redis::aio::MultiplexedConnection,
+    pool: String,
     first: u64,
-    seed: u64,
+    log: Arc<Mutex<Vec<Batch>>>,
+    stop: Arc<AtomicBool>,
 ) {
-    let mut rng = fastrand::Rng::with_seed(seed);
     let mut next = first;
     while !stop.load(Ordering::SeqCst) {
-        let recipients: Vec<u64> = (0..PICK_BATCH)
-            .map(|_| {
-                if next < first + NEW_PER_CYCLE && (next == first || rng.u32(..NEW_ONE_IN) == 0) {
-                    next += 1;
-                    next - 1
-                } else {
-                    rng.u64(first..next)
-                }
-            })
-            .collect();
-        model.lock().unwrap().unacknowledged.extend(&recipients);
-        let mut pipe = redis::pipe();
-        for to in &recipients {
-            pipe.cmd("PICK").arg(STICKY).arg(to.to_string());
+        // Past its share of fresh recipients, a picker repeats its last batch (sticky hits,
+        // unlogged): the picks stay in flight without growing the check.
+        let fresh = next < first + ORDER_FRESH;
+        if fresh {
+            next += ORDER_BATCH;
         }
-        let senders: Vec<String> = match pipe.query_async(&mut con).await {
-            Ok(senders) => senders,
-            Err(err)
-                if err.is_io_error()
-                    || err.is_connection_dropped()
-                    || err.is_unrecoverable_error() =>
-            {
-                return
-            }
-            Err(err) => panic!("PICK failed: {err}"),
+        let recipients: Vec<u64> = (next - ORDER_BATCH..next).collect();
+        let index = fresh.then(|| {
+            let mut log = log.lock().unwrap();
+            log.push(Batch {
+                sent: Instant::now(),
+                answered: None,
+                recipients: recipients.clone(),
+            });
+            log.len() - 1
+        });
+        let Some(senders) = crashkit::picks(&mut con, &pool, &recipients).await else {
+            return;
         };
-        let mut model = model.lock().unwrap();
-        for (to, sender) in recipients.iter().zip(senders) {
-            let sender = digits(&sender);
-            model.unacknowledged.remove(to);
-            if let Some(before) = model.sticky.insert(*to, sender) {
-                assert!(
-                    before == sender || model.sticky_removal_sent.contains(&before),
-                    "{to} moved from {before} to {sender} while {before} stayed in the pool"
-                );
-            }
+        if let Some(index) = index {
+            log.lock().unwrap()[index].answered = Some((Instant::now(), senders));
         }
     }
-}
-
-/// After a restart: everything acknowledged is there, nothing acknowledged as gone is back,
-/// and every sticky mapping points at a member of the pool.
-async fn check(server: &Numpool, model: &Model, cycle: usize) {
-    let api = Api::new(server);
-    let inventory: BTreeSet<u64> = api
-        .list("/numbers", "numbers")
-        .await
-        .iter()
-        .map(|n| digits(n["number"].as_str().expect("number")))
-        .collect();
-    let lost: Vec<_> = model.inventory.difference(&inventory).collect();
-    assert!(
-        lost.is_empty(),
-        "cycle {cycle}: acknowledged inventory numbers lost: {lost:?}"
-    );
-
-    let pools: BTreeSet<String> = api
-        .list("/pools", "pools")
-        .await
-        .iter()
-        .map(|p| p["pool_id"].as_str().expect("pool_id").to_owned())
-        .collect();
-    for (id, pool) in &model.pools {
-        if pool.deleted {
-            assert!(
-                !pools.contains(id),
-                "cycle {cycle}: deleted pool {id} is back"
-            );
-            continue;
-        }
-        if pool.maybe_deleted {
-            continue;
-        }
-        assert!(
-            pools.contains(id),
-            "cycle {cycle}: acknowledged pool {id} lost"
-        );
-        let members = api.members(id).await;
-        let lost: Vec<_> = pool.has.difference(&members).collect();
-        assert!(
-            lost.is_empty(),
-            "cycle {cycle}: pool {id} lost acknowledged members {lost:?}"
-        );
-        let back: Vec<_> = pool.lacks.intersection(&members).collect();
-        assert!(
-            back.is_empty(),
-            "cycle {cycle}: pool {id} holds removed members {back:?}"
-        );
-    }
-
-    // Sticky assignments. The journal record of a batch's new assignments is handed to the
-    // OS (write(2)) before the batch is answered under every policy; the policies differ only
-    // in when it is fsynced. SIGKILL ends the process, not the kernel, so the page cache
-    // survives and nothing acknowledged may be lost under `everysec` or `no` either: the same
-    // strict check holds for all three (only a power loss would tell them apart).
-    let members = api.members(STICKY).await;
-    let mut con = resp(server).await;
-    let acknowledged: Vec<(u64, u64)> = model.sticky.iter().map(|(&to, &s)| (to, s)).collect();
-    for chunk in acknowledged.chunks(1_000) {
-        let found = sticky_get(&mut con, chunk.iter().map(|&(to, _)| to)).await;
-        for (&(to, sender), found) in chunk.iter().zip(found) {
-            if let Some(found) = found {
-                assert!(
-                    members.contains(&found),
-                    "cycle {cycle}: {to} mapped to non-member {found}"
-                );
-            }
-            if !model.sticky_removal_sent.contains(&sender) {
-                assert_eq!(
-                    found,
-                    Some(sender),
-                    "cycle {cycle}: acknowledged mapping of {to} lost or changed"
-                );
-            }
-        }
-    }
-    let unacknowledged: Vec<u64> = model.unacknowledged.iter().copied().collect();
-    for chunk in unacknowledged.chunks(1_000) {
-        for (to, found) in chunk
-            .iter()
-            .zip(sticky_get(&mut con, chunk.iter().copied()).await)
-        {
-            if let Some(found) = found {
-                assert!(
-                    members.contains(&found),
-                    "cycle {cycle}: {to} mapped to non-member {found}"
-                );
-            }
-        }
-    }
-}
-
-/// `STICKY.GET` for each recipient, pipelined.
-async fn sticky_get(
-    con: &mut MultiplexedConnection,
-    recipients: impl Iterator<Item = u64>,
-) -> Vec<Option<u64>> {
-    let mut pipe = redis::pipe();
-    for to in recipients {
-        pipe.cmd("STICKY.GET").arg(STICKY).arg(to.to_string());
-    }
-    let found: Vec<Option<String>> = pipe.query_async(con).await.expect("STICKY.GET");
-    found.into_iter().map(|s| s.map(|s| digits(&s))).collect()
 }

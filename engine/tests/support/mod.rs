@@ -81,9 +81,9 @@ impl Numpool {
         self.child.id()
     }
 
-    /// The config file.
-    pub fn config(&self) -> PathBuf {
-        self.config.clone()
+    /// The config file it runs with.
+    pub fn config(&self) -> &Path {
+        &self.config
     }
 
     /// The temporary directory holding the config.
