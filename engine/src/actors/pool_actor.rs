@@ -89,6 +89,31 @@ impl PoolActor {
     }
 }
 
+impl PoolActor {
+    /// A batch whose records could not be stored: its new mappings are withdrawn, and every
+    /// answer that named a pool number becomes a storage refusal.
+    fn withdraw(
+        &mut self,
+        assigned: &[(Msisdn, Msisdn)],
+        outcomes: Vec<Result<Pick, PickError>>,
+        fault: &StorageFailure,
+    ) -> Vec<Result<Pick, PickRefusal>> {
+        for (to, sender) in assigned {
+            self.state.sticky_forget(*to, *sender);
+        }
+        outcomes
+            .into_iter()
+            .map(|outcome| match outcome {
+                Ok(Pick {
+                    sender: Sender::Number(_),
+                    ..
+                }) => Err(PickRefusal::Storage(fault.clone())),
+                other => other.map_err(PickRefusal::Pick),
+            })
+            .collect()
+    }
+}
+
 /// Applies a change after its record is stored, holding the actor's other messages back.
 fn after_journal<T: 'static>(
     stored: impl Future<Output = Result<(), StorageFailure>> + 'static,
@@ -161,10 +186,18 @@ impl Handler<PickBatch> for PoolActor {
             let submitted = journal
                 .storage
                 .submit(records, journal.storage.fsyncs_assignments());
-            if let Ok(ticket) = submitted {
-                self.pending = Some(ticket);
+            match submitted {
+                Ok(ticket) => {
+                    self.pending = Some(ticket);
+                    Some(Ok(ticket))
+                }
+                // Refused at once (a fault is in force): withdraw the mappings now, before
+                // any later message (a snapshot's copy among them) can see them.
+                Err(fault) => {
+                    let answers = self.withdraw(&assigned, outcomes, &fault);
+                    return Box::pin(fut::ready(answers));
+                }
             }
-            Some(submitted)
         };
         let ticket = waits_for.as_ref().and_then(|w| w.as_ref().ok().copied());
         let stored = {
@@ -187,21 +220,7 @@ impl Handler<PickBatch> for PoolActor {
                         .into_iter()
                         .map(|o| o.map_err(PickRefusal::Pick))
                         .collect(),
-                    Err(fault) => {
-                        for (to, sender) in &assigned {
-                            actor.state.sticky_forget(*to, *sender);
-                        }
-                        outcomes
-                            .into_iter()
-                            .map(|outcome| match outcome {
-                                Ok(Pick {
-                                    sender: Sender::Number(_),
-                                    ..
-                                }) => Err(PickRefusal::Storage(fault.clone())),
-                                other => other.map_err(PickRefusal::Pick),
-                            })
-                            .collect()
-                    }
+                    Err(fault) => actor.withdraw(&assigned, outcomes, &fault),
                 }
             }),
         )

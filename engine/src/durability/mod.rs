@@ -214,6 +214,11 @@ impl Durability {
         self.writer.fault()
     }
 
+    /// Storage faults since start.
+    pub(crate) fn faults(&self) -> u64 {
+        self.writer.faults()
+    }
+
     /// Ends the fault: a snapshot written after the rotation holds everything acknowledged.
     pub(crate) fn clear_fault(&self) {
         self.writer.clear_fault();

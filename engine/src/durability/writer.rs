@@ -62,6 +62,8 @@ struct Shared {
     settled: watch::Sender<u64>,
     /// The current journal's size, for the snapshot-by-size trigger.
     journal_bytes: AtomicU64,
+    /// Faults since start: a fault the engine ends within a second still shows in `/metrics`.
+    faults: AtomicU64,
 }
 
 impl Shared {
@@ -112,6 +114,7 @@ impl Writer {
             failed: RwLock::new(Vec::new()),
             settled: watch::channel(0).0,
             journal_bytes: AtomicU64::new(journal.size_bytes()),
+            faults: AtomicU64::new(0),
         });
         let thread = {
             let shared = shared.clone();
@@ -214,6 +217,11 @@ impl Writer {
         if self.shared.fault.write().take().is_some() {
             tracing::info!("storage recovered: changes are acknowledged again");
         }
+    }
+
+    /// Faults since start.
+    pub(crate) fn faults(&self) -> u64 {
+        self.shared.faults.load(Ordering::Relaxed)
     }
 
     /// The current journal's size in bytes.
@@ -360,13 +368,21 @@ impl Thread {
                 self.journal.rewind(self.acked_len)?;
             } else {
                 self.journal.sync()?;
+                // A journal deleted since the last tick must not be rotated away unnoticed:
+                // its acknowledged records are gone from the disk.
+                if !self.journal.is_in_place() {
+                    return Ok(None);
+                }
             }
             let next = self.journal.seq() + 1;
             self.journal = Journal::create(&self.dir, next)?;
-            Ok::<_, numpool_snapshots::JournalError>(next)
+            Ok::<_, numpool_snapshots::JournalError>(Some(next))
         })();
         match rotated {
-            Ok(next) => {
+            Ok(None) => Err(self.fail(StorageError::JournalGone {
+                seq: self.journal.seq(),
+            })),
+            Ok(Some(next)) => {
                 self.acked_len = self.journal.size_bytes();
                 self.shared
                     .journal_bytes
@@ -398,6 +414,7 @@ impl Thread {
         );
         let failure = StorageFailure::new(err);
         *fault = Some(failure.clone());
+        self.shared.faults.fetch_add(1, Ordering::Relaxed);
         failure
     }
 }

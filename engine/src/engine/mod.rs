@@ -353,6 +353,14 @@ impl Engine {
         self.inner.storage.as_ref().map(|_| record())
     }
 
+    /// Storage faults since start (0 in memory).
+    pub(crate) fn storage_faults(&self) -> u64 {
+        self.inner
+            .storage
+            .as_ref()
+            .map_or(0, |storage| storage.faults())
+    }
+
     /// Whether changes can be stored now (`/healthz`, `INFO`, `/metrics`).
     pub(crate) fn storage_state(&self) -> StorageState {
         match &self.inner.storage {

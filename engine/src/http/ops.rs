@@ -112,6 +112,18 @@ pub(crate) async fn metrics(engine: web::Data<Engine>) -> HttpResponse {
         header(&mut out, name, "gauge", help);
         sample(&mut out, name, "", value);
     }
+    header(
+        &mut out,
+        "numpool_storage_faults_total",
+        "counter",
+        "Storage faults since start (each refused changes until it ended).",
+    );
+    sample(
+        &mut out,
+        "numpool_storage_faults_total",
+        "",
+        engine.storage_faults(),
+    );
     let storage = engine.storage_state();
     header(
         &mut out,

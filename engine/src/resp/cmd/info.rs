@@ -91,6 +91,7 @@ impl Info {
                 .collect();
             let storage = engine.storage_state();
             let storage_name = storage.as_str();
+            let faults = engine.storage_faults();
             let storage_error = match &storage {
                 StorageState::Failed(why) => why.reason(),
                 StorageState::Ok | StorageState::InMemory => String::new(),
@@ -99,6 +100,7 @@ impl Info {
                 ("version", &env!("CARGO_PKG_VERSION")),
                 ("storage", &storage_name),
                 ("storage_error", &storage_error),
+                ("storage_faults", &faults),
                 ("pools", &stats.pools),
                 ("numbers", &stats.numbers),
                 ("sticky_entries", &totals.sticky_entries),
