@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{AccountData, AccountHandle, Engine, EngineError, Page, Paged, Unavailable};
+use super::{change_pool, AccountData, AccountHandle, Engine, EngineError, Page, Paged};
 use crate::actors::messages::{Remove, Upsert};
 use crate::clock::unix_now;
 use crate::durability::convert;
@@ -41,15 +41,15 @@ impl Engine {
             .collect();
         for (pool_id, numbers) in changed_in_pools {
             let entry = &data.pools[&pool_id];
-            entry
-                .addr
-                .send(Upsert {
+            change_pool(
+                &entry.addr,
+                pool_id.as_str(),
+                Upsert {
                     numbers,
                     record: None,
-                })
-                .await
-                .map_err(Unavailable::of(pool_id.as_str()))?
-                .map_err(EngineError::Storage)?;
+                },
+            )
+            .await?;
         }
         tracing::info!(account = %account.id(), numbers = created.len(), "inventory numbers upserted");
         Ok(created)
@@ -133,12 +133,7 @@ impl Engine {
                 numbers: vec![number],
                 record,
             };
-            entry
-                .addr
-                .send(change)
-                .await
-                .map_err(Unavailable::of(pool_id.as_str()))?
-                .map_err(EngineError::Storage)?;
+            change_pool(&entry.addr, pool_id.as_str(), change).await?;
             entry.members.remove(&number);
             entry.updated_at = now;
         }

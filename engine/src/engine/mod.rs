@@ -381,6 +381,24 @@ impl Engine {
     }
 }
 
+/// Sends a change to a pool's actor, which journals it in its own order before applying it:
+/// the actor's answer, or why the change was not made (its actor is gone, or storage failed).
+async fn change_pool<M, T>(
+    addr: &Addr<PoolActor>,
+    pool_id: &str,
+    change: M,
+) -> Result<T, EngineError>
+where
+    M: actix::Message<Result = Result<T, StorageFailure>> + Send + 'static,
+    T: Send + 'static,
+    PoolActor: actix::Handler<M>,
+{
+    addr.send(change)
+        .await
+        .map_err(Unavailable::of(pool_id))?
+        .map_err(EngineError::Storage)
+}
+
 /// Serves an account from recovered state: its model rebuilt beside the replay
 /// ([`WorkingAccount::restore`]), then an actor spawned for each pool.
 fn restore_account(

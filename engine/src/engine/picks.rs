@@ -5,7 +5,7 @@
 use actix::Addr;
 use thiserror::Error;
 
-use super::{AccountHandle, Engine, EngineError, Unavailable};
+use super::{change_pool, AccountHandle, Engine, EngineError, Unavailable};
 use crate::actors::messages::{PickBatch, PickJob, PickRefusal, StickyDel, StickyGet};
 use crate::actors::PoolActor;
 use crate::durability::StorageFailure;
@@ -148,10 +148,7 @@ impl Engine {
         to: Msisdn,
     ) -> Result<bool, EngineError> {
         let addr = route(account, pool_id)?;
-        addr.send(StickyDel(to))
-            .await
-            .map_err(Unavailable::of(pool_id))?
-            .map_err(EngineError::Storage)
+        change_pool(&addr, pool_id, StickyDel(to)).await
     }
 }
 

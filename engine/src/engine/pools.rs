@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 
-use super::{AccountData, AccountHandle, Engine, EngineError, Page, Paged, PoolEntry, Unavailable};
+use super::{change_pool, AccountData, AccountHandle, Engine, EngineError, Page, Paged, PoolEntry};
 use crate::actors::messages::{Remove, SetSettings, Stop, Upsert};
 use crate::clock::unix_now;
 use crate::durability::convert;
@@ -163,12 +163,7 @@ impl Engine {
             settings: settings.clone(),
             record,
         };
-        entry
-            .addr
-            .send(change)
-            .await
-            .map_err(Unavailable::of(id.as_str()))?
-            .map_err(EngineError::Storage)?;
+        change_pool(&entry.addr, id.as_str(), change).await?;
         let mut entry = data.pools.remove(&id).expect("looked up above");
         entry.settings = settings;
         entry.updated_at = now;
@@ -247,12 +242,7 @@ impl Engine {
                 numbers: joining,
                 record,
             };
-            entry
-                .addr
-                .send(change)
-                .await
-                .map_err(Unavailable::of(id.as_str()))?
-                .map_err(EngineError::Storage)?;
+            change_pool(&entry.addr, id.as_str(), change).await?;
             entry.members.extend(members);
             entry.updated_at = now;
         }
@@ -297,12 +287,7 @@ impl Engine {
                 numbers: leaving.clone(),
                 record,
             };
-            entry
-                .addr
-                .send(change)
-                .await
-                .map_err(Unavailable::of(id.as_str()))?
-                .map_err(EngineError::Storage)?;
+            change_pool(&entry.addr, id.as_str(), change).await?;
             for number in &leaving {
                 entry.members.remove(number);
             }
