@@ -279,7 +279,8 @@ pub fn read_journal_bytes(dir: &Path, seq: u64) -> Result<JournalContents<Vec<u8
 
 impl Journal {
     /// Creates journal `seq` in `dir` (which must exist) with its header, fsyncs the file and the
-    /// directory. Fails with [`JournalErrorKind::AlreadyExists`] rather than overwrite a journal.
+    /// directory. Fails with [`JournalErrorKind::AlreadyExists`] rather than overwrite a journal;
+    /// a header it cannot write leaves no file behind.
     pub fn create(dir: &Path, seq: u64) -> Result<Self, JournalError> {
         let path = journal_path(dir, seq);
         let mut file = match OpenOptions::new().write(true).create_new(true).open(&path) {
@@ -289,9 +290,16 @@ impl Journal {
             }
             Err(e) => return Err(JournalError::io(&path)(e)),
         };
-        file.write_all(&journal_header(seq))
-            .and_then(|()| file.sync_all())
-            .map_err(JournalError::io(&path))?;
+        let written = file
+            .write_all(&journal_header(seq))
+            .and_then(|()| file.sync_all());
+        if let Err(err) = written {
+            // The file is ours (`create_new`): a half-made journal would look like damage to
+            // recovery and block the next try, so it goes (a full disk is the usual cause).
+            drop(file);
+            let _ = fs::remove_file(&path);
+            return Err(JournalError::io(&path)(err));
+        }
         sync_dir(dir).map_err(JournalError::io(dir))?;
         Ok(Self::wrap(path, seq, file, JOURNAL_HEADER_LEN as u64))
     }

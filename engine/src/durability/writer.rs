@@ -389,6 +389,10 @@ impl Thread {
                     .store(self.acked_len, Ordering::Relaxed);
                 Ok(next)
             }
+            // Still failing while a fault lasts: this attempt's own error, for the caller.
+            Err(err) if self.shared.fault.read().is_some() => {
+                Err(StorageFailure::new(StorageError::Journal(err)))
+            }
             Err(err) => Err(self.fail(StorageError::Journal(err))),
         }
     }

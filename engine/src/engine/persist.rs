@@ -168,7 +168,11 @@ impl Engine {
             ticks.tick().await;
             if storage.fault().is_some() {
                 // Failures here repeat the fault the writer logged once: not logged again.
-                if self.snapshot().await.is_ok() {
+                let attempt = self.snapshot().await;
+                if let Err(err) = &attempt {
+                    tracing::debug!(error = err as &dyn Error, "storage still failing");
+                }
+                if attempt.is_ok() {
                     storage.clear_fault();
                     due = Instant::now() + schedule.interval;
                 }
