@@ -269,7 +269,9 @@ impl Thread {
             };
             if Instant::now() >= next_tick {
                 self.tick();
-                next_tick = Instant::now() + TICK;
+                // Fixed rate: the next fsync is due a second after this one was, not a second
+                // after it ended, so a slow fsync does not stretch the `everysec` window.
+                next_tick = (next_tick + TICK).max(Instant::now());
             }
             let Some(first) = first else { continue };
             // Group commit: everything already waiting goes into this write, up to the first
