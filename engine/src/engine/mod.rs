@@ -347,6 +347,22 @@ impl Engine {
         Ok(())
     }
 
+    /// Waits until everything stored so far is fsynced: an admin call that changed nothing
+    /// still promises, like every admin answer, that all it follows is on disk. A no-op
+    /// without storage.
+    async fn barrier(&self) -> Result<(), EngineError> {
+        if let Some(storage) = &self.inner.storage {
+            let ticket = storage
+                .submit(Vec::new(), true)
+                .map_err(EngineError::Storage)?;
+            storage
+                .settled(ticket)
+                .await
+                .map_err(EngineError::Storage)?;
+        }
+        Ok(())
+    }
+
     /// The record of a pool-level change for its actor to journal, in its own order; `None`
     /// without storage.
     fn record(&self, record: impl FnOnce() -> Record) -> Option<Record> {

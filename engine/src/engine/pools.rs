@@ -245,6 +245,8 @@ impl Engine {
             change_pool(&entry.addr, id.as_str(), change).await?;
             entry.members.extend(members);
             entry.updated_at = now;
+        } else {
+            self.barrier().await?;
         }
         let added = outcomes.iter().filter(|o| **o == AddOutcome::Added).count();
         tracing::info!(account = %account.id(), pool = %pool_id, added, "numbers added to a pool");
@@ -292,6 +294,8 @@ impl Engine {
                 entry.members.remove(number);
             }
             entry.updated_at = now;
+        } else {
+            self.barrier().await?;
         }
         let removed = outcomes
             .iter()
