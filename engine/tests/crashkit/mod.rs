@@ -51,7 +51,7 @@ struct Model {
     /// The next pool's number.
     next_pool: u64,
     /// Recipient → the sender its last acknowledged PICK returned (sticky pool), and when the
-    /// mapping was first acknowledged.
+    /// mapping to that sender was first acknowledged.
     sticky: HashMap<u64, (u64, Instant)>,
     /// Recipients of PICKs whose reply never came: any mapping they have must still be valid.
     unacknowledged: BTreeSet<u64>,
@@ -614,10 +614,13 @@ async fn pick_load(
         let mut model = model.lock().unwrap();
         for (to, sender) in recipients.iter().zip(senders) {
             model.unacknowledged.remove(to);
-            let at = model
-                .sticky
-                .get(to)
-                .map_or_else(Instant::now, |&(_, at)| at);
+            // A mapping to a new sender (its old one left) is a new acknowledgement: it dates
+            // from now, not from the first one, or a power loss that rightly drops it from the
+            // unsynced tail would look like the loss of a synced mapping.
+            let at = match model.sticky.get(to) {
+                Some(&(before, at)) if before == sender => at,
+                _ => Instant::now(),
+            };
             if let Some((before, _)) = model.sticky.insert(*to, (sender, at)) {
                 assert!(
                     before == sender || model.sticky_removal_sent.contains(&before),
