@@ -32,6 +32,12 @@ use super::frame::{parse_command, write_protocol_error, FrameLimits, ProtocolErr
 /// How often a read refused by a spent [`InputBudget`] tries again.
 const BUDGET_RETRY: Duration = Duration::from_millis(5);
 
+/// How long a connection holding part of a command waits for budget before it is closed. Those
+/// connections are what spends a budget (a complete command runs and gives its bytes back), and
+/// none of them can finish without more: waiting for their idle timeouts would stall every
+/// client for minutes. Closing the waiters frees the budget within about this long.
+const BUDGET_WAIT: Duration = Duration::from_secs(1);
+
 /// Most bytes taken from the socket per read. Large enough that a pipelined
 /// burst of hundreds of `PICK`s arrives in one read, small enough to bound a
 /// batch and the per-read growth of the buffer.
@@ -63,6 +69,15 @@ pub(crate) enum ConnError {
     UnexpectedEof {
         /// Bytes of the incomplete command that were dropped.
         buffered: usize,
+    },
+    /// The server-wide input budget stayed spent for [`BUDGET_WAIT`] while this connection held
+    /// part of a command it could not finish without more.
+    #[error("input budget spent: {held} bytes of an unfinished command held for {waited:?}")]
+    InputBudgetSpent {
+        /// The bytes of the unfinished command (given back when the connection closes).
+        held: usize,
+        /// How long it waited.
+        waited: Duration,
     },
     /// The read buffer reached its cap. The frame limits make this
     /// unreachable; it is checked so that the cap holds even if they did not.
@@ -222,12 +237,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
         }
         let (deadline, expired) = self.deadline();
         let read = async {
-            let want = self.take_budget(room.min(READ_CHUNK)).await;
+            let want = self.take_budget(room.min(READ_CHUNK)).await?;
             self.read_buf.reserve(want);
             // `limit` stops one read from filling more than `want` even when the
             // buffer has more spare capacity.
             let mut limited = (&mut self.read_buf).limit(want);
-            self.stream.read_buf(&mut limited).await.map(|n| (want, n))
+            Ok::<_, ConnError>((want, self.stream.read_buf(&mut limited).await?))
         };
         let (want, n) = match deadline {
             Some(deadline) => tokio::time::timeout_at(deadline, read)
@@ -263,17 +278,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     }
 
     /// Takes up to `bytes` from the server's budget, waiting while it is spent: the connection
-    /// reads nothing more until others give some back (its deadlines still run, which is what
-    /// frees a budget that idle or unauthenticated connections hold). How many it may read.
-    async fn take_budget(&mut self, bytes: usize) -> usize {
+    /// reads nothing more until others give some back. One that holds part of a command gives
+    /// up after [`BUDGET_WAIT`] (closing it frees its share); one that holds nothing waits (its
+    /// deadlines still run). How many it may read.
+    async fn take_budget(&mut self, bytes: usize) -> Result<usize, ConnError> {
         let Some((budget, held)) = &mut self.budget else {
-            return bytes;
+            return Ok(bytes);
         };
+        let since = Instant::now();
         loop {
             let taken = budget.take_up_to(bytes);
             if taken > 0 {
                 *held += taken;
-                return taken;
+                return Ok(taken);
+            }
+            let waited = since.elapsed();
+            if *held > 0 && waited >= BUDGET_WAIT {
+                return Err(ConnError::InputBudgetSpent {
+                    held: *held,
+                    waited,
+                });
             }
             tokio::time::sleep(BUDGET_RETRY).await;
         }
@@ -556,17 +580,17 @@ mod tests {
         pinger.await.unwrap();
     }
 
-    /// A spent budget holds a connection's reads back until another gives some back.
+    /// A spent budget holds a connection's reads back until another gives some back; the
+    /// connection holding an unfinished command is closed after `BUDGET_WAIT`, which frees it.
     #[tokio::test(start_paused = true)]
     async fn a_spent_input_budget_waits_for_bytes_to_come_back() {
         let partial = b"*2\r\n$4\r\nECHO\r\n$5\r\nhel";
         let budget = Arc::new(InputBudget::new(partial.len()));
         let (mut first_client, first) = duplex(64 * 1024);
-        let mut first =
-            Connection::new(first, FrameLimits::default(), Some(Duration::from_secs(1)))
-                .with_budget(budget.clone());
+        let mut first = conn(first).with_budget(budget.clone());
         // Half a command: the first connection holds the whole budget.
         first_client.write_all(partial).await.unwrap();
+        let started = Instant::now();
         let held = tokio::spawn(async move { (read_batch(&mut first).await, first) });
         tokio::time::sleep(Duration::from_millis(10)).await;
         assert_eq!(budget.left(), 0);
@@ -579,13 +603,14 @@ mod tests {
             waiting.is_err(),
             "no budget left: the second connection waits"
         );
-        // The holder never completes its command: its idle timeout closes it, and its bytes
-        // come back to the others.
+        // The holder cannot finish its command without more budget: it gives up after
+        // BUDGET_WAIT (it has no idle timeout here), and its bytes come back to the others.
         let (result, first) = held.await.unwrap();
         assert!(
-            matches!(result, Err(ConnError::IdleTimeout(_))),
+            matches!(result, Err(ConnError::InputBudgetSpent { held, .. }) if held == partial.len()),
             "{result:?}"
         );
+        assert!(started.elapsed() < Duration::from_secs(2));
         drop(first);
         assert_eq!(read_batch(&mut second).await.unwrap().unwrap().len(), 1);
     }

@@ -152,6 +152,12 @@ impl Server {
                     let _ = connection.close().await;
                     return;
                 }
+                Err(err @ ConnError::InputBudgetSpent { .. }) => {
+                    tracing::debug!(error = %err, "closing a connection the input budget stalled");
+                    write_error(connection.out(), BUDGET_SPENT);
+                    let _ = connection.close().await;
+                    return;
+                }
                 Err(_) => return,
             }
             let after = session
@@ -170,6 +176,10 @@ impl Server {
         }
     }
 }
+
+/// What a connection the input budget stalled is told before it is closed.
+const BUDGET_SPENT: &str =
+    "ERR server input budget spent: closing a connection holding an unfinished command";
 
 /// Tells a client over the connection cap why it is being closed (Redis's wording).
 async fn refuse(mut stream: TcpStream) {

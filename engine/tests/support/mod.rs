@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+pub mod raw;
+
 /// The first configured account.
 pub const KEY: &str = "abcd1234";
 /// Its secret.
@@ -47,6 +49,31 @@ impl Numpool {
         )
         .expect("write config");
         Numpool::start_with_config(dir, &config, extra_args)
+    }
+
+    /// Starts `numpool serve` with the first test account alone and `toml` (e.g. a `[limits]`
+    /// table) at the top of its config file.
+    pub fn start_with_toml(toml: &str, extra_args: &[&str]) -> Numpool {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("numpool.toml");
+        std::fs::write(
+            &config,
+            format!("{toml}\n[[accounts]]\napi_key = \"{KEY}\"\napi_secret = \"{SECRET}\"\n"),
+        )
+        .expect("write config");
+        Numpool::start_with_config(dir, &config, extra_args)
+    }
+
+    /// Resident memory of the server process (VmRSS), in bytes.
+    pub fn rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("read /proc/<pid>/status");
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/<pid>/status");
+        kib * 1024
     }
 
     /// Starts `numpool serve --config <config>` plus `extra_args`, keeping `dir` alive.
