@@ -19,8 +19,7 @@ echo "== LazyFS: $(bash .ci/lazyfs.sh build)"
 export NUMPOOL_LAZYFS="$root/.ci/lazyfs.sh"
 
 # The ignored tests, by target: they must all run. `faults` runs only the disk-full and
-# read-only ones (what CI gates on while the LazyFS power-loss test still finds losses under
-# `everysec` and `no`; see issue 10's note).
+# read-only ones (quicker, when LazyFS is not what changed).
 targets=(--test power_loss --test storage_faults)
 expected=3
 if [[ ${1:-} == faults ]]; then
