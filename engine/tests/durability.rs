@@ -369,7 +369,7 @@ fn replaying_a_record_the_snapshot_already_holds_changes_nothing() {
         .for_each(|r| twice.apply(r));
     let pool = |s: &WorkingState| {
         let p = &s.accounts[ACCOUNT].pools[&7];
-        let mappings: Vec<_> = p.sticky.clone().into_mappings().collect();
+        let mappings: Vec<_> = p.sticky.mappings().collect();
         (p.members.clone(), mappings, p.header.updated_at)
     };
     assert_eq!(pool(&once), pool(&twice));
