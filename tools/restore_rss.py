@@ -26,16 +26,23 @@ import time
 
 KEY = "rss00001"
 SECRET = "rss-secret"
+# numpool's default `max_pools_per_account`; more pools need the flag (builds from before the
+# limit existed know neither).
+DEFAULT_MAX_POOLS = 10_000
 
 
-def start(binary, workdir, data_dir):
-    """Starts numpool on ephemeral ports; returns (process, http address)."""
+def start(binary, workdir, data_dir, pools):
+    """Starts numpool on ephemeral ports, with room for `pools` pools; returns (process, http
+    address)."""
     config = os.path.join(workdir, "numpool.toml")
     with open(config, "w") as f:
         f.write(f'[[accounts]]\napi_key = "{KEY}"\napi_secret = "{SECRET}"\n')
+    args = [binary, "serve", "--config", config, "--data-dir", data_dir,
+            "--resp", "127.0.0.1:0", "--http", "127.0.0.1:0"]
+    if pools > DEFAULT_MAX_POOLS:
+        args += ["--max-pools-per-account", str(pools)]
     proc = subprocess.Popen(
-        [binary, "serve", "--config", config, "--data-dir", data_dir,
-         "--resp", "127.0.0.1:0", "--http", "127.0.0.1:0"],
+        args,
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=workdir)
     for line in proc.stdout:
         match = re.search(r"numpool ready resp=\S+ http=(\S+)", line)
@@ -104,7 +111,7 @@ def main():
     binary = os.path.abspath(args.binary)
     with tempfile.TemporaryDirectory() as workdir:
         data_dir = os.path.join(workdir, "data")
-        proc, http_addr = start(binary, workdir, data_dir)
+        proc, http_addr = start(binary, workdir, data_dir, args.pools)
         empty = settled_rss(proc.pid, 1.0)
         print(f"started: VmRSS {empty} KiB")
         began = time.monotonic()
@@ -113,7 +120,7 @@ def main():
         live = settled_rss(proc.pid)
         print(f"live: VmRSS {live} KiB")
         stop(proc)
-        proc, _ = start(binary, workdir, data_dir)
+        proc, _ = start(binary, workdir, data_dir, args.pools)
         restored = settled_rss(proc.pid)
         print(f"restored: VmRSS {restored} KiB")
         stop(proc)
