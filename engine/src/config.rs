@@ -14,6 +14,7 @@ use thiserror::Error;
 
 use crate::demo;
 use crate::durability::FsyncPolicy;
+use crate::engine::AccountLimits;
 use numpool_core::model::{Account, AccountId, BadSecretDigest, IdError};
 
 /// The whole configuration: the TOML schema and the `serve` flags.
@@ -60,7 +61,8 @@ pub(crate) struct Config {
     pub(crate) accounts: Vec<AccountConfig>,
 }
 
-/// Limits that protect the servers from hostile or broken clients (DESIGN §4, §5).
+/// Limits that protect the servers from hostile or broken clients and each account from the
+/// others (DESIGN §4, §5).
 #[derive(Clone, Debug, Deserialize, Serialize, clap::Args)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct Limits {
@@ -87,6 +89,27 @@ pub(crate) struct Limits {
     /// Largest REST request body in bytes.
     #[arg(long, default_value_t = 256 * 1024)]
     pub(crate) max_body_bytes: usize,
+    /// Most pools one account may have: a create past it is refused.
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) max_pools_per_account: usize,
+    /// Most numbers one account's inventory may hold: an upsert that would add past it is
+    /// refused whole.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub(crate) max_numbers_per_account: usize,
+    /// Most numbers one pool may hold: an add that would pass it is refused whole.
+    #[arg(long, default_value_t = 100_000)]
+    pub(crate) max_numbers_per_pool: usize,
+}
+
+impl Limits {
+    /// The per-account limits the engine enforces.
+    pub(crate) fn account(&self) -> AccountLimits {
+        AccountLimits {
+            pools: self.max_pools_per_account,
+            numbers: self.max_numbers_per_account,
+            numbers_per_pool: self.max_numbers_per_pool,
+        }
+    }
 }
 
 /// The defaults are the flags' (one place for each): what parsing no flag at all gives.
@@ -481,9 +504,22 @@ mod tests {
 
     #[test]
     fn a_flag_overrides_the_file() {
-        let file = "resp = \"127.0.0.1:9000\"\nfsync = \"always\"\n[limits]\nmax_args = 7\nmax_arg_bytes = 16";
-        let settings = with_file(file, &["--max-args", "3", "--resp", "127.0.0.1:9001"]).unwrap();
+        let file = "resp = \"127.0.0.1:9000\"\nfsync = \"always\"\n[limits]\nmax_args = 7\nmax_arg_bytes = 16\nmax_pools_per_account = 4\nmax_numbers_per_pool = 9";
+        let settings = with_file(
+            file,
+            &[
+                "--max-args",
+                "3",
+                "--resp",
+                "127.0.0.1:9001",
+                "--max-numbers-per-pool",
+                "8",
+            ],
+        )
+        .unwrap();
         assert_eq!(settings.config.limits.max_args, 3);
+        let account = settings.config.limits.account();
+        assert_eq!((account.pools, account.numbers_per_pool), (4, 8));
         assert_eq!(
             settings.config.resp,
             SocketAddr::from(([127, 0, 0, 1], 9001))
@@ -516,6 +552,14 @@ mod tests {
             .validate()
             .unwrap();
         assert_eq!(settings.config.limits.max_body_bytes, 10);
+        assert_eq!(
+            settings.config.limits.account(),
+            crate::engine::AccountLimits {
+                pools: 10_000,
+                numbers: 1_000_000,
+                numbers_per_pool: 100_000,
+            }
+        );
         assert_eq!(settings.config.data_dir, Some(PathBuf::from("/tmp/np")));
         assert_eq!(settings.config.snapshot_journal_bytes, 64 * 1024 * 1024);
         assert!(settings.accounts.is_empty());

@@ -74,13 +74,12 @@ pub async fn start(settings: Settings) -> Result<Running, ServeError> {
     // wait for them (DESIGN §3.2: derived once at start).
     numpool_core::model::classify::classifier();
     let engine = match &storage {
-        Storage::Dir(dir) => {
-            Engine::open(accounts, dir, config.fsync).map_err(|source| ServeError::Open {
+        Storage::Dir(dir) => Engine::open(accounts, config.limits.account(), dir, config.fsync)
+            .map_err(|source| ServeError::Open {
                 dir: dir.clone(),
                 source,
-            })?
-        }
-        Storage::Memory => Engine::start(accounts),
+            })?,
+        Storage::Memory => Engine::start(accounts, config.limits.account()),
     };
     if demo {
         demo::seed(&engine).await.map_err(ServeError::Demo)?;

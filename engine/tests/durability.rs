@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use numpool::durability::image::{Record, StateImage, StickyImage};
 use numpool::durability::replay::WorkingState;
 use numpool::durability::{FsyncPolicy, StorageError};
-use numpool::engine::{AccountHandle, Engine, Page};
+use numpool::engine::{AccountHandle, AccountLimits, Engine, Page};
 use numpool_core::model::{
     Account, AccountId, Msisdn, NumberSpec, OwnedNumber, PoolId, PoolSettings,
 };
@@ -172,7 +172,7 @@ async fn check(engine: &Engine, mappings: &[(String, Msisdn)]) {
 }
 
 fn fresh_engine(dir: &Path, policy: FsyncPolicy) -> Engine {
-    Engine::open(accounts(), dir, policy).unwrap()
+    Engine::open(accounts(), AccountLimits::default(), dir, policy).unwrap()
 }
 
 /// Opens `dir` again after the engine on it was dropped, as a restarted process would. The
@@ -181,7 +181,7 @@ fn fresh_engine(dir: &Path, policy: FsyncPolicy) -> Engine {
 fn reopen(dir: &Path, policy: FsyncPolicy) -> Result<Engine, StorageError> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        match Engine::open(accounts(), dir, policy) {
+        match Engine::open(accounts(), AccountLimits::default(), dir, policy) {
             Err(StorageError::Recover(RecoverError::Lock(_))) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(10))
             }
@@ -369,7 +369,7 @@ fn replaying_a_record_the_snapshot_already_holds_changes_nothing() {
         .for_each(|r| twice.apply(r));
     let pool = |s: &WorkingState| {
         let p = &s.accounts[ACCOUNT].pools[&7];
-        let mappings: Vec<_> = p.sticky.clone().into_mappings().collect();
+        let mappings: Vec<_> = p.sticky.mappings().collect();
         (p.members.clone(), mappings, p.header.updated_at)
     };
     assert_eq!(pool(&once), pool(&twice));

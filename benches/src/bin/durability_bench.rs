@@ -10,7 +10,7 @@ use hdrhistogram::Histogram;
 use numpool::durability::image::StateImage;
 use numpool::durability::replay::WorkingState;
 use numpool::durability::FsyncPolicy;
-use numpool::engine::{Engine, SnapshotReport};
+use numpool::engine::{AccountLimits, Engine, SnapshotReport};
 use numpool_benches::{dense_recipient, numbers_in_30_countries, pool_in_30_countries};
 use numpool_core::model::{Account, AccountId, PoolId, PoolSettings};
 use numpool_core::select::{pick, PickRequest};
@@ -136,7 +136,13 @@ fn accounts() -> Vec<Account> {
 /// 1,000 numbers holding `mappings` mappings; a snapshot while a task picks, then a reopen.
 async fn p6(mappings: u64) -> P6 {
     let dir = tempfile::tempdir().expect("temp dir");
-    let engine = Engine::open(accounts(), dir.path(), FsyncPolicy::No).expect("open");
+    let engine = Engine::open(
+        accounts(),
+        AccountLimits::default(),
+        dir.path(),
+        FsyncPolicy::No,
+    )
+    .expect("open");
     let account = engine.account(ACCOUNT).expect("configured account");
     let numbers = numbers_in_30_countries(NUMBERS);
     let members: Vec<_> = numbers.iter().map(|n| n.number).collect();
@@ -192,7 +198,13 @@ async fn p6(mappings: u64) -> P6 {
     drop(working);
 
     let opening = Instant::now();
-    let reopened = Engine::open(accounts(), dir.path(), FsyncPolicy::No).expect("reopen");
+    let reopened = Engine::open(
+        accounts(),
+        AccountLimits::default(),
+        dir.path(),
+        FsyncPolicy::No,
+    )
+    .expect("reopen");
     let load = opening.elapsed();
     let restored = reopened.stats().await.pool_totals.sticky_entries;
     assert_eq!(

@@ -1,8 +1,8 @@
 //! The account's inventory of owned numbers (DESIGN §3.1, §5 extensions).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use super::{change_pool, AccountData, AccountHandle, Engine, EngineError, Page, Paged};
+use super::{change_pool, AccountData, AccountHandle, Engine, EngineError, Limit, Page, Paged};
 use crate::actors::messages::{Remove, Upsert};
 use crate::clock::unix_now;
 use crate::durability::convert;
@@ -19,6 +19,18 @@ impl Engine {
     ) -> Result<Vec<bool>, EngineError> {
         let state = &account.0;
         let mut data = state.admin.lock().await;
+        // All or nothing: numbers not yet owned count once each, however often listed.
+        let new: BTreeSet<Msisdn> = numbers
+            .iter()
+            .map(|n| n.number)
+            .filter(|n| !data.inventory.contains_key(n))
+            .collect();
+        self.inner.limits.check(
+            account.id(),
+            Limit::Numbers,
+            data.inventory.len(),
+            new.len(),
+        )?;
         self.journal(|| Record::UpsertNumbers {
             account: account.id().to_string(),
             numbers: numbers.iter().map(convert::number_image).collect(),

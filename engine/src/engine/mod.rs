@@ -4,6 +4,7 @@
 //! [`PoolActor`] sits behind a read-mostly lock that picks take for a moment only.
 
 mod inventory;
+mod limits;
 mod persist;
 mod picks;
 mod pools;
@@ -18,6 +19,7 @@ use parking_lot::RwLock;
 use rustc_hash::FxHashMap;
 use thiserror::Error;
 
+pub use limits::{AccountLimits, Limit, LimitExceeded};
 pub use persist::{SnapshotReport, SnapshotSchedule};
 pub(crate) use picks::PickFailure;
 pub use pools::{AddOutcome, PoolUpdate, RemoveOutcome};
@@ -53,6 +55,9 @@ pub enum EngineError {
     /// The change could not be made durable, so it was not made.
     #[error("storage failed")]
     Storage(#[source] StorageFailure),
+    /// The change would pass one of the account's limits, so none of it was made.
+    #[error(transparent)]
+    Limit(#[from] LimitExceeded),
 }
 
 impl From<StorageError> for EngineError {
@@ -176,6 +181,8 @@ struct Inner {
     snapshotting: tokio::sync::Mutex<()>,
     /// Where pool actors run.
     placement: Placement,
+    /// What each account may hold.
+    limits: AccountLimits,
     /// Latency and connection measurements the servers record.
     metrics: Metrics,
 }
@@ -229,28 +236,36 @@ impl PoolEntry {
 }
 
 impl Engine {
-    /// Starts an in-memory engine for `accounts` with one arbiter per core. Must run inside
-    /// an actix `System` (for example under `#[actix_web::main]` or `#[actix::test]`).
-    pub(crate) fn start(accounts: Vec<Account>) -> Self {
-        Engine::with_placement(accounts, Placement::per_core())
+    /// Starts an in-memory engine for `accounts`, each held to `limits`, with one arbiter per
+    /// core. Must run inside an actix `System` (for example under `#[actix_web::main]` or
+    /// `#[actix::test]`).
+    pub(crate) fn start(accounts: Vec<Account>, limits: AccountLimits) -> Self {
+        Engine::with_placement(accounts, limits, Placement::per_core())
     }
 
     /// Starts an in-memory engine whose pools run on `placement`.
-    pub(crate) fn with_placement(accounts: Vec<Account>, placement: Placement) -> Self {
-        Engine::build(accounts, placement, None, WorkingState::default())
+    pub(crate) fn with_placement(
+        accounts: Vec<Account>,
+        limits: AccountLimits,
+        placement: Placement,
+    ) -> Self {
+        Engine::build(accounts, limits, placement, None, WorkingState::default())
             .expect("an empty state always builds")
     }
 
     /// Starts an engine whose state lives in `dir`: recovers it (newest valid snapshot plus
-    /// journal), then journals every change with sticky assignments under `policy`.
+    /// journal), then journals every change with sticky assignments under `policy`. Recovered
+    /// accounts keep what they hold even over `limits`; only additions are refused.
     pub fn open(
         accounts: Vec<Account>,
+        limits: AccountLimits,
         dir: &Path,
         policy: FsyncPolicy,
     ) -> Result<Self, StorageError> {
         let (storage, state) = Durability::open(dir, policy)?;
         Engine::build(
             accounts,
+            limits,
             Placement::per_core(),
             Some(Arc::new(storage)),
             state,
@@ -259,6 +274,7 @@ impl Engine {
 
     fn build(
         accounts: Vec<Account>,
+        limits: AccountLimits,
         placement: Placement,
         storage: Option<Arc<Durability>>,
         mut state: WorkingState,
@@ -270,6 +286,7 @@ impl Engine {
                 .remove(account.id.as_str())
                 .unwrap_or_default();
             let data = restore_account(recovered, &placement, storage.as_ref())?;
+            warn_over_limits(&account.id, &data, &limits);
             let routes = data
                 .pools
                 .iter()
@@ -292,6 +309,7 @@ impl Engine {
                 next_pool_uid: AtomicU64::new(state.next_pool_uid),
                 snapshotting: tokio::sync::Mutex::new(()),
                 placement,
+                limits,
                 metrics: Metrics::default(),
             }),
         })
@@ -413,6 +431,30 @@ where
         .await
         .map_err(Unavailable::of(pool_id))?
         .map_err(EngineError::Storage)
+}
+
+/// Warns of each limit a recovered account is over (stored under higher limits): what it holds
+/// stays and is served, and only additions are refused until it is back under.
+fn warn_over_limits(account: &AccountId, data: &AccountData, limits: &AccountLimits) {
+    let counts = [
+        (Limit::Pools, data.pools.len()),
+        (Limit::Numbers, data.inventory.len()),
+    ];
+    let pools = data
+        .pools
+        .iter()
+        .map(|(id, entry)| (Limit::NumbersPerPool(id.clone()), entry.members.len()));
+    for (limit, count) in counts.into_iter().chain(pools) {
+        if let Some(value) = limits.over(&limit, count) {
+            tracing::warn!(
+                %account,
+                limit = limit.key(),
+                value,
+                count,
+                "recovered {limit} over the limit: kept, additions refused"
+            );
+        }
+    }
 }
 
 /// Serves an account from recovered state: its model rebuilt beside the replay

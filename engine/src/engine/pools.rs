@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 
-use super::{change_pool, AccountData, AccountHandle, Engine, EngineError, Page, Paged, PoolEntry};
+use super::{
+    change_pool, AccountData, AccountHandle, Engine, EngineError, Limit, Page, Paged, PoolEntry,
+};
 use crate::actors::messages::{Remove, SetSettings, Stop, Upsert};
 use crate::clock::unix_now;
 use crate::durability::convert;
@@ -84,6 +86,9 @@ impl Engine {
         if data.pools.contains_key(&pool_id) {
             return Err(EngineError::PoolExists(pool_id));
         }
+        self.inner
+            .limits
+            .check(account.id(), Limit::Pools, data.pools.len(), 1)?;
         let uid = self.inner.next_pool_uid.fetch_add(1, Ordering::Relaxed);
         let now = unix_now();
         self.journal(|| Record::PutPool {
@@ -229,6 +234,13 @@ impl Engine {
                 }
             })
             .collect();
+        // All or nothing: a batch that would take the pool past its limit adds none.
+        self.inner.limits.check(
+            account.id(),
+            Limit::NumbersPerPool(id.clone()),
+            entry.members.len(),
+            joining.len(),
+        )?;
         if !joining.is_empty() {
             let now = unix_now();
             let record = self.record(|| Record::AddMembers {

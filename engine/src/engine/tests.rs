@@ -9,11 +9,16 @@ const B: &str = "acct0002";
 
 /// An engine with accounts `A` and `B`, and their handles.
 fn engine() -> (Engine, AccountHandle, AccountHandle) {
+    engine_with(AccountLimits::default())
+}
+
+/// The same, each account held to `limits`.
+fn engine_with(limits: AccountLimits) -> (Engine, AccountHandle, AccountHandle) {
     let accounts = [A, B]
         .iter()
         .map(|id| Account::with_secret(AccountId::new(id).unwrap(), "secret"))
         .collect();
-    let engine = Engine::with_placement(accounts, Placement::start(2));
+    let engine = Engine::with_placement(accounts, limits, Placement::start(2));
     let (a, b) = (engine.account(A).unwrap(), engine.account(B).unwrap());
     (engine, a, b)
 }
@@ -567,4 +572,97 @@ proptest::proptest! {
         proptest::prop_assert_eq!(shared_seen, alone_seen);
         proptest::prop_assert_eq!(shared_view, alone_view);
     }
+}
+
+/// Limits are checked under the account's admin lock, where the change is applied: calls racing
+/// for the last places cannot pass a limit together, and each refused one changed nothing.
+#[actix::test]
+async fn concurrent_calls_cannot_pass_a_limit_together() {
+    let limits = AccountLimits {
+        pools: 5,
+        numbers: 30,
+        numbers_per_pool: 12,
+    };
+    let (engine, a, b) = engine_with(limits);
+    let creates: Vec<_> = (0..20)
+        .map(|i| {
+            let (engine, a) = (engine.clone(), a.clone());
+            actix::spawn(async move {
+                engine
+                    .create_pool(&a, pool_id(&format!("p{i:02}")), PoolSettings::default())
+                    .await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for task in creates {
+        match task.await.unwrap() {
+            Ok(_) => created += 1,
+            Err(EngineError::Limit(exceeded)) => {
+                assert_eq!((exceeded.limit, exceeded.value), (Limit::Pools, 5));
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!(created, 5);
+    let all = Page {
+        offset: 0,
+        limit: 100,
+    };
+    assert_eq!(engine.list_pools(&a, all).await.unwrap().total, 5);
+    // Another account has its own count.
+    engine
+        .create_pool(&b, pool_id("theirs"), PoolSettings::default())
+        .await
+        .unwrap();
+
+    // Inventory: ten calls of 5 new numbers each race for 30 places; 6 fit.
+    let upserts: Vec<_> = (0..10)
+        .map(|call| {
+            let (engine, a) = (engine.clone(), a.clone());
+            actix::spawn(async move {
+                let numbers = (0..5)
+                    .map(|i| owned(&format!("4477009{call:02}{i:03}")))
+                    .collect();
+                engine.upsert_numbers(&a, numbers).await
+            })
+        })
+        .collect();
+    let mut accepted = 0;
+    for task in upserts {
+        accepted += usize::from(task.await.unwrap().is_ok());
+    }
+    assert_eq!(accepted, 6);
+    let inventory = engine.list_numbers(&a, all).await.unwrap();
+    assert_eq!(inventory.total, 30);
+
+    // One pool: six adds of 4 numbers each race for 12 places (each actor round trip is an
+    // await under the lock, where a check outside it would let them all through).
+    let pool = engine.list_pools(&a, all).await.unwrap().items[0]
+        .pool_id
+        .clone();
+    let owned: Vec<Msisdn> = inventory.items.iter().map(|o| o.number).collect();
+    let adds: Vec<_> = owned
+        .chunks(4)
+        .take(6)
+        .map(|chunk| {
+            let (engine, a, pool, chunk) =
+                (engine.clone(), a.clone(), pool.clone(), chunk.to_vec());
+            actix::spawn(async move { engine.add_numbers(&a, pool.as_str(), &chunk).await })
+        })
+        .collect();
+    let mut added = 0;
+    for task in adds {
+        match task.await.unwrap() {
+            Ok(_) => added += 1,
+            Err(EngineError::Limit(exceeded)) => {
+                assert_eq!(exceeded.limit, Limit::NumbersPerPool(pool.clone()));
+                assert_eq!(exceeded.would_be, 16);
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!(added, 3);
+    let members = engine.pool_numbers(&a, pool.as_str(), all).await.unwrap();
+    assert_eq!(members.total, 12);
 }

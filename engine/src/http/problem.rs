@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::engine::{EngineError, PickFailure};
+use crate::engine::{EngineError, LimitExceeded, PickFailure};
 use numpool_core::select::PickError;
 
 /// The media type of every problem (RFC 7807 §3).
@@ -159,6 +159,14 @@ pub(crate) const NUMBER_DELETION_ERROR: Kind = Kind {
     title: "Could not delete number",
     detail: "An error occurred while removing the number from the pool",
 };
+/// 403 (numpool extension, DESIGN §5): the change would pass one of the account's limits, so
+/// none of it was made.
+pub(crate) const LIMIT_EXCEEDED: Kind = Kind {
+    base: POOLS,
+    anchor: "limit-exceeded",
+    title: "Limit exceeded",
+    detail: "The change would pass one of the account's limits; nothing was changed",
+};
 /// 422 (numpool extension): the pool's rules refuse a pick.
 pub(crate) const REJECTED: Kind = Kind {
     base: POOLS,
@@ -234,6 +242,21 @@ pub(crate) struct ProblemBody {
     /// Per-number failures of a bulk call.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     errors: Vec<ErrorItem>,
+    /// The limit a refused change would have passed (`#limit-exceeded` only).
+    #[serde(flatten)]
+    limit: Option<LimitMembers>,
+}
+
+/// The extension members of a `#limit-exceeded` problem (RFC 7807 §3.2): which limit, its
+/// value and the account it holds, so a client need not parse the detail.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub(crate) struct LimitMembers {
+    /// The configuration key of the limit (`max_numbers_per_pool`…).
+    limit: &'static str,
+    /// Its configured value.
+    limit_value: usize,
+    /// The account it holds.
+    account_id: String,
 }
 
 impl ProblemBody {
@@ -246,6 +269,7 @@ impl ProblemBody {
             instance: format!("{:032x}", fastrand::u128(..)),
             invalid_parameters: Vec::new(),
             errors: Vec::new(),
+            limit: None,
         }
     }
 
@@ -350,6 +374,18 @@ impl Problem {
         }])
     }
 
+    /// 403 `#limit-exceeded`: naming the limit, its value and the account.
+    pub(crate) fn limit_exceeded(exceeded: &LimitExceeded) -> Self {
+        let mut problem =
+            Problem::new(StatusCode::FORBIDDEN, LIMIT_EXCEEDED).detail(exceeded.to_string());
+        problem.body.limit = Some(LimitMembers {
+            limit: exceeded.limit.key(),
+            limit_value: exceeded.value,
+            account_id: exceeded.account.to_string(),
+        });
+        problem
+    }
+
     fn invalid_parameters(mut self, params: Vec<InvalidParam>) -> Self {
         self.body.invalid_parameters = params;
         self
@@ -388,6 +424,7 @@ impl From<EngineError> for Problem {
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
             }
             EngineError::Storage(_) => Problem::storage_unavailable(),
+            EngineError::Limit(exceeded) => Problem::limit_exceeded(&exceeded),
         }
     }
 }

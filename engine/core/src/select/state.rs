@@ -155,6 +155,12 @@ impl PoolState {
         self.sticky.len()
     }
 
+    /// Slots the sticky table has allocated (16 bytes each), full or not: what its mappings
+    /// cost in memory, so a restored pool can be checked to cost what a live one does.
+    pub fn sticky_capacity(&self) -> usize {
+        self.sticky.capacity()
+    }
+
     /// Drops the expired and dead mappings of one sticky shard; returns how many went. Called
     /// for one shard at a time so a sweep never stalls picks for long.
     pub fn sweep_shard(&mut self, shard: usize, now: u32) -> usize {
@@ -174,10 +180,18 @@ impl PoolState {
         })
     }
 
-    /// Makes room for `count` more mappings at once, so restoring millions does not grow the
-    /// table step by step, rehashing at each step.
-    pub fn reserve_mappings(&mut self, count: usize) {
-        self.sticky.reserve(count);
+    /// Makes room at once for the mappings about to be restored, as `(recipient, sender)`, so
+    /// restoring millions does not grow the table step by step, rehashing at each step. Only
+    /// those [`PoolState::restore_mapping`] would keep (their sender is a member) count, and
+    /// each shard gets exactly its share: the restored table is the size the live one was.
+    pub fn reserve_mappings(&mut self, mappings: impl IntoIterator<Item = (Msisdn, Msisdn)>) {
+        let by_number = &self.by_number;
+        self.sticky.reserve_for(
+            mappings
+                .into_iter()
+                .filter(|(_, sender)| by_number.contains_key(sender))
+                .map(|(to, _)| Key::new(to)),
+        );
     }
 
     /// Restores a mapping (from a snapshot or journal). Ignored when `sender` is no longer in

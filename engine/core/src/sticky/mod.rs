@@ -119,12 +119,17 @@ impl StickyTable {
         self.shards[key.shard()].insert(key.to.get(), key.hash, mapping);
     }
 
-    /// Makes room for `count` more mappings spread over the shards (recipient hashes spread
-    /// evenly; an eighth more covers the unevenness of millions).
-    pub(crate) fn reserve(&mut self, count: usize) {
-        let per_shard = count.div_ceil(SHARDS);
-        for shard in self.shards.iter_mut() {
-            shard.reserve(per_shard + per_shard / 8);
+    /// Makes room for the mappings of `keys`, each shard for exactly the keys it will hold: a
+    /// table restored this way has the size the same inserts would have grown it to, and a shard
+    /// no key falls in stays unallocated (an even spread reserved the smallest table in every
+    /// shard, 16 KiB per pool, even for a pool with no mapping at all).
+    pub(crate) fn reserve_for(&mut self, keys: impl IntoIterator<Item = Key>) {
+        let mut per_shard = [0usize; SHARDS];
+        for key in keys {
+            per_shard[key.shard()] += 1;
+        }
+        for (shard, count) in self.shards.iter_mut().zip(per_shard) {
+            shard.reserve(count);
         }
     }
 
@@ -136,6 +141,11 @@ impl StickyTable {
     /// Total mappings.
     pub(crate) fn len(&self) -> usize {
         self.shards.iter().map(|s| s.len()).sum()
+    }
+
+    /// Slots allocated over every shard (16 bytes each), full or not.
+    pub(crate) fn capacity(&self) -> usize {
+        self.shards.iter().map(|s| s.capacity()).sum()
     }
 
     /// Keeps only the mappings of shard `shard` for which `keep` holds; returns how many went.

@@ -55,6 +55,11 @@ impl Shard {
         self.len
     }
 
+    /// Slots allocated, full or not.
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
     fn mask(&self) -> usize {
         self.slots.len().wrapping_sub(1)
     }
@@ -138,9 +143,15 @@ impl Shard {
         Some(removed)
     }
 
-    /// Makes room for `additional` more keys without growing step by step.
+    /// Makes room for `additional` more keys without growing step by step: the size inserting
+    /// them one by one would reach (the smallest power of two, at least [`MIN_SLOTS`], that
+    /// holds them at the maximum load), and nothing at all for a shard that stays empty.
     pub(crate) fn reserve(&mut self, additional: usize) {
-        let needed = (self.len + additional) * MAX_LOAD_DENOMINATOR / MAX_LOAD_NUMERATOR + 1;
+        let keys = self.len + additional;
+        if keys == 0 {
+            return;
+        }
+        let needed = (keys * MAX_LOAD_DENOMINATOR).div_ceil(MAX_LOAD_NUMERATOR);
         let slots = needed.next_power_of_two().max(MIN_SLOTS);
         if slots > self.slots.len() {
             self.resize(slots);
@@ -243,6 +254,21 @@ mod tests {
             let mut expected: Vec<_> = model.into_iter().collect();
             expected.sort_by_key(|(k, _)| *k);
             prop_assert_eq!(listed, expected);
+        }
+    }
+
+    /// Reserving gives the size the same inserts grow the table to, and no table for no keys.
+    #[test]
+    fn reserve_matches_growth() {
+        for keys in [0u64, 1, 12, 13, 24, 25, 1_000] {
+            let mut grown = Shard::default();
+            for k in 0..keys {
+                let (key, hash) = hashed(447_700_000_000 + k);
+                grown.insert(key, hash, Mapping::new(1, true, 1));
+            }
+            let mut reserved = Shard::default();
+            reserved.reserve(keys as usize);
+            assert_eq!(reserved.capacity(), grown.capacity(), "{keys} keys");
         }
     }
 
