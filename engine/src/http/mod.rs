@@ -86,7 +86,7 @@ pub(crate) fn start(
                 .app_data(engine.clone())
                 .app_data(throttle.clone())
                 .app_data(settings.clone())
-                .service(metrics_resource())
+                .service(resource("/metrics", "GET").route(web::get().to(ops::metrics)))
                 .default_service(web::to(no_resource))
         })
         // A scrape now and then needs no thread per core.
@@ -100,11 +100,6 @@ pub(crate) fn start(
     Ok(servers)
 }
 
-/// `GET /metrics`.
-fn metrics_resource() -> Resource {
-    resource("/metrics", "GET").route(web::get().to(ops::metrics))
-}
-
 /// The 404 problem of a path that matches no route.
 async fn no_resource(req: HttpRequest) -> Result<HttpResponse, Problem> {
     Err(Problem::new(StatusCode::NOT_FOUND, NOT_FOUND)
@@ -115,7 +110,7 @@ async fn no_resource(req: HttpRequest) -> Result<HttpResponse, Problem> {
 /// a 405 problem; paths that match nothing, a 404 one.
 fn routes(cfg: &mut web::ServiceConfig, metrics_here: bool) {
     if metrics_here {
-        cfg.service(metrics_resource());
+        cfg.service(resource("/metrics", "GET").route(web::get().to(ops::metrics)));
     }
     cfg.service(resource("/healthz", "GET").route(web::get().to(ops::healthz)))
         .service(resource("/openapi.json", "GET").route(web::get().to(ops::openapi)))

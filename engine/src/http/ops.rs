@@ -191,9 +191,12 @@ fn bearer_token(req: &HttpRequest) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// One figure of an account's stats.
+type AccountFigure = fn(&EngineStats) -> u64;
+
 /// The series of each account, labelled `account`: only when the operator turns them on.
 fn per_account(out: &mut String, accounts: &[(impl std::fmt::Display, EngineStats)]) {
-    let gauges: [(&str, &str, fn(&EngineStats) -> u64); 3] = [
+    let gauges: [(&str, &str, AccountFigure); 3] = [
         ("numpool_account_pools", "Pools of the account.", |s| {
             s.pools
         }),
