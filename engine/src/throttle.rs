@@ -11,7 +11,7 @@
 //! per interface for `/metrics` and logged once per address, then at most one summary line per
 //! address per [`SUMMARY_EVERY`]. The table is bounded ([`MAX_ADDRESSES`]).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -47,6 +47,14 @@ impl Interface {
         match self {
             Interface::Resp => "resp",
             Interface::Http => "http",
+        }
+    }
+
+    /// Its name in log lines.
+    fn log_name(self) -> &'static str {
+        match self {
+            Interface::Resp => "RESP",
+            Interface::Http => "HTTP",
         }
     }
 }
@@ -112,24 +120,25 @@ impl AuthThrottle {
 
     /// Waits for `peer`'s turn, then runs `check` (the credentials' verdict): a failure makes
     /// the address's next attempt wait longer, a success forgets it. `key` is what the client
-    /// gave as its key, for the log; never a secret.
+    /// gave as its key, for the log; never a secret. `peer` is logged whole; its address is
+    /// what the delay is kept for.
     pub(crate) async fn judge<T>(
         &self,
-        peer: IpAddr,
+        peer: SocketAddr,
         interface: Interface,
         key: &str,
         check: impl FnOnce() -> Option<T>,
     ) -> Option<T> {
-        let peer = address_key(peer);
-        if let Some(turn) = self.turn(peer, Instant::now()) {
+        let address = address_key(peer.ip());
+        if let Some(turn) = self.turn(address, Instant::now()) {
             tokio::time::sleep_until(turn).await;
         }
         let verdict = check();
         match verdict {
-            Some(_) => self.succeeded(peer),
+            Some(_) => self.succeeded(address),
             None => {
                 self.failures[interface as usize].fetch_add(1, Ordering::Relaxed);
-                if let Some(line) = self.failed(peer, Instant::now()) {
+                if let Some(line) = self.failed(address, Instant::now()) {
                     log(line, peer, interface, key);
                 }
             }
@@ -233,21 +242,22 @@ fn address_key(peer: IpAddr) -> IpAddr {
     }
 }
 
-fn log(line: LogLine, peer: IpAddr, interface: Interface, key: &str) {
+fn log(line: LogLine, peer: SocketAddr, interface: Interface, key: &str) {
+    let name = interface.log_name();
     let interface = interface.as_str();
     match line {
         LogLine::First => tracing::warn!(
             %peer,
             interface,
             key = ?key,
-            "authentication failed; this address's next attempts are delayed"
+            "{name} authentication failed; this address's next attempts are delayed"
         ),
         LogLine::Summary { count, delay } => tracing::warn!(
             %peer,
             interface,
             failures = count,
             next_delay_ms = delay.as_millis() as u64,
-            "authentication failures from one address since its last log line"
+            "{name} authentication failures from one address since its last log line"
         ),
     }
 }
@@ -384,9 +394,13 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn judge_waits_on_a_timer_and_a_right_secret_still_opens() {
         let throttle = AuthThrottle::new(100, 5_000);
+        // Another port of the same address is the same client.
+        let a = |port| SocketAddr::new(A, port);
         for _ in 0..3 {
             assert_eq!(
-                throttle.judge(A, Interface::Resp, "k", || None::<()>).await,
+                throttle
+                    .judge(a(1), Interface::Resp, "k", || None::<()>)
+                    .await,
                 None
             );
         }
@@ -394,13 +408,15 @@ mod tests {
         assert_eq!(throttle.failures(Interface::Http), 0);
         let started = Instant::now();
         assert_eq!(
-            throttle.judge(A, Interface::Http, "k", || Some(7)).await,
+            throttle.judge(a(2), Interface::Http, "k", || Some(7)).await,
             Some(7)
         );
         // The third failure's delay (400 ms) before this verdict.
         assert_eq!(started.elapsed(), ms(400));
         let started = Instant::now();
-        throttle.judge(A, Interface::Http, "k", || Some(())).await;
+        throttle
+            .judge(a(3), Interface::Http, "k", || Some(()))
+            .await;
         assert_eq!(started.elapsed(), Duration::ZERO);
     }
 }

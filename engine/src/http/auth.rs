@@ -4,7 +4,7 @@
 //! ([`AuthThrottle`]): on a timer in the request's own future, so other clients are not slowed.
 
 use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
@@ -45,7 +45,7 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, Problem> {
         .expect("the app registers the throttle");
     // No credentials guess nothing: answered at once, not counted.
     let (key, secret) = basic_credentials(&req).ok_or_else(Problem::unauthorized)?;
-    let verdict = throttle.judge(peer_ip(&req), Interface::Http, &key, || {
+    let verdict = throttle.judge(peer(&req), Interface::Http, &key, || {
         engine.authenticate(&key, &secret)
     });
     let Some(account) = verdict.await else {
@@ -59,10 +59,11 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, Problem> {
     Ok(Caller { account })
 }
 
-/// The client's address (what the throttle keys on); unspecified when actix does not know it.
-pub(crate) fn peer_ip(req: &HttpRequest) -> IpAddr {
+/// The client's address and port (what the throttle keys on and logs); unspecified when actix
+/// does not know it.
+pub(crate) fn peer(req: &HttpRequest) -> SocketAddr {
     req.peer_addr()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |peer| peer.ip())
+        .unwrap_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)))
 }
 
 /// Standard base64 that takes credentials with or without their `=` padding, as curl and every

@@ -12,7 +12,7 @@ use actix_web::http::header::{self, ContentType};
 use actix_web::{web, HttpRequest, HttpResponse};
 use hdrhistogram::Histogram;
 
-use super::auth::peer_ip;
+use super::auth::peer;
 use super::problem::Problem;
 use super::AnswerResult;
 use crate::config::MetricsToken;
@@ -75,7 +75,7 @@ pub(crate) async fn metrics(
     if let Some(token) = &settings.token {
         let given = bearer_token(&req).ok_or_else(Problem::bearer_unauthorized)?;
         throttle
-            .judge(peer_ip(&req), Interface::Http, "(metrics token)", || {
+            .judge(peer(&req), Interface::Http, "(metrics token)", || {
                 token.matches(given).then_some(())
             })
             .await

@@ -50,7 +50,7 @@ impl<'a> Auth<'a> {
     /// logged (rate-limited) with the key and the address, never the secret.
     pub(crate) async fn check(&self, ctx: &Ctx<'_>) -> Option<AccountHandle> {
         ctx.throttle
-            .judge(ctx.client.peer.ip(), Interface::Resp, self.key, || {
+            .judge(ctx.client.peer, Interface::Resp, self.key, || {
                 ctx.engine.authenticate(self.key, self.secret)
             })
             .await
