@@ -10,6 +10,8 @@ use std::str::FromStr;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, FromArgMatches};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use thiserror::Error;
 
 use crate::demo;
@@ -51,6 +53,19 @@ pub(crate) struct Config {
     /// Binds the RESP listener to this account so clients need no `AUTH` (loopback only).
     #[arg(long)]
     pub(crate) sidecar_account: Option<String>,
+    /// Serve `/metrics` on this address of its own, and not on the REST listener: for an
+    /// operations network the tenants of the REST API cannot reach.
+    #[arg(long)]
+    pub(crate) metrics_listen: Option<SocketAddr>,
+    /// Add per-account series to `/metrics`: off by default, since whoever reads `/metrics`
+    /// would see every account's figures.
+    #[arg(long)]
+    pub(crate) metrics_per_account: bool,
+    /// The bearer token `/metrics` requires, if any: file only, since a secret on a command
+    /// line is visible to every local user; never serialized, like the accounts.
+    #[arg(skip)]
+    #[serde(skip_serializing)]
+    pub(crate) metrics_token: Option<MetricsToken>,
     /// Protocol limits: the `[limits]` table; their flags carry no prefix.
     #[command(flatten)]
     pub(crate) limits: Limits,
@@ -99,6 +114,14 @@ pub(crate) struct Limits {
     /// Most numbers one pool may hold: an add that would pass it is refused whole.
     #[arg(long, default_value_t = 100_000)]
     pub(crate) max_numbers_per_pool: usize,
+    /// After a failed authentication (RESP or HTTP), the client address's next attempt waits
+    /// this long (milliseconds) before it is judged, doubling with each further failure, so
+    /// guessing secrets costs time; 0 turns the delay off.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) auth_failure_delay_ms: u64,
+    /// The longest such delay (milliseconds).
+    #[arg(long, default_value_t = 5_000)]
+    pub(crate) auth_failure_max_delay_ms: u64,
 }
 
 impl Limits {
@@ -158,6 +181,43 @@ impl FromStr for LogFormat {
 
     fn from_str(name: &str) -> Result<Self, Self::Err> {
         by_serde_name(name)
+    }
+}
+
+/// The `/metrics` bearer token: kept as its SHA-256 and compared in constant time, so neither
+/// its bytes nor how much of a guess matched show, in a log or in timing.
+#[derive(Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub(crate) struct MetricsToken([u8; 32]);
+
+/// An empty `metrics_token`, which would make every `Bearer` header with nothing after it fit.
+#[derive(Debug, Error)]
+#[error("metrics_token must not be empty")]
+pub(crate) struct EmptyToken;
+
+impl TryFrom<String> for MetricsToken {
+    type Error = EmptyToken;
+
+    fn try_from(token: String) -> Result<Self, EmptyToken> {
+        if token.is_empty() {
+            return Err(EmptyToken);
+        }
+        Ok(MetricsToken(Sha256::digest(token.as_bytes()).into()))
+    }
+}
+
+impl MetricsToken {
+    /// Whether `given` is the token.
+    pub(crate) fn matches(&self, given: &str) -> bool {
+        let given: [u8; 32] = Sha256::digest(given.as_bytes()).into();
+        given.ct_eq(&self.0).into()
+    }
+}
+
+impl std::fmt::Debug for MetricsToken {
+    /// Never the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(…)")
     }
 }
 
@@ -398,11 +458,13 @@ impl Config {
     /// This configuration with each of `flags` over its key.
     fn overlay(mut self, flags: &Flags) -> Result<Self, ConfigError> {
         let accounts = std::mem::take(&mut self.accounts);
+        let metrics_token = self.metrics_token.take();
         let mut table = toml::Table::try_from(self)
             .map_err(|e| ConfigError::Flags(serde::de::Error::custom(e)))?;
         layer(&mut table, flags.0.clone());
         let mut config: Config = table.try_into().map_err(ConfigError::Flags)?;
         config.accounts = accounts;
+        config.metrics_token = metrics_token;
         Ok(config)
     }
 
@@ -563,6 +625,27 @@ mod tests {
         assert_eq!(settings.config.data_dir, Some(PathBuf::from("/tmp/np")));
         assert_eq!(settings.config.snapshot_journal_bytes, 64 * 1024 * 1024);
         assert!(settings.accounts.is_empty());
+    }
+
+    #[test]
+    fn the_metrics_token_is_file_only_survives_the_flags_and_never_shows() {
+        let file = "metrics_token = \"scrape-me\"\n[limits]\nauth_failure_delay_ms = 50";
+        let settings = with_file(file, &["--metrics-per-account", "--max-args", "3"]).unwrap();
+        let config = &settings.config;
+        let token = config.metrics_token.as_ref().expect("kept over the flags");
+        assert!(token.matches("scrape-me"));
+        assert!(!token.matches("scrape-m"));
+        assert!(!format!("{config:?}").contains("scrape-me"));
+        assert!(config.metrics_per_account);
+        assert_eq!(config.limits.auth_failure_delay_ms, 50);
+        assert_eq!(config.limits.auth_failure_max_delay_ms, 5_000);
+        assert!(matches!(
+            with_file("metrics_token = \"\"", &[]),
+            Err(ConfigError::Parse { .. })
+        ));
+        let defaults = Config::default();
+        assert!(defaults.metrics_token.is_none() && !defaults.metrics_per_account);
+        assert_eq!(defaults.metrics_listen, None);
     }
 
     #[test]

@@ -16,3 +16,4 @@ pub(crate) mod http;
 pub(crate) mod metrics;
 pub(crate) mod resp;
 pub mod serve;
+pub(crate) mod throttle;

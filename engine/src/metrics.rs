@@ -1,5 +1,6 @@
-//! Process-wide measurements the servers record and `INFO` / `/metrics` report: pick latency
-//! (as the servers see it, from request parsed to answer ready) and open connections.
+//! Measurements the servers record and `INFO` / `/metrics` report: pick latency (as the servers
+//! see it, from request parsed to answer ready), process-wide and per account, and open
+//! connections.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -7,11 +8,42 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use parking_lot::Mutex;
 
+/// Pick latency in microseconds, 3 significant digits.
+pub(crate) struct PickLatency {
+    /// The histogram: recorded once per batch under its lock, so pipelined picks pay for the
+    /// lock once per burst.
+    micros: Mutex<Histogram<u64>>,
+}
+
+impl Default for PickLatency {
+    fn default() -> Self {
+        PickLatency {
+            micros: Mutex::new(
+                Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds"),
+            ),
+        }
+    }
+}
+
+impl PickLatency {
+    /// Records `count` picks answered `elapsed` after they were parsed.
+    pub(crate) fn record(&self, elapsed: Duration, count: u64) {
+        let micros = u64::try_from(elapsed.as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        self.micros.lock().saturating_record_n(micros, count);
+    }
+
+    /// A copy of the histogram (microseconds).
+    pub(crate) fn snapshot(&self) -> Histogram<u64> {
+        self.micros.lock().clone()
+    }
+}
+
 /// Shared measurements.
 pub(crate) struct Metrics {
-    /// Pick latency in microseconds, 3 significant digits. Recorded once per batch under one
-    /// lock, so pipelined picks pay for the lock once per burst.
-    pick_latency_us: Mutex<Histogram<u64>>,
+    /// Every pick's latency, whatever its account: `/metrics`' histogram.
+    pub(crate) pick_latency: PickLatency,
     /// Open RESP connections.
     connections: AtomicU64,
     /// When the process started, for `uptime`.
@@ -21,9 +53,7 @@ pub(crate) struct Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Metrics {
-            pick_latency_us: Mutex::new(
-                Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds"),
-            ),
+            pick_latency: PickLatency::default(),
             connections: AtomicU64::new(0),
             started: Instant::now(),
         }
@@ -31,21 +61,6 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Records `count` picks answered `elapsed` after they were parsed.
-    pub(crate) fn record_picks(&self, elapsed: Duration, count: u64) {
-        let micros = u64::try_from(elapsed.as_micros())
-            .unwrap_or(u64::MAX)
-            .max(1);
-        self.pick_latency_us
-            .lock()
-            .saturating_record_n(micros, count);
-    }
-
-    /// A copy of the latency histogram (microseconds).
-    pub(crate) fn pick_latency(&self) -> Histogram<u64> {
-        self.pick_latency_us.lock().clone()
-    }
-
     /// Counts a connection opened; the guard counts it closed when dropped.
     pub(crate) fn connection_opened(&self) -> ConnectionGuard<'_> {
         self.connections.fetch_add(1, Ordering::Relaxed);

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use thiserror::Error;
@@ -11,6 +12,7 @@ use thiserror::Error;
 use crate::config::{Settings, Storage};
 use crate::durability::StorageError;
 use crate::engine::{Engine, EngineError, SnapshotSchedule};
+use crate::throttle::AuthThrottle;
 use crate::{demo, http, resp};
 
 /// Why the server could not start, or stopped badly.
@@ -31,7 +33,7 @@ pub enum ServeError {
     /// A listener could not be bound or started.
     #[error("binding {what} {addr}")]
     Bind {
-        /// `RESP` or `HTTP`.
+        /// `RESP`, `HTTP` or `metrics`.
         what: &'static str,
         /// The address asked for.
         addr: SocketAddr,
@@ -55,8 +57,8 @@ pub struct Running {
     resp: resp::Server,
     /// Its bound listener.
     resp_listener: tokio::net::TcpListener,
-    /// The REST API, running.
-    http: actix_web::dev::Server,
+    /// The REST API, and `/metrics` when it has a listener of its own: running.
+    http: Vec<actix_web::dev::Server>,
     /// When to snapshot.
     schedule: SnapshotSchedule,
 }
@@ -96,9 +98,35 @@ pub async fn start(settings: Settings) -> Result<Running, ServeError> {
     let resp_addr = resp_listener
         .local_addr()
         .map_err(bind("RESP", config.resp))?;
-    let http = http::start(http_listener, engine.clone(), &config.limits)
-        .map_err(bind("HTTP", http_addr))?;
-    let resp = resp::Server::new(engine.clone(), &config);
+    let (metrics_listener, metrics_addr) = match config.metrics_listen {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr).map_err(bind("metrics", addr))?;
+            let local = listener.local_addr().map_err(bind("metrics", addr))?;
+            (Some(listener), Some(local))
+        }
+        None => (None, None),
+    };
+    // Failed credentials cost the same time on both servers: one table of client addresses.
+    let throttle = Arc::new(AuthThrottle::new(
+        config.limits.auth_failure_delay_ms,
+        config.limits.auth_failure_max_delay_ms,
+    ));
+    let http = http::start(
+        http_listener,
+        metrics_listener,
+        engine.clone(),
+        throttle.clone(),
+        &config,
+    )
+    .map_err(bind("HTTP", http_addr))?;
+    let resp = resp::Server::new(engine.clone(), &config, throttle);
+    if metrics_addr.is_none() && config.metrics_token.is_none() && !http_addr.ip().is_loopback() {
+        tracing::warn!(
+            %http_addr,
+            "/metrics is served on a non-loopback REST listener without metrics_token: every \
+             client of the API can read the server's totals (set metrics_token or metrics_listen)"
+        );
+    }
 
     // Tests and scripts read this line to learn the ports chosen for `:0`; people read where
     // their state is.
@@ -109,7 +137,8 @@ pub async fn start(settings: Settings) -> Result<Running, ServeError> {
             .display()
             .to_string(),
     };
-    println!("numpool ready resp={resp_addr} http={http_addr} state: {state}");
+    let metrics = metrics_addr.map_or(String::new(), |addr| format!(" metrics={addr}"));
+    println!("numpool ready resp={resp_addr} http={http_addr}{metrics} state: {state}");
     if demo {
         demo::print_help(resp_addr, http_addr);
     }
@@ -138,8 +167,8 @@ impl Running {
     /// Serves until `shutdown` completes; then drains RESP, stops HTTP and writes the final
     /// snapshot.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
-        let http_handle = self.http.handle();
-        let http_task = actix_web::rt::spawn(self.http);
+        let http_handles: Vec<_> = self.http.iter().map(|server| server.handle()).collect();
+        let http_tasks: Vec<_> = self.http.into_iter().map(actix_web::rt::spawn).collect();
         let background = {
             let engine = self.engine.clone();
             let schedule = self.schedule;
@@ -150,8 +179,12 @@ impl Running {
             .await
             .map_err(ServeError::Resp)?;
         tracing::info!("shutdown: RESP drained, stopping HTTP");
-        http_handle.stop(true).await;
-        let _ = http_task.await;
+        for handle in http_handles {
+            handle.stop(true).await;
+        }
+        for task in http_tasks {
+            let _ = task.await;
+        }
         background.abort();
         self.engine
             .shutdown()

@@ -206,7 +206,7 @@ async fn p6(mappings: u64) -> P6 {
     )
     .expect("reopen");
     let load = opening.elapsed();
-    let restored = reopened.stats().await.pool_totals.sticky_entries;
+    let restored = reopened.stats().pool_totals.sticky_entries;
     assert_eq!(
         restored, report.mappings,
         "the reopened engine holds every mapping"

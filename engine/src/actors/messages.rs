@@ -5,7 +5,7 @@ use actix::Message;
 use crate::durability::image::Record;
 use crate::durability::StorageFailure;
 use numpool_core::model::{Msisdn, OwnedNumber, PoolSettings};
-use numpool_core::select::{Pick, PickError, PickRequest, PickStats};
+use numpool_core::select::{Pick, PickError, PickRequest};
 
 /// One pick with owned arguments, so it can cross to the actor's thread. `from` and `network`
 /// are rare, so the common job carries no heap allocation at all.
@@ -112,14 +112,6 @@ pub(crate) struct StickyDel(pub(crate) Msisdn);
 
 impl Message for StickyDel {
     type Result = Result<bool, StorageFailure>;
-}
-
-/// Asks for the pool's counters.
-#[derive(Debug)]
-pub(crate) struct GetStats;
-
-impl Message for GetStats {
-    type Result = PickStats;
 }
 
 /// Copies the live mappings of one sticky shard, for a snapshot: one shard per message, so a

@@ -2,11 +2,21 @@
 //! spread over them round-robin so that busy pools use every core.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use actix::{Actor, Addr, Arbiter};
 
-use super::{PoolActor, PoolJournal};
+use super::{PoolActor, PoolCounters, PoolJournal};
 use numpool_core::select::PoolState;
+
+/// A started pool actor: where to send its messages, and the counters it publishes.
+#[derive(Clone)]
+pub(crate) struct PoolHandle {
+    /// Its mailbox.
+    pub(crate) addr: Addr<PoolActor>,
+    /// Its counters, read without a message to it.
+    pub(crate) counters: Arc<PoolCounters>,
+}
 
 /// The arbiters pool actors run on.
 pub(crate) struct Placement {
@@ -31,11 +41,14 @@ impl Placement {
     }
 
     /// Starts a pool actor owning `state` (journaling to `journal`) on the next arbiter.
-    pub(crate) fn spawn(&self, state: PoolState, journal: Option<PoolJournal>) -> Addr<PoolActor> {
+    pub(crate) fn spawn(&self, state: PoolState, journal: Option<PoolJournal>) -> PoolHandle {
         let at = self.next.fetch_add(1, Ordering::Relaxed) % self.arbiters.len();
-        PoolActor::start_in_arbiter(&self.arbiters[at].handle(), move |_| {
-            PoolActor::new(state, journal)
-        })
+        let counters = Arc::new(PoolCounters::default());
+        let published = counters.clone();
+        let addr = PoolActor::start_in_arbiter(&self.arbiters[at].handle(), move |_| {
+            PoolActor::new(state, journal, published)
+        });
+        PoolHandle { addr, counters }
     }
 }
 

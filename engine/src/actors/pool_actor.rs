@@ -6,19 +6,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::fut::{self, ActorFutureExt as _};
-use actix::{
-    Actor, AsyncContext, AtomicResponse, Context, Handler, MessageResult, ResponseActFuture,
-};
+use actix::{Actor, AsyncContext, AtomicResponse, Context, Handler, ResponseActFuture};
 
+use super::counters::PoolCounters;
 use super::messages::{
-    CopyShard, GetStats, PickBatch, PickRefusal, Remove, SetSettings, StickyDel, StickyGet,
-    StickyMapping, Stop, Upsert,
+    CopyShard, PickBatch, PickRefusal, Remove, SetSettings, StickyDel, StickyGet, StickyMapping,
+    Stop, Upsert,
 };
 use crate::clock::unix_now_u32;
 use crate::durability::image::{Record, StickyImage};
 use crate::durability::{Durability, StorageFailure, Ticket};
 use numpool_core::model::Msisdn;
-use numpool_core::select::{pick, Pick, PickError, PickStats, PoolState, Reason, Sender};
+use numpool_core::select::{pick, Pick, PickError, PoolState, Reason, Sender};
 use numpool_core::sticky::SHARDS;
 
 /// Mailbox size: callers may have many batches in flight at once; a bigger mailbox lets them
@@ -44,23 +43,36 @@ pub(crate) struct PoolActor {
     journal: Option<PoolJournal>,
     /// The shard the next sweep visits.
     next_sweep_shard: usize,
-    /// Pick counters, read by `INFO` and `/metrics`.
-    stats: PickStats,
+    /// Pick counters and the sticky table's size, published for `INFO` and `/metrics` to read
+    /// without a message.
+    counters: Arc<PoolCounters>,
     /// The pool's latest journal submission not yet known to be stored: a sticky hit may be on
     /// a mapping it holds, so the hit's answer waits for it too.
     pending: Option<Ticket>,
 }
 
 impl PoolActor {
-    /// An actor owning `state`, journaling to `journal`.
-    pub(crate) fn new(state: PoolState, journal: Option<PoolJournal>) -> Self {
-        PoolActor {
+    /// An actor owning `state`, journaling to `journal`, publishing to `counters`.
+    pub(crate) fn new(
+        state: PoolState,
+        journal: Option<PoolJournal>,
+        counters: Arc<PoolCounters>,
+    ) -> Self {
+        let actor = PoolActor {
             state,
             journal,
             next_sweep_shard: 0,
-            stats: PickStats::default(),
+            counters,
             pending: None,
-        }
+        };
+        actor.publish_sticky();
+        actor
+    }
+
+    /// Publishes the sticky table's size, after anything that may have changed it.
+    fn publish_sticky(&self) {
+        let len = self.state.sticky_len() as u64;
+        self.counters.update(|stats| stats.sticky_entries = len);
     }
 
     /// Journals `record` (fsynced) if there is one; completes when it is stored. A membership,
@@ -101,6 +113,7 @@ impl PoolActor {
         for (to, sender) in assigned {
             self.state.sticky_forget(*to, *sender);
         }
+        self.publish_sticky();
         outcomes
             .into_iter()
             .map(|outcome| match outcome {
@@ -119,10 +132,15 @@ fn after_journal<T: 'static>(
     stored: impl Future<Output = Result<(), StorageFailure>> + 'static,
     apply: impl FnOnce(&mut PoolActor) -> T + 'static,
 ) -> AtomicResponse<PoolActor, Result<T, StorageFailure>> {
-    AtomicResponse::new(Box::pin(
-        fut::wrap_future::<_, PoolActor>(stored)
-            .map(move |stored, actor, _| stored.map(|()| apply(actor))),
-    ))
+    AtomicResponse::new(Box::pin(fut::wrap_future::<_, PoolActor>(stored).map(
+        move |stored, actor, _| {
+            stored.map(|()| {
+                let applied = apply(actor);
+                actor.publish_sticky();
+                applied
+            })
+        },
+    )))
 }
 
 impl Actor for PoolActor {
@@ -135,6 +153,7 @@ impl Actor for PoolActor {
                 .state
                 .sweep_shard(actor.next_sweep_shard, unix_now_u32());
             actor.next_sweep_shard = (actor.next_sweep_shard + 1) % SHARDS;
+            actor.publish_sticky();
         });
     }
 }
@@ -151,12 +170,15 @@ impl Handler<PickBatch> for PoolActor {
         let outcomes: Vec<_> = batch
             .0
             .iter()
-            .map(|job| {
-                let outcome = pick(&mut self.state, &job.request(), now);
-                self.stats.count(&outcome);
-                outcome
-            })
+            .map(|job| pick(&mut self.state, &job.request(), now))
             .collect();
+        let sticky_entries = self.state.sticky_len() as u64;
+        self.counters.update(|stats| {
+            for outcome in &outcomes {
+                stats.count(outcome);
+            }
+            stats.sticky_entries = sticky_entries;
+        });
         let Some(journal) = &self.journal else {
             let answers = outcomes.into_iter().map(|o| o.map_err(PickRefusal::Pick));
             return Box::pin(fut::ready(answers.collect()));
@@ -285,16 +307,6 @@ impl Handler<StickyDel> for PoolActor {
         after_journal(self.journaled(record), move |actor| {
             actor.state.sticky_del(to, unix_now_u32())
         })
-    }
-}
-
-impl Handler<GetStats> for PoolActor {
-    type Result = MessageResult<GetStats>;
-
-    fn handle(&mut self, _: GetStats, _: &mut Self::Context) -> Self::Result {
-        let mut stats = self.stats.clone();
-        stats.sticky_entries = self.state.sticky_len() as u64;
-        MessageResult(stats)
     }
 }
 

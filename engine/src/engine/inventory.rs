@@ -1,6 +1,7 @@
 //! The account's inventory of owned numbers (DESIGN §3.1, §5 extensions).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering;
 
 use super::{change_pool, AccountData, AccountHandle, Engine, EngineError, Limit, Page, Paged};
 use crate::actors::messages::{Remove, Upsert};
@@ -51,6 +52,9 @@ impl Engine {
                 data.inventory.insert(number.number, number).is_none()
             })
             .collect();
+        state
+            .owned
+            .store(data.inventory.len() as u64, Ordering::Relaxed);
         for (pool_id, numbers) in changed_in_pools {
             let entry = &data.pools[&pool_id];
             change_pool(
@@ -116,6 +120,9 @@ impl Engine {
         })
         .await?;
         let owned = data.inventory.remove(&number).expect("checked above");
+        state
+            .owned
+            .store(data.inventory.len() as u64, Ordering::Relaxed);
         tracing::info!(account = %account.id(), %number, "inventory number released");
         Ok(owned)
     }

@@ -25,13 +25,16 @@ pub(crate) use picks::PickFailure;
 pub use pools::{AddOutcome, PoolUpdate, RemoveOutcome};
 
 use std::path::Path;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-use crate::actors::{Placement, PoolActor, PoolJournal};
+use hdrhistogram::Histogram;
+
+use crate::actors::{Placement, PoolActor, PoolHandle, PoolJournal};
 use crate::durability::image::Record;
 use crate::durability::replay::{WorkingAccount, WorkingState};
 use crate::durability::{Durability, FsyncPolicy, StorageError, StorageFailure};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, PickLatency};
 use numpool_core::model::{
     Account, AccountId, Msisdn, OwnedNumber, PoolId, PoolRecord, PoolSettings,
 };
@@ -152,15 +155,25 @@ impl<T> Paged<T> {
     }
 }
 
-/// Everything counted across the engine, for `INFO` and `/metrics`.
+/// What is counted in one account, or in several summed: for `INFO` (the caller's account)
+/// and `/metrics` (all of them, and each when asked).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EngineStats {
-    /// Pools across all accounts.
+    /// Pools.
     pub(crate) pools: u64,
-    /// Owned numbers across all accounts.
+    /// Owned numbers.
     pub(crate) numbers: u64,
     /// Pool counters summed (sticky entries, picks by reason, rejections).
     pub pool_totals: PickStats,
+}
+
+impl EngineStats {
+    /// Adds `other` into `self`.
+    fn absorb(&mut self, other: &EngineStats) {
+        self.pools += other.pools;
+        self.numbers += other.numbers;
+        self.pool_totals.absorb(&other.pool_totals);
+    }
 }
 
 /// The engine. Cheap to clone: clones share one state.
@@ -194,8 +207,30 @@ struct AccountState {
     /// Inventory and pool records; admin changes hold it across their actor round trips so
     /// that two changes to one account never interleave.
     admin: tokio::sync::Mutex<AccountData>,
-    /// Pool id → actor: what every pick reads.
-    routes: RwLock<FxHashMap<PoolId, Addr<PoolActor>>>,
+    /// Pool id → actor and its published counters: what every pick reads, and what stats
+    /// sum without the admin lock.
+    routes: RwLock<FxHashMap<PoolId, PoolHandle>>,
+    /// The inventory's size, kept beside it under the admin lock so stats need not take it.
+    owned: AtomicU64,
+    /// Latency of the account's picks, for its `INFO`.
+    latency: PickLatency,
+}
+
+impl AccountState {
+    /// The account's figures, from what its actors published: no actor message, no admin
+    /// lock (the route table's read lock, for a sum over its pools).
+    fn stats(&self) -> EngineStats {
+        let routes = self.routes.read();
+        let mut stats = EngineStats {
+            pools: routes.len() as u64,
+            numbers: self.owned.load(Ordering::Relaxed),
+            pool_totals: PickStats::default(),
+        };
+        for pool in routes.values() {
+            pool.counters.add_to(&mut stats.pool_totals);
+        }
+        stats
+    }
 }
 
 /// An account's inventory and pools: the admin view, and the source of truth for both.
@@ -285,17 +320,14 @@ impl Engine {
                 .accounts
                 .remove(account.id.as_str())
                 .unwrap_or_default();
-            let data = restore_account(recovered, &placement, storage.as_ref())?;
+            let (data, routes) = restore_account(recovered, &placement, storage.as_ref())?;
             warn_over_limits(&account.id, &data, &limits);
-            let routes = data
-                .pools
-                .iter()
-                .map(|(id, e)| (id.clone(), e.addr.clone()))
-                .collect();
             let account_state = AccountState {
                 account: account.clone(),
+                owned: AtomicU64::new(data.inventory.len() as u64),
                 admin: tokio::sync::Mutex::new(data),
                 routes: RwLock::new(routes),
+                latency: PickLatency::default(),
             };
             states.insert(account.id, Arc::new(account_state));
         }
@@ -336,20 +368,43 @@ impl Engine {
         &self.inner.metrics
     }
 
-    /// Counters across every account and pool.
-    pub async fn stats(&self) -> EngineStats {
+    /// Counters across every account and pool. Reads what the actors published: never an
+    /// admin lock, never an actor round trip, so polling it cannot slow admin calls.
+    pub fn stats(&self) -> EngineStats {
         let mut stats = EngineStats::default();
         for state in self.inner.accounts.values() {
-            let data = state.admin.lock().await;
-            stats.pools += data.pools.len() as u64;
-            stats.numbers += data.inventory.len() as u64;
-            for entry in data.pools.values() {
-                if let Ok(pool) = entry.addr.send(crate::actors::messages::GetStats).await {
-                    stats.pool_totals.absorb(&pool);
-                }
-            }
+            stats.absorb(&state.stats());
         }
         stats
+    }
+
+    /// One account's counters, as [`Engine::stats`] reads them.
+    pub(crate) fn account_stats(&self, account: &AccountHandle) -> EngineStats {
+        account.0.stats()
+    }
+
+    /// Each account's counters, in account id order.
+    pub(crate) fn stats_by_account(&self) -> Vec<(AccountId, EngineStats)> {
+        let mut all: Vec<(AccountId, EngineStats)> = self
+            .inner
+            .accounts
+            .values()
+            .map(|state| (state.account.id.clone(), state.stats()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    /// Records `count` of `account`'s picks answered `elapsed` after they were parsed: in the
+    /// process's histogram and the account's.
+    pub(crate) fn record_picks(&self, account: &AccountHandle, elapsed: Duration, count: u64) {
+        self.inner.metrics.pick_latency.record(elapsed, count);
+        account.0.latency.record(elapsed, count);
+    }
+
+    /// A copy of `account`'s pick-latency histogram (microseconds).
+    pub(crate) fn account_pick_latency(&self, account: &AccountHandle) -> Histogram<u64> {
+        account.0.latency.snapshot()
     }
 
     /// Appends and fsyncs an admin change before it is applied; a no-op without storage.
@@ -459,12 +514,14 @@ fn warn_over_limits(account: &AccountId, data: &AccountData, limits: &AccountLim
 
 /// Serves an account from recovered state: its model rebuilt beside the replay
 /// ([`WorkingAccount::restore`]), then an actor spawned for each pool.
+/// Its admin view and its route table.
 fn restore_account(
     recovered: WorkingAccount,
     placement: &Placement,
     storage: Option<&Arc<Durability>>,
-) -> Result<AccountData, StorageError> {
+) -> Result<(AccountData, FxHashMap<PoolId, PoolHandle>), StorageError> {
     let restored = recovered.restore()?;
+    let mut routes = FxHashMap::default();
     let pools = restored
         .pools
         .into_iter()
@@ -473,19 +530,22 @@ fn restore_account(
                 storage: storage.clone(),
                 uid: pool.uid,
             });
+            let handle = placement.spawn(pool.state, journal);
             let entry = PoolEntry {
                 uid: pool.uid,
                 settings: pool.settings,
                 created_at: pool.created_at,
                 updated_at: pool.updated_at,
                 members: pool.members,
-                addr: placement.spawn(pool.state, journal),
+                addr: handle.addr.clone(),
             };
+            routes.insert(pool.id.clone(), handle);
             (pool.id, entry)
         })
         .collect();
-    Ok(AccountData {
+    let data = AccountData {
         inventory: restored.inventory,
         pools,
-    })
+    };
+    Ok((data, routes))
 }

@@ -94,7 +94,7 @@ impl Engine {
             for group in groups {
                 let request = routes
                     .get(group.pool_id)
-                    .map(|addr| addr.send(PickBatch(group.jobs)));
+                    .map(|pool| pool.addr.send(PickBatch(group.jobs)));
                 pending.push((group.pool_id, group.positions, request));
             }
         }
@@ -159,6 +159,6 @@ fn route(account: &AccountHandle, pool_id: &str) -> Result<Addr<PoolActor>, Engi
         .routes
         .read()
         .get(pool_id)
-        .cloned()
+        .map(|pool| pool.addr.clone())
         .ok_or_else(|| EngineError::NoSuchPool(pool_id.to_owned()))
 }

@@ -96,7 +96,7 @@ impl Engine {
             header: convert::pool_header(uid, &pool_id, &settings, now, now),
         })
         .await?;
-        let addr = self
+        let pool = self
             .inner
             .placement
             .spawn(PoolState::new(settings.clone()), self.pool_journal(uid));
@@ -106,11 +106,11 @@ impl Engine {
             created_at: now,
             updated_at: now,
             members: BTreeSet::new(),
-            addr: addr.clone(),
+            addr: pool.addr.clone(),
         };
         let record = entry.record(&pool_id);
         data.pools.insert(pool_id.clone(), entry);
-        state.routes.write().insert(pool_id, addr);
+        state.routes.write().insert(pool_id, pool);
         tracing::info!(account = %account.id(), pool = %record.pool_id, "pool created");
         Ok(record)
     }
@@ -175,8 +175,9 @@ impl Engine {
         let record = entry.record(&new_id);
         if new_id != id {
             let mut routes = state.routes.write();
-            routes.remove(&id);
-            routes.insert(new_id.clone(), entry.addr.clone());
+            if let Some(pool) = routes.remove(&id) {
+                routes.insert(new_id.clone(), pool);
+            }
         }
         data.pools.insert(new_id.clone(), entry);
         tracing::info!(account = %account.id(), pool = %id, now = %new_id, "pool changed");

@@ -1,7 +1,11 @@
 //! HTTP Basic authentication (DESIGN §5): the [`Caller`] extractor checks the credentials with
-//! the engine and that the path's `account_id` is the caller's own account.
+//! the engine and that the path's `account_id` is the caller's own account. A client address
+//! whose credentials failed waits for its turn before its next ones are judged
+//! ([`AuthThrottle`]): on a timer in the request's own future, so other clients are not slowed.
 
-use std::future::{ready, Ready};
+use std::future::Future;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -12,6 +16,7 @@ use base64::Engine as _;
 
 use super::problem::Problem;
 use crate::engine::{AccountHandle, Engine};
+use crate::throttle::{AuthThrottle, Interface};
 
 /// The authenticated account that a request's path names. A handler that takes it runs only
 /// for a caller with valid credentials acting on its own account.
@@ -24,25 +29,26 @@ pub(crate) struct Caller {
 
 impl FromRequest for Caller {
     type Error = Problem;
-    type Future = Ready<Result<Caller, Problem>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Caller, Problem>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        Box::pin(authenticate(req.clone()))
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<Caller, Problem> {
+async fn authenticate(req: HttpRequest) -> Result<Caller, Problem> {
     let engine = req
         .app_data::<web::Data<Engine>>()
         .expect("the app registers the engine");
-    let (key, secret) = basic_credentials(req).ok_or_else(Problem::unauthorized)?;
-    let Some(account) = engine.authenticate(&key, &secret) else {
-        // The key and the client's address, never the secret.
-        tracing::warn!(
-            key = ?key,
-            peer = ?req.peer_addr(),
-            "HTTP authentication failed"
-        );
+    let throttle = req
+        .app_data::<web::Data<AuthThrottle>>()
+        .expect("the app registers the throttle");
+    // No credentials guess nothing: answered at once, not counted.
+    let (key, secret) = basic_credentials(&req).ok_or_else(Problem::unauthorized)?;
+    let verdict = throttle.judge(peer(&req), Interface::Http, &key, || {
+        engine.authenticate(&key, &secret)
+    });
+    let Some(account) = verdict.await else {
         return Err(Problem::unauthorized());
     };
     // Someone else's account answers exactly like a missing one: no hint that it exists.
@@ -51,6 +57,13 @@ fn authenticate(req: &HttpRequest) -> Result<Caller, Problem> {
         return Err(Problem::not_found(path_account));
     }
     Ok(Caller { account })
+}
+
+/// The client's address and port (what the throttle keys on and logs); unspecified when actix
+/// does not know it.
+pub(crate) fn peer(req: &HttpRequest) -> SocketAddr {
+    req.peer_addr()
+        .unwrap_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)))
 }
 
 /// Standard base64 that takes credentials with or without their `=` padding, as curl and every

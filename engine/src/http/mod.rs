@@ -17,15 +17,18 @@ mod time;
 
 use std::future::ready;
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::http::StatusCode;
 use actix_web::middleware::Compress;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, Resource};
 
+use self::ops::MetricsSettings;
 use self::problem::{Problem, NOT_FOUND};
-use crate::config::Limits;
+use crate::config::Config;
 use crate::engine::Engine;
+use crate::throttle::AuthThrottle;
 use numpool_core::model::{AccountId, Msisdn};
 
 /// What every handler returns: a response, or a problem.
@@ -34,39 +37,82 @@ type AnswerResult = Result<HttpResponse, Problem>;
 /// The account-scoped prefix of every management path.
 const ACCOUNT_SCOPE: &str = "/v2/numberpools/accounts/{account_id}";
 
-/// Starts the REST API on `listener` (already bound) for `engine`.
+/// Starts the REST API on `listener` (already bound) for `engine`, failed credentials costing
+/// time through `throttle`; `/metrics` is served there, or on `metrics_listener` alone when the
+/// operator gave it an address of its own (`metrics_listen`). One server per listener.
 ///
-/// Signals are left to the caller (the binary stops the server itself on SIGINT/SIGTERM).
+/// Signals are left to the caller (the binary stops the servers itself on SIGINT/SIGTERM).
 pub(crate) fn start(
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     engine: Engine,
-    limits: &Limits,
-) -> std::io::Result<Server> {
+    throttle: Arc<AuthThrottle>,
+    config: &Config,
+) -> std::io::Result<Vec<Server>> {
     let engine = web::Data::new(engine);
-    let max_body_bytes = limits.max_body_bytes;
-    let server = HttpServer::new(move || {
-        App::new()
-            .wrap(Compress::default())
-            .app_data(engine.clone())
-            .app_data(body::json_config(max_body_bytes))
-            .app_data(web::PathConfig::default().error_handler(|error, req| {
-                Problem::not_found(req.path())
-                    .detail(format!("Malformed path '{}': {error}", req.path()))
-                    .into()
-            }))
-            .configure(routes)
-    })
-    .disable_signals()
-    .shutdown_timeout(5)
-    .listen(listener)?
-    .run();
-    Ok(server)
+    let throttle = web::Data::from(throttle);
+    let settings = web::Data::new(MetricsSettings {
+        token: config.metrics_token.clone(),
+        per_account: config.metrics_per_account,
+    });
+    let max_body_bytes = config.limits.max_body_bytes;
+    let metrics_here = metrics_listener.is_none();
+    let api = {
+        let (engine, throttle, settings) = (engine.clone(), throttle.clone(), settings.clone());
+        HttpServer::new(move || {
+            App::new()
+                .wrap(Compress::default())
+                .app_data(engine.clone())
+                .app_data(throttle.clone())
+                .app_data(settings.clone())
+                .app_data(body::json_config(max_body_bytes))
+                .app_data(web::PathConfig::default().error_handler(|error, req| {
+                    Problem::not_found(req.path())
+                        .detail(format!("Malformed path '{}': {error}", req.path()))
+                        .into()
+                }))
+                .configure(|cfg| routes(cfg, metrics_here))
+        })
+        .disable_signals()
+        .shutdown_timeout(5)
+        .listen(listener)?
+        .run()
+    };
+    let mut servers = vec![api];
+    if let Some(listener) = metrics_listener {
+        let metrics = HttpServer::new(move || {
+            App::new()
+                .wrap(Compress::default())
+                .app_data(engine.clone())
+                .app_data(throttle.clone())
+                .app_data(settings.clone())
+                .service(resource("/metrics", "GET").route(web::get().to(ops::metrics)))
+                .default_service(web::to(no_resource))
+        })
+        // A scrape now and then needs no thread per core.
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(5)
+        .listen(listener)?
+        .run();
+        servers.push(metrics);
+    }
+    Ok(servers)
 }
 
-/// Every route. Methods a path lacks get a 405 problem; paths that match nothing, a 404 one.
-fn routes(cfg: &mut web::ServiceConfig) {
+/// The 404 problem of a path that matches no route.
+async fn no_resource(req: HttpRequest) -> Result<HttpResponse, Problem> {
+    Err(Problem::new(StatusCode::NOT_FOUND, NOT_FOUND)
+        .detail(format!("No resource at '{}'", req.path())))
+}
+
+/// Every route (`/metrics` only when it has no listener of its own). Methods a path lacks get
+/// a 405 problem; paths that match nothing, a 404 one.
+fn routes(cfg: &mut web::ServiceConfig, metrics_here: bool) {
+    if metrics_here {
+        cfg.service(resource("/metrics", "GET").route(web::get().to(ops::metrics)));
+    }
     cfg.service(resource("/healthz", "GET").route(web::get().to(ops::healthz)))
-        .service(resource("/metrics", "GET").route(web::get().to(ops::metrics)))
         .service(resource("/openapi.json", "GET").route(web::get().to(ops::openapi)))
         .service(
             web::scope(ACCOUNT_SCOPE)
@@ -115,12 +161,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
                         .route(web::delete().to(inventory::delete)),
                 ),
         )
-        .default_service(web::to(|req: HttpRequest| {
-            ready(Err::<HttpResponse, _>(
-                Problem::new(StatusCode::NOT_FOUND, NOT_FOUND)
-                    .detail(format!("No resource at '{}'", req.path())),
-            ))
-        }));
+        .default_service(web::to(no_resource));
 }
 
 /// A resource whose other methods answer 405 with `Allow: allow`.

@@ -1,16 +1,32 @@
 //! Operations endpoints (numpool extension, DESIGN §5, §9): `GET /healthz` for liveness probes,
 //! `GET /metrics` in the Prometheus text format (picks by outcome and reason, pick latency,
-//! pools, numbers, sticky mappings, RESP connections) and `GET /openapi.json`, numpool's own
-//! OpenAPI document. None needs credentials: they carry no account data.
+//! pools, numbers, sticky mappings, RESP connections, authentication failures) and
+//! `GET /openapi.json`, numpool's own OpenAPI document. `/healthz` and `/openapi.json` carry no
+//! account data and need no credentials; `/metrics` carries server totals, per-account series
+//! only when the operator asks (`metrics_per_account`), and needs a bearer token when one is
+//! configured (`metrics_token`).
 
 use std::fmt::Write as _;
 
-use actix_web::http::header::ContentType;
-use actix_web::{web, HttpResponse};
+use actix_web::http::header::{self, ContentType};
+use actix_web::{web, HttpRequest, HttpResponse};
 use hdrhistogram::Histogram;
 
-use crate::engine::{Engine, StorageState};
-use numpool_core::select::Reason;
+use super::auth::peer;
+use super::problem::Problem;
+use super::AnswerResult;
+use crate::config::MetricsToken;
+use crate::engine::{Engine, EngineStats, StorageState};
+use crate::throttle::{AuthThrottle, Interface};
+use numpool_core::select::{PickStats, Reason};
+
+/// How `/metrics` is served: the operator's choices.
+pub(crate) struct MetricsSettings {
+    /// The bearer token it requires, if any.
+    pub(crate) token: Option<MetricsToken>,
+    /// Whether it adds per-account series.
+    pub(crate) per_account: bool,
+}
 
 /// The Prometheus text exposition format's media type.
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -48,9 +64,24 @@ pub(crate) async fn openapi() -> HttpResponse {
         .body(OPENAPI_JSON)
 }
 
-/// `GET /metrics`.
-pub(crate) async fn metrics(engine: web::Data<Engine>) -> HttpResponse {
-    let stats = engine.stats().await;
+/// `GET /metrics`: after the bearer token, when one is configured (a wrong one is a failed
+/// authentication like any other: counted, logged, and its address delayed).
+pub(crate) async fn metrics(
+    req: HttpRequest,
+    engine: web::Data<Engine>,
+    throttle: web::Data<AuthThrottle>,
+    settings: web::Data<MetricsSettings>,
+) -> AnswerResult {
+    if let Some(token) = &settings.token {
+        let given = bearer_token(&req).ok_or_else(Problem::bearer_unauthorized)?;
+        throttle
+            .judge(peer(&req), Interface::Http, "(metrics token)", || {
+                token.matches(given).then_some(())
+            })
+            .await
+            .ok_or_else(Problem::bearer_unauthorized)?;
+    }
+    let stats = engine.stats();
     let totals = &stats.pool_totals;
     let mut out = String::with_capacity(4096);
 
@@ -60,30 +91,9 @@ pub(crate) async fn metrics(engine: web::Data<Engine>) -> HttpResponse {
         "counter",
         "Picks answered, by outcome and reason.",
     );
-    for reason in Reason::ALL {
-        let count = totals.picks_for(reason);
-        let reason = reason.as_str();
-        sample(
-            &mut out,
-            "numpool_picks_total",
-            &format!("outcome=\"picked\",reason=\"{reason}\""),
-            count,
-        );
-    }
-    sample(
-        &mut out,
-        "numpool_picks_total",
-        "outcome=\"rejected\"",
-        totals.rejected,
-    );
-    sample(
-        &mut out,
-        "numpool_picks_total",
-        "outcome=\"invalid\"",
-        totals.invalid,
-    );
+    picks(&mut out, "numpool_picks_total", "", totals);
 
-    latency(&mut out, &engine.metrics().pick_latency());
+    latency(&mut out, &engine.metrics().pick_latency.snapshot());
 
     let gauges = [
         ("numpool_pools", "Pools across all accounts.", stats.pools),
@@ -124,6 +134,33 @@ pub(crate) async fn metrics(engine: web::Data<Engine>) -> HttpResponse {
         "",
         engine.storage_faults(),
     );
+    header(
+        &mut out,
+        "numpool_auth_failures_total",
+        "counter",
+        "Failed authentications (wrong credentials or metrics token), by interface.",
+    );
+    for interface in Interface::ALL {
+        let labels = format!("interface=\"{}\"", interface.as_str());
+        sample(
+            &mut out,
+            "numpool_auth_failures_total",
+            &labels,
+            throttle.failures(interface),
+        );
+    }
+    header(
+        &mut out,
+        "numpool_auth_throttled_addresses",
+        "gauge",
+        "Client addresses whose authentication attempts are delayed (or not yet forgiven).",
+    );
+    sample(
+        &mut out,
+        "numpool_auth_throttled_addresses",
+        "",
+        throttle.addresses() as u64,
+    );
     let storage = engine.storage_state();
     header(
         &mut out,
@@ -140,8 +177,70 @@ pub(crate) async fn metrics(engine: web::Data<Engine>) -> HttpResponse {
             u64::from(storage.as_str() == name),
         );
     }
+    if settings.per_account {
+        per_account(&mut out, &engine.stats_by_account());
+    }
 
-    HttpResponse::Ok().content_type(PROMETHEUS_TEXT).body(out)
+    Ok(HttpResponse::Ok().content_type(PROMETHEUS_TEXT).body(out))
+}
+
+/// The token of an `Authorization: Bearer` header, if there is one.
+fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// One figure of an account's stats.
+type AccountFigure = fn(&EngineStats) -> u64;
+
+/// The series of each account, labelled `account`: only when the operator turns them on.
+fn per_account(out: &mut String, accounts: &[(impl std::fmt::Display, EngineStats)]) {
+    let gauges: [(&str, &str, AccountFigure); 3] = [
+        ("numpool_account_pools", "Pools of the account.", |s| {
+            s.pools
+        }),
+        (
+            "numpool_account_numbers",
+            "Owned numbers of the account.",
+            |s| s.numbers,
+        ),
+        (
+            "numpool_account_sticky_mappings",
+            "Sticky mappings held in the account's pools.",
+            |s| s.pool_totals.sticky_entries,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        header(out, name, "gauge", help);
+        for (account, stats) in accounts {
+            sample(out, name, &format!("account=\"{account}\""), value(stats));
+        }
+    }
+    let name = "numpool_account_picks_total";
+    header(
+        out,
+        name,
+        "counter",
+        "Picks answered in the account's pools, by outcome and reason.",
+    );
+    for (account, stats) in accounts {
+        let account = format!("account=\"{account}\",");
+        picks(out, name, &account, &stats.pool_totals);
+    }
+}
+
+/// The samples of a picks counter: one per reason, then rejected and invalid; `prefix` is any
+/// label (with its trailing comma) that comes before `outcome`.
+fn picks(out: &mut String, name: &str, prefix: &str, totals: &PickStats) {
+    for reason in Reason::ALL {
+        let labels = format!("{prefix}outcome=\"picked\",reason=\"{}\"", reason.as_str());
+        sample(out, name, &labels, totals.picks_for(reason));
+    }
+    let rejected = format!("{prefix}outcome=\"rejected\"");
+    sample(out, name, &rejected, totals.rejected);
+    let invalid = format!("{prefix}outcome=\"invalid\"");
+    sample(out, name, &invalid, totals.invalid);
 }
 
 fn header(out: &mut String, name: &str, kind: &str, help: &str) {

@@ -54,7 +54,7 @@ pub async fn pick(
     // Latency as the RESP server measures it: from request parsed to answer ready.
     let started = Instant::now();
     let answer = engine.pick(&caller.account, &path.pool_id, request).await;
-    engine.metrics().record_picks(started.elapsed(), 1);
+    engine.record_picks(&caller.account, started.elapsed(), 1);
     let pick = answer?;
     Ok(HttpResponse::Ok().json(json!({
         "from": pick.sender.to_string(),

@@ -324,6 +324,16 @@ impl Problem {
         problem
     }
 
+    /// 401 for `/metrics` without its bearer token, with the Bearer challenge.
+    pub(crate) fn bearer_unauthorized() -> Self {
+        let mut problem = Problem::new(StatusCode::UNAUTHORIZED, UNAUTHORIZED);
+        problem.header = Some((
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"numpool metrics\""),
+        ));
+        problem
+    }
+
     /// 503 `#storage-unavailable`, with `Retry-After`: the fault is the operator's to read in
     /// the log (logged once when it began), so the body names no path or OS error.
     pub(crate) fn storage_unavailable() -> Self {

@@ -18,6 +18,7 @@ use super::frame::{write_error, FrameLimits};
 use super::session::{After, Session};
 use crate::config::Config;
 use crate::engine::{AccountHandle, Engine};
+use crate::throttle::AuthThrottle;
 
 /// How long shutdown waits for connections to finish what they are doing.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -47,11 +48,14 @@ pub(crate) struct Server {
     auth_deadline: Duration,
     /// The server-wide budget for received, unexecuted input.
     budget: Arc<InputBudget>,
+    /// What failed `AUTH`s cost their client address (shared with the REST API).
+    throttle: Arc<AuthThrottle>,
 }
 
 impl Server {
-    /// A server for `engine` with `config`'s limits and sidecar account.
-    pub(crate) fn new(engine: Engine, config: &Config) -> Self {
+    /// A server for `engine` with `config`'s limits and sidecar account, failed `AUTH`s
+    /// delayed by `throttle`.
+    pub(crate) fn new(engine: Engine, config: &Config, throttle: Arc<AuthThrottle>) -> Self {
         let limits = &config.limits;
         Server {
             sidecar_account: config
@@ -69,6 +73,7 @@ impl Server {
                 .then(|| Duration::from_secs(limits.idle_timeout_seconds)),
             auth_deadline: Duration::from_secs(limits.auth_deadline_seconds),
             budget: Arc::new(InputBudget::new(limits.max_buffered_input_bytes)),
+            throttle,
         }
     }
 
@@ -134,7 +139,7 @@ impl Server {
             };
             connection = connection.unauthenticated(limits, self.auth_deadline);
         }
-        let mut session = Session::new(self.sidecar_account.clone(), peer);
+        let mut session = Session::new(self.sidecar_account.clone(), peer, self.throttle.clone());
         let mut batch = Vec::new();
         loop {
             let read = tokio::select! {

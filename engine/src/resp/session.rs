@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
@@ -12,6 +13,7 @@ use bytes::{Bytes, BytesMut};
 use super::cmd::{self, AccountCtx, ClientInfo, Ctx, Handshake, Outcome, Pick, Request};
 use super::reply::{Protocol, Reply};
 use crate::engine::{AccountHandle, Engine};
+use crate::throttle::AuthThrottle;
 
 /// Connection ids: unique in the process, as `CLIENT ID` promises.
 static NEXT_CLIENT_ID: AtomicU64 = AtomicU64::new(1);
@@ -25,6 +27,8 @@ pub(crate) struct Session {
     protocol: Protocol,
     /// Its id and name, which commands may read.
     client: ClientInfo,
+    /// What a failed `AUTH` costs its client address.
+    throttle: Arc<AuthThrottle>,
 }
 
 /// What the connection should do after a batch.
@@ -46,8 +50,12 @@ struct PendingPicks<'a> {
 
 impl Session {
     /// A new connection's session, acting for `account` from the start if the listener is
-    /// bound to one.
-    pub(crate) fn new(account: Option<AccountHandle>, peer: SocketAddr) -> Self {
+    /// bound to one; `AUTH`s go through `throttle`.
+    pub(crate) fn new(
+        account: Option<AccountHandle>,
+        peer: SocketAddr,
+        throttle: Arc<AuthThrottle>,
+    ) -> Self {
         Session {
             account,
             protocol: Protocol::default(),
@@ -56,6 +64,7 @@ impl Session {
                 name: None,
                 peer,
             },
+            throttle,
         }
     }
 
@@ -83,12 +92,13 @@ impl Session {
             let ctx = Ctx {
                 engine,
                 client: &self.client,
+                throttle: &self.throttle,
             };
             let Some(account) = &self.account else {
                 // Before AUTH only the handshake runs; anything else, unknown commands
                 // included, learns nothing but NOAUTH.
                 let outcome = match Handshake::parse(args) {
-                    Some(Ok(handshake)) => handshake.apply(&ctx, out),
+                    Some(Ok(handshake)) => handshake.apply(&ctx, out).await,
                     Some(Err(err)) => {
                         err.write_reply(out);
                         Outcome::Continue
@@ -118,7 +128,7 @@ impl Session {
                 // Anything else ends the run of picks: they are answered first, in order.
                 Ok(Request::Handshake(handshake)) => {
                     flush_picks(&account_ctx, pending.take(), out).await;
-                    handshake.apply(&ctx, out)
+                    handshake.apply(&ctx, out).await
                 }
                 Ok(Request::Account(command)) => {
                     flush_picks(&account_ctx, pending.take(), out).await;

@@ -24,6 +24,8 @@ pub struct Numpool {
     pub resp: SocketAddr,
     /// The HTTP listener.
     pub http: SocketAddr,
+    /// The `/metrics` listener, when `--metrics-listen` gave it one of its own.
+    pub metrics: Option<SocketAddr>,
     /// The process; killed on drop unless stopped first.
     child: Child,
     /// Holds the config file (and default data dir) alive for the server's life; the server
@@ -83,10 +85,11 @@ impl Numpool {
         extra_args: &[&str],
     ) -> Numpool {
         let args: Vec<String> = extra_args.iter().map(|a| a.to_string()).collect();
-        let (child, resp, http) = spawn(dir.path(), config, &args);
+        let (child, [resp, http], metrics) = spawn(dir.path(), config, &args);
         Numpool {
             resp,
             http,
+            metrics,
             child,
             dir,
             config: config.to_owned(),
@@ -99,8 +102,8 @@ impl Numpool {
     pub fn restart(&mut self) {
         let status = signal_and_wait(&mut self.child, "-TERM");
         assert!(status.success(), "numpool exited with {status} on SIGTERM");
-        let (child, resp, http) = spawn(self.dir.path(), &self.config, &self.args);
-        (self.child, self.resp, self.http) = (child, resp, http);
+        let (child, [resp, http], metrics) = spawn(self.dir.path(), &self.config, &self.args);
+        (self.child, self.resp, self.http, self.metrics) = (child, resp, http, metrics);
     }
 
     /// The server's process id.
@@ -155,8 +158,12 @@ fn signal_and_wait(child: &mut Child, signal: &str) -> std::process::ExitStatus 
 }
 
 /// Starts `numpool serve --config <config>` plus `args` in `dir` and waits for its ready line;
-/// the process and the addresses it listens on.
-fn spawn(dir: &Path, config: &Path, args: &[String]) -> (Child, SocketAddr, SocketAddr) {
+/// the process and the addresses it listens on: RESP and HTTP, and metrics if it has its own.
+fn spawn(
+    dir: &Path,
+    config: &Path,
+    args: &[String],
+) -> (Child, [SocketAddr; 2], Option<SocketAddr>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_numpool"))
         .current_dir(dir)
         .arg("serve")
@@ -178,15 +185,16 @@ fn spawn(dir: &Path, config: &Path, args: &[String]) -> (Child, SocketAddr, Sock
     let ready = lines
         .find_map(|line| line.ok().filter(|l| l.starts_with("numpool ready")))
         .expect("numpool printed its ready line");
-    let address = |name: &str| -> SocketAddr {
+    let address = |name: &str| -> Option<SocketAddr> {
         ready
             .split_whitespace()
             .find_map(|part| part.strip_prefix(name))
             .and_then(|a| a.parse().ok())
-            .expect("address in the ready line")
     };
-    let (resp, http) = (address("resp="), address("http="));
+    let listener = |name: &str| address(name).expect("address in the ready line");
+    let (resp, http) = (listener("resp="), listener("http="));
+    let metrics = address("metrics=");
     // Keep draining stdout so the server never blocks on a full pipe.
     std::thread::spawn(move || lines.for_each(drop));
-    (child, resp, http)
+    (child, [resp, http], metrics)
 }

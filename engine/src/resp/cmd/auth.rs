@@ -5,6 +5,7 @@ use super::{Ctx, Outcome};
 use crate::engine::AccountHandle;
 use crate::resp::parse::{ArgCursor, ParseError};
 use crate::resp::reply::Reply;
+use crate::throttle::Interface;
 
 /// Redis's reply to a wrong pair; clients recognise it.
 pub(crate) const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
@@ -31,8 +32,8 @@ impl<'a> Auth<'a> {
 
     /// Authenticates: `+OK` and the connection belongs to the account, or `WRONGPASS` and
     /// nothing changes.
-    pub(crate) fn apply(self, ctx: &Ctx<'_>, out: &mut Reply<'_>) -> Outcome {
-        match self.check(ctx) {
+    pub(crate) async fn apply(self, ctx: &Ctx<'_>, out: &mut Reply<'_>) -> Outcome {
+        match self.check(ctx).await {
             Some(account) => {
                 out.simple("OK");
                 Outcome::Bind(account)
@@ -44,18 +45,14 @@ impl<'a> Auth<'a> {
         }
     }
 
-    /// The account these credentials open, if any; a failure is logged with the key and the
-    /// client's address (never the secret).
-    pub(crate) fn check(&self, ctx: &Ctx<'_>) -> Option<AccountHandle> {
-        let account = ctx.engine.authenticate(self.key, self.secret);
-        if account.is_none() {
-            tracing::warn!(
-                key = ?self.key,
-                peer = %ctx.client.peer,
-                client = ctx.client.id,
-                "RESP authentication failed"
-            );
-        }
-        account
+    /// The account these credentials open, if any, judged once the client address's turn
+    /// has come (at once unless an earlier attempt from it failed); a failure is counted and
+    /// logged (rate-limited) with the key and the address, never the secret.
+    pub(crate) async fn check(&self, ctx: &Ctx<'_>) -> Option<AccountHandle> {
+        ctx.throttle
+            .judge(ctx.client.peer, Interface::Resp, self.key, || {
+                ctx.engine.authenticate(self.key, self.secret)
+            })
+            .await
     }
 }

@@ -49,7 +49,7 @@ impl<'a> Hello<'a> {
 
     /// Checks the version and any inline `AUTH`, then replies with the server's properties in
     /// the version asked for. Nothing changes when either is refused.
-    pub(crate) fn apply(self, ctx: &Ctx<'_>, out: &mut Reply<'_>) -> Outcome {
+    pub(crate) async fn apply(self, ctx: &Ctx<'_>, out: &mut Reply<'_>) -> Outcome {
         let protocol = match self.version {
             None => out.protocol(),
             Some(version) => match Protocol::from_version(version) {
@@ -61,7 +61,7 @@ impl<'a> Hello<'a> {
             },
         };
         let account = match &self.auth {
-            Some(auth) => match auth.check(ctx) {
+            Some(auth) => match auth.check(ctx).await {
                 Some(account) => Some(account),
                 None => {
                     out.error(WRONGPASS);

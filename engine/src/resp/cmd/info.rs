@@ -3,11 +3,15 @@
 //! (`role:master`: valkey-glide sends `INFO REPLICATION` on connect and refuses a server that
 //! does not say it is a primary) and `numpool` (pools, numbers, picks, latency). No section, `all`, `default` or `everything` gives all;
 //! an unknown section gives nothing, as in Redis. RESP3 gets a verbatim string.
+//!
+//! Every figure about pools, numbers, mappings and picks is the connection's account's own
+//! (DESIGN §4); the server-wide ones reveal nothing about other accounts: version, uptime,
+//! process id, connections, storage state.
 
 use std::fmt::Write as _;
 
 use super::{AccountCtx, Outcome};
-use crate::engine::{Engine, StorageState};
+use crate::engine::StorageState;
 use crate::resp::parse::{ArgCursor, ParseError};
 use crate::resp::reply::Reply;
 use numpool_core::select::Reason;
@@ -42,13 +46,14 @@ impl Info {
     }
 
     /// The report, as a bulk (RESP2) or verbatim (RESP3) string.
-    pub(crate) async fn apply(self, ctx: &AccountCtx<'_>, out: &mut Reply<'_>) -> Outcome {
-        out.verbatim(&self.render(ctx.engine).await);
+    pub(crate) fn apply(self, ctx: &AccountCtx<'_>, out: &mut Reply<'_>) -> Outcome {
+        out.verbatim(&self.render(ctx));
         Outcome::Continue
     }
 
     /// Renders the sections asked for.
-    async fn render(&self, engine: &Engine) -> String {
+    fn render(&self, ctx: &AccountCtx<'_>) -> String {
+        let engine = ctx.engine;
         let mut text = String::new();
         let mut section = |name: &str, lines: &[(&str, &dyn std::fmt::Display)]| {
             if !text.is_empty() {
@@ -82,8 +87,9 @@ impl Info {
             );
         }
         if self.wanted[3] {
-            let stats = engine.stats().await;
-            let latency = metrics.pick_latency();
+            let stats = engine.account_stats(ctx.account);
+            let latency = engine.account_pick_latency(ctx.account);
+            let account = ctx.account.id();
             let totals = &stats.pool_totals;
             let by_reason: Vec<(String, u64)> = Reason::ALL
                 .iter()
@@ -98,6 +104,7 @@ impl Info {
             };
             let mut lines: Vec<(&str, &dyn std::fmt::Display)> = vec![
                 ("version", &env!("CARGO_PKG_VERSION")),
+                ("account", &account),
                 ("storage", &storage_name),
                 ("storage_error", &storage_error),
                 ("storage_faults", &faults),

@@ -35,6 +35,7 @@ use super::parse::{ArgCursor, ParseError};
 use super::reply::Reply;
 use crate::durability::StorageFailure;
 use crate::engine::{AccountHandle, Engine, EngineError};
+use crate::throttle::AuthThrottle;
 use numpool_core::model::Msisdn;
 
 /// A command allowed before `AUTH`: the handshake and liveness commands clients send first.
@@ -85,7 +86,7 @@ pub(crate) struct ClientInfo {
     pub(crate) id: u64,
     /// The name `CLIENT SETNAME` or `HELLO … SETNAME` gave it.
     pub(crate) name: Option<String>,
-    /// Where it comes from, for the log line of a failed `AUTH`.
+    /// Where it comes from: what a failed `AUTH` is logged with and delays.
     pub(crate) peer: std::net::SocketAddr,
 }
 
@@ -95,6 +96,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) engine: &'a Engine,
     /// The connection it runs on.
     pub(crate) client: &'a ClientInfo,
+    /// What a failed `AUTH` costs the connection's address: its next attempt waits its turn.
+    pub(crate) throttle: &'a AuthThrottle,
 }
 
 /// What every other command runs with: the engine and the account the connection acts for.
@@ -214,12 +217,13 @@ impl<'a> Handshake<'a> {
         Some(parsed.map_err(CommandError::from))
     }
 
-    /// Runs the command; `AUTH` and `HELLO … AUTH` may bind an account, `QUIT` closes.
-    pub(crate) fn apply(self, ctx: &Ctx<'_>, out: &mut Reply<'_>) -> Outcome {
+    /// Runs the command; `AUTH` and `HELLO … AUTH` may bind an account (after the address's
+    /// turn, if an earlier attempt failed), `QUIT` closes.
+    pub(crate) async fn apply(self, ctx: &Ctx<'_>, out: &mut Reply<'_>) -> Outcome {
         match self {
             Handshake::Ping(ping) => ping.apply(out),
-            Handshake::Auth(auth) => auth.apply(ctx, out),
-            Handshake::Hello(hello) => hello.apply(ctx, out),
+            Handshake::Auth(auth) => auth.apply(ctx, out).await,
+            Handshake::Hello(hello) => hello.apply(ctx, out).await,
             Handshake::Client(client) => client.apply(ctx, out),
             Handshake::Quit(quit) => quit.apply(out),
         }
@@ -257,7 +261,7 @@ impl AccountCommand<'_> {
         match self {
             AccountCommand::StickyGet(get) => get.apply(ctx, out).await,
             AccountCommand::StickyDel(del) => del.apply(ctx, out).await,
-            AccountCommand::Info(info) => info.apply(ctx, out).await,
+            AccountCommand::Info(info) => info.apply(ctx, out),
             AccountCommand::Echo(echo) => echo.apply(out),
             AccountCommand::Select(select) => select.apply(out),
             AccountCommand::Command(command) => command.apply(out),

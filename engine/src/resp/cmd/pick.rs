@@ -153,7 +153,6 @@ pub(crate) async fn apply_batch(
         pick.write_reply(result, out);
     }
     ctx.engine
-        .metrics()
-        .record_picks(since.elapsed(), picks.len() as u64);
+        .record_picks(ctx.account, since.elapsed(), picks.len() as u64);
     Outcome::Continue
 }
