@@ -40,27 +40,20 @@ pub struct Numpool {
 impl Numpool {
     /// Starts `numpool serve` with the test accounts and `extra_args`.
     pub fn start(extra_args: &[&str]) -> Numpool {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let config = dir.path().join("numpool.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[[accounts]]\napi_key = \"{KEY}\"\napi_secret = \"{SECRET}\"\n\n\
-                 [[accounts]]\napi_key = \"{OTHER_KEY}\"\napi_secret = \"{OTHER_SECRET}\"\n"
-            ),
-        )
-        .expect("write config");
-        Numpool::start_with_config(dir, &config, extra_args)
+        Numpool::start_with_toml("", extra_args)
     }
 
-    /// Starts `numpool serve` with the first test account alone and `toml` (e.g. a `[limits]`
-    /// table) at the top of its config file.
+    /// Starts `numpool serve` with the test accounts and `toml` (e.g. a `[limits]` table) at the
+    /// top of its config file.
     pub fn start_with_toml(toml: &str, extra_args: &[&str]) -> Numpool {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("numpool.toml");
         std::fs::write(
             &config,
-            format!("{toml}\n[[accounts]]\napi_key = \"{KEY}\"\napi_secret = \"{SECRET}\"\n"),
+            format!(
+                "{toml}\n[[accounts]]\napi_key = \"{KEY}\"\napi_secret = \"{SECRET}\"\n\n\
+                 [[accounts]]\napi_key = \"{OTHER_KEY}\"\napi_secret = \"{OTHER_SECRET}\"\n"
+            ),
         )
         .expect("write config");
         Numpool::start_with_config(dir, &config, extra_args)

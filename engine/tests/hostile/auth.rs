@@ -1,4 +1,4 @@
-//! Hostile clients and noisy tenants (issue 13 items 3 and 4) against the real binary: failed
+//! Credential guessing and tenant isolation: failed
 //! authentications cost their client address time, and only it; `INFO` shows the caller's
 //! account only; `/metrics` keeps per-account series out unless asked, and can require a token
 //! or listen on an address of its own.
@@ -6,14 +6,13 @@
 //! Clients bind distinct loopback addresses (127.0.0.2, 127.0.0.3, …: all of 127/8 reaches the
 //! loopback interface) so that the server sees them as different client addresses.
 
-mod support;
-
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use crate::support::raw::command;
+use crate::support::{Numpool, KEY, OTHER_KEY, OTHER_SECRET, SECRET};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{Numpool, KEY, OTHER_KEY, OTHER_SECRET, SECRET};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -30,15 +29,6 @@ async fn connect_from(source: IpAddr, to: SocketAddr) -> TcpStream {
     let socket = TcpSocket::new_v4().unwrap();
     socket.bind(SocketAddr::new(source, 0)).unwrap();
     socket.connect(to).await.expect("connect")
-}
-
-/// Encodes a command as a RESP array of bulk strings.
-fn command(args: &[&str]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in args {
-        out.extend(format!("${}\r\n{arg}\r\n", arg.len()).into_bytes());
-    }
-    out
 }
 
 /// Reads one `\r\n`-terminated line, within 20 s.
@@ -375,24 +365,9 @@ async fn per_account_series_only_when_turned_on() {
     }
 }
 
-/// A server whose config file sets `extra` (TOML) beside the two test accounts.
-fn start_with(extra: &str, args: &[&str]) -> Numpool {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("numpool.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "{extra}\n[[accounts]]\napi_key = \"{KEY}\"\napi_secret = \"{SECRET}\"\n\n\
-             [[accounts]]\napi_key = \"{OTHER_KEY}\"\napi_secret = \"{OTHER_SECRET}\"\n"
-        ),
-    )
-    .unwrap();
-    Numpool::start_with_config(dir, &config, args)
-}
-
 #[tokio::test]
 async fn metrics_token_refuses_without_or_with_a_wrong_token() {
-    let server = start_with("metrics_token = \"scrape-me\"", &[]);
+    let server = Numpool::start_with_toml("metrics_token = \"scrape-me\"", &[]);
     let url = format!("{}/metrics", server.base_url());
     let client = reqwest::Client::new();
     for request in [
