@@ -156,11 +156,6 @@ impl Summary {
                 .cloned(),
         }
     }
-
-    /// The server's CPU time, if it was measured.
-    pub fn server_cpu(&self) -> Option<&ServerCpu> {
-        self.server_cpu.as_ref()
-    }
 }
 
 /// Paths of the files written by [`write_all`].
