@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Peer comparison, DESIGN §8 P3: one loadgen, the same connections, pipeline depth, recipients and
 # inventory, against Redis running pick.lua (EVALSHA) and against numpool (PICK). Prints both
-# tables and numpool's throughput as a multiple of Redis's. Traffic stays on 127.0.0.1.
+# tables (with each server's CPU per request, from /proc, when loadgen knows its pid: always for
+# Redis and a spawned numpool), numpool's throughput as a multiple of Redis's, and draws both
+# runs on one plot ($OUT/compare.svg). Traffic stays on 127.0.0.1.
 #
 # Usage:
 #   benches/peers/compare.sh                                   # Redis only (numpool not given)
@@ -33,7 +35,7 @@ while [ $# -gt 0 ]; do
     --auth) KEY=$2; SECRET=$3; shift 3 ;;
     --no-seed) SEED=0; shift ;;
     --) shift; EXTRA=("$@"); break ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -82,7 +84,8 @@ COMMON=($PACE --connections 4 --pipeline 32 --duration 10s --warmup 2s --recipie
   --countries "$COUNTRIES" --pool "$POOL" "${EXTRA[@]}")
 
 echo "== redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/') + pick.lua on 127.0.0.1:$PORT"
-"$LOADGEN" run --addr "127.0.0.1:$PORT" --mode evalsha --script-sha "$SHA" "${COMMON[@]}" --out "$OUT/redis"
+"$LOADGEN" run --addr "127.0.0.1:$PORT" --mode evalsha --script-sha "$SHA" "${COMMON[@]}" \
+  --server-pid "$REDIS_PID" --out "$OUT/redis"
 
 if [ -n "$NUMPOOL_BIN" ]; then
   echo "== numpool (spawned from $NUMPOOL_BIN)"
@@ -99,12 +102,20 @@ elif [ -n "$NUMPOOL_ADDR" ]; then
 fi
 
 rate() { sed -n 's/^  "achieved_rate": \([0-9.eE+-]*\),$/\1/p' "$1/results.json"; }
+cpu() {
+  local us
+  us=$(sed -n 's/^    "us_per_request": \([0-9.eE+-]*\),$/\1/p' "$1/results.json")
+  [ -n "$us" ] && printf ', server CPU %.2f µs/request' "$us"
+}
 echo
-echo "redis+lua  $(rate "$OUT/redis")/s   ($OUT/redis)"
+echo "redis+lua  $(rate "$OUT/redis")/s$(cpu "$OUT/redis")   ($OUT/redis)"
 if [ -f "$OUT/numpool/results.json" ] && [ -n "$NUMPOOL_BIN$NUMPOOL_ADDR" ]; then
-  echo "numpool    $(rate "$OUT/numpool")/s   ($OUT/numpool)"
+  echo "numpool    $(rate "$OUT/numpool")/s$(cpu "$OUT/numpool")   ($OUT/numpool)"
   awk -v n="$(rate "$OUT/numpool")" -v r="$(rate "$OUT/redis")" \
-    'BEGIN { printf "numpool / redis throughput: %.2fx (DESIGN §8 P3 target: >= 5x)\n", n / r }'
+    'BEGIN { printf "numpool / redis throughput: %.2fx (DESIGN §8 P3 target: >= 8x)\n", n / r }'
+  "$LOADGEN" plot "$OUT/numpool" "$OUT/redis" --label numpool --label "Redis + pick.lua" \
+    --out "$OUT/compare.svg"
 else
   echo "numpool    not run (give --numpool-bin or --numpool-addr)"
+  "$LOADGEN" plot "$OUT/redis" --label "Redis + pick.lua" --out "$OUT/compare.svg"
 fi

@@ -1,9 +1,10 @@
 //! What the subcommands do, end to end: the glue between the CLI and the modules.
 
-use crate::cli::{auth_pair, ModeArg, RunArgs, SeedArgs};
+use crate::cli::{auth_pair, ModeArg, PlotArgs, RunArgs, SeedArgs};
 use crate::client::{ClientError, ConnConfig};
 use crate::countries::{parse_mix, MixError};
-use crate::report::{self, ReportError, RunMeta, Summary};
+use crate::procstat::{self, ProcError};
+use crate::report::{self, LoadError, PlottedRun, ReportError, RunMeta, Summary};
 use crate::run::{run, RunConfig};
 use crate::schedule::Pace;
 use crate::seed::{self, SeedError};
@@ -35,6 +36,12 @@ pub enum AppError {
     /// Writing the report failed.
     #[error(transparent)]
     Report(#[from] ReportError),
+    /// Reading a finished run back failed.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// `--server-pid` names no readable process.
+    #[error("--server-pid: {0}")]
+    ServerPid(#[from] ProcError),
     /// A flag combination that cannot work.
     #[error("{0}")]
     Usage(String),
@@ -62,6 +69,22 @@ pub async fn run_command(args: RunArgs) -> Result<Summary, AppError> {
             "--seed-pool needs --auth KEY SECRET".into(),
         ));
     }
+    if let Some(pid) = args.server_pid {
+        procstat::snapshot(pid)?;
+    }
+    // Claimed before the run, so that a run that cannot write its results fails before it starts.
+    let out = match &args.out {
+        Some(dir) => dir.clone(),
+        None => {
+            let pace = match args.rate {
+                Some(r) => format!("{r:.0}rps"),
+                None => "max".to_string(),
+            };
+            let what = format!("{}-{pace}", mode.name());
+            let now = time::OffsetDateTime::now_utc();
+            report::outdir::claim(report::outdir::DEFAULT_BASE.as_ref(), now, &what)?
+        }
+    };
     // Built before anything starts: encoding 100k+ commands takes a moment of CPU.
     let workload = Arc::new(Workload::new(&mode, &mix, args.recipients, args.zipf_s)?);
 
@@ -112,6 +135,7 @@ pub async fn run_command(args: RunArgs) -> Result<Summary, AppError> {
         pace,
         rng_seed: args.rng_seed,
         progress: !args.quiet,
+        server_pid: spawned.as_ref().and_then(|s| s.pid()).or(args.server_pid),
     };
     let outcome = run(&cfg, workload).await;
     if let Some(s) = spawned {
@@ -138,13 +162,17 @@ pub async fn run_command(args: RunArgs) -> Result<Summary, AppError> {
         timeout_s: args.timeout.as_secs_f64(),
         rng_seed: args.rng_seed,
     };
+    if let Some(Err(e)) = &outcome.server_cpu {
+        eprintln!("warning: no server CPU figure: {e}");
+    }
     let summary = Summary::new(meta, args.rate, &outcome);
     print!("{}", report::table::render(&summary));
-    let files = report::write_all(&args.out, &summary, &outcome.latency)?;
+    let files = report::write_all(&out, &summary, &outcome)?;
     eprintln!(
-        "wrote {}, {}, {}",
+        "wrote {}, {}, {}, {}",
         files.json.display(),
         files.hgrm.display(),
+        files.service_hgrm.display(),
         files.svg.display()
     );
     Ok(summary)
@@ -184,5 +212,25 @@ pub async fn seed_command(args: SeedArgs) -> Result<(), AppError> {
         args.pool,
         calls.len()
     );
+    Ok(())
+}
+
+/// `loadgen plot`: reads finished runs and draws them on one SVG.
+pub fn plot_command(args: &PlotArgs) -> Result<(), AppError> {
+    if args.label.len() > args.runs.len() {
+        return Err(AppError::Usage(format!(
+            "{} labels for {} runs",
+            args.label.len(),
+            args.runs.len()
+        )));
+    }
+    let runs = args
+        .runs
+        .iter()
+        .enumerate()
+        .map(|(i, path)| PlottedRun::load(path, args.label.get(i).cloned()))
+        .collect::<Result<Vec<_>, _>>()?;
+    report::write_plot(&args.out, &runs)?;
+    eprintln!("wrote {}", args.out.display());
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Command-line interface. `loadgen [run] …` drives a RESP server; `loadgen seed …` creates what
-//! a pick run needs. `run` is the default, so `loadgen --max --mode ping` works.
+//! a pick run needs; `loadgen plot …` draws finished runs on one plot. `run` is the default, so
+//! `loadgen --max --mode ping` works.
 
 use crate::countries::DEFAULT_MIX;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
@@ -32,6 +33,9 @@ pub enum Command {
     Run(RunArgs),
     /// Create inventory and a pool on a numpool (REST) or the Lua peer's keys in Redis.
     Seed(SeedArgs),
+    /// Draw finished runs (their output directories) on one latency plot.
+    #[command(alias = "compare")]
+    Plot(PlotArgs),
 }
 
 /// Which command to send.
@@ -104,15 +108,21 @@ pub struct RunArgs {
     /// Runtime worker threads of loadgen itself (it shares the machine with the server).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: u32,
-    /// Directory for results.json, latency.hgrm and latency.svg.
-    #[arg(long, default_value = "loadgen-out")]
-    pub(crate) out: PathBuf,
+    /// Directory for results.json, latency.hgrm, service.hgrm and latency.svg. Without it every
+    /// run gets its own: loadgen-out/<UTC time>-<mode>-<max or rate>/.
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
     /// No progress line.
     #[arg(long)]
     pub(crate) quiet: bool,
-    /// Start this numpool binary (`serve --demo`, temp data dir, free ports) and run against it.
+    /// Start this numpool binary (`serve --demo`, temp data dir, free ports) and run against it;
+    /// its CPU time per request is reported as with --server-pid.
     #[arg(long, value_name = "PATH_TO_NUMPOOL")]
     pub(crate) spawn: Option<PathBuf>,
+    /// The server's process id (a server loadgen did not spawn): report its CPU time per request
+    /// and per thread over the measured window, from /proc (Linux).
+    #[arg(long, value_name = "PID", conflicts_with = "spawn")]
+    pub(crate) server_pid: Option<u32>,
     /// Seed inventory and the pool over REST before running (needs --auth).
     #[arg(long)]
     pub(crate) seed_pool: bool,
@@ -148,6 +158,20 @@ pub struct SeedArgs {
     /// Instead of numpool, load the same numbers into this Redis (host:port) for pick.lua.
     #[arg(long, value_name = "ADDR")]
     pub(crate) redis: Option<String>,
+}
+
+/// Flags of `loadgen plot`.
+#[derive(Debug, Clone, Args)]
+pub struct PlotArgs {
+    /// Output directories of finished runs (or their results.json), drawn in this order.
+    #[arg(required = true, value_name = "RUN")]
+    pub(crate) runs: Vec<PathBuf>,
+    /// Legend name of each run, in order (default: the directory's name).
+    #[arg(long)]
+    pub(crate) label: Vec<String>,
+    /// The SVG to write.
+    #[arg(long, default_value = "compare.svg")]
+    pub(crate) out: PathBuf,
 }
 
 /// Splits `--auth KEY SECRET` into a pair.
@@ -240,6 +264,27 @@ mod tests {
             panic!("not run")
         };
         assert_eq!(run.duration, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn server_pid_and_plot() {
+        let cli = Cli::try_parse_from(["loadgen", "--max", "--server-pid", "42"]).unwrap();
+        assert_eq!(cli.run.server_pid, Some(42));
+        assert!(cli.run.out.is_none());
+        assert!(
+            Cli::try_parse_from(["loadgen", "--max", "--server-pid", "42", "--spawn", "x"])
+                .is_err()
+        );
+        let cli = Cli::try_parse_from([
+            "loadgen", "compare", "a", "b", "--label", "A", "--label", "B",
+        ])
+        .unwrap();
+        let Some(Command::Plot(plot)) = cli.command else {
+            panic!("not plot")
+        };
+        assert_eq!(plot.runs.len(), 2);
+        assert_eq!(plot.label, ["A", "B"]);
+        assert!(Cli::try_parse_from(["loadgen", "plot"]).is_err());
     }
 
     #[test]

@@ -3,14 +3,16 @@
 //! with latency counted from each request's intended send time (so a stalled server is charged for
 //! the requests it prevented, not just the one it held), or closed loop to find saturation. It
 //! reports target and achieved rate, errors by kind and HdrHistogram percentiles, writes
-//! `results.json`, an `.hgrm` percentile distribution and an SVG plot, seeds pools over the REST
-//! API, and can spawn a throwaway numpool to run against.
+//! `results.json`, `.hgrm` percentile distributions and an SVG plot, reads the server's CPU time
+//! per request from `/proc` when it knows the server's pid, seeds pools over the REST API, and can
+//! spawn a throwaway numpool to run against.
 
 pub mod app;
 pub mod cli;
 pub mod client;
 pub mod countries;
 pub(crate) mod pacer;
+pub mod procstat;
 pub mod report;
 pub mod resp;
 pub mod run;

@@ -14,7 +14,7 @@ fn main() -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::Run(cli.run));
     let threads = match &command {
         Command::Run(r) => r.threads as usize,
-        Command::Seed(_) => 1,
+        Command::Seed(_) | Command::Plot(_) => 1,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
@@ -25,6 +25,7 @@ fn main() -> anyhow::Result<()> {
         match command {
             Command::Run(args) => app::run_command(args).await.map(drop),
             Command::Seed(args) => app::seed_command(args).await,
+            Command::Plot(args) => app::plot_command(&args),
         }
     })?;
     Ok(())

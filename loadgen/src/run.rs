@@ -3,6 +3,7 @@
 
 use crate::client::{connect, run_connection, ClientError, ConnConfig, ConnPace, Window};
 use crate::pacer::Pacer;
+use crate::procstat::{self, ProcError, ServerCpu};
 use crate::schedule::{Pace, Schedule};
 use crate::stats::{lock, new_histogram, Counts, Progress, Shard};
 use crate::workload::Workload;
@@ -28,6 +29,9 @@ pub struct RunConfig {
     pub rng_seed: u64,
     /// Print a progress line to stderr once a second.
     pub progress: bool,
+    /// The server's process id, if known: its CPU time over the measured window is read from
+    /// `/proc` (DESIGN §8 P7).
+    pub server_pid: Option<u32>,
 }
 
 /// What a run measured (measured window only).
@@ -43,6 +47,9 @@ pub struct RunOutcome {
     /// least the window's length: a server that falls behind answers the window's requests after
     /// the window, and the time it took counts.
     pub measured: Duration,
+    /// The server's CPU time from the start of the measured window until its last reply came
+    /// back, when [`RunConfig::server_pid`] was given; an error if `/proc` could not be read.
+    pub server_cpu: Option<Result<ServerCpu, ProcError>>,
 }
 
 impl RunOutcome {
@@ -55,6 +62,8 @@ impl RunOutcome {
 
 /// Runs the load and returns what was measured.
 pub async fn run(cfg: &RunConfig, workload: Arc<Workload>) -> Result<RunOutcome, ClientError> {
+    // Asked before anything starts, so that `getconf` runs outside the measured window.
+    let clock_ticks = cfg.server_pid.map(|_| procstat::clock_ticks_per_second());
     let conn_cfg = Arc::new(cfg.conn.clone());
     let mut conns = Vec::with_capacity(cfg.connections);
     for _ in 0..cfg.connections {
@@ -74,6 +83,13 @@ pub async fn run(cfg: &RunConfig, workload: Arc<Workload>) -> Result<RunOutcome,
         Pace::Rate(rate) => Some(Pacer::start(start, window.end, rate, wakers.clone())),
         Pace::Max => None,
     };
+    let cpu_before = cfg.server_pid.map(|pid| {
+        let at = tokio::time::Instant::from_std(window.measure_from);
+        tokio::spawn(async move {
+            tokio::time::sleep_until(at).await;
+            procstat::snapshot(pid)
+        })
+    });
     let shards: Vec<_> = (0..cfg.connections).map(|_| Shard::shared()).collect();
     let mut tasks = Vec::with_capacity(cfg.connections);
     for (c, conn) in conns.into_iter().enumerate() {
@@ -95,7 +111,7 @@ pub async fn run(cfg: &RunConfig, workload: Arc<Workload>) -> Result<RunOutcome,
         )));
     }
     let progress = cfg.progress.then(|| {
-        let mut p = Progress::new(shards.clone(), start, window.measure_from);
+        let mut p = Progress::new(shards.clone(), start, window.measure_from, window.end);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval_at(
                 tokio::time::Instant::from_std(start + Duration::from_secs(1)),
@@ -115,6 +131,9 @@ pub async fn run(cfg: &RunConfig, workload: Arc<Workload>) -> Result<RunOutcome,
             Err(join) => std::panic::resume_unwind(join.into_panic()),
         }
     }
+    // Every connection is done, so every reply of the window is in: the server's CPU time up to
+    // here is what the window's requests cost (plus whatever it does in the background).
+    let cpu_after = cfg.server_pid.map(procstat::snapshot);
     if let Some(p) = progress {
         p.abort();
     }
@@ -125,6 +144,7 @@ pub async fn run(cfg: &RunConfig, workload: Arc<Workload>) -> Result<RunOutcome,
         service: new_histogram(),
         counts: Counts::default(),
         measured: cfg.duration,
+        server_cpu: None,
     };
     for shard in &shards {
         let s = lock(shard);
@@ -136,6 +156,20 @@ pub async fn run(cfg: &RunConfig, workload: Arc<Workload>) -> Result<RunOutcome,
         let _ = outcome.latency.add(&s.latency);
         let _ = outcome.service.add(&s.service);
         outcome.counts.merge(&s.counts);
+    }
+    if let (Some(pid), Some(ticks), Some(before), Some(after)) =
+        (cfg.server_pid, clock_ticks, cpu_before, cpu_after)
+    {
+        let before = match before.await {
+            Ok(snapshot) => snapshot,
+            Err(join) => std::panic::resume_unwind(join.into_panic()),
+        };
+        let replies = outcome.counts.replies();
+        outcome.server_cpu = Some(
+            before
+                .and_then(|b| Ok((b, after?)))
+                .map(|(b, a)| ServerCpu::between(pid, &b, &a, ticks, replies)),
+        );
     }
     Ok(outcome)
 }

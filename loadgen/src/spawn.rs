@@ -137,6 +137,11 @@ pub async fn spawn(path: &Path, ready_within: Duration) -> Result<Spawned, Spawn
 }
 
 impl Spawned {
+    /// The server's process id (`None` once it has been reaped).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Kills the server and waits for it, then removes its data directory.
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;

@@ -158,6 +158,8 @@ pub(crate) struct Progress {
     start: Instant,
     /// When the measured window starts (end of warmup).
     measure_from: Instant,
+    /// Warmup plus measured time, shown after the elapsed time.
+    total: Duration,
     /// When the previous line was made.
     last: Instant,
     /// Failures since the start, warmup included.
@@ -165,16 +167,19 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
-    /// A printer over `shards` for a run that starts at `start` and measures from `measure_from`.
+    /// A printer over `shards` for a run that starts at `start`, measures from `measure_from` and
+    /// stops sending at `end`.
     pub(crate) fn new(
         shards: Vec<Arc<Mutex<Shard>>>,
         start: Instant,
         measure_from: Instant,
+        end: Instant,
     ) -> Self {
         Self {
             shards,
             start,
             measure_from,
+            total: end.saturating_duration_since(start),
             last: start,
             errors: 0,
         }
@@ -207,8 +212,9 @@ impl Progress {
             format_micros(recent.value_at_quantile(0.99))
         };
         format!(
-            "[{:6.1}s]{phase} rate {:.0}/s  errors {}  p99 {p99} (last {:.1}s)",
+            "[{:6.1}s / {:.1}s]{phase} rate {:.0}/s  errors {}  p99 {p99} (last {:.1}s)",
             now.saturating_duration_since(self.start).as_secs_f64(),
+            self.total.as_secs_f64(),
             replies as f64 / span.as_secs_f64(),
             self.errors,
             span.as_secs_f64(),
@@ -261,9 +267,14 @@ mod tests {
         assert_eq!(s.last_measured_reply, Some(t0 + Duration::from_micros(300)));
         drop(s);
 
-        let mut p = Progress::new(vec![shard.clone()], t0, t0 + Duration::from_secs(10));
+        let mut p = Progress::new(
+            vec![shard.clone()],
+            t0,
+            t0 + Duration::from_secs(10),
+            t0 + Duration::from_secs(40),
+        );
         let line = p.line(t0 + Duration::from_secs(1));
-        assert!(line.contains("warmup"), "{line}");
+        assert!(line.starts_with("[   1.0s / 40.0s] warmup"), "{line}");
         assert!(line.contains("rate 3/s"), "{line}");
         assert!(line.contains("errors 4"), "{line}");
         assert!(line.contains("p99 5.00ms"), "{line}");

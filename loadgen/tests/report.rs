@@ -1,6 +1,7 @@
 //! The report writers: results.json has the documented fields, latency.hgrm is the classic
 //! HdrHistogram format and parses back to the same distribution, latency.svg is well-formed XML
-//! with the plot's elements.
+//! with the plot's elements (both curves, a legend, log-scale ticks, the targets, the rate), and
+//! `loadgen plot` draws two runs on one plot.
 
 use numpool_loadgen::report::{self, hgrm, RunMeta, Summary};
 use numpool_loadgen::run::RunOutcome;
@@ -9,6 +10,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 fn outcome() -> RunOutcome {
+    outcome_over(Duration::from_millis(6_250))
+}
+
+/// [`outcome`]'s requests, answered over `measured`.
+fn outcome_over(measured: Duration) -> RunOutcome {
     let mut latency = new_histogram();
     let mut service = new_histogram();
     // 10,000 values: 100..=1099 µs ten times each, plus a 250 ms outlier in place of one.
@@ -30,7 +36,8 @@ fn outcome() -> RunOutcome {
             errors,
         },
         // The 5 s window's last reply came 1.25 s after it ended (a server that fell behind).
-        measured: Duration::from_millis(6_250),
+        measured,
+        server_cpu: None,
     }
 }
 
@@ -58,7 +65,7 @@ fn files_are_written_and_read_back() {
     let dir = tempfile::tempdir().unwrap();
     let out = outcome();
     let summary = Summary::new(meta(), Some(2_000.0), &out);
-    let files = report::write_all(&dir.path().join("nested"), &summary, &out.latency).unwrap();
+    let files = report::write_all(&dir.path().join("nested"), &summary, &out).unwrap();
 
     // results.json
     let json: serde_json::Value =
@@ -88,6 +95,7 @@ fn files_are_written_and_read_back() {
     assert!((595..=605).contains(&p50), "p50 {p50}");
     assert!(lat["max"].as_u64().unwrap() >= 250_000);
     assert!(json["service_time_us"]["max"].as_u64().unwrap() < 1_000);
+    assert!(json["server_cpu"].is_null(), "no pid, no CPU figure");
     let back: Summary = serde_json::from_value(json).unwrap();
     assert_eq!(back, summary);
 
@@ -129,6 +137,10 @@ fn files_are_written_and_read_back() {
         .expect("a 90% row");
     assert_eq!(line.split_whitespace().nth(3), Some("10.00"));
 
+    // service.hgrm: the service-time distribution, same format.
+    let service = hgrm::parse(&std::fs::read_to_string(&files.service_hgrm).unwrap()).unwrap();
+    assert!((service.last().unwrap().value - 0.9).abs() < 0.01);
+
     // latency.svg
     let svg = std::fs::read_to_string(&files.svg).unwrap();
     let doc = roxmltree::Document::parse(&svg).expect("well-formed SVG");
@@ -146,49 +158,221 @@ fn files_are_written_and_read_back() {
         "99.9%",
         "99.99%",
         "Percentile",
-        "Latency (milliseconds)",
+        "Latency (log scale)",
     ] {
         assert!(texts.contains(&label), "missing label {label}");
     }
+    // The legend names both curves and both P4 targets (an open loop of picks).
+    let legend = legend(&doc);
+    assert_eq!(
+        legend,
+        [
+            "corrected (from intended send time)",
+            "service time (from actual send time)",
+            "P4 target: corrected p99 ≤ 1 ms",
+            "P4 target: corrected p99.9 ≤ 5 ms",
+        ]
+    );
     let title = doc
         .descendants()
         .find(|n| n.has_tag_name("title"))
         .and_then(|n| n.text())
         .unwrap();
     assert!(
-        title.contains("pick") && title.contains("2000/s"),
+        title.contains("pick")
+            && title.contains("target 2000/s")
+            && title.contains("achieved 1600/s"),
         "{title}"
     );
-    let line = doc
+    // A log-scale axis: one labelled tick per decade from below the fastest service time
+    // (0.05 ms) to above the outlier (250 ms).
+    let ticks = y_ticks(&doc);
+    let labels: Vec<&str> = ticks.iter().map(|t| t.0.as_str()).collect();
+    assert_eq!(
+        labels,
+        ["0.01 ms", "0.1 ms", "1 ms", "10 ms", "100 ms", "1 s"]
+    );
+    let gaps: Vec<f64> = ticks.windows(2).map(|w| w[0].1 - w[1].1).collect();
+    for g in &gaps {
+        assert!((g - gaps[0]).abs() < 0.2, "decades evenly spaced: {gaps:?}");
+    }
+    let y_of_tick = |label: &str| ticks.iter().find(|t| t.0 == label).unwrap().1;
+
+    let curves = curves(&doc);
+    assert_eq!(curves.len(), 2, "corrected and service time");
+    let (corrected, service_points) = (&curves[0], &curves[1]);
+    assert_eq!(corrected.len(), rows.len());
+    assert_eq!(service_points.len(), service.len());
+    for points in &curves {
+        for (x, y) in points {
+            assert!(
+                (0.0..=800.0).contains(x) && (0.0..=500.0).contains(y),
+                "({x},{y}) off canvas"
+            );
+        }
+        for pair in points.windows(2) {
+            // Left to right, and never down (SVG y grows downwards).
+            assert!(pair[1].0 >= pair[0].0 && pair[1].1 <= pair[0].1, "{pair:?}");
+        }
+    }
+    // The 0.6 ms median sits between the 0.1 ms and 1 ms ticks, not on the floor; the 250 ms
+    // outlier between 100 ms and 1 s.
+    let median_y = corrected[rows.iter().position(|r| r.percentile >= 0.5).unwrap()].1;
+    assert!(
+        y_of_tick("1 ms") < median_y && median_y < y_of_tick("0.1 ms"),
+        "median at y={median_y}"
+    );
+    let top = corrected.iter().map(|p| p.1).fold(f64::MAX, f64::min);
+    assert!(
+        y_of_tick("1 s") < top && top < y_of_tick("100 ms"),
+        "max at y={top}"
+    );
+    // The target lines: at 1 ms and (between 1 and 10 ms) at 5 ms.
+    let lines = target_lines(&doc);
+    assert_eq!(lines.len(), 2);
+    assert!((lines[0] - y_of_tick("1 ms")).abs() < 0.2, "{lines:?}");
+    assert!(y_of_tick("10 ms") < lines[1] && lines[1] < y_of_tick("1 ms"));
+}
+
+/// The legend's texts, in order.
+fn legend<'a>(doc: &'a roxmltree::Document<'_>) -> Vec<&'a str> {
+    let g = doc
         .descendants()
-        .find(|n| n.has_tag_name("polyline"))
-        .expect("a polyline");
-    let points: Vec<(f64, f64)> = line
-        .attribute("points")
-        .unwrap()
-        .split_whitespace()
-        .map(|p| {
-            let (x, y) = p.split_once(',').unwrap();
-            (x.parse().unwrap(), y.parse().unwrap())
+        .find(|n| n.attribute("class") == Some("legend"))
+        .expect("a legend");
+    g.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .collect()
+}
+
+/// The y axis's labels and their y, top to bottom.
+fn y_ticks(doc: &roxmltree::Document<'_>) -> Vec<(String, f64)> {
+    let mut ticks: Vec<(String, f64)> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("ytick"))
+        .map(|n| {
+            let y: f64 = n.attribute("y").unwrap().parse().unwrap();
+            // The label is drawn 4 px below its gridline.
+            (n.text().unwrap().to_string(), y - 4.0)
         })
         .collect();
-    assert_eq!(points.len(), rows.len());
-    for (x, y) in &points {
-        assert!(
-            (0.0..=800.0).contains(x) && (0.0..=500.0).contains(y),
-            "({x},{y}) off canvas"
-        );
-    }
-    for pair in points.windows(2) {
-        // Left to right, and never down (SVG y grows downwards).
-        assert!(pair[1].0 >= pair[0].0 && pair[1].1 <= pair[0].1, "{pair:?}");
-    }
-    // The y axis ends on the round number above the max (500 ms for 250 ms): the outlier sits in
-    // the upper half of the plot area (y 50..440), the sub-millisecond body on the x axis.
-    let top = points.iter().map(|p| p.1).fold(f64::MAX, f64::min);
-    assert!((240.0..250.0).contains(&top), "max plotted at y={top}");
-    assert!(points[0].1 > 438.0, "min plotted at y={}", points[0].1);
-    assert!(texts.contains(&"500"), "y axis top label");
+    ticks.sort_by(|a, b| b.1.total_cmp(&a.1));
+    ticks
+}
+
+/// Every curve's points.
+fn curves(doc: &roxmltree::Document<'_>) -> Vec<Vec<(f64, f64)>> {
+    doc.descendants()
+        .filter(|n| n.has_tag_name("polyline") && n.attribute("class") == Some("curve"))
+        .map(|n| {
+            n.attribute("points")
+                .unwrap()
+                .split_whitespace()
+                .map(|p| {
+                    let (x, y) = p.split_once(',').unwrap();
+                    (x.parse().unwrap(), y.parse().unwrap())
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The y of each target line, in order.
+fn target_lines(doc: &roxmltree::Document<'_>) -> Vec<f64> {
+    doc.descendants()
+        .filter(|n| n.attribute("class") == Some("target"))
+        .map(|g| {
+            let line = g.children().find(|c| c.has_tag_name("line")).unwrap();
+            line.attribute("y1").unwrap().parse().unwrap()
+        })
+        .collect()
+}
+
+/// A closed loop (saturation) has no latency target in DESIGN §8, so none is drawn.
+#[test]
+fn closed_loop_plots_have_no_target_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = outcome();
+    let mut m = meta();
+    m.loop_kind = "closed".into();
+    let summary = Summary::new(m, None, &out);
+    let files = report::write_all(dir.path(), &summary, &out).unwrap();
+    let svg = std::fs::read_to_string(&files.svg).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    assert!(target_lines(&doc).is_empty());
+    assert_eq!(legend(&doc).len(), 2);
+    let title = doc.descendants().find(|n| n.has_tag_name("title")).unwrap();
+    assert!(title.text().unwrap().contains("max · achieved 1600/s"));
+}
+
+/// `loadgen compare` (alias of `plot`) reads two run directories and draws both.
+#[test]
+fn compare_draws_both_runs_on_one_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = outcome();
+    report::write_all(
+        &dir.path().join("numpool"),
+        &Summary::new(meta(), Some(2_000.0), &a),
+        &a,
+    )
+    .unwrap();
+    // The same requests over twice the time: half the rate.
+    let b = outcome_over(Duration::from_millis(12_500));
+    let mut m = meta();
+    m.mode = "evalsha".into();
+    report::write_all(
+        &dir.path().join("redis"),
+        &Summary::new(m, Some(2_000.0), &b),
+        &b,
+    )
+    .unwrap();
+
+    let svg_path = dir.path().join("plots/compare.svg");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_loadgen"))
+        .arg("compare")
+        .arg(dir.path().join("numpool"))
+        .arg(dir.path().join("redis/results.json"))
+        .args(["--label", "numpool", "--label", "Redis + Lua", "--out"])
+        .arg(&svg_path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    assert_eq!(
+        legend(&doc),
+        [
+            "numpool: corrected (from intended send time)",
+            "numpool: service time (from actual send time)",
+            "Redis + Lua: corrected (from intended send time)",
+            "Redis + Lua: service time (from actual send time)",
+            "P4 target: corrected p99 ≤ 1 ms",
+            "P4 target: corrected p99.9 ≤ 5 ms",
+        ]
+    );
+    let curves = curves(&doc);
+    assert_eq!(curves.len(), 4);
+    let colors: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("curve"))
+        .map(|n| n.attribute("stroke").unwrap())
+        .collect();
+    assert_eq!(colors[0], colors[1]);
+    assert_ne!(colors[0], colors[2]);
+    let title = doc.descendants().find(|n| n.has_tag_name("title")).unwrap();
+    assert_eq!(
+        title.text().unwrap(),
+        "numpool 1600/s vs Redis + Lua 800/s (2.00×)"
+    );
+
+    // Without labels, the directories' names; a missing run is an error.
+    let runs = [
+        report::PlottedRun::load(&dir.path().join("numpool"), None).unwrap(),
+        report::PlottedRun::load(&dir.path().join("redis"), None).unwrap(),
+    ];
+    assert!(report::plot(&runs).contains("numpool 1600/s vs redis 800/s"));
+    assert!(report::PlottedRun::load(&dir.path().join("nothing"), None).is_err());
 }
 
 #[test]
@@ -199,9 +383,10 @@ fn an_empty_run_still_writes_valid_files() {
         service: new_histogram(),
         counts: Counts::default(),
         measured: Duration::from_secs(1),
+        server_cpu: None,
     };
     let summary = Summary::new(meta(), None, &out);
-    let files = report::write_all(dir.path(), &summary, &out.latency).unwrap();
+    let files = report::write_all(dir.path(), &summary, &out).unwrap();
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&files.json).unwrap()).unwrap();
     assert!(json["target_rate"].is_null());

@@ -45,5 +45,36 @@ pub fn render(s: &Summary) -> String {
             format_micros(b)
         );
     }
+    if let Some(cpu) = &s.server_cpu {
+        let per_request = match cpu.us_per_request {
+            Some(us) => format!("{us:.2} µs/request"),
+            None => "- (no replies)".to_string(),
+        };
+        let _ = writeln!(
+            t,
+            "  {:<22} {per_request}  (pid {}: {:.2} s user+system, {:.2} cores over {:.1} s, {} replies)",
+            "server cpu",
+            cpu.pid,
+            cpu.cpu_s,
+            cpu.cpu_s / s.measured_s,
+            s.measured_s,
+            cpu.requests
+        );
+        let _ = writeln!(
+            t,
+            "    {:<20} {:>8} {:>10} {:>7}",
+            "thread", "tid", "cpu", "share"
+        );
+        for th in &cpu.threads {
+            let _ = writeln!(
+                t,
+                "    {:<20} {:>8} {:>9.2}s {:>6.1}%",
+                th.name,
+                th.tid,
+                th.cpu_s,
+                th.share * 100.0
+            );
+        }
+    }
     t
 }

@@ -134,5 +134,6 @@ pub fn config(
         pace,
         rng_seed: 7,
         progress: false,
+        server_pid: None,
     }
 }
