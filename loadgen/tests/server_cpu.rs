@@ -4,14 +4,13 @@
 //!
 //! It needs the `numpool` binary: `NUMPOOL_BIN`, or the one next to this package's `loadgen` in
 //! the target directory (`cargo build -p numpool`; `cargo test --workspace` builds it). Without
-//! either it says so and passes, so that `cargo test -p numpool-loadgen` alone works on a fresh
-//! checkout.
+//! either it fails, naming what to build: it never passes without having run.
 
 use std::path::PathBuf;
 use std::process::Command;
 
-/// The numpool binary to spawn, if there is one.
-fn numpool() -> Option<PathBuf> {
+/// The numpool binary to spawn.
+fn numpool() -> PathBuf {
     if let Some(path) = std::env::var_os("NUMPOOL_BIN") {
         let path = PathBuf::from(path);
         assert!(
@@ -19,17 +18,15 @@ fn numpool() -> Option<PathBuf> {
             "NUMPOOL_BIN={} is not a file",
             path.display()
         );
-        return Some(path);
+        return path;
     }
     let next_to_loadgen = PathBuf::from(env!("CARGO_BIN_EXE_loadgen")).with_file_name("numpool");
-    if next_to_loadgen.is_file() {
-        return Some(next_to_loadgen);
-    }
-    eprintln!(
-        "skipped: no numpool binary at {} (run `cargo build -p numpool` or set NUMPOOL_BIN)",
+    assert!(
+        next_to_loadgen.is_file(),
+        "no numpool binary at {} (run `cargo build -p numpool` or set NUMPOOL_BIN)",
         next_to_loadgen.display()
     );
-    None
+    next_to_loadgen
 }
 
 /// .ci/run's smoke run, `--out` left to `out`, in `cwd`.
@@ -73,7 +70,7 @@ fn smoke_run(numpool: &PathBuf, cwd: &std::path::Path, out: Option<&std::path::P
 
 #[test]
 fn a_spawned_servers_cpu_per_request_and_threads_are_in_results_json() {
-    let Some(numpool) = numpool() else { return };
+    let numpool = numpool();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("smoke");
     smoke_run(&numpool, dir.path(), Some(&out));
