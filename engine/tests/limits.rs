@@ -7,23 +7,12 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{Numpool, KEY, OTHER_KEY, OTHER_SECRET, SECRET};
+use support::{config_with, Numpool, KEY, OTHER_KEY, OTHER_SECRET, SECRET};
 
-/// The config of the harness's two accounts with `[limits]` set to `limits` (TOML lines).
-fn config(limits: &str) -> String {
-    format!(
-        "[limits]\n{limits}\n\n\
-         [[accounts]]\napi_key = \"{KEY}\"\napi_secret = \"{SECRET}\"\n\n\
-         [[accounts]]\napi_key = \"{OTHER_KEY}\"\napi_secret = \"{OTHER_SECRET}\"\n"
-    )
-}
-
-/// A server whose accounts are held to `limits`, keeping its state in its directory.
+/// A server whose accounts are held to `limits` (TOML lines of `[limits]`), keeping its state
+/// in its directory.
 fn start(limits: &str) -> Numpool {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("numpool.toml");
-    std::fs::write(&path, config(limits)).expect("write config");
-    Numpool::start_with_config(dir, &path, &[])
+    Numpool::start_with_toml(&format!("[limits]\n{limits}"), &[])
 }
 
 /// A client acting as one account.
@@ -333,8 +322,9 @@ async fn a_restored_account_over_a_lowered_limit_keeps_its_data_and_takes_no_mor
 
     std::fs::write(
         server.config(),
-        config(
-            "max_pools_per_account = 2\nmax_numbers_per_account = 40\nmax_numbers_per_pool = 40",
+        config_with(
+            "[limits]\nmax_pools_per_account = 2\nmax_numbers_per_account = 40\n\
+             max_numbers_per_pool = 40",
         ),
     )
     .unwrap();

@@ -18,6 +18,14 @@ pub const OTHER_KEY: &str = "wxyz9876";
 /// Its secret.
 pub const OTHER_SECRET: &str = "s3cret-two";
 
+/// A config file of the two test accounts with `toml` (e.g. a `[limits]` table) above them.
+pub fn config_with(toml: &str) -> String {
+    format!(
+        "{toml}\n[[accounts]]\napi_key = \"{KEY}\"\napi_secret = \"{SECRET}\"\n\n\
+         [[accounts]]\napi_key = \"{OTHER_KEY}\"\napi_secret = \"{OTHER_SECRET}\"\n"
+    )
+}
+
 /// A running server.
 pub struct Numpool {
     /// The RESP listener.
@@ -48,14 +56,7 @@ impl Numpool {
     pub fn start_with_toml(toml: &str, extra_args: &[&str]) -> Numpool {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("numpool.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "{toml}\n[[accounts]]\napi_key = \"{KEY}\"\napi_secret = \"{SECRET}\"\n\n\
-                 [[accounts]]\napi_key = \"{OTHER_KEY}\"\napi_secret = \"{OTHER_SECRET}\"\n"
-            ),
-        )
-        .expect("write config");
+        std::fs::write(&config, config_with(toml)).expect("write config");
         Numpool::start_with_config(dir, &config, extra_args)
     }
 
