@@ -4,6 +4,7 @@
 //! checked once, after `--demo` has added its account.
 
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -66,6 +67,10 @@ pub(crate) struct Config {
     #[arg(skip)]
     #[serde(skip_serializing)]
     pub(crate) metrics_token: Option<MetricsToken>,
+    /// Event loops serving RESP connections, HTTP workers and pool arbiters: one per core
+    /// by default (DESIGN §4), so no single thread carries every connection.
+    #[arg(long)]
+    pub(crate) workers: Option<NonZeroUsize>,
     /// Protocol limits: the `[limits]` table; their flags carry no prefix.
     #[command(flatten)]
     pub(crate) limits: Limits,
@@ -122,6 +127,16 @@ pub(crate) struct Limits {
     /// The longest such delay (milliseconds).
     #[arg(long, default_value_t = 5_000)]
     pub(crate) auth_failure_max_delay_ms: u64,
+}
+
+impl Config {
+    /// How many workers to run: `workers`, else one per available core.
+    pub(crate) fn worker_count(&self) -> usize {
+        self.workers.map_or_else(
+            || std::thread::available_parallelism().map_or(1, NonZeroUsize::get),
+            NonZeroUsize::get,
+        )
+    }
 }
 
 impl Limits {

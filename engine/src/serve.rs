@@ -75,14 +75,17 @@ pub async fn start(settings: Settings) -> Result<Running, ServeError> {
     // Build the classification tables now rather than on the first pick, which would otherwise
     // wait for them (DESIGN §3.2: derived once at start).
     numpool_core::model::classify::classifier();
-    let engine = match &storage {
-        Storage::Dir(dir) => Engine::open(accounts, config.limits.account(), dir, config.fsync)
-            .map_err(|source| ServeError::Open {
-                dir: dir.clone(),
-                source,
-            })?,
-        Storage::Memory => Engine::start(accounts, config.limits.account()),
-    };
+    let workers = config.worker_count();
+    let limits = config.limits.account();
+    let engine =
+        match &storage {
+            Storage::Dir(dir) => Engine::open(accounts, limits, dir, config.fsync, workers)
+                .map_err(|source| ServeError::Open {
+                    dir: dir.clone(),
+                    source,
+                })?,
+            Storage::Memory => Engine::start(accounts, limits, workers),
+        };
     if demo {
         demo::seed(&engine).await.map_err(ServeError::Demo)?;
     }

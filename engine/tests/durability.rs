@@ -172,7 +172,7 @@ async fn check(engine: &Engine, mappings: &[(String, Msisdn)]) {
 }
 
 fn fresh_engine(dir: &Path, policy: FsyncPolicy) -> Engine {
-    Engine::open(accounts(), AccountLimits::default(), dir, policy).unwrap()
+    Engine::open(accounts(), AccountLimits::default(), dir, policy, 2).unwrap()
 }
 
 /// Opens `dir` again after the engine on it was dropped, as a restarted process would. The
@@ -181,7 +181,7 @@ fn fresh_engine(dir: &Path, policy: FsyncPolicy) -> Engine {
 fn reopen(dir: &Path, policy: FsyncPolicy) -> Result<Engine, StorageError> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        match Engine::open(accounts(), AccountLimits::default(), dir, policy) {
+        match Engine::open(accounts(), AccountLimits::default(), dir, policy, 2) {
             Err(StorageError::Recover(RecoverError::Lock(_))) if Instant::now() < deadline => {
                 std::thread::sleep(Duration::from_millis(10))
             }

@@ -141,6 +141,7 @@ async fn p6(mappings: u64) -> P6 {
         AccountLimits::default(),
         dir.path(),
         FsyncPolicy::No,
+        2,
     )
     .expect("open");
     let account = engine.account(ACCOUNT).expect("configured account");
@@ -203,6 +204,7 @@ async fn p6(mappings: u64) -> P6 {
         AccountLimits::default(),
         dir.path(),
         FsyncPolicy::No,
+        2,
     )
     .expect("reopen");
     let load = opening.elapsed();

@@ -1,10 +1,11 @@
-//! Arbiter placement (DESIGN §3.3): one arbiter (an event-loop thread) per core, pool actors
-//! spread over them round-robin so that busy pools use every core.
+//! Arbiter placement (DESIGN §3.3, §4): one arbiter (an event-loop thread) per worker, pool
+//! actors spread over them round-robin so that busy pools use every core. The same arbiters
+//! serve the RESP connections.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use actix::{Actor, Addr, Arbiter};
+use actix::{Actor, Addr, Arbiter, ArbiterHandle};
 
 use super::{PoolActor, PoolCounters, PoolJournal};
 use numpool_core::select::PoolState;
@@ -20,7 +21,7 @@ pub(crate) struct PoolHandle {
 
 /// The arbiters pool actors run on.
 pub(crate) struct Placement {
-    /// One arbiter per core; kept so they can be stopped at shutdown.
+    /// One arbiter per worker; kept so they can be stopped at shutdown.
     arbiters: Vec<Arbiter>,
     /// Round-robin cursor for the next pool.
     next: AtomicUsize,
@@ -35,9 +36,10 @@ impl Placement {
         }
     }
 
-    /// One arbiter per available core.
-    pub(crate) fn per_core() -> Self {
-        Placement::start(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    /// The arbiters' handles: the event loops the RESP server hands connections to, so that a
+    /// connection whose pool runs on its own worker reaches it without leaving the thread.
+    pub(crate) fn workers(&self) -> Vec<ArbiterHandle> {
+        self.arbiters.iter().map(Arbiter::handle).collect()
     }
 
     /// Starts a pool actor owning `state` (journaling to `journal`) on the next arbiter.

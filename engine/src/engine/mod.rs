@@ -271,11 +271,11 @@ impl PoolEntry {
 }
 
 impl Engine {
-    /// Starts an in-memory engine for `accounts`, each held to `limits`, with one arbiter per
-    /// core. Must run inside an actix `System` (for example under `#[actix_web::main]` or
-    /// `#[actix::test]`).
-    pub(crate) fn start(accounts: Vec<Account>, limits: AccountLimits) -> Self {
-        Engine::with_placement(accounts, limits, Placement::per_core())
+    /// Starts an in-memory engine for `accounts`, each held to `limits`, its pools spread over
+    /// `workers` arbiters. Must run inside an actix `System` (for example under
+    /// `#[actix_web::main]` or `#[actix::test]`).
+    pub(crate) fn start(accounts: Vec<Account>, limits: AccountLimits, workers: usize) -> Self {
+        Engine::with_placement(accounts, limits, Placement::start(workers))
     }
 
     /// Starts an in-memory engine whose pools run on `placement`.
@@ -289,19 +289,21 @@ impl Engine {
     }
 
     /// Starts an engine whose state lives in `dir`: recovers it (newest valid snapshot plus
-    /// journal), then journals every change with sticky assignments under `policy`. Recovered
-    /// accounts keep what they hold even over `limits`; only additions are refused.
+    /// journal), then journals every change with sticky assignments under `policy`, its pools
+    /// spread over `workers` arbiters. Recovered accounts keep what they hold even over
+    /// `limits`; only additions are refused.
     pub fn open(
         accounts: Vec<Account>,
         limits: AccountLimits,
         dir: &Path,
         policy: FsyncPolicy,
+        workers: usize,
     ) -> Result<Self, StorageError> {
         let (storage, state) = Durability::open(dir, policy)?;
         Engine::build(
             accounts,
             limits,
-            Placement::per_core(),
+            Placement::start(workers),
             Some(Arc::new(storage)),
             state,
         )
@@ -361,6 +363,11 @@ impl Engine {
     /// `--sidecar-account` binding, the demo seeding, loaders and tests), never for a client.
     pub fn account(&self, id: &str) -> Option<AccountHandle> {
         self.inner.accounts.get(id).cloned().map(AccountHandle)
+    }
+
+    /// The event loops pool actors run on: the RESP server serves its connections there too.
+    pub(crate) fn workers(&self) -> Vec<actix::ArbiterHandle> {
+        self.inner.placement.workers()
     }
 
     /// Measurements shared by the servers.

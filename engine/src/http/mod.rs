@@ -73,6 +73,7 @@ pub(crate) fn start(
                 }))
                 .configure(|cfg| routes(cfg, metrics_here))
         })
+        .workers(config.worker_count())
         .disable_signals()
         .shutdown_timeout(5)
         .listen(listener)?

@@ -1,6 +1,9 @@
 //! The sidecar's listener (DESIGN §4): accept loop, connection cap, per-connection tasks and
-//! graceful shutdown. Each connection is its own task, so a slow or stalled client holds only
-//! its own task and buffers, never another connection's progress.
+//! graceful shutdown. One acceptor hands each connection, round-robin, to a worker: one of the
+//! event loops the pool actors run on, so connections are served on every core and a
+//! connection whose pool shares its worker reaches it without a thread hop. Each connection is
+//! its own task, so a slow or stalled client holds only its own task and buffers, never another
+//! connection's progress.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -85,6 +88,8 @@ impl Server {
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
         let server = Arc::new(self);
+        let workers = server.engine.workers();
+        let mut next_worker = 0usize;
         let slots = Arc::new(Semaphore::new(server.max_connections));
         let (stop_tx, stop_rx) = watch::channel(false);
         tokio::pin!(shutdown);
@@ -106,10 +111,24 @@ impl Server {
                 tokio::spawn(refuse(stream));
                 continue;
             };
+            // The socket leaves this thread's reactor for its worker's.
+            let stream = match stream.into_std() {
+                Ok(stream) => stream,
+                Err(err) => {
+                    tracing::warn!(%err, "could not hand a connection to a worker");
+                    continue;
+                }
+            };
+            let worker = &workers[next_worker % workers.len()];
+            next_worker = next_worker.wrapping_add(1);
             let server = server.clone();
             let stop = stop_rx.clone();
-            tokio::spawn(async move {
-                server.serve_connection(stream, peer, stop).await;
+            // A stopped worker drops the future, and the permit with it.
+            worker.spawn(async move {
+                match TcpStream::from_std(stream) {
+                    Ok(stream) => server.serve_connection(stream, peer, stop).await,
+                    Err(err) => tracing::warn!(%err, "a worker could not take a connection"),
+                }
                 drop(permit);
             });
         }

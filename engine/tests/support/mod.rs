@@ -151,6 +151,18 @@ fn signal_and_wait(child: &mut Child, signal: &str) -> std::process::ExitStatus 
     child.wait().expect("wait for numpool")
 }
 
+/// `--workers N` when `NUMPOOL_TEST_WORKERS=N` asks every server of a run to use N workers (CI
+/// runs the RESP suites once with the default, one per core, and once with one worker), unless
+/// the test chose its own.
+fn workers_override(args: &[String]) -> Vec<String> {
+    match std::env::var("NUMPOOL_TEST_WORKERS") {
+        Ok(workers) if !args.iter().any(|arg| arg == "--workers") => {
+            vec!["--workers".to_owned(), workers]
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// Starts `numpool serve --config <config>` plus `args` in `dir` and waits for its ready line;
 /// the process and the addresses it listens on: RESP and HTTP, and metrics if it has its own.
 fn spawn(
@@ -164,6 +176,7 @@ fn spawn(
         .arg("--config")
         .arg(config)
         .args(["--resp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .args(workers_override(args))
         .args(args)
         .stdout(Stdio::piped())
         // NUMPOOL_TEST_LOG=1 shows the server's log, e.g. why a restart refused its data.
