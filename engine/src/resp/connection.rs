@@ -22,12 +22,13 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
+use super::batch::Batch;
 use super::budget::InputBudget;
-use super::frame::{parse_command, write_protocol_error, FrameLimits, ProtocolError};
+use super::frame::{write_protocol_error, FrameLimits, ProtocolError};
 
 /// How often a read refused by a spent [`InputBudget`] tries again.
 const BUDGET_RETRY: Duration = Duration::from_millis(5);
@@ -175,10 +176,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     /// Returns `false` on a clean close (EOF between commands). After an `Err`
     /// the connection is finished; on [`ConnError::Protocol`] send the reply
     /// with [`close_with_protocol_error`](Self::close_with_protocol_error).
-    pub(crate) async fn read_batch_into(
-        &mut self,
-        batch: &mut Vec<Vec<Bytes>>,
-    ) -> Result<bool, ConnError> {
+    pub(crate) async fn read_batch_into(&mut self, batch: &mut Batch) -> Result<bool, ConnError> {
         batch.clear();
         self.release_executed();
         loop {
@@ -206,22 +204,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
     /// Moves every complete buffered command into `batch`; a protocol error
     /// is parked in `pending_error`.
-    fn parse_buffered(&mut self, batch: &mut Vec<Vec<Bytes>>) {
-        loop {
-            if self.one_at_a_time && !batch.is_empty() {
-                break;
-            }
-            match parse_command(&mut self.read_buf, &self.limits) {
-                Ok(Some(cmd)) => {
-                    self.last_command = Instant::now();
-                    batch.push(cmd);
-                }
-                Ok(None) => break,
-                Err(err) => {
-                    self.pending_error = Some(err);
-                    return;
-                }
-            }
+    fn parse_buffered(&mut self, batch: &mut Batch) {
+        let most = if self.one_at_a_time { 1 } else { usize::MAX };
+        let (moved, outcome) = batch.take_from(&mut self.read_buf, &self.limits, most);
+        if moved > 0 {
+            self.last_command = Instant::now();
+        }
+        if let Err(err) = outcome {
+            self.pending_error = Some(err);
+            return;
         }
         if self.read_buf.is_empty() && self.read_buf.capacity() > SHRINK_ABOVE {
             self.read_buf = BytesMut::with_capacity(READ_CHUNK);
@@ -370,19 +361,24 @@ mod tests {
         Connection::new(server, FrameLimits::default(), None)
     }
 
-    fn words(batch: &[Vec<Bytes>]) -> Vec<Vec<&[u8]>> {
+    fn words(batch: &[Vec<Vec<u8>>]) -> Vec<Vec<&[u8]>> {
         batch
             .iter()
-            .map(|c| c.iter().map(|b| b.as_ref()).collect())
+            .map(|c| c.iter().map(Vec::as_slice).collect())
             .collect()
     }
 
-    /// One batch from `c`, `None` at a clean close.
+    /// One batch from `c` as owned arguments, `None` at a clean close.
     async fn read_batch<S: AsyncRead + AsyncWrite + Unpin>(
         c: &mut Connection<S>,
-    ) -> Result<Option<Vec<Vec<Bytes>>>, ConnError> {
-        let mut batch = Vec::new();
-        Ok(c.read_batch_into(&mut batch).await?.then_some(batch))
+    ) -> Result<Option<Vec<Vec<Vec<u8>>>>, ConnError> {
+        let mut batch = Batch::default();
+        let more = c.read_batch_into(&mut batch).await?;
+        let owned = batch
+            .iter()
+            .map(|args| args.iter().map(<[u8]>::to_vec).collect())
+            .collect();
+        Ok(more.then_some(owned))
     }
 
     #[tokio::test]
@@ -708,17 +704,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn read_batch_into_reuses_the_vector() {
+    async fn read_batch_into_clears_the_batch_it_is_given() {
         let (mut client, server) = duplex(1024);
         let mut c = conn(server);
-        let mut batch = Vec::with_capacity(64);
+        let mut batch = Batch::default();
         client.write_all(b"PING\r\nPING\r\n").await.unwrap();
         assert!(c.read_batch_into(&mut batch).await.unwrap());
         assert_eq!(batch.len(), 2);
         client.write_all(b"PING\r\n").await.unwrap();
         assert!(c.read_batch_into(&mut batch).await.unwrap());
         assert_eq!(batch.len(), 1);
-        assert!(batch.capacity() >= 64);
         drop(client);
         assert!(!c.read_batch_into(&mut batch).await.unwrap());
         assert!(batch.is_empty());
@@ -733,12 +728,13 @@ mod tests {
             let (sock, _) = listener.accept().await.unwrap();
             let mut c =
                 Connection::new(sock, FrameLimits::default(), Some(Duration::from_secs(10)));
-            while let Some(batch) = read_batch(&mut c).await.unwrap() {
-                for cmd in &batch {
+            let mut batch = Batch::default();
+            while c.read_batch_into(&mut batch).await.unwrap() {
+                for cmd in batch.iter() {
                     let name = super::super::parse::ArgCursor::new(cmd);
                     match name.command_name() {
                         "ping" => write_simple(c.out(), "PONG"),
-                        "echo" => write_bulk(c.out(), &cmd[1]),
+                        "echo" => write_bulk(c.out(), cmd.get(1).unwrap()),
                         "client" => write_simple(c.out(), "OK"),
                         _ => super::super::frame::write_error(c.out(), "ERR unknown command"),
                     }

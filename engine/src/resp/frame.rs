@@ -12,7 +12,7 @@
 
 use std::fmt;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, BytesMut};
 
 /// Longest `*<n>` or `$<n>` header line accepted, type byte and `\r` included.
 ///
@@ -125,28 +125,49 @@ enum Scan {
     Complete { len: usize, argc: usize },
 }
 
-/// Cuts the first complete command out of `buf`.
+/// Where one argument sits in a buffer: `start..end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span {
+    /// Its first byte.
+    pub(crate) start: usize,
+    /// Just past its last byte.
+    pub(crate) end: usize,
+}
+
+/// What [`parse_command`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Parsed {
+    /// A whole command, which ends at `end`; its arguments were appended.
+    Command {
+        /// Just past the command (and any no-op frames before it).
+        end: usize,
+    },
+    /// No whole command yet. The bytes before `skip_to` were no-op frames (`*0\r\n`,
+    /// `*-1\r\n`, blank inline lines), which may be dropped; the partial command after them
+    /// must wait for more bytes.
+    Incomplete {
+        /// Just past the no-op frames.
+        skip_to: usize,
+    },
+}
+
+/// Reads the first complete command in `buf` from offset `from`, appending the spans of its
+/// arguments (name first, never empty; offsets into `buf`) to `args`. Nothing is consumed: the
+/// caller splits off what it has read (see `batch.rs`).
 ///
-/// - `Ok(Some(args))`: the command's arguments (name first, never empty); its
-///   bytes are split off `buf` and the arguments share that one allocation.
-/// - `Ok(None)`: no complete command is buffered. The partial command is left
-///   in `buf` untouched; only commands that carry nothing (`*0\r\n`,
-///   `*-1\r\n`, blank inline lines) may have been consumed before it.
-/// - `Err(_)`: the buffer breaks the protocol or `limits`; the connection
-///   cannot be resynchronised and must be closed. `buf` is left exactly as
-///   it was.
+/// `Err(_)`: the bytes break the protocol or `limits`; the connection cannot be
+/// resynchronised and must be closed. `args` is left as it was.
 pub(crate) fn parse_command(
-    buf: &mut BytesMut,
+    buf: &[u8],
+    from: usize,
     limits: &FrameLimits,
-) -> Result<Option<Vec<Bytes>>, ProtocolError> {
-    // No-op frames are only counted here and dropped on success, so that an
-    // error leaves the buffer exactly as it was.
-    let mut skipped = 0;
+    args: &mut Vec<Span>,
+) -> Result<Parsed, ProtocolError> {
+    let mut at = from;
     loop {
-        let rest = &buf[skipped..];
+        let rest = &buf[at..];
         let Some(&first) = rest.first() else {
-            buf.advance(skipped);
-            return Ok(None);
+            return Ok(Parsed::Incomplete { skip_to: at });
         };
         let multibulk = first == b'*';
         let scan = if multibulk {
@@ -155,22 +176,17 @@ pub(crate) fn parse_command(
             scan_inline(rest, limits)?
         };
         match scan {
-            Scan::Incomplete => {
-                buf.advance(skipped);
-                return Ok(None);
-            }
-            Scan::Skip(len) => skipped += len,
+            Scan::Incomplete => return Ok(Parsed::Incomplete { skip_to: at }),
+            Scan::Skip(len) => at += len,
             Scan::Complete { len, argc } => {
-                buf.advance(skipped);
-                // One split per command; the arguments are cheap slices of it.
-                let frame = buf.split_to(len).freeze();
-                let mut args = Vec::with_capacity(argc);
+                let frame = &rest[..len];
+                args.reserve(argc);
                 if multibulk {
-                    collect_multibulk(&frame, argc, &mut args);
+                    collect_multibulk(frame, at, argc, args);
                 } else {
-                    collect_inline(&frame, &mut args);
+                    collect_inline(frame, at, args);
                 }
-                return Ok(Some(args));
+                return Ok(Parsed::Command { end: at + len });
             }
         }
     }
@@ -310,9 +326,9 @@ fn scan_multibulk(buf: &[u8], limits: &FrameLimits) -> Result<Scan, ProtocolErro
     })
 }
 
-/// Slices the arguments out of a multibulk frame that `scan_multibulk` has
-/// already validated, so this walk cannot fail.
-fn collect_multibulk(frame: &Bytes, argc: usize, args: &mut Vec<Bytes>) {
+/// The spans of the arguments of a multibulk frame that `scan_multibulk` has already
+/// validated (so this walk cannot fail), offset by `base`, the frame's place in its buffer.
+fn collect_multibulk(frame: &[u8], base: usize, argc: usize, args: &mut Vec<Span>) {
     // Skip the `*<n>\r\n` header.
     let mut pos = memchr::memchr(b'\n', frame).map_or(frame.len(), |i| i + 1);
     for _ in 0..argc {
@@ -322,7 +338,10 @@ fn collect_multibulk(frame: &Bytes, argc: usize, args: &mut Vec<Bytes>) {
         // `$<len>\r\n`: the digits sit between the `$` and the `\r`.
         let len = parse_i64(&frame[pos + 1..nl - 1]).map_or(0, |n| n.unsigned_abs() as usize);
         let start = nl + 1;
-        args.push(frame.slice(start..start + len));
+        args.push(Span {
+            start: base + start,
+            end: base + start + len,
+        });
         pos = start + len + 2;
     }
 }
@@ -355,12 +374,17 @@ fn scan_inline(buf: &[u8], limits: &FrameLimits) -> Result<Scan, ProtocolError> 
     Ok(Scan::Complete { len: nl + 1, argc })
 }
 
-/// Slices the words of a validated inline frame (line plus terminator).
-fn collect_inline(frame: &Bytes, args: &mut Vec<Bytes>) {
+/// The spans of the words of a validated inline frame (line plus terminator), offset by
+/// `base`.
+fn collect_inline(frame: &[u8], base: usize, args: &mut Vec<Span>) {
     let line = strip_cr(frame.strip_suffix(b"\n").unwrap_or(frame));
     for word in inline_words(line) {
-        // `slice_ref` turns the borrowed word back into a shared slice.
-        args.push(frame.slice_ref(word));
+        // The word is a slice of `frame`: its place is the distance between their starts.
+        let start = base + (word.as_ptr() as usize - frame.as_ptr() as usize);
+        args.push(Span {
+            start,
+            end: start + word.len(),
+        });
     }
 }
 
@@ -474,21 +498,42 @@ impl fmt::Write for SanitizingWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Buf;
     use proptest::prelude::*;
 
     fn limits() -> FrameLimits {
         FrameLimits::default()
     }
 
+    /// Cuts the first complete command out of `buf` as owned arguments: `None` when there is
+    /// none yet (the no-op frames before it dropped); on an error `buf` is left as it was.
+    fn parse_one(
+        buf: &mut BytesMut,
+        limits: &FrameLimits,
+    ) -> Result<Option<Vec<Vec<u8>>>, ProtocolError> {
+        let mut spans = Vec::new();
+        match parse_command(buf, 0, limits, &mut spans)? {
+            Parsed::Command { end } => {
+                let args = spans.iter().map(|s| buf[s.start..s.end].to_vec()).collect();
+                buf.advance(end);
+                Ok(Some(args))
+            }
+            Parsed::Incomplete { skip_to } => {
+                buf.advance(skip_to);
+                Ok(None)
+            }
+        }
+    }
+
     /// Parses every complete command in `input`, returning them and the rest.
     fn parse_all(
         input: &[u8],
         limits: &FrameLimits,
-    ) -> (Vec<Vec<Bytes>>, Result<(), ProtocolError>, BytesMut) {
+    ) -> (Vec<Vec<Vec<u8>>>, Result<(), ProtocolError>, BytesMut) {
         let mut buf = BytesMut::from(input);
         let mut out = Vec::new();
         loop {
-            match parse_command(&mut buf, limits) {
+            match parse_one(&mut buf, limits) {
                 Ok(Some(cmd)) => out.push(cmd),
                 Ok(None) => return (out, Ok(()), buf),
                 Err(e) => return (out, Err(e), buf),
@@ -499,13 +544,13 @@ mod tests {
     fn err_of(input: &[u8], limits: &FrameLimits) -> ProtocolError {
         let mut buf = BytesMut::from(input);
         let before = buf.clone();
-        let err = parse_command(&mut buf, limits).expect_err("should be a protocol error");
+        let err = parse_one(&mut buf, limits).expect_err("should be a protocol error");
         assert_eq!(buf, before, "an error must not consume");
         err
     }
 
-    fn strs(cmd: &[Bytes]) -> Vec<&[u8]> {
-        cmd.iter().map(|b| b.as_ref()).collect()
+    fn strs(cmd: &[Vec<u8>]) -> Vec<&[u8]> {
+        cmd.iter().map(Vec::as_slice).collect()
     }
 
     /// RESP encoding of a command, as a client would send it.
@@ -552,11 +597,11 @@ mod tests {
         for split in 0..=PIPELINE.len() {
             let mut buf = BytesMut::from(&PIPELINE[..split]);
             let mut cmds = Vec::new();
-            while let Some(c) = parse_command(&mut buf, &limits()).unwrap() {
+            while let Some(c) = parse_one(&mut buf, &limits()).unwrap() {
                 cmds.push(c);
             }
             buf.extend_from_slice(&PIPELINE[split..]);
-            while let Some(c) = parse_command(&mut buf, &limits()).unwrap() {
+            while let Some(c) = parse_one(&mut buf, &limits()).unwrap() {
                 cmds.push(c);
             }
             assert!(buf.is_empty(), "split at {split}");
@@ -571,7 +616,7 @@ mod tests {
         let mut cmds = Vec::new();
         for &b in PIPELINE {
             buf.put_u8(b);
-            while let Some(c) = parse_command(&mut buf, &limits()).unwrap() {
+            while let Some(c) = parse_one(&mut buf, &limits()).unwrap() {
                 cmds.push(c);
             }
         }
@@ -585,18 +630,23 @@ mod tests {
         let full = b"*2\r\n$4\r\nPING\r\n$3\r\nhey\r\n";
         for cut in 1..full.len() {
             let mut buf = BytesMut::from(&full[..cut]);
-            assert_eq!(parse_command(&mut buf, &limits()), Ok(None), "cut {cut}");
+            assert_eq!(parse_one(&mut buf, &limits()), Ok(None), "cut {cut}");
             assert_eq!(&buf[..], &full[..cut], "cut {cut}");
         }
     }
 
     #[test]
-    fn arguments_share_the_frame_allocation() {
-        let mut buf = BytesMut::from(&b"*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n"[..]);
-        let cmd = parse_command(&mut buf, &limits()).unwrap().unwrap();
-        // Slices of one frozen frame sit side by side in memory.
-        let gap = cmd[1].as_ptr() as usize - cmd[0].as_ptr() as usize;
-        assert_eq!(gap, b"GET\r\n$3\r\n".len());
+    fn arguments_are_spans_of_the_buffer_from_the_offset_given() {
+        let buf = b"PING\r\n*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n";
+        let mut spans = Vec::new();
+        let parsed = parse_command(buf, 6, &limits(), &mut spans).unwrap();
+        assert_eq!(parsed, Parsed::Command { end: buf.len() });
+        let args: Vec<&[u8]> = spans.iter().map(|s| &buf[s.start..s.end]).collect();
+        assert_eq!(args, vec![&b"GET"[..], b"key"]);
+        // An error appends nothing.
+        let bad = b"*2\r\n$3\r\nGET\r\n+x\r\n";
+        assert!(parse_command(bad, 0, &limits(), &mut spans).is_err());
+        assert_eq!(spans.len(), 2);
     }
 
     #[test]
@@ -735,7 +785,7 @@ mod tests {
         );
         // One byte shorter is merely incomplete.
         let mut buf = BytesMut::from(&long[..MAX_LEN_LINE - 1]);
-        assert_eq!(parse_command(&mut buf, &limits()), Ok(None));
+        assert_eq!(parse_one(&mut buf, &limits()), Ok(None));
 
         let mut long = b"*1\r\n$".to_vec();
         long.extend(std::iter::repeat_n(b'0', MAX_LEN_LINE));
@@ -776,7 +826,7 @@ mod tests {
         // 8 bytes plus CRLF is fine; so is an unterminated 9th byte (it may be `\r`).
         assert_eq!(parse_all(b"12345678\r\n", &l).0.len(), 1);
         let mut buf = BytesMut::from(&b"123456789"[..]);
-        assert_eq!(parse_command(&mut buf, &l), Ok(None));
+        assert_eq!(parse_one(&mut buf, &l), Ok(None));
         assert_eq!(err_of(b"123456789\n", &l), ProtocolError::InlineTooLong);
         assert_eq!(err_of(b"1234567890", &l), ProtocolError::InlineTooLong);
         assert_eq!(
@@ -1021,7 +1071,7 @@ mod tests {
             let mut consumed = 0;
             loop {
                 let before = buf.len();
-                match parse_command(&mut buf, &l) {
+                match parse_one(&mut buf, &l) {
                     Ok(Some(cmd)) => {
                         prop_assert!(!cmd.is_empty());
                         prop_assert!(cmd.len() <= l.max_args);
@@ -1060,7 +1110,7 @@ mod tests {
             let input: Vec<u8> = parts.concat();
             let l = small_limits();
             let mut buf = BytesMut::from(&input[..]);
-            while let Ok(Some(_)) = parse_command(&mut buf, &l) {}
+            while let Ok(Some(_)) = parse_one(&mut buf, &l) {}
             prop_assert!(input.ends_with(&buf));
         }
 
@@ -1083,7 +1133,7 @@ mod tests {
             let mut got: Vec<Vec<Vec<u8>>> = Vec::new();
             for piece in wire.chunks(chunk) {
                 buf.extend_from_slice(piece);
-                while let Some(c) = parse_command(&mut buf, &limits()).unwrap() {
+                while let Some(c) = parse_one(&mut buf, &limits()).unwrap() {
                     got.push(c.iter().map(|b| b.to_vec()).collect());
                 }
             }

@@ -3,8 +3,7 @@
 //!
 //! It is deliberately generic; each command's file decides what to pull.
 
-use bytes::Bytes;
-
+use super::batch::Args;
 use super::frame::parse_i64;
 use super::reply::Reply;
 
@@ -50,7 +49,7 @@ impl ParseError {
 #[derive(Debug, Clone)]
 pub(crate) struct ArgCursor<'a> {
     /// The whole command, name included, as the frame parser produced it.
-    args: &'a [Bytes],
+    args: Args<'a>,
     /// Index of the next argument to hand out; starts past the name.
     next: usize,
     /// The name lowercased in place, so matching needs no `String`.
@@ -61,10 +60,10 @@ pub(crate) struct ArgCursor<'a> {
 
 impl<'a> ArgCursor<'a> {
     /// A cursor positioned on the first argument after the command name.
-    pub(crate) fn new(args: &'a [Bytes]) -> Self {
+    pub(crate) fn new(args: Args<'a>) -> Self {
         let mut name_buf = [0u8; MAX_COMMAND_NAME_LEN];
         let mut name_len = 0;
-        if let Some(name) = args.first() {
+        if let Some(name) = args.get(0) {
             // Only short ASCII names can be commands; anything else is left
             // empty so that it matches no command.
             if name.len() <= MAX_COMMAND_NAME_LEN && name.is_ascii() {
@@ -93,11 +92,11 @@ impl<'a> ArgCursor<'a> {
 
     /// The command name exactly as the client sent it.
     pub(crate) fn raw_command_name(&self) -> &'a [u8] {
-        self.args.first().map_or(&[], |b| b.as_ref())
+        self.args.get(0).unwrap_or_default()
     }
 
     /// The next argument, or [`ParseError::WrongArity`] if there is none.
-    pub(crate) fn next_bytes(&mut self) -> Result<&'a Bytes, ParseError> {
+    pub(crate) fn next_bytes(&mut self) -> Result<&'a [u8], ParseError> {
         let arg = self.args.get(self.next).ok_or_else(|| self.wrong_arity())?;
         self.next += 1;
         Ok(arg)
@@ -143,21 +142,22 @@ impl<'a> ArgCursor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resp::batch::OwnedCommand;
 
-    fn cmd(words: &[&[u8]]) -> Vec<Bytes> {
-        words.iter().map(|w| Bytes::copy_from_slice(w)).collect()
+    fn cmd(words: &[&[u8]]) -> OwnedCommand {
+        OwnedCommand::of(words)
     }
 
     #[test]
     fn walks_typed_arguments() {
         let args = cmd(&[b"PiCk", b"pool-1", b"-42", b"\xff", b"tail"]);
-        let mut c = ArgCursor::new(&args);
+        let mut c = ArgCursor::new(args.args());
         assert_eq!(c.command_name(), "pick");
         assert_eq!(c.raw_command_name(), b"PiCk");
         assert_eq!(c.remaining(), 4);
         assert_eq!(c.next_str().unwrap(), "pool-1");
         assert_eq!(c.next_int().unwrap(), -42);
-        assert_eq!(c.next_bytes().unwrap().as_ref(), b"\xff");
+        assert_eq!(c.next_bytes().unwrap(), b"\xff");
         assert_eq!(c.next_str().unwrap(), "tail");
         assert_eq!(c.remaining(), 0);
         c.finish().unwrap();
@@ -166,7 +166,7 @@ mod tests {
     #[test]
     fn missing_argument_is_wrong_arity() {
         let args = cmd(&[b"STICKY.GET", b"p"]);
-        let mut c = ArgCursor::new(&args);
+        let mut c = ArgCursor::new(args.args());
         c.next_bytes().unwrap();
         let e = c.next_bytes().unwrap_err();
         assert_eq!(
@@ -184,7 +184,7 @@ mod tests {
     #[test]
     fn extra_argument_is_wrong_arity_on_finish() {
         let args = cmd(&[b"PING", b"a", b"b"]);
-        let mut c = ArgCursor::new(&args);
+        let mut c = ArgCursor::new(args.args());
         c.next_bytes().unwrap();
         assert_eq!(
             c.finish().unwrap_err(),
@@ -205,7 +205,7 @@ mod tests {
             b"99999999999999999999",
         ] {
             let args = cmd(&[b"X", bad]);
-            let e = ArgCursor::new(&args).next_int().unwrap_err();
+            let e = ArgCursor::new(args.args()).next_int().unwrap_err();
             assert_eq!(e, ParseError::NotAnInteger, "{bad:?}");
             assert_eq!(e.to_string(), "ERR value is not an integer or out of range");
         }
@@ -214,13 +214,13 @@ mod tests {
     #[test]
     fn invalid_utf8() {
         let args = cmd(&[b"X", b"\xc3\x28"]);
-        let mut c = ArgCursor::new(&args);
+        let mut c = ArgCursor::new(args.args());
         assert_eq!(c.next_str().unwrap_err(), ParseError::InvalidUtf8);
         // The argument was consumed all the same: the command is rejected.
         assert_eq!(c.remaining(), 0);
         let args = cmd(&[b"X", b"\xff"]);
         assert_eq!(
-            ArgCursor::new(&args).next_str().unwrap_err(),
+            ArgCursor::new(args.args()).next_str().unwrap_err(),
             ParseError::InvalidUtf8
         );
     }
@@ -237,12 +237,12 @@ mod tests {
         let long = [b'A'; MAX_COMMAND_NAME_LEN + 1];
         for name in [&long[..], b"caf\xc3\xa9", b""] {
             let args = cmd(&[name]);
-            let c = ArgCursor::new(&args);
+            let c = ArgCursor::new(args.args());
             assert_eq!(c.command_name(), "");
             assert_eq!(c.raw_command_name(), name);
         }
         let args = cmd(&[b"PICK\xff"]);
-        let c = ArgCursor::new(&args);
+        let c = ArgCursor::new(args.args());
         let mut out = bytes::BytesMut::new();
         c.wrong_arity()
             .write_reply(&mut Reply::new(&mut out, Default::default()));
@@ -254,14 +254,15 @@ mod tests {
         let exact = [b'Q'; MAX_COMMAND_NAME_LEN];
         let args = cmd(&[&exact]);
         assert_eq!(
-            ArgCursor::new(&args).command_name(),
+            ArgCursor::new(args.args()).command_name(),
             "q".repeat(MAX_COMMAND_NAME_LEN)
         );
     }
 
     #[test]
     fn empty_command_has_no_arguments() {
-        let c = ArgCursor::new(&[]);
+        let args = cmd(&[]);
+        let c = ArgCursor::new(args.args());
         assert_eq!(c.command_name(), "");
         assert_eq!(c.remaining(), 0);
         c.finish().unwrap();
@@ -278,7 +279,7 @@ mod tests {
             b"Acme",
             b"WithReason",
         ]);
-        let mut c = ArgCursor::new(&args);
+        let mut c = ArgCursor::new(args.args());
         let pool = c.next_str().unwrap();
         let to = c.next_str().unwrap();
         let (mut from, mut with_reason) = (None, false);

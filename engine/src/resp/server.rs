@@ -15,6 +15,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 
+use super::batch::Batch;
 use super::budget::InputBudget;
 use super::connection::{ConnError, Connection};
 use super::frame::{write_error, FrameLimits};
@@ -159,7 +160,7 @@ impl Server {
             connection = connection.unauthenticated(limits, self.auth_deadline);
         }
         let mut session = Session::new(self.sidecar_account.clone(), peer, self.throttle.clone());
-        let mut batch = Vec::new();
+        let mut batch = Batch::default();
         loop {
             let read = tokio::select! {
                 read = connection.read_batch_into(&mut batch) => read,

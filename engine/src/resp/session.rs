@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 
+use super::batch::Batch;
 use super::cmd::{self, AccountCtx, ClientInfo, Ctx, Handshake, Outcome, Pick, Request};
 use super::reply::{Protocol, Reply};
 use crate::engine::{AccountHandle, Engine};
@@ -77,7 +78,7 @@ impl Session {
     pub(crate) async fn execute(
         &mut self,
         engine: &Engine,
-        batch: &[Vec<Bytes>],
+        batch: &Batch,
         out: &mut BytesMut,
     ) -> After {
         let mut out = Reply::new(out, self.protocol);
@@ -86,9 +87,9 @@ impl Session {
         after
     }
 
-    async fn run(&mut self, engine: &Engine, batch: &[Vec<Bytes>], out: &mut Reply<'_>) -> After {
+    async fn run(&mut self, engine: &Engine, batch: &Batch, out: &mut Reply<'_>) -> After {
         let mut pending: Option<PendingPicks<'_>> = None;
-        for args in batch {
+        for args in batch.iter() {
             let ctx = Ctx {
                 engine,
                 client: &self.client,
@@ -118,7 +119,9 @@ impl Session {
                 Ok(Request::Pick(pick)) => {
                     pending
                         .get_or_insert_with(|| PendingPicks {
-                            commands: Vec::new(),
+                            // Sized for the rest of the burst: one allocation per run of
+                            // picks, however long.
+                            commands: Vec::with_capacity(batch.len()),
                             since: Instant::now(),
                         })
                         .commands

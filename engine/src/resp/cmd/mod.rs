@@ -16,8 +16,6 @@ mod select;
 mod sticky_del;
 mod sticky_get;
 
-use bytes::Bytes;
-
 use auth::Auth;
 use client::Client;
 use command::Command;
@@ -31,6 +29,7 @@ use select::Select;
 use sticky_del::StickyDel;
 use sticky_get::StickyGet;
 
+use super::batch::Args;
 use super::parse::{ArgCursor, ParseError};
 use super::reply::Reply;
 use crate::durability::StorageFailure;
@@ -204,7 +203,7 @@ pub(crate) fn write_noauth(out: &mut Reply<'_>) {
 
 impl<'a> Handshake<'a> {
     /// Parses a handshake command; `None` when the request is some other command.
-    pub(crate) fn parse(args: &'a [Bytes]) -> Option<Result<Self, CommandError<'a>>> {
+    pub(crate) fn parse(args: Args<'a>) -> Option<Result<Self, CommandError<'a>>> {
         let mut cursor = ArgCursor::new(args);
         let parsed = match cursor.command_name() {
             "ping" => Ping::parse(&mut cursor).map(Handshake::Ping),
@@ -232,7 +231,7 @@ impl<'a> Handshake<'a> {
 
 impl<'a> Request<'a> {
     /// Parses one request's arguments (the command name first).
-    pub(crate) fn parse(args: &'a [Bytes]) -> Result<Self, CommandError<'a>> {
+    pub(crate) fn parse(args: Args<'a>) -> Result<Self, CommandError<'a>> {
         if let Some(handshake) = Handshake::parse(args) {
             return handshake.map(Request::Handshake);
         }
