@@ -15,7 +15,7 @@ impl<'a> Ping<'a> {
     pub(crate) fn parse(cursor: &mut ArgCursor<'a>) -> Result<Self, ParseError> {
         let msg = match cursor.remaining() {
             0 => None,
-            _ => Some(&cursor.next_bytes()?[..]),
+            _ => Some(cursor.next_bytes()?),
         };
         cursor.finish()?;
         Ok(Ping { msg })
