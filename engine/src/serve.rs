@@ -167,6 +167,12 @@ pub async fn start(settings: Settings) -> Result<Running, ServeError> {
 }
 
 impl Running {
+    /// Where the RESP sidecar listens (the port chosen for `:0`), for a caller that runs the
+    /// server in its own process.
+    pub fn resp_addr(&self) -> std::io::Result<SocketAddr> {
+        self.resp_listener.local_addr()
+    }
+
     /// Serves until `shutdown` completes; then drains RESP, stops HTTP and writes the final
     /// snapshot.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {

@@ -163,9 +163,10 @@ async fn p6(mappings: u64) -> P6 {
 
     let filling = Instant::now();
     for start in (0..mappings).step_by(FILL_BATCH as usize) {
-        let requests = (start..(start + FILL_BATCH).min(mappings))
-            .map(|i| (POOL, PickRequest::to(dense_recipient(i))));
-        for result in engine.pick_batch(&account, requests).await {
+        let requests: Vec<_> = (start..(start + FILL_BATCH).min(mappings))
+            .map(|i| (POOL, PickRequest::to(dense_recipient(i))))
+            .collect();
+        for result in engine.pick_batch(&account, &requests).await {
             result.expect("pick");
         }
     }

@@ -183,14 +183,17 @@ impl Handler<PickBatch> for PoolActor {
             let answers = outcomes.into_iter().map(|o| o.map_err(PickRefusal::Pick));
             return Box::pin(fut::ready(answers.collect()));
         };
-        let assigned: Vec<(Msisdn, Msisdn)> = batch
-            .0
-            .iter()
-            .zip(&outcomes)
-            .filter_map(|(job, outcome)| {
-                new_assignment(&self.state, outcome).map(|sender| (job.to, sender))
-            })
-            .collect();
+        let mut assigned: Vec<(Msisdn, Msisdn)> = Vec::new();
+        for (job, outcome) in batch.0.iter().zip(&outcomes) {
+            if let Some(sender) = new_assignment(&self.state, outcome) {
+                // Sized for the whole batch at the first new mapping: one allocation per
+                // batch, none for a batch of sticky hits.
+                if assigned.is_empty() {
+                    assigned.reserve_exact(batch.0.len());
+                }
+                assigned.push((job.to, sender));
+            }
+        }
         let waits_for = if assigned.is_empty() {
             self.pending.map(Ok)
         } else {

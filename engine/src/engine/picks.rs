@@ -42,6 +42,8 @@ impl From<PickRefusal> for PickFailure {
 struct PoolGroup<'a> {
     /// The pool they name.
     pool_id: &'a str,
+    /// How many there are: the vectors below are allocated once, at this size.
+    size: usize,
     /// Where each sits in the batch, so answers go back in request order.
     positions: Vec<usize>,
     /// Their owned copies, for the actor.
@@ -56,36 +58,44 @@ impl Engine {
         pool_id: &str,
         request: PickRequest<'_>,
     ) -> Result<Pick, PickFailure> {
-        let mut results = self.pick_batch(account, [(pool_id, request)]).await;
+        let mut results = self.pick_batch(account, &[(pool_id, request)]).await;
         results.pop().expect("one result per request")
     }
 
     /// Many picks, answered in order, one result each: one actor message per distinct pool in
-    /// the batch.
+    /// the batch. The requests are walked twice, first to size each pool's group, so that a
+    /// batch allocates per pool and per batch, never per pick.
     pub async fn pick_batch<'a>(
         &self,
         account: &AccountHandle,
-        requests: impl IntoIterator<Item = (&'a str, PickRequest<'a>)>,
+        requests: &[(&'a str, PickRequest<'a>)],
     ) -> Vec<Result<Pick, PickFailure>> {
-        // Group by pool, keeping each request's position. Batches usually name one pool or a
-        // few, so a linear scan beats hashing.
+        // Group by pool. Batches usually name one pool or a few, so a linear scan beats hashing.
         let mut groups: Vec<PoolGroup<'a>> = Vec::new();
-        let mut count = 0;
-        for (position, (pool_id, request)) in requests.into_iter().enumerate() {
-            count += 1;
-            let job = PickJob::of(&request);
+        for &(pool_id, _) in requests {
             match groups.iter_mut().find(|g| g.pool_id == pool_id) {
-                Some(group) => {
-                    group.positions.push(position);
-                    group.jobs.push(job);
-                }
+                Some(group) => group.size += 1,
                 None => groups.push(PoolGroup {
                     pool_id,
-                    positions: vec![position],
-                    jobs: vec![job],
+                    size: 1,
+                    positions: Vec::new(),
+                    jobs: Vec::new(),
                 }),
             }
         }
+        for group in &mut groups {
+            group.positions.reserve_exact(group.size);
+            group.jobs.reserve_exact(group.size);
+        }
+        for (position, (pool_id, request)) in requests.iter().enumerate() {
+            let group = groups
+                .iter_mut()
+                .find(|g| g.pool_id == *pool_id)
+                .expect("every pool was grouped in the first walk");
+            group.positions.push(position);
+            group.jobs.push(PickJob::of(request));
+        }
+        let count = requests.len();
         // Enqueue every group's message before awaiting any, so pools on different arbiters
         // work in parallel.
         let mut pending = Vec::with_capacity(groups.len());

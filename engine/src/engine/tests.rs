@@ -190,7 +190,7 @@ async fn picks_route_to_the_pool_and_batch_per_pool() {
         ("nope", PickRequest::to(n("447911123456"))),
         ("uk", PickRequest::to(n("447911123456"))),
     ];
-    let results = engine.pick_batch(&a, jobs).await;
+    let results = engine.pick_batch(&a, &jobs).await;
     let first = results[0].as_ref().unwrap();
     assert_eq!(first.reason, Reason::Country);
     assert_eq!(
@@ -383,7 +383,7 @@ async fn a_pool_of_100_000_numbers_works() {
             )
         })
         .collect();
-    let results = engine.pick_batch(&a, jobs).await;
+    let results = engine.pick_batch(&a, &jobs).await;
     for result in results {
         let pick = result.unwrap();
         let Sender::Number(number) = pick.sender else {

@@ -147,8 +147,12 @@ pub(crate) async fn apply_batch(
     ctx: &AccountCtx<'_>,
     out: &mut Reply<'_>,
 ) -> Outcome {
-    let requests = picks.iter().map(|pick| (pick.pool, pick.request()));
-    let results = ctx.engine.pick_batch(ctx.account, requests).await;
+    // One vector per run of picks, however many it holds.
+    let requests: Vec<_> = picks
+        .iter()
+        .map(|pick| (pick.pool, pick.request()))
+        .collect();
+    let results = ctx.engine.pick_batch(ctx.account, &requests).await;
     for (pick, result) in picks.iter().zip(&results) {
         pick.write_reply(result, out);
     }
