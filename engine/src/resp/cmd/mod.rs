@@ -204,13 +204,17 @@ pub(crate) fn write_noauth(out: &mut Reply<'_>) {
 impl<'a> Handshake<'a> {
     /// Parses a handshake command; `None` when the request is some other command.
     pub(crate) fn parse(args: Args<'a>) -> Option<Result<Self, CommandError<'a>>> {
-        let mut cursor = ArgCursor::new(args);
+        Handshake::parse_at(&mut ArgCursor::new(args))
+    }
+
+    /// [`Handshake::parse`] on a cursor already made, so a request's name is read once.
+    fn parse_at(cursor: &mut ArgCursor<'a>) -> Option<Result<Self, CommandError<'a>>> {
         let parsed = match cursor.command_name() {
-            "ping" => Ping::parse(&mut cursor).map(Handshake::Ping),
-            "auth" => Auth::parse(&mut cursor).map(Handshake::Auth),
-            "hello" => Hello::parse(&mut cursor).map(Handshake::Hello),
-            "client" => Client::parse(&mut cursor).map(Handshake::Client),
-            "quit" => Quit::parse(&mut cursor).map(Handshake::Quit),
+            "ping" => Ping::parse(cursor).map(Handshake::Ping),
+            "auth" => Auth::parse(cursor).map(Handshake::Auth),
+            "hello" => Hello::parse(cursor).map(Handshake::Hello),
+            "client" => Client::parse(cursor).map(Handshake::Client),
+            "quit" => Quit::parse(cursor).map(Handshake::Quit),
             _ => return None,
         };
         Some(parsed.map_err(CommandError::from))
@@ -232,12 +236,15 @@ impl<'a> Handshake<'a> {
 impl<'a> Request<'a> {
     /// Parses one request's arguments (the command name first).
     pub(crate) fn parse(args: Args<'a>) -> Result<Self, CommandError<'a>> {
-        if let Some(handshake) = Handshake::parse(args) {
+        let mut cursor = ArgCursor::new(args);
+        // The hot path first: one name comparison before a PICK is parsed.
+        if cursor.command_name() == "pick" {
+            return Ok(Request::Pick(Pick::parse(&mut cursor)?));
+        }
+        if let Some(handshake) = Handshake::parse_at(&mut cursor) {
             return handshake.map(Request::Handshake);
         }
-        let mut cursor = ArgCursor::new(args);
         let command = match cursor.command_name() {
-            "pick" => return Ok(Request::Pick(Pick::parse(&mut cursor)?)),
             "sticky.get" => {
                 AccountCommand::StickyGet(StickyGet(PoolRecipient::parse(&mut cursor)?))
             }
