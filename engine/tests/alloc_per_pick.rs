@@ -12,9 +12,12 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
+mod support;
+
 use clap::Parser;
 use numpool::config::ServeArgs;
 use numpool::serve;
+use support::raw::command;
 
 #[global_allocator]
 static ALLOCATOR: dhat::Alloc = dhat::Alloc;
@@ -61,20 +64,16 @@ fn start(dir: &std::path::Path) -> (SocketAddr, tokio::sync::oneshot::Sender<()>
     (addr_rx.recv().expect("server started"), stop_tx)
 }
 
+/// `name demo <to>` for each of the `count` recipients from `first` on, pipelined.
+fn burst_of(name: &str, first: u64, count: u64) -> Vec<u8> {
+    (first..first + count)
+        .flat_map(|to| command(&[name, "demo", &to.to_string()]))
+        .collect()
+}
+
 /// A burst of `count` picks in the demo pool for the recipients from `first` on.
 fn burst(first: u64, count: u64) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for to in first..first + count {
-        let to = to.to_string();
-        bytes.extend_from_slice(
-            format!(
-                "*3\r\n$4\r\nPICK\r\n$4\r\ndemo\r\n${}\r\n{to}\r\n",
-                to.len()
-            )
-            .as_bytes(),
-        );
-    }
-    bytes
+    burst_of("PICK", first, count)
 }
 
 /// Sends `request` and reads `replies` bulk-string replies into `buf`, asserting each is a
@@ -97,17 +96,7 @@ fn exchange(stream: &mut TcpStream, request: &[u8], replies: usize, buf: &mut Ve
 
 /// Drops the mappings of the `count` recipients from `first` on (`STICKY.DEL`, each `:1`).
 fn forget(stream: &mut TcpStream, first: u64, count: u64) {
-    let mut request = Vec::new();
-    for to in first..first + count {
-        let to = to.to_string();
-        request.extend_from_slice(
-            format!(
-                "*3\r\n$10\r\nSTICKY.DEL\r\n$4\r\ndemo\r\n${}\r\n{to}\r\n",
-                to.len()
-            )
-            .as_bytes(),
-        );
-    }
+    let request = burst_of("STICKY.DEL", first, count);
     stream.write_all(&request).unwrap();
     let mut replies = vec![0u8; b":1\r\n".len() * count as usize];
     stream.read_exact(&mut replies).unwrap();
