@@ -308,7 +308,7 @@ async fn unreadable_data_refuses_to_start() {
 #[test]
 fn replaying_a_record_the_snapshot_already_holds_changes_nothing() {
     let records = [
-        Record::UpsertNumbers {
+        Record::PutNumbers {
             account: ACCOUNT.into(),
             numbers: vec![numpool::durability::convert::number_image(&owned(
                 "447700900001",
@@ -381,32 +381,51 @@ fn replaying_a_record_the_snapshot_already_holds_changes_nothing() {
     assert_eq!(once.next_pool_uid, 8);
 }
 
-/// The checked-in snapshot of format version 1.
-fn golden_v1_path() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/state-v1/snapshot-00000000000000000001.np")
+/// The checked-in snapshot of format `version`.
+fn golden_path(version: u32) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "tests/golden/state-v{version}/snapshot-00000000000000000001.np"
+    ))
 }
 
-/// The checked-in snapshot of format version 1: it must keep decoding to the same state. If the
-/// image types change, this fails: bump the format version and add a new golden file instead.
+/// The checked-in snapshot of format version 1 (written before numbers had a status): it must
+/// keep decoding to the same state, every number active. If the image types change, this
+/// fails: bump the format version and add a new golden file instead.
 #[test]
 fn golden_snapshot_v1_decodes() {
-    let snapshot = numpool_snapshots::read_snapshot::<StateImage>(&golden_v1_path())
+    let snapshot = numpool_snapshots::read_snapshot::<StateImage>(&golden_path(1))
         .expect("golden snapshot decodes");
-    assert_eq!(snapshot.seq, 1);
+    assert_eq!((snapshot.version, snapshot.seq), (1, 1));
     assert_eq!(snapshot.state, golden_image());
 }
 
-/// Rewrites the golden snapshot with today's code. Only on purpose, for a new format version:
+/// The checked-in snapshot of format version 2, the current one (numbers with a status).
+#[test]
+fn golden_snapshot_v2_decodes() {
+    let snapshot = numpool_snapshots::read_snapshot::<StateImage>(&golden_path(2))
+        .expect("golden snapshot decodes");
+    assert_eq!((snapshot.version, snapshot.seq), (2, 1));
+    assert_eq!(snapshot.state, golden_image_v2());
+}
+
+/// Rewrites the golden snapshot of the current format with today's code. Only on purpose, for
+/// a new format version:
 /// `cargo test -p numpool --test durability -- --ignored regenerate_golden_snapshot`
 #[test]
 #[ignore = "rewrites tests/golden; run on purpose after a format version bump"]
 fn regenerate_golden_snapshot() {
-    let path = golden_v1_path();
+    let path = golden_path(numpool_snapshots::SNAPSHOT_FORMAT_VERSION);
     let dir = path.parent().unwrap();
     std::fs::create_dir_all(dir).unwrap();
     let _ = std::fs::remove_file(&path);
-    numpool_snapshots::write_snapshot(dir, 1, &golden_image()).unwrap();
+    numpool_snapshots::write_snapshot(dir, 1, &golden_image_v2()).unwrap();
+}
+
+/// The golden state of version 2: version 1's with one number suspended.
+fn golden_image_v2() -> StateImage {
+    let mut image = golden_image();
+    image.accounts[0].numbers[1].status = "suspended".into();
+    image
 }
 
 fn golden_image() -> StateImage {
@@ -421,12 +440,14 @@ fn golden_image() -> StateImage {
                     network: Some("23415".into()),
                     kind: Some("mobile".into()),
                     weight: 2,
+                    status: "active".into(),
                 },
                 NumberImage {
                     number: 14155550101,
                     network: None,
                     kind: None,
                     weight: 1,
+                    status: "active".into(),
                 },
             ],
             pools: vec![PoolImage {

@@ -136,16 +136,22 @@ impl WorkingState {
         state
     }
 
+    /// Sets numbers of `account`'s inventory as they now are.
+    fn put_numbers(&mut self, account: String, numbers: impl IntoIterator<Item = NumberImage>) {
+        let account = self.accounts.entry(account).or_default();
+        for number in numbers {
+            account.numbers.insert(number.number, number);
+        }
+    }
+
     /// Applies one record. Records naming a pool or account that no longer exists change
     /// nothing: a later record deleted it.
     pub fn apply(&mut self, record: Record) {
         match record {
             Record::UpsertNumbers { account, numbers } => {
-                let account = self.accounts.entry(account).or_default();
-                for number in numbers {
-                    account.numbers.insert(number.number, number);
-                }
+                self.put_numbers(account, numbers.into_iter().map(NumberImage::from));
             }
+            Record::PutNumbers { account, numbers } => self.put_numbers(account, numbers),
             Record::DeleteNumber { account, number } => {
                 if let Some(account) = self.accounts.get_mut(&account) {
                     account.numbers.remove(&number);
@@ -305,6 +311,7 @@ impl WorkingAccount {
 mod tests {
     use super::*;
     use crate::durability::image::{AccountImage, PoolImage};
+    use numpool_core::model::{NumberPatch, NumberStatus};
 
     fn mapping(to: u64, sender: u64, last_use: u32) -> StickyImage {
         StickyImage {
@@ -396,6 +403,7 @@ mod tests {
                 network: None,
                 kind: None,
                 weight: 1,
+                status: "active".into(),
             })
             .collect();
         let mut state = WorkingState::from_image(StateImage {
@@ -418,6 +426,7 @@ mod tests {
                         network: None,
                         kind: None,
                         weight: 1,
+                        status: "active".into(),
                     })
                     .unwrap()
                 }));
@@ -506,5 +515,37 @@ mod tests {
             live_mappings(state),
             vec![mapping(2, 20, 5), mapping(4, 10, 7)]
         );
+    }
+
+    /// A journal written by format version 1 upserts numbers without a status: they replay as
+    /// active, and a later record with a status sets it.
+    #[test]
+    fn version_1_upserts_replay_as_active_numbers() {
+        use crate::durability::image_v1::NumberImageV1;
+        let mut state = WorkingState::default();
+        state.apply(Record::UpsertNumbers {
+            account: "a".into(),
+            numbers: vec![NumberImageV1 {
+                number: 447700900001,
+                network: None,
+                kind: None,
+                weight: 3,
+            }],
+        });
+        let restored = state.accounts.remove("a").unwrap().restore().unwrap();
+        let number = Msisdn::from_u64(447700900001).unwrap();
+        let owned = &restored.inventory[&number];
+        assert_eq!((owned.weight, owned.status), (3, NumberStatus::Active));
+        let mut state = WorkingState::default();
+        let suspended = owned.patched(&NumberPatch {
+            status: Some(NumberStatus::Suspended),
+            ..NumberPatch::default()
+        });
+        state.apply(Record::PutNumbers {
+            account: "a".into(),
+            numbers: vec![convert::number_image(&suspended)],
+        });
+        let restored = state.accounts.remove("a").unwrap().restore().unwrap();
+        assert_eq!(restored.inventory[&number].status, NumberStatus::Suspended);
     }
 }

@@ -3,6 +3,7 @@
 //! mutex (admin changes are rare and must not interleave), while the route from pool id to
 //! [`PoolActor`] sits behind a read-mostly lock that picks take for a moment only.
 
+mod conversations;
 mod inventory;
 mod limits;
 mod persist;
@@ -19,6 +20,7 @@ use parking_lot::RwLock;
 use rustc_hash::FxHashMap;
 use thiserror::Error;
 
+pub(crate) use conversations::PerPool;
 pub use limits::{AccountLimits, Limit, LimitExceeded};
 pub use persist::{SnapshotReport, SnapshotSchedule};
 pub(crate) use picks::PickFailure;

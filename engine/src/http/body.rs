@@ -7,7 +7,9 @@ use actix_web::{web, HttpRequest};
 use serde_json::{Map, Value};
 
 use super::problem::{InvalidParam, Problem};
-use numpool_core::model::{CustomFrom, Fallback, Msisdn, NumberType, PoolId};
+use numpool_core::model::{
+    CustomFrom, Fallback, Msisdn, Network, NumberStatus, NumberType, PoolId,
+};
 
 /// The JSON extractor's configuration: bodies up to `max_body_bytes`, and a problem for every
 /// way a body can fail to parse. Bodies are parsed as JSON whatever their `Content-Type` (every
@@ -91,6 +93,22 @@ impl FieldValue for NumberType {
             Some("short_code") => Ok(NumberType::ShortCode),
             _ => Err("Must be one of mobile, landline, toll_free, short_code".into()),
         }
+    }
+}
+
+impl FieldValue for NumberStatus {
+    fn from_json(value: &Value) -> Result<Self, String> {
+        value
+            .as_str()
+            .and_then(NumberStatus::from_name)
+            .ok_or_else(|| "Must be one of active, draining, suspended".into())
+    }
+}
+
+impl FieldValue for Network {
+    fn from_json(value: &Value) -> Result<Self, String> {
+        let text = String::from_json(value)?;
+        Network::new(&text).map_err(|e| e.to_string())
     }
 }
 

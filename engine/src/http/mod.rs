@@ -155,9 +155,10 @@ fn routes(cfg: &mut web::ServiceConfig, metrics_here: bool) {
                         .route(web::post().to(inventory::upsert_many)),
                 )
                 .service(
-                    resource("/numbers/{number}", "GET, PUT, DELETE")
+                    resource("/numbers/{number}", "GET, PUT, PATCH, DELETE")
                         .route(web::get().to(inventory::get))
                         .route(web::put().to(inventory::put))
+                        .route(web::patch().to(inventory::patch))
                         .route(web::delete().to(inventory::delete)),
                 ),
         )
