@@ -9,6 +9,7 @@ mod limits;
 mod persist;
 mod picks;
 mod pools;
+mod receipts;
 #[cfg(test)]
 mod tests;
 
@@ -25,6 +26,7 @@ pub use limits::{AccountLimits, Limit, LimitExceeded};
 pub use persist::{SnapshotReport, SnapshotSchedule};
 pub(crate) use picks::PickFailure;
 pub use pools::{AddOutcome, PoolUpdate, RemoveOutcome};
+pub(crate) use receipts::{NumberHealth, Receipt};
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -242,6 +244,8 @@ struct AccountData {
     inventory: BTreeMap<Msisdn, OwnedNumber>,
     /// Pools by id.
     pools: BTreeMap<PoolId, PoolEntry>,
+    /// What delivery receipts said about the inventory's numbers (in memory only).
+    feedback: receipts::Feedback,
 }
 
 /// A pool's admin record; its selection state lives in its actor.
@@ -548,6 +552,7 @@ fn restore_account(
     let data = AccountData {
         inventory: restored.inventory,
         pools,
+        feedback: receipts::Feedback::default(),
     };
     Ok((data, routes))
 }

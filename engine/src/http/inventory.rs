@@ -11,9 +11,9 @@ use super::body::{bulk_numbers, Fields};
 use super::paging::PageRequest;
 use super::problem::{InvalidParam, Problem};
 use super::{account_href, parse_path_number, AnswerResult};
-use crate::engine::{Engine, PerPool};
+use crate::engine::{Engine, NumberHealth, PerPool};
 use numpool_core::model::{
-    AccountId, InvalidInput, Network, NumberPatch, NumberSpec, NumberStatus, NumberType,
+    AccountId, InvalidInput, Msisdn, Network, NumberPatch, NumberSpec, NumberStatus, NumberType,
     OwnedNumber,
 };
 
@@ -27,8 +27,32 @@ pub(crate) struct NumberPath {
     number: String,
 }
 
-/// An owned number as the API shows it, with the conversations each pool still has on it.
-fn number_json(account: &AccountId, owned: &OwnedNumber, conversations: &PerPool) -> Value {
+/// What the inventory shows of a number beyond its details: the conversations each pool still
+/// has on it, and its health.
+struct Live {
+    /// Conversations per pool holding it.
+    conversations: PerPool,
+    /// Its receipts over the health window.
+    health: NumberHealth,
+}
+
+/// The [`Live`] figures of each of `numbers`, read now.
+async fn live(engine: &Engine, caller: &Caller, numbers: &[Msisdn]) -> Result<Vec<Live>, Problem> {
+    let conversations = engine.conversations(&caller.account, numbers).await?;
+    let health = engine.health(&caller.account, numbers).await;
+    Ok(conversations
+        .into_iter()
+        .zip(health)
+        .map(|(conversations, health)| Live {
+            conversations,
+            health,
+        })
+        .collect())
+}
+
+/// An owned number as the API shows it.
+fn number_json(account: &AccountId, owned: &OwnedNumber, live: &Live) -> Value {
+    let window = &live.health.window;
     json!({
         "number": owned.number.to_string(),
         "country": owned.country,
@@ -36,22 +60,26 @@ fn number_json(account: &AccountId, owned: &OwnedNumber, conversations: &PerPool
         "type": owned.kind,
         "weight": owned.weight,
         "status": owned.status,
-        "conversations": conversations,
+        "conversations": live.conversations,
+        "health": {
+            "deliverability": window.deliverability(),
+            "spam_ratio": window.spam_ratio(),
+            "receipts": window.receipts(),
+            "opt_out_signals": live.health.opted_out,
+        },
         "_links": { "self": { "href": format!("{}/numbers/{}", account_href(account), owned.number) } },
     })
 }
 
-/// `builder`'s answer: `owned` as the API shows it, its conversations read now.
+/// `builder`'s answer: `owned` as the API shows it, its live figures read now.
 async fn respond_number(
     engine: &Engine,
     caller: &Caller,
     owned: &OwnedNumber,
     mut builder: HttpResponseBuilder,
 ) -> AnswerResult {
-    let conversations = engine
-        .conversations(&caller.account, &[owned.number])
-        .await?;
-    Ok(builder.json(number_json(caller.account.id(), owned, &conversations[0])))
+    let live = live(engine, caller, &[owned.number]).await?;
+    Ok(builder.json(number_json(caller.account.id(), owned, &live[0])))
 }
 
 /// Reads a `PATCH` body: each field given is validated and changes, the others stay.
@@ -129,12 +157,12 @@ pub(crate) async fn list(
         .list_numbers(&caller.account, page.engine_page())
         .await?;
     let listed: Vec<_> = paged.items.iter().map(|owned| owned.number).collect();
-    let conversations = engine.conversations(&caller.account, &listed).await?;
+    let live = live(&engine, &caller, &listed).await?;
     let numbers = paged
         .items
         .iter()
-        .zip(&conversations)
-        .map(|(owned, conversations)| number_json(caller.account.id(), owned, conversations))
+        .zip(&live)
+        .map(|(owned, live)| number_json(caller.account.id(), owned, live))
         .collect();
     Ok(page.respond::<Value>("numbers", numbers, paged.total))
 }
@@ -217,6 +245,9 @@ pub(crate) async fn delete(
 ) -> AnswerResult {
     let number = parse_path_number("number", &path.number)?;
     let owned = engine.delete_number(&caller.account, number).await?;
-    let released = PerPool::new();
+    let released = Live {
+        conversations: PerPool::new(),
+        health: NumberHealth::default(),
+    };
     Ok(HttpResponse::Ok().json(number_json(caller.account.id(), &owned, &released)))
 }

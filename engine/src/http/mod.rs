@@ -13,6 +13,7 @@ mod paging;
 mod picks;
 mod pools;
 mod problem;
+mod receipts;
 mod time;
 
 use std::future::ready;
@@ -153,6 +154,11 @@ fn routes(cfg: &mut web::ServiceConfig, metrics_here: bool) {
                     resource("/numbers", "GET, POST")
                         .route(web::get().to(inventory::list))
                         .route(web::post().to(inventory::upsert_many)),
+                )
+                .service(
+                    resource("/receipts", "GET, POST")
+                        .route(web::get().to(receipts::get))
+                        .route(web::post().to(receipts::post)),
                 )
                 .service(
                     resource("/numbers/{number}", "GET, PUT, PATCH, DELETE")

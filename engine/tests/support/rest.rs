@@ -94,6 +94,17 @@ impl Api {
         reply(request.send().await.expect("request")).await
     }
 
+    /// `POST` of `body` as `application/x-www-form-urlencoded`.
+    pub async fn form(&self, path: &str, body: &str) -> Reply {
+        let request = self
+            .client
+            .post(self.url(path))
+            .basic_auth(self.key, Some(self.secret))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_owned());
+        reply(request.send().await.expect("request")).await
+    }
+
     pub async fn get(&self, path: &str) -> Reply {
         self.send(Method::GET, path, None).await
     }

@@ -1,0 +1,9 @@
+//! Delivery feedback (DESIGN §3.4): what a delivery receipt says about the number that sent the
+//! message ([`classify`]), and each number's health over a sliding window of hourly buckets
+//! ([`HealthWindow`]). Pure values: the caller passes the time in.
+
+mod classify;
+mod window;
+
+pub use classify::{DlrStatus, ReceiptClass};
+pub use window::{HealthFigures, HealthWindow, WINDOW_HOURS};

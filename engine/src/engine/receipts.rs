@@ -1,0 +1,108 @@
+//! Delivery receipts (DESIGN §3.4): each one classified and counted in its sender's health
+//! window; an opt-out signal (err-code 9) recorded for the opt-outs of §3.5. Receipts are not
+//! admin changes: the windows live in memory and start empty after a restart.
+
+use std::collections::BTreeMap;
+
+use super::{AccountData, AccountHandle, Engine, EngineError};
+use crate::clock::unix_now;
+use numpool_core::delivery::{HealthFigures, HealthWindow, ReceiptClass};
+use numpool_core::model::Msisdn;
+
+/// One receipt, classified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Receipt {
+    /// The owned number the message went from.
+    pub(crate) sender: Msisdn,
+    /// The recipient it went to.
+    pub(crate) to: Msisdn,
+    /// What the receipt says about the sender.
+    pub(crate) class: ReceiptClass,
+}
+
+/// The account's delivery feedback, kept beside its inventory (DESIGN §3.3: the inventory owns
+/// health).
+#[derive(Default)]
+pub(crate) struct Feedback {
+    /// Health windows of the owned numbers that have had a receipt since the start: a number
+    /// without one costs nothing (a window is 24 buckets).
+    windows: BTreeMap<Msisdn, HealthWindow>,
+    /// Opt-out signals by (sender, recipient): when the last one came, Unix seconds. What the
+    /// opt-outs of DESIGN §3.5 will start from; one entry per pair, so it grows with the
+    /// recipients who opted out, not with receipts.
+    opt_out_signals: BTreeMap<(Msisdn, Msisdn), u64>,
+}
+
+impl Feedback {
+    /// Forgets a released number's window (a number owned again starts afresh).
+    pub(crate) fn release(&mut self, number: Msisdn) {
+        self.windows.remove(&number);
+    }
+}
+
+impl Engine {
+    /// Counts `receipt` for its sender, which the account must own; an opt-out signal is
+    /// recorded as well.
+    pub(crate) async fn receipt(
+        &self,
+        account: &AccountHandle,
+        receipt: Receipt,
+    ) -> Result<(), EngineError> {
+        let mut data = account.0.admin.lock().await;
+        let AccountData {
+            inventory,
+            feedback,
+            ..
+        } = &mut *data;
+        if !inventory.contains_key(&receipt.sender) {
+            return Err(EngineError::NumberNotOwned(receipt.sender));
+        }
+        let now = unix_now();
+        if receipt.class == ReceiptClass::OptOut {
+            feedback
+                .opt_out_signals
+                .insert((receipt.sender, receipt.to), now);
+        }
+        feedback
+            .windows
+            .entry(receipt.sender)
+            .or_default()
+            .record(receipt.class, now);
+        Ok(())
+    }
+
+    /// The health of each of `numbers`: its window up to now (zeros for a number without
+    /// receipts, or not owned) and the recipients whose opt-out signals it has had.
+    pub(crate) async fn health(
+        &self,
+        account: &AccountHandle,
+        numbers: &[Msisdn],
+    ) -> Vec<NumberHealth> {
+        let data = account.0.admin.lock().await;
+        let now = unix_now();
+        let feedback = &data.feedback;
+        numbers
+            .iter()
+            .map(|&n| NumberHealth {
+                window: feedback
+                    .windows
+                    .get(&n)
+                    .map(|w| w.figures(now))
+                    .unwrap_or_default(),
+                opted_out: feedback
+                    .opt_out_signals
+                    .range((n, Msisdn::MIN)..=(n, Msisdn::MAX))
+                    .count(),
+            })
+            .collect()
+    }
+}
+
+/// One number's health as the inventory shows it.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct NumberHealth {
+    /// Receipts by class over the window.
+    pub(crate) window: HealthFigures,
+    /// Recipients who signalled, through a receipt, that they want nothing more from it.
+    pub(crate) opted_out: usize,
+}
