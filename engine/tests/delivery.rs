@@ -176,7 +176,7 @@ async fn health(api: &Api, number: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn receipts_in_every_vonage_shape_are_counted() {
-    let server = Numpool::start(&[]);
+    let mut server = Numpool::start(&[]);
     let api = seeded(&server).await;
     assert_eq!(
         health(&api, FIRST).await,
@@ -262,6 +262,14 @@ async fn receipts_in_every_vonage_shape_are_counted() {
     assert_eq!(figures["receipts"], 8);
     assert_eq!(figures["deliverability"], 0.5);
     assert_eq!(figures["spam_ratio"], 0.25);
+
+    // Health windows are not durable; opt-out signals are.
+    server.restart();
+    let api = Api::new(&server);
+    assert_eq!(
+        health(&api, FIRST).await,
+        json!({ "deliverability": null, "spam_ratio": null, "receipts": 0, "opt_out_signals": 1 })
+    );
 }
 
 #[tokio::test]

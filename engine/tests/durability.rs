@@ -421,10 +421,15 @@ fn regenerate_golden_snapshot() {
     numpool_snapshots::write_snapshot(dir, 1, &golden_image_v2()).unwrap();
 }
 
-/// The golden state of version 2: version 1's with one number suspended.
+/// The golden state of version 2: version 1's with one number suspended and an opt-out signal.
 fn golden_image_v2() -> StateImage {
     let mut image = golden_image();
     image.accounts[0].numbers[1].status = "suspended".into();
+    image.accounts[0].opt_out_signals = vec![numpool::durability::image::OptOutSignalImage {
+        sender: 447700900001,
+        to: 447911123457,
+        at: 1_790_000_300,
+    }];
     image
 }
 
@@ -469,6 +474,7 @@ fn golden_image() -> StateImage {
                     last_use: 1_790_000_200,
                 }],
             }],
+            opt_out_signals: Vec::new(),
         }],
     }
 }

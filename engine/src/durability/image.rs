@@ -41,6 +41,19 @@ pub struct AccountImage {
     pub numbers: Vec<NumberImage>,
     /// Its pools, in uid order.
     pub pools: Vec<PoolImage>,
+    /// Opt-out signals delivery receipts carried, by sender then recipient (format 2).
+    pub opt_out_signals: Vec<OptOutSignalImage>,
+}
+
+/// An opt-out signal: a receipt said `to` wants nothing more from `sender` (err-code 9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, bincode::Decode)]
+pub struct OptOutSignalImage {
+    /// The account's number the recipient wants nothing more from.
+    pub sender: u64,
+    /// The recipient.
+    pub to: u64,
+    /// When the last such receipt came, Unix seconds.
+    pub at: u64,
 }
 
 /// An owned number.
@@ -180,5 +193,12 @@ pub enum Record {
         account: String,
         /// The numbers as they now are.
         numbers: Vec<NumberImage>,
+    },
+    /// A receipt's opt-out signal, fsynced like the opt-outs it is for.
+    OptOutSignal {
+        /// The account.
+        account: String,
+        /// The signal.
+        signal: OptOutSignalImage,
     },
 }

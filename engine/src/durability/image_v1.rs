@@ -1,6 +1,6 @@
-//! The shapes format version 1 wrote that version 2 changed: owned numbers had no status. Read
-//! from older snapshots and journals and brought up to the current shapes (every number
-//! active); never written.
+//! The shapes format version 1 wrote that version 2 changed: owned numbers had no status and
+//! accounts no opt-out signals. Read from older snapshots and journals and brought up to the
+//! current shapes (every number active, no signal); never written.
 
 use bincode::Decode;
 
@@ -64,6 +64,7 @@ impl From<StateImageV1> for StateImage {
                     id: account.id,
                     numbers: account.numbers.into_iter().map(Into::into).collect(),
                     pools: account.pools,
+                    opt_out_signals: Vec::new(),
                 })
                 .collect(),
         }

@@ -30,6 +30,8 @@ pub struct WorkingAccount {
     pub(crate) numbers: BTreeMap<u64, NumberImage>,
     /// Pools by uid.
     pub pools: BTreeMap<u64, WorkingPool>,
+    /// Opt-out signals by (sender, recipient): when the last came.
+    pub(crate) opt_out_signals: BTreeMap<(u64, u64), u64>,
 }
 
 /// A pool while replaying.
@@ -115,6 +117,11 @@ impl WorkingState {
         for account in image.accounts {
             let mut working = WorkingAccount {
                 numbers: account.numbers.into_iter().map(|n| (n.number, n)).collect(),
+                opt_out_signals: account
+                    .opt_out_signals
+                    .iter()
+                    .map(|s| ((s.sender, s.to), s.at))
+                    .collect(),
                 ..WorkingAccount::default()
             };
             for pool in account.pools {
@@ -152,6 +159,12 @@ impl WorkingState {
                 self.put_numbers(account, numbers.into_iter().map(NumberImage::from));
             }
             Record::PutNumbers { account, numbers } => self.put_numbers(account, numbers),
+            Record::OptOutSignal { account, signal } => {
+                let account = self.accounts.entry(account).or_default();
+                account
+                    .opt_out_signals
+                    .insert((signal.sender, signal.to), signal.at);
+            }
             Record::DeleteNumber { account, number } => {
                 if let Some(account) = self.accounts.get_mut(&account) {
                     account.numbers.remove(&number);
@@ -241,6 +254,8 @@ pub(crate) struct RestoredAccount {
     pub(crate) inventory: BTreeMap<Msisdn, OwnedNumber>,
     /// The pools, in uid order.
     pub pools: Vec<RestoredPool>,
+    /// Opt-out signals by (sender, recipient): when the last came.
+    pub(crate) opt_out_signals: BTreeMap<(Msisdn, Msisdn), u64>,
 }
 
 /// A pool rebuilt from recovered state: its admin record and the selection state its actor
@@ -303,7 +318,21 @@ impl WorkingAccount {
                 state,
             });
         }
-        Ok(RestoredAccount { inventory, pools })
+        let opt_out_signals = self
+            .opt_out_signals
+            .iter()
+            .filter_map(|(&(sender, to), &at)| {
+                Some((
+                    (Msisdn::from_u64(sender).ok()?, Msisdn::from_u64(to).ok()?),
+                    at,
+                ))
+            })
+            .collect();
+        Ok(RestoredAccount {
+            inventory,
+            pools,
+            opt_out_signals,
+        })
     }
 }
 
@@ -344,6 +373,7 @@ mod tests {
                     members: vec![10, 20],
                     sticky,
                 }],
+                opt_out_signals: Vec::new(),
             }],
         })
     }
@@ -412,6 +442,7 @@ mod tests {
                 id: "a".into(),
                 numbers,
                 pools,
+                opt_out_signals: Vec::new(),
             }],
         });
         let restored = state.accounts.remove("a").unwrap().restore().unwrap();
@@ -547,5 +578,31 @@ mod tests {
         });
         let restored = state.accounts.remove("a").unwrap().restore().unwrap();
         assert_eq!(restored.inventory[&number].status, NumberStatus::Suspended);
+    }
+
+    /// An opt-out signal's record replays; a later one for the same pair keeps its time.
+    #[test]
+    fn opt_out_signals_replay() {
+        use crate::durability::image::OptOutSignalImage;
+        let mut state = WorkingState::default();
+        for at in [5, 9] {
+            state.apply(Record::OptOutSignal {
+                account: "a".into(),
+                signal: OptOutSignalImage {
+                    sender: 447700900001,
+                    to: 447911123456,
+                    at,
+                },
+            });
+        }
+        let restored = state.accounts.remove("a").unwrap().restore().unwrap();
+        let pair = (
+            Msisdn::from_u64(447700900001).unwrap(),
+            Msisdn::from_u64(447911123456).unwrap(),
+        );
+        assert_eq!(
+            restored.opt_out_signals.into_iter().collect::<Vec<_>>(),
+            [(pair, 9)]
+        );
     }
 }

@@ -552,7 +552,7 @@ fn restore_account(
     let data = AccountData {
         inventory: restored.inventory,
         pools,
-        feedback: receipts::Feedback::default(),
+        feedback: receipts::Feedback::restored(restored.opt_out_signals),
     };
     Ok((data, routes))
 }

@@ -1,11 +1,14 @@
 //! Delivery receipts (DESIGN §3.4): each one classified and counted in its sender's health
 //! window; an opt-out signal (err-code 9) recorded for the opt-outs of §3.5. Receipts are not
-//! admin changes: the windows live in memory and start empty after a restart.
+//! admin changes: the windows live in memory and start empty after a restart. Opt-out signals
+//! are kept like opt-outs: journaled and fsynced before the receipt is acknowledged, and in
+//! snapshots.
 
 use std::collections::BTreeMap;
 
 use super::{AccountData, AccountHandle, Engine, EngineError};
 use crate::clock::unix_now;
+use crate::durability::image::{OptOutSignalImage, Record};
 use numpool_core::delivery::{HealthFigures, HealthWindow, ReceiptClass};
 use numpool_core::model::Msisdn;
 
@@ -29,11 +32,27 @@ pub(crate) struct Feedback {
     windows: BTreeMap<Msisdn, HealthWindow>,
     /// Opt-out signals by (sender, recipient): when the last one came, Unix seconds. What the
     /// opt-outs of DESIGN §3.5 will start from; one entry per pair, so it grows with the
-    /// recipients who opted out, not with receipts.
+    /// recipients who opted out, not with receipts. Durable.
     opt_out_signals: BTreeMap<(Msisdn, Msisdn), u64>,
 }
 
 impl Feedback {
+    /// Feedback recovered from storage: its opt-out signals, and no health window.
+    pub(crate) fn restored(opt_out_signals: BTreeMap<(Msisdn, Msisdn), u64>) -> Self {
+        Feedback {
+            windows: BTreeMap::new(),
+            opt_out_signals,
+        }
+    }
+
+    /// The opt-out signals as a snapshot holds them.
+    pub(crate) fn signal_images(&self) -> Vec<OptOutSignalImage> {
+        self.opt_out_signals
+            .iter()
+            .map(|(&(sender, to), &at)| signal_image(sender, to, at))
+            .collect()
+    }
+
     /// Forgets a released number's window (a number owned again starts afresh).
     pub(crate) fn release(&mut self, number: Msisdn) {
         self.windows.remove(&number);
@@ -42,7 +61,7 @@ impl Feedback {
 
 impl Engine {
     /// Counts `receipt` for its sender, which the account must own; an opt-out signal is
-    /// recorded as well.
+    /// recorded as well, once fsynced.
     pub(crate) async fn receipt(
         &self,
         account: &AccountHandle,
@@ -59,6 +78,11 @@ impl Engine {
         }
         let now = unix_now();
         if receipt.class == ReceiptClass::OptOut {
+            self.journal(|| Record::OptOutSignal {
+                account: account.id().to_string(),
+                signal: signal_image(receipt.sender, receipt.to, now),
+            })
+            .await?;
             feedback
                 .opt_out_signals
                 .insert((receipt.sender, receipt.to), now);
@@ -95,6 +119,15 @@ impl Engine {
                     .count(),
             })
             .collect()
+    }
+}
+
+/// An opt-out signal as persisted.
+fn signal_image(sender: Msisdn, to: Msisdn, at: u64) -> OptOutSignalImage {
+    OptOutSignalImage {
+        sender: sender.get(),
+        to: to.get(),
+        at,
     }
 }
 
