@@ -180,7 +180,8 @@ async fn receipts_in_every_vonage_shape_are_counted() {
     let api = seeded(&server).await;
     assert_eq!(
         health(&api, FIRST).await,
-        json!({ "deliverability": null, "spam_ratio": null, "receipts": 0, "opt_out_signals": 0 })
+        json!({ "state": "healthy", "since": null, "deliverability": null, "spam_ratio": null,
+                "receipts": 0, "opt_out_signals": 0 })
     );
     // SMS API DLR as a query string, exactly as Vonage sends it: delivered.
     let query = format!(
@@ -263,12 +264,30 @@ async fn receipts_in_every_vonage_shape_are_counted() {
     assert_eq!(figures["deliverability"], 0.5);
     assert_eq!(figures["spam_ratio"], 0.25);
 
+    assert_eq!(figures["state"], "healthy");
+    // Twenty anti-spam rejections: unhealthy under the default thresholds (20, 0.25, 0.75).
+    for _ in 0..20 {
+        let _: String = redis::cmd("REPORT")
+            .arg(SECOND)
+            .arg(RECIPIENT)
+            .arg("spam")
+            .query(&mut con)
+            .unwrap();
+    }
+    let second = health(&api, SECOND).await;
+    assert_eq!(
+        (&second["state"], &second["spam_ratio"]),
+        (&json!("unhealthy"), &json!(1.0))
+    );
+    assert!(second["since"].as_str().unwrap().ends_with('Z'), "{second}");
+
     // Health windows are not durable; opt-out signals are.
     server.restart();
     let api = Api::new(&server);
     assert_eq!(
         health(&api, FIRST).await,
-        json!({ "deliverability": null, "spam_ratio": null, "receipts": 0, "opt_out_signals": 1 })
+        json!({ "state": "healthy", "since": null, "deliverability": null, "spam_ratio": null,
+                "receipts": 0, "opt_out_signals": 1 })
     );
 }
 

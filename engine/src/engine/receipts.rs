@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use super::{AccountData, AccountHandle, Engine, EngineError};
 use crate::clock::unix_now;
 use crate::durability::image::{OptOutSignalImage, Record};
-use numpool_core::delivery::{HealthFigures, HealthWindow, ReceiptClass};
+use numpool_core::delivery::{
+    HealthFigures, HealthState, HealthTrack, HealthWindow, ReceiptClass, Thresholds,
+};
 use numpool_core::model::Msisdn;
 
 /// One receipt, classified.
@@ -27,13 +29,22 @@ pub(crate) struct Receipt {
 /// health).
 #[derive(Default)]
 pub(crate) struct Feedback {
-    /// Health windows of the owned numbers that have had a receipt since the start: a number
-    /// without one costs nothing (a window is 24 buckets).
-    windows: BTreeMap<Msisdn, HealthWindow>,
+    /// Health of the owned numbers that have had a receipt since the start: a number without
+    /// one costs nothing (a window is 24 buckets).
+    windows: BTreeMap<Msisdn, Health>,
     /// Opt-out signals by (sender, recipient): when the last one came, Unix seconds. What the
     /// opt-outs of DESIGN §3.5 will start from; one entry per pair, so it grows with the
     /// recipients who opted out, not with receipts. Durable.
     opt_out_signals: BTreeMap<(Msisdn, Msisdn), u64>,
+}
+
+/// One number's receipts and the state they put it in.
+#[derive(Default)]
+struct Health {
+    /// Its receipts by class over the window.
+    window: HealthWindow,
+    /// Its state under the default thresholds, as its receipts moved it.
+    track: HealthTrack,
 }
 
 impl Feedback {
@@ -87,16 +98,18 @@ impl Engine {
                 .opt_out_signals
                 .insert((receipt.sender, receipt.to), now);
         }
-        feedback
-            .windows
-            .entry(receipt.sender)
-            .or_default()
-            .record(receipt.class, now);
+        let health = feedback.windows.entry(receipt.sender).or_default();
+        health.window.record(receipt.class, now);
+        let figures = health.window.figures(now);
+        health
+            .track
+            .observe(receipt.class, &figures, now, &Thresholds::default());
         Ok(())
     }
 
     /// The health of each of `numbers`: its window up to now (zeros for a number without
-    /// receipts, or not owned) and the recipients whose opt-out signals it has had.
+    /// receipts, or not owned), its state under the default thresholds, and the recipients
+    /// whose opt-out signals it has had.
     pub(crate) async fn health(
         &self,
         account: &AccountHandle,
@@ -107,16 +120,20 @@ impl Engine {
         let feedback = &data.feedback;
         numbers
             .iter()
-            .map(|&n| NumberHealth {
-                window: feedback
-                    .windows
-                    .get(&n)
-                    .map(|w| w.figures(now))
-                    .unwrap_or_default(),
-                opted_out: feedback
-                    .opt_out_signals
-                    .range((n, Msisdn::MIN)..=(n, Msisdn::MAX))
-                    .count(),
+            .map(|&n| {
+                let health = feedback.windows.get(&n);
+                let (state, since) = health
+                    .map(|h| h.track.at(now, &Thresholds::default()))
+                    .unwrap_or_default();
+                NumberHealth {
+                    window: health.map(|h| h.window.figures(now)).unwrap_or_default(),
+                    state,
+                    since,
+                    opted_out: feedback
+                        .opt_out_signals
+                        .range((n, Msisdn::MIN)..=(n, Msisdn::MAX))
+                        .count(),
+                }
             })
             .collect()
     }
@@ -136,6 +153,10 @@ fn signal_image(sender: Msisdn, to: Msisdn, at: u64) -> OptOutSignalImage {
 pub(crate) struct NumberHealth {
     /// Receipts by class over the window.
     pub(crate) window: HealthFigures,
+    /// Its state under the default thresholds (DESIGN §3.4: 20 receipts, 0.25, 0.75, 3600 s).
+    pub(crate) state: HealthState,
+    /// When it entered that state; `None` while it has never left healthy.
+    pub(crate) since: Option<u64>,
     /// Recipients who signalled, through a receipt, that they want nothing more from it.
     pub(crate) opted_out: usize,
 }

@@ -10,6 +10,7 @@ use super::auth::Caller;
 use super::body::{bulk_numbers, Fields};
 use super::paging::PageRequest;
 use super::problem::{InvalidParam, Problem};
+use super::time::rfc3339;
 use super::{account_href, parse_path_number, AnswerResult};
 use crate::engine::{Engine, NumberHealth, PerPool};
 use numpool_core::model::{
@@ -62,6 +63,8 @@ fn number_json(account: &AccountId, owned: &OwnedNumber, live: &Live) -> Value {
         "status": owned.status,
         "conversations": live.conversations,
         "health": {
+            "state": live.health.state.as_str(),
+            "since": live.health.since.map(rfc3339),
             "deliverability": window.deliverability(),
             "spam_ratio": window.spam_ratio(),
             "receipts": window.receipts(),
