@@ -408,6 +408,68 @@ fn golden_snapshot_v2_decodes() {
     assert_eq!(snapshot.state, golden_image_v2());
 }
 
+/// A data directory numpool wrote before numbers had a status (format 1) starts as it was,
+/// every number active; a status set afterwards is journaled over it and replayed.
+#[actix::test]
+async fn a_format_1_data_directory_starts_with_every_number_active() {
+    use numpool_core::model::NumberStatus;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        golden_path(1),
+        numpool_snapshots::snapshot_path(dir.path(), 1),
+    )
+    .unwrap();
+    numpool_snapshots::Journal::create(dir.path(), 1).unwrap();
+    let statuses = |engine: Engine| async move {
+        let listed = engine
+            .list_numbers(
+                &account(&engine),
+                Page {
+                    offset: 0,
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
+        listed
+            .items
+            .iter()
+            .map(|o| (o.number.get(), o.status))
+            .collect::<Vec<_>>()
+    };
+    let engine = reopen(dir.path(), FsyncPolicy::Always).unwrap();
+    assert_eq!(
+        sender(&engine, "uk-retail", "447911123456").await,
+        n("447700900001")
+    );
+    let suspended = OwnedNumber::from_spec(&NumberSpec {
+        number: "14155550101".into(),
+        status: Some(NumberStatus::Suspended),
+        ..NumberSpec::default()
+    })
+    .unwrap();
+    engine
+        .upsert_numbers(&account(&engine), vec![suspended])
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses(engine.clone()).await,
+        [
+            (14155550101, NumberStatus::Suspended),
+            (447700900001, NumberStatus::Active)
+        ]
+    );
+    drop(engine);
+    let engine = reopen(dir.path(), FsyncPolicy::Always).unwrap();
+    assert_eq!(
+        statuses(engine).await,
+        [
+            (14155550101, NumberStatus::Suspended),
+            (447700900001, NumberStatus::Active)
+        ]
+    );
+}
+
 /// Rewrites the golden snapshot of the current format with today's code. Only on purpose, for
 /// a new format version:
 /// `cargo test -p numpool --test durability -- --ignored regenerate_golden_snapshot`
