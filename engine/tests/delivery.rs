@@ -333,6 +333,13 @@ async fn bad_receipts_are_refused_and_change_nothing() {
     api.raw(reqwest::Method::POST, "/receipts", "{not json")
         .await
         .problem(400, "invalid-json");
+    let huge = format!(
+        "msisdn={RECIPIENT}&to={FIRST}&status=delivered&pad={}",
+        "x".repeat(300_000)
+    );
+    let too_big = api.form("/receipts", &huge).await;
+    too_big.problem(400, "validation");
+    assert_eq!(too_big.invalid_names(), ["body"]);
     // Senders the account does not own: a number, and an alphanumeric sender ID.
     for sender in ["447700900099", "Acme"] {
         let reply = api

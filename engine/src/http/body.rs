@@ -21,6 +21,27 @@ pub(crate) fn json_config(max_body_bytes: usize) -> web::JsonConfig {
         .error_handler(|error, _: &HttpRequest| json_error(error).into())
 }
 
+/// The largest body a handler that reads raw bytes takes (the same `max_body_bytes` as JSON
+/// bodies), kept in the app's data since [`web::JsonConfig`] does not say its limit.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BodyLimit(pub(crate) usize);
+
+/// Reads a raw body of at most `limit` bytes; a longer one is `400 #validation` naming `body`
+/// before any of it is kept.
+pub(crate) async fn read_limited(
+    payload: web::Payload,
+    limit: BodyLimit,
+) -> Result<web::Bytes, Problem> {
+    match payload.to_bytes_limited(limit.0).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(error)) => Err(Problem::invalid_field("body", error.to_string())),
+        Err(_) => Err(Problem::invalid_field(
+            "body",
+            format!("Is larger than the limit of {} bytes", limit.0),
+        )),
+    }
+}
+
 fn json_error(error: JsonPayloadError) -> Problem {
     match error {
         JsonPayloadError::OverflowKnownLength { limit, .. }

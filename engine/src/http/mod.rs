@@ -67,6 +67,7 @@ pub(crate) fn start(
                 .app_data(throttle.clone())
                 .app_data(settings.clone())
                 .app_data(body::json_config(max_body_bytes))
+                .app_data(web::Data::new(body::BodyLimit(max_body_bytes)))
                 .app_data(web::PathConfig::default().error_handler(|error, req| {
                     Problem::not_found(req.path())
                         .detail(format!("Malformed path '{}': {error}", req.path()))

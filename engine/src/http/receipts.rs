@@ -9,7 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
 use super::auth::Caller;
-use super::body::{FieldValue, Fields};
+use super::body::{read_limited, BodyLimit, FieldValue, Fields};
 use super::problem::Problem;
 use super::AnswerResult;
 use crate::engine::{Engine, Receipt};
@@ -78,8 +78,10 @@ pub(crate) async fn post(
     engine: web::Data<Engine>,
     caller: Caller,
     request: HttpRequest,
-    body: web::Bytes,
+    limit: web::Data<BodyLimit>,
+    payload: web::Payload,
 ) -> AnswerResult {
+    let body = read_limited(payload, **limit).await?;
     let form = request
         .headers()
         .get(header::CONTENT_TYPE)
