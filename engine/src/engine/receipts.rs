@@ -31,7 +31,7 @@ pub(crate) struct Receipt {
 pub(crate) struct Feedback {
     /// Health of the owned numbers that have had a receipt since the start: a number without
     /// one costs nothing (a window is 24 buckets).
-    windows: BTreeMap<Msisdn, Health>,
+    by_number: BTreeMap<Msisdn, Health>,
     /// Opt-out signals by (sender, recipient): when the last one came, Unix seconds. What the
     /// opt-outs of DESIGN §3.5 will start from; one entry per pair, so it grows with the
     /// recipients who opted out, not with receipts. Durable.
@@ -51,7 +51,7 @@ impl Feedback {
     /// Feedback recovered from storage: its opt-out signals, and no health window.
     pub(crate) fn restored(opt_out_signals: BTreeMap<(Msisdn, Msisdn), u64>) -> Self {
         Feedback {
-            windows: BTreeMap::new(),
+            by_number: BTreeMap::new(),
             opt_out_signals,
         }
     }
@@ -66,7 +66,7 @@ impl Feedback {
 
     /// Forgets a released number's window (a number owned again starts afresh).
     pub(crate) fn release(&mut self, number: Msisdn) {
-        self.windows.remove(&number);
+        self.by_number.remove(&number);
     }
 }
 
@@ -98,7 +98,7 @@ impl Engine {
                 .opt_out_signals
                 .insert((receipt.sender, receipt.to), now);
         }
-        let health = feedback.windows.entry(receipt.sender).or_default();
+        let health = feedback.by_number.entry(receipt.sender).or_default();
         health.window.record(receipt.class, now);
         let figures = health.window.figures(now);
         health
@@ -121,7 +121,7 @@ impl Engine {
         numbers
             .iter()
             .map(|&n| {
-                let health = feedback.windows.get(&n);
+                let health = feedback.by_number.get(&n);
                 let (state, since) = health
                     .map(|h| h.track.at(now, &Thresholds::default()))
                     .unwrap_or_default();
