@@ -308,7 +308,7 @@ async fn unreadable_data_refuses_to_start() {
 #[test]
 fn replaying_a_record_the_snapshot_already_holds_changes_nothing() {
     let records = [
-        Record::UpsertNumbers {
+        Record::PutNumbers {
             account: ACCOUNT.into(),
             numbers: vec![numpool::durability::convert::number_image(&owned(
                 "447700900001",
@@ -381,32 +381,118 @@ fn replaying_a_record_the_snapshot_already_holds_changes_nothing() {
     assert_eq!(once.next_pool_uid, 8);
 }
 
-/// The checked-in snapshot of format version 1.
-fn golden_v1_path() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/state-v1/snapshot-00000000000000000001.np")
+/// The checked-in snapshot of format `version`.
+fn golden_path(version: u32) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "tests/golden/state-v{version}/snapshot-00000000000000000001.np"
+    ))
 }
 
-/// The checked-in snapshot of format version 1: it must keep decoding to the same state. If the
-/// image types change, this fails: bump the format version and add a new golden file instead.
+/// The checked-in snapshot of format version 1 (written before numbers had a status): it must
+/// keep decoding to the same state, every number active. If the image types change, this
+/// fails: bump the format version and add a new golden file instead.
 #[test]
 fn golden_snapshot_v1_decodes() {
-    let snapshot = numpool_snapshots::read_snapshot::<StateImage>(&golden_v1_path())
+    let snapshot = numpool_snapshots::read_snapshot::<StateImage>(&golden_path(1))
         .expect("golden snapshot decodes");
-    assert_eq!(snapshot.seq, 1);
+    assert_eq!((snapshot.version, snapshot.seq), (1, 1));
     assert_eq!(snapshot.state, golden_image());
 }
 
-/// Rewrites the golden snapshot with today's code. Only on purpose, for a new format version:
+/// The checked-in snapshot of format version 2, the current one (numbers with a status).
+#[test]
+fn golden_snapshot_v2_decodes() {
+    let snapshot = numpool_snapshots::read_snapshot::<StateImage>(&golden_path(2))
+        .expect("golden snapshot decodes");
+    assert_eq!((snapshot.version, snapshot.seq), (2, 1));
+    assert_eq!(snapshot.state, golden_image_v2());
+}
+
+/// A data directory numpool wrote before numbers had a status (format 1) starts as it was,
+/// every number active; a status set afterwards is journaled over it and replayed.
+#[actix::test]
+async fn a_format_1_data_directory_starts_with_every_number_active() {
+    use numpool_core::model::NumberStatus;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        golden_path(1),
+        numpool_snapshots::snapshot_path(dir.path(), 1),
+    )
+    .unwrap();
+    numpool_snapshots::Journal::create(dir.path(), 1).unwrap();
+    let statuses = |engine: Engine| async move {
+        let listed = engine
+            .list_numbers(
+                &account(&engine),
+                Page {
+                    offset: 0,
+                    limit: 10,
+                },
+            )
+            .await
+            .unwrap();
+        listed
+            .items
+            .iter()
+            .map(|o| (o.number.get(), o.status))
+            .collect::<Vec<_>>()
+    };
+    let engine = reopen(dir.path(), FsyncPolicy::Always).unwrap();
+    assert_eq!(
+        sender(&engine, "uk-retail", "447911123456").await,
+        n("447700900001")
+    );
+    let suspended = OwnedNumber::from_spec(&NumberSpec {
+        number: "14155550101".into(),
+        status: Some(NumberStatus::Suspended),
+        ..NumberSpec::default()
+    })
+    .unwrap();
+    engine
+        .upsert_numbers(&account(&engine), vec![suspended])
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses(engine.clone()).await,
+        [
+            (14155550101, NumberStatus::Suspended),
+            (447700900001, NumberStatus::Active)
+        ]
+    );
+    drop(engine);
+    let engine = reopen(dir.path(), FsyncPolicy::Always).unwrap();
+    assert_eq!(
+        statuses(engine).await,
+        [
+            (14155550101, NumberStatus::Suspended),
+            (447700900001, NumberStatus::Active)
+        ]
+    );
+}
+
+/// Rewrites the golden snapshot of the current format with today's code. Only on purpose, for
+/// a new format version:
 /// `cargo test -p numpool --test durability -- --ignored regenerate_golden_snapshot`
 #[test]
 #[ignore = "rewrites tests/golden; run on purpose after a format version bump"]
 fn regenerate_golden_snapshot() {
-    let path = golden_v1_path();
+    let path = golden_path(numpool_snapshots::SNAPSHOT_FORMAT_VERSION);
     let dir = path.parent().unwrap();
     std::fs::create_dir_all(dir).unwrap();
     let _ = std::fs::remove_file(&path);
-    numpool_snapshots::write_snapshot(dir, 1, &golden_image()).unwrap();
+    numpool_snapshots::write_snapshot(dir, 1, &golden_image_v2()).unwrap();
+}
+
+/// The golden state of version 2: version 1's with one number suspended and an opt-out signal.
+fn golden_image_v2() -> StateImage {
+    let mut image = golden_image();
+    image.accounts[0].numbers[1].status = "suspended".into();
+    image.accounts[0].opt_out_signals = vec![numpool::durability::image::OptOutSignalImage {
+        sender: 447700900001,
+        to: 447911123457,
+        at: 1_790_000_300,
+    }];
+    image
 }
 
 fn golden_image() -> StateImage {
@@ -421,12 +507,14 @@ fn golden_image() -> StateImage {
                     network: Some("23415".into()),
                     kind: Some("mobile".into()),
                     weight: 2,
+                    status: "active".into(),
                 },
                 NumberImage {
                     number: 14155550101,
                     network: None,
                     kind: None,
                     weight: 1,
+                    status: "active".into(),
                 },
             ],
             pools: vec![PoolImage {
@@ -448,6 +536,7 @@ fn golden_image() -> StateImage {
                     last_use: 1_790_000_200,
                 }],
             }],
+            opt_out_signals: Vec::new(),
         }],
     }
 }

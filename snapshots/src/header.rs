@@ -6,18 +6,25 @@
 //! and a CRC32C of everything before it (u32). One pair of functions, [`seal`] and [`open`], writes
 //! and checks that frame for both; each header only adds its fields.
 
+use std::ops::RangeInclusive;
+
 use crate::error::BadHeader;
 
 /// Magic at the start of every snapshot file.
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"NPSNAPSH";
-/// Snapshot container version written by this build (and the only one it reads).
-pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
+/// Snapshot format version written by this build. The header's layout is the same in every
+/// version; the version tells the payload's decoder which shape it holds (it is the decode
+/// context of [`crate::read_snapshot`]). Version 2: owned numbers carry a status.
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 2;
+/// Oldest snapshot format version this build still reads: every released one.
+pub const OLDEST_SNAPSHOT_FORMAT_VERSION: u32 = 1;
 /// Snapshot header length: magic 8 + version 4 + seq 8 + payload length 8 + payload CRC 4 + header CRC 4.
 pub const SNAPSHOT_HEADER_LEN: usize = 36;
 
 /// Magic at the start of every journal file.
 pub const JOURNAL_MAGIC: [u8; 8] = *b"NPJOURNL";
-/// Journal container version written by this build (and the only one it reads).
+/// Journal container version written by this build (and the only one it reads). Records grow
+/// compatibly (new record kinds are appended), so the journal's frame has not changed.
 pub const JOURNAL_FORMAT_VERSION: u32 = 1;
 /// Journal header length: magic 8 + version 4 + seq 8 + header CRC 4.
 pub const JOURNAL_HEADER_LEN: usize = 24;
@@ -45,7 +52,12 @@ fn seal<const N: usize>(magic: [u8; 8], version: u32, fields: &[u8]) -> [u8; N] 
 /// stops the start). That order holds only if every format version keeps this frame: magic,
 /// version, and a CRC32C of the first `N - 4` bytes in the last four of the first `N`. A newer
 /// version may change what lies between them and what follows the header, never the frame.
-fn open<const N: usize>(b: &[u8; N], magic: [u8; 8], version: u32) -> Result<&[u8], BadHeader> {
+/// Versions in `versions` are accepted; the one found is returned with the fields.
+fn open<const N: usize>(
+    b: &[u8; N],
+    magic: [u8; 8],
+    versions: RangeInclusive<u32>,
+) -> Result<(u32, &[u8]), BadHeader> {
     let found: [u8; 8] = b[0..8].try_into().expect("8 bytes");
     if found != magic {
         return Err(BadHeader::WrongMagic { found });
@@ -56,18 +68,20 @@ fn open<const N: usize>(b: &[u8; N], magic: [u8; 8], version: u32) -> Result<&[u
         return Err(BadHeader::ChecksumMismatch { stored, computed });
     }
     let stored_version = le_u32(&b[8..FIELDS_AT]);
-    if stored_version != version {
+    if !versions.contains(&stored_version) {
         return Err(BadHeader::UnsupportedVersion {
             version: stored_version,
-            supported: version,
+            supported: *versions.end(),
         });
     }
-    Ok(&b[FIELDS_AT..N - CRC_LEN])
+    Ok((stored_version, &b[FIELDS_AT..N - CRC_LEN]))
 }
 
 /// The decoded, validated fields of a snapshot header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SnapshotHeader {
+    /// The format version: which shape the payload has.
+    pub(crate) version: u32,
     /// The generation the snapshot starts, checked against the file name.
     pub(crate) seq: u64,
     /// The payload's length, checked against the file's before anything is allocated.
@@ -82,13 +96,18 @@ impl SnapshotHeader {
         fields[0..8].copy_from_slice(&self.seq.to_le_bytes());
         fields[8..16].copy_from_slice(&self.payload_len.to_le_bytes());
         fields[16..20].copy_from_slice(&self.payload_crc.to_le_bytes());
-        seal(SNAPSHOT_MAGIC, SNAPSHOT_FORMAT_VERSION, &fields)
+        seal(SNAPSHOT_MAGIC, self.version, &fields)
     }
 
     /// Validates the header (see [`open`]) and returns its fields.
     pub(crate) fn parse(b: &[u8; SNAPSHOT_HEADER_LEN]) -> Result<Self, BadHeader> {
-        let fields = open(b, SNAPSHOT_MAGIC, SNAPSHOT_FORMAT_VERSION)?;
+        let (version, fields) = open(
+            b,
+            SNAPSHOT_MAGIC,
+            OLDEST_SNAPSHOT_FORMAT_VERSION..=SNAPSHOT_FORMAT_VERSION,
+        )?;
         Ok(Self {
+            version,
             seq: le_u64(&fields[0..8]),
             payload_len: le_u64(&fields[8..16]),
             payload_crc: le_u32(&fields[16..20]),
@@ -106,7 +125,8 @@ pub(crate) fn check_journal_header(
     b: &[u8; JOURNAL_HEADER_LEN],
     in_name: u64,
 ) -> Result<(), BadHeader> {
-    let in_header = le_u64(open(b, JOURNAL_MAGIC, JOURNAL_FORMAT_VERSION)?);
+    let versions = JOURNAL_FORMAT_VERSION..=JOURNAL_FORMAT_VERSION;
+    let in_header = le_u64(open(b, JOURNAL_MAGIC, versions)?.1);
     if in_header != in_name {
         return Err(BadHeader::SequenceMismatch { in_name, in_header });
     }
@@ -128,6 +148,7 @@ mod tests {
     #[test]
     fn snapshot_header_round_trips() {
         let h = SnapshotHeader {
+            version: SNAPSHOT_FORMAT_VERSION,
             seq: 42,
             payload_len: 7,
             payload_crc: 0xdead_beef,
@@ -139,6 +160,7 @@ mod tests {
     #[test]
     fn every_snapshot_header_bit_flip_is_caught() {
         let b = SnapshotHeader {
+            version: SNAPSHOT_FORMAT_VERSION,
             seq: 42,
             payload_len: 7,
             payload_crc: 1,
@@ -154,6 +176,7 @@ mod tests {
     #[test]
     fn a_flipped_version_bit_is_damage_not_a_newer_format() {
         let good = SnapshotHeader {
+            version: SNAPSHOT_FORMAT_VERSION,
             seq: 42,
             payload_len: 7,
             payload_crc: 1,
@@ -180,11 +203,17 @@ mod tests {
             );
         }
         // A newer numpool seals its header: that is still a newer format.
-        let newer = seal::<SNAPSHOT_HEADER_LEN>(SNAPSHOT_MAGIC, 2, &good[FIELDS_AT..32]);
+        let next = SNAPSHOT_FORMAT_VERSION + 1;
+        let newer = seal::<SNAPSHOT_HEADER_LEN>(SNAPSHOT_MAGIC, next, &good[FIELDS_AT..32]);
         assert!(matches!(
             SnapshotHeader::parse(&newer),
-            Err(BadHeader::UnsupportedVersion { version: 2, .. })
+            Err(BadHeader::UnsupportedVersion { version, .. }) if version == next
         ));
+        // Every older version is still read, and says which it is.
+        for old in OLDEST_SNAPSHOT_FORMAT_VERSION..SNAPSHOT_FORMAT_VERSION {
+            let older = seal::<SNAPSHOT_HEADER_LEN>(SNAPSHOT_MAGIC, old, &good[FIELDS_AT..32]);
+            assert_eq!(SnapshotHeader::parse(&older).unwrap().version, old);
+        }
     }
 
     #[test]

@@ -19,8 +19,8 @@ pub use error::{
     LockErrorKind, LostJournal, RecoverError, SnapshotError, SnapshotErrorKind,
 };
 pub use header::{
-    JOURNAL_FORMAT_VERSION, JOURNAL_HEADER_LEN, JOURNAL_MAGIC, SNAPSHOT_FORMAT_VERSION,
-    SNAPSHOT_HEADER_LEN, SNAPSHOT_MAGIC,
+    JOURNAL_FORMAT_VERSION, JOURNAL_HEADER_LEN, JOURNAL_MAGIC, OLDEST_SNAPSHOT_FORMAT_VERSION,
+    SNAPSHOT_FORMAT_VERSION, SNAPSHOT_HEADER_LEN, SNAPSHOT_MAGIC,
 };
 pub use journal::{
     read_journal, read_journal_bytes, Journal, JournalContents, TornTail, MAX_RECORD_LEN,

@@ -99,7 +99,7 @@ impl RecoveryReport {
 
 /// Recovers the state stored in `dir` (see the module documentation for the algorithm). `S` is the
 /// snapshot state type and `R` the journal record type, both bincode `Decode`.
-pub fn recover<S: Decode<()>, R: Decode<()>>(dir: &Path) -> Result<Recovered<S, R>, RecoverError> {
+pub fn recover<S: Decode<u32>, R: Decode<()>>(dir: &Path) -> Result<Recovered<S, R>, RecoverError> {
     let io_err = |path: &Path| {
         let path = path.to_owned();
         move |source| RecoverError::Io { path, source }

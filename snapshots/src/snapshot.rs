@@ -8,12 +8,14 @@ use std::path::{Path, PathBuf};
 use bincode::{Decode, Encode};
 
 use crate::error::{BadHeader, SnapshotError, SnapshotErrorKind as Kind};
-use crate::header::{SnapshotHeader, SNAPSHOT_HEADER_LEN};
+use crate::header::{SnapshotHeader, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_HEADER_LEN};
 use crate::layout::{self, snapshot_path, sync_dir, temp_path};
 
 /// A snapshot read back from disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot<T> {
+    /// The format version in its header: which shape its payload has.
+    pub version: u32,
     /// The sequence number in its header: the generation whose journal continues from it.
     pub seq: u64,
     /// The decoded state (or the raw payload, for [`read_snapshot_payload`]).
@@ -85,6 +87,7 @@ pub fn write_snapshot_bytes(
     }
 
     let header = SnapshotHeader {
+        version: SNAPSHOT_FORMAT_VERSION,
         seq,
         payload_len: payload.len() as u64,
         payload_crc: crc32c::crc32c(payload),
@@ -155,17 +158,23 @@ pub fn read_snapshot_payload(path: &Path) -> Result<Snapshot<Vec<u8>>, SnapshotE
         }));
     }
     Ok(Snapshot {
+        version: header.version,
         seq: header.seq,
         state: payload,
     })
 }
 
-/// Reads, validates (see [`read_snapshot_payload`]) and decodes the snapshot at `path`. The whole
-/// payload must decode: leftover bytes mean the state type does not match the file.
-pub fn read_snapshot<T: Decode<()>>(path: &Path) -> Result<Snapshot<T>, SnapshotError> {
+/// Reads, validates (see [`read_snapshot_payload`]) and decodes the snapshot at `path`, with its
+/// format version as the decode context, so a state type can read every version's shape. The
+/// whole payload must decode: leftover bytes mean the state type does not match the file.
+pub fn read_snapshot<T: Decode<u32>>(path: &Path) -> Result<Snapshot<T>, SnapshotError> {
     let raw = read_snapshot_payload(path)?;
-    let (state, used) = bincode::decode_from_slice::<T, _>(&raw.state, crate::config())
-        .map_err(|e| SnapshotError::new(path, Kind::Decode(e)))?;
+    let (state, used) = bincode::decode_from_slice_with_context::<u32, T, _>(
+        &raw.state,
+        crate::config(),
+        raw.version,
+    )
+    .map_err(|e| SnapshotError::new(path, Kind::Decode(e)))?;
     if used != raw.state.len() {
         return Err(SnapshotError::new(
             path,
@@ -176,6 +185,7 @@ pub fn read_snapshot<T: Decode<()>>(path: &Path) -> Result<Snapshot<T>, Snapshot
         ));
     }
     Ok(Snapshot {
+        version: raw.version,
         seq: raw.seq,
         state,
     })
@@ -184,7 +194,7 @@ pub fn read_snapshot<T: Decode<()>>(path: &Path) -> Result<Snapshot<T>, Snapshot
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::header::{SNAPSHOT_FORMAT_VERSION, SNAPSHOT_MAGIC};
+    use crate::header::SNAPSHOT_MAGIC;
 
     #[derive(Debug, Clone, PartialEq, Encode, Decode)]
     struct State {
@@ -225,6 +235,7 @@ mod tests {
         assert_eq!(
             s,
             Snapshot {
+                version: SNAPSHOT_FORMAT_VERSION,
                 seq: 3,
                 state: state()
             }
@@ -312,10 +323,11 @@ mod tests {
     fn unknown_version_is_named() {
         let dir = tempfile::tempdir().unwrap();
         let path = written(dir.path());
-        rewrite_header(&path, |h| h[8..12].copy_from_slice(&2u32.to_le_bytes()));
+        let next = SNAPSHOT_FORMAT_VERSION + 1;
+        rewrite_header(&path, |h| h[8..12].copy_from_slice(&next.to_le_bytes()));
         let err = read_snapshot::<State>(&path).unwrap_err();
         assert!(
-            matches!(err.kind, Kind::Header(BadHeader::UnsupportedVersion { version: 2, supported }) if supported == SNAPSHOT_FORMAT_VERSION),
+            matches!(err.kind, Kind::Header(BadHeader::UnsupportedVersion { version, supported }) if version == next && supported == SNAPSHOT_FORMAT_VERSION),
             "{err}"
         );
         assert!(err.to_string().contains(&path.display().to_string()));

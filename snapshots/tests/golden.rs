@@ -1,4 +1,4 @@
-//! Golden files: a checked-in snapshot and journal of format version 1, written by this crate for a
+//! Golden files: a checked-in snapshot and journal of each format version, written by this crate for a
 //! small fixed state, must keep decoding to that state, and today's writer must keep producing the
 //! same bytes. A failure means the on-disk format changed: bump the format version, keep the old
 //! golden directory (old versions must stay readable), and add a new one.
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use bincode::{Decode, Encode};
 use numpool_snapshots::{
     journal_path, read_journal, read_snapshot, recover, snapshot_path, write_snapshot, Journal,
-    Snapshot, SNAPSHOT_FORMAT_VERSION,
+    Snapshot, OLDEST_SNAPSHOT_FORMAT_VERSION, SNAPSHOT_FORMAT_VERSION,
 };
 
 const SEQ: u64 = 42;
@@ -71,32 +71,35 @@ fn write_golden(dir: &Path) {
 }
 
 #[test]
-fn v1_golden_files_decode() {
-    let dir = golden_dir(1);
-    let s: Snapshot<GoldenState> = read_snapshot(&snapshot_path(&dir, SEQ)).unwrap();
-    assert_eq!(
-        s,
-        Snapshot {
-            seq: SEQ,
-            state: golden_state()
-        }
-    );
-    let j = read_journal::<GoldenRecord>(&dir, SEQ).unwrap();
-    assert_eq!(j.records, golden_records());
-    assert_eq!(j.torn, None);
+fn every_versions_golden_files_decode() {
+    for version in OLDEST_SNAPSHOT_FORMAT_VERSION..=SNAPSHOT_FORMAT_VERSION {
+        let dir = golden_dir(version);
+        let s: Snapshot<GoldenState> = read_snapshot(&snapshot_path(&dir, SEQ)).unwrap();
+        assert_eq!(
+            s,
+            Snapshot {
+                version,
+                seq: SEQ,
+                state: golden_state()
+            }
+        );
+        let j = read_journal::<GoldenRecord>(&dir, SEQ).unwrap();
+        assert_eq!(j.records, golden_records());
+        assert_eq!(j.torn, None);
 
-    // Full recovery over a copy (recovery opens the journal for appending).
-    let tmp = tempfile::tempdir().unwrap();
-    for entry in fs::read_dir(&dir).unwrap() {
-        let entry = entry.unwrap();
-        fs::copy(entry.path(), tmp.path().join(entry.file_name())).unwrap();
+        // Full recovery over a copy (recovery opens the journal for appending).
+        let tmp = tempfile::tempdir().unwrap();
+        for entry in fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            fs::copy(entry.path(), tmp.path().join(entry.file_name())).unwrap();
+        }
+        let r = recover::<GoldenState, GoldenRecord>(tmp.path()).unwrap();
+        assert_eq!(
+            (r.snapshot, r.snapshot_seq, r.seq),
+            (Some(golden_state()), SEQ, SEQ)
+        );
+        assert_eq!(r.records, golden_records());
     }
-    let r = recover::<GoldenState, GoldenRecord>(tmp.path()).unwrap();
-    assert_eq!(
-        (r.snapshot, r.snapshot_seq, r.seq),
-        (Some(golden_state()), SEQ, SEQ)
-    );
-    assert_eq!(r.records, golden_records());
 }
 
 #[test]

@@ -106,6 +106,15 @@ impl Message for StickyGet {
     type Result = Option<Msisdn>;
 }
 
+/// Counts the conversations (sticky mappings) on each of these members; 0 for a number the
+/// pool no longer holds.
+#[derive(Debug)]
+pub(crate) struct Conversations(pub(crate) Vec<Msisdn>);
+
+impl Message for Conversations {
+    type Result = Vec<u32>;
+}
+
 /// Drops the mapping of a recipient; whether a live one went.
 #[derive(Debug)]
 pub(crate) struct StickyDel(pub(crate) Msisdn);

@@ -10,8 +10,8 @@ use actix::{Actor, AsyncContext, AtomicResponse, Context, Handler, ResponseActFu
 
 use super::counters::PoolCounters;
 use super::messages::{
-    CopyShard, PickBatch, PickRefusal, Remove, SetSettings, StickyDel, StickyGet, StickyMapping,
-    Stop, Upsert,
+    Conversations, CopyShard, PickBatch, PickRefusal, Remove, SetSettings, StickyDel, StickyGet,
+    StickyMapping, Stop, Upsert,
 };
 use crate::clock::unix_now_u32;
 use crate::durability::image::{Record, StickyImage};
@@ -310,6 +310,17 @@ impl Handler<StickyDel> for PoolActor {
         after_journal(self.journaled(record), move |actor| {
             actor.state.sticky_del(to, unix_now_u32())
         })
+    }
+}
+
+impl Handler<Conversations> for PoolActor {
+    type Result = Vec<u32>;
+
+    fn handle(&mut self, msg: Conversations, _: &mut Self::Context) -> Self::Result {
+        msg.0
+            .iter()
+            .map(|&n| self.state.conversations(n).unwrap_or(0))
+            .collect()
     }
 }
 

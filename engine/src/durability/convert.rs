@@ -5,7 +5,8 @@ use thiserror::Error;
 
 use super::image::{NumberImage, PoolHeader, StickyImage};
 use numpool_core::model::{
-    CustomFrom, Fallback, Msisdn, NumberSpec, NumberType, OwnedNumber, PoolId, PoolSettings,
+    CustomFrom, Fallback, Msisdn, NumberSpec, NumberStatus, NumberType, OwnedNumber, PoolId,
+    PoolSettings,
 };
 
 /// A persisted value that does not pass the model's validation.
@@ -32,6 +33,7 @@ pub fn number_image(number: &OwnedNumber) -> NumberImage {
         network: number.network.as_ref().map(|n| n.as_str().to_owned()),
         kind: number.kind.map(|k| k.as_str().to_owned()),
         weight: number.weight,
+        status: number.status.as_str().to_owned(),
     }
 }
 
@@ -42,11 +44,14 @@ pub(crate) fn owned_number(image: &NumberImage) -> Result<OwnedNumber, InvalidIm
         .as_deref()
         .map(|k| NumberType::from_name(k).ok_or_else(|| invalid("number type", k)))
         .transpose()?;
+    let status = NumberStatus::from_name(&image.status)
+        .ok_or_else(|| invalid("number status", &image.status))?;
     OwnedNumber::from_spec(&NumberSpec {
         number: image.number.to_string(),
         network: image.network.clone(),
         kind,
         weight: Some(image.weight),
+        status: Some(status),
     })
     .map_err(|e| invalid("number", e))
 }

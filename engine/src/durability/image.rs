@@ -1,11 +1,18 @@
 //! The persisted shapes (DESIGN §6): the state image a snapshot holds and the journal's
 //! records. Plain data with bincode's native derive, kept apart from the model types so that a
-//! refactor of the model cannot silently change the on-disk format (the golden test guards it).
+//! refactor of the model cannot silently change the on-disk format (the golden tests guard it).
+//! This is format version 2; `image_v1` keeps the shapes version 1 wrote, which are still read.
 
-use bincode::{Decode, Encode};
+use bincode::de::{Decode, Decoder};
+use bincode::error::DecodeError;
+use bincode::Encode;
 
-/// Everything numpool keeps: inventories, pools and sticky tables of every account.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+use super::image_v1::{NumberImageV1, StateImageV1};
+
+/// Everything numpool keeps: inventories, pools and sticky tables of every account. Decoded
+/// with the snapshot's format version as context: a version-1 payload is read in its own shape
+/// and brought up to this one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode)]
 pub struct StateImage {
     /// The next pool uid to hand out; uids are never reused.
     pub next_pool_uid: u64,
@@ -13,8 +20,20 @@ pub struct StateImage {
     pub accounts: Vec<AccountImage>,
 }
 
+impl Decode<u32> for StateImage {
+    fn decode<D: Decoder<Context = u32>>(decoder: &mut D) -> Result<Self, DecodeError> {
+        match *decoder.context() {
+            1 => StateImageV1::decode(decoder).map(StateImage::from),
+            _ => Ok(StateImage {
+                next_pool_uid: u64::decode(decoder)?,
+                accounts: Vec::decode(decoder)?,
+            }),
+        }
+    }
+}
+
 /// One account's data.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Encode, bincode::Decode)]
 pub struct AccountImage {
     /// The account id.
     pub id: String,
@@ -22,10 +41,23 @@ pub struct AccountImage {
     pub numbers: Vec<NumberImage>,
     /// Its pools, in uid order.
     pub pools: Vec<PoolImage>,
+    /// Opt-out signals delivery receipts carried, by sender then recipient (format 2).
+    pub opt_out_signals: Vec<OptOutSignalImage>,
+}
+
+/// An opt-out signal: a receipt said `to` wants nothing more from `sender` (err-code 9).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, bincode::Decode)]
+pub struct OptOutSignalImage {
+    /// The account's number the recipient wants nothing more from.
+    pub sender: u64,
+    /// The recipient.
+    pub to: u64,
+    /// When the last such receipt came, Unix seconds.
+    pub at: u64,
 }
 
 /// An owned number.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, bincode::Decode)]
 pub struct NumberImage {
     /// E.164 digits as an integer.
     pub number: u64,
@@ -35,10 +67,12 @@ pub struct NumberImage {
     pub kind: Option<String>,
     /// The weight.
     pub weight: u32,
+    /// The status as its API name (`active`, `draining`, `suspended`).
+    pub status: String,
 }
 
 /// A pool's settings and identity: what create and update records carry.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, bincode::Decode)]
 pub struct PoolHeader {
     /// A stable id that survives renames; journal records point at pools by it.
     pub uid: u64,
@@ -61,7 +95,7 @@ pub struct PoolHeader {
 }
 
 /// A pool with its numbers and mappings.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, bincode::Decode)]
 pub struct PoolImage {
     /// Identity and settings.
     pub header: PoolHeader,
@@ -72,7 +106,7 @@ pub struct PoolImage {
 }
 
 /// One sticky mapping.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, bincode::Decode)]
 pub struct StickyImage {
     /// The recipient.
     pub to: u64,
@@ -85,14 +119,15 @@ pub struct StickyImage {
 /// One journal record: a mutation, applied in order on top of the snapshot. Every record sets
 /// state rather than adjusting it, so replaying a record whose effect a snapshot already holds
 /// changes nothing (a snapshot may be captured while its journal is already being written).
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, bincode::Decode)]
 pub enum Record {
-    /// Numbers added to or updated in an inventory.
+    /// Numbers added to or updated in an inventory, as format version 1 wrote it (no status:
+    /// each number is active). Replayed from older journals, no longer written.
     UpsertNumbers {
         /// The account.
         account: String,
         /// The numbers as they now are.
-        numbers: Vec<NumberImage>,
+        numbers: Vec<NumberImageV1>,
     },
     /// A number released from an inventory (and so from every pool of the account).
     DeleteNumber {
@@ -150,5 +185,20 @@ pub enum Record {
         uid: u64,
         /// The recipient.
         to: u64,
+    },
+    /// Numbers added to or updated in an inventory (status included). Appended after the
+    /// version-1 records, so journals written before it still decode.
+    PutNumbers {
+        /// The account.
+        account: String,
+        /// The numbers as they now are.
+        numbers: Vec<NumberImage>,
+    },
+    /// A receipt's opt-out signal, fsynced like the opt-outs it is for.
+    OptOutSignal {
+        /// The account.
+        account: String,
+        /// The signal.
+        signal: OptOutSignalImage,
     },
 }

@@ -12,6 +12,7 @@
 
 pub mod convert;
 pub mod image;
+pub mod image_v1;
 pub mod replay;
 mod writer;
 

@@ -30,6 +30,8 @@ pub struct WorkingAccount {
     pub(crate) numbers: BTreeMap<u64, NumberImage>,
     /// Pools by uid.
     pub pools: BTreeMap<u64, WorkingPool>,
+    /// Opt-out signals by (sender, recipient): when the last came.
+    pub(crate) opt_out_signals: BTreeMap<(u64, u64), u64>,
 }
 
 /// A pool while replaying.
@@ -115,6 +117,11 @@ impl WorkingState {
         for account in image.accounts {
             let mut working = WorkingAccount {
                 numbers: account.numbers.into_iter().map(|n| (n.number, n)).collect(),
+                opt_out_signals: account
+                    .opt_out_signals
+                    .iter()
+                    .map(|s| ((s.sender, s.to), s.at))
+                    .collect(),
                 ..WorkingAccount::default()
             };
             for pool in account.pools {
@@ -136,15 +143,27 @@ impl WorkingState {
         state
     }
 
+    /// Sets numbers of `account`'s inventory as they now are.
+    fn put_numbers(&mut self, account: String, numbers: impl IntoIterator<Item = NumberImage>) {
+        let account = self.accounts.entry(account).or_default();
+        for number in numbers {
+            account.numbers.insert(number.number, number);
+        }
+    }
+
     /// Applies one record. Records naming a pool or account that no longer exists change
     /// nothing: a later record deleted it.
     pub fn apply(&mut self, record: Record) {
         match record {
             Record::UpsertNumbers { account, numbers } => {
+                self.put_numbers(account, numbers.into_iter().map(NumberImage::from));
+            }
+            Record::PutNumbers { account, numbers } => self.put_numbers(account, numbers),
+            Record::OptOutSignal { account, signal } => {
                 let account = self.accounts.entry(account).or_default();
-                for number in numbers {
-                    account.numbers.insert(number.number, number);
-                }
+                account
+                    .opt_out_signals
+                    .insert((signal.sender, signal.to), signal.at);
             }
             Record::DeleteNumber { account, number } => {
                 if let Some(account) = self.accounts.get_mut(&account) {
@@ -235,6 +254,8 @@ pub(crate) struct RestoredAccount {
     pub(crate) inventory: BTreeMap<Msisdn, OwnedNumber>,
     /// The pools, in uid order.
     pub pools: Vec<RestoredPool>,
+    /// Opt-out signals by (sender, recipient): when the last came.
+    pub(crate) opt_out_signals: BTreeMap<(Msisdn, Msisdn), u64>,
 }
 
 /// A pool rebuilt from recovered state: its admin record and the selection state its actor
@@ -297,7 +318,21 @@ impl WorkingAccount {
                 state,
             });
         }
-        Ok(RestoredAccount { inventory, pools })
+        let opt_out_signals = self
+            .opt_out_signals
+            .iter()
+            .filter_map(|(&(sender, to), &at)| {
+                Some((
+                    (Msisdn::from_u64(sender).ok()?, Msisdn::from_u64(to).ok()?),
+                    at,
+                ))
+            })
+            .collect();
+        Ok(RestoredAccount {
+            inventory,
+            pools,
+            opt_out_signals,
+        })
     }
 }
 
@@ -305,6 +340,7 @@ impl WorkingAccount {
 mod tests {
     use super::*;
     use crate::durability::image::{AccountImage, PoolImage};
+    use numpool_core::model::{NumberPatch, NumberStatus};
 
     fn mapping(to: u64, sender: u64, last_use: u32) -> StickyImage {
         StickyImage {
@@ -337,6 +373,7 @@ mod tests {
                     members: vec![10, 20],
                     sticky,
                 }],
+                opt_out_signals: Vec::new(),
             }],
         })
     }
@@ -396,6 +433,7 @@ mod tests {
                 network: None,
                 kind: None,
                 weight: 1,
+                status: "active".into(),
             })
             .collect();
         let mut state = WorkingState::from_image(StateImage {
@@ -404,6 +442,7 @@ mod tests {
                 id: "a".into(),
                 numbers,
                 pools,
+                opt_out_signals: Vec::new(),
             }],
         });
         let restored = state.accounts.remove("a").unwrap().restore().unwrap();
@@ -418,6 +457,7 @@ mod tests {
                         network: None,
                         kind: None,
                         weight: 1,
+                        status: "active".into(),
                     })
                     .unwrap()
                 }));
@@ -505,6 +545,64 @@ mod tests {
         assert_eq!(
             live_mappings(state),
             vec![mapping(2, 20, 5), mapping(4, 10, 7)]
+        );
+    }
+
+    /// A journal written by format version 1 upserts numbers without a status: they replay as
+    /// active, and a later record with a status sets it.
+    #[test]
+    fn version_1_upserts_replay_as_active_numbers() {
+        use crate::durability::image_v1::NumberImageV1;
+        let mut state = WorkingState::default();
+        state.apply(Record::UpsertNumbers {
+            account: "a".into(),
+            numbers: vec![NumberImageV1 {
+                number: 447700900001,
+                network: None,
+                kind: None,
+                weight: 3,
+            }],
+        });
+        let restored = state.accounts.remove("a").unwrap().restore().unwrap();
+        let number = Msisdn::from_u64(447700900001).unwrap();
+        let owned = &restored.inventory[&number];
+        assert_eq!((owned.weight, owned.status), (3, NumberStatus::Active));
+        let mut state = WorkingState::default();
+        let suspended = owned.patched(&NumberPatch {
+            status: Some(NumberStatus::Suspended),
+            ..NumberPatch::default()
+        });
+        state.apply(Record::PutNumbers {
+            account: "a".into(),
+            numbers: vec![convert::number_image(&suspended)],
+        });
+        let restored = state.accounts.remove("a").unwrap().restore().unwrap();
+        assert_eq!(restored.inventory[&number].status, NumberStatus::Suspended);
+    }
+
+    /// An opt-out signal's record replays; a later one for the same pair keeps its time.
+    #[test]
+    fn opt_out_signals_replay() {
+        use crate::durability::image::OptOutSignalImage;
+        let mut state = WorkingState::default();
+        for at in [5, 9] {
+            state.apply(Record::OptOutSignal {
+                account: "a".into(),
+                signal: OptOutSignalImage {
+                    sender: 447700900001,
+                    to: 447911123456,
+                    at,
+                },
+            });
+        }
+        let restored = state.accounts.remove("a").unwrap().restore().unwrap();
+        let pair = (
+            Msisdn::from_u64(447700900001).unwrap(),
+            Msisdn::from_u64(447911123456).unwrap(),
+        );
+        assert_eq!(
+            restored.opt_out_signals.into_iter().collect::<Vec<_>>(),
+            [(pair, 9)]
         );
     }
 }

@@ -8,7 +8,7 @@ use crate::actors::messages::{Remove, Upsert};
 use crate::clock::unix_now;
 use crate::durability::convert;
 use crate::durability::image::Record;
-use numpool_core::model::{Msisdn, OwnedNumber, PoolId};
+use numpool_core::model::{Msisdn, NumberPatch, OwnedNumber, PoolId};
 
 impl Engine {
     /// Adds numbers to the inventory, or replaces the details of numbers already owned (and
@@ -18,8 +18,37 @@ impl Engine {
         account: &AccountHandle,
         numbers: Vec<OwnedNumber>,
     ) -> Result<Vec<bool>, EngineError> {
+        let mut data = account.0.admin.lock().await;
+        self.upsert_locked(account, &mut data, numbers).await
+    }
+
+    /// Changes the details `patch` names of an owned number (REST `PATCH`), under the same
+    /// lock as the read of its current details; the number as it now is.
+    pub(crate) async fn patch_number(
+        &self,
+        account: &AccountHandle,
+        number: Msisdn,
+        patch: &NumberPatch,
+    ) -> Result<OwnedNumber, EngineError> {
+        let mut data = account.0.admin.lock().await;
+        let patched = data
+            .inventory
+            .get(&number)
+            .ok_or(EngineError::NumberNotOwned(number))?
+            .patched(patch);
+        self.upsert_locked(account, &mut data, vec![patched.clone()])
+            .await?;
+        Ok(patched)
+    }
+
+    /// [`Engine::upsert_numbers`] under the account's admin lock, held by the caller.
+    async fn upsert_locked(
+        &self,
+        account: &AccountHandle,
+        data: &mut AccountData,
+        numbers: Vec<OwnedNumber>,
+    ) -> Result<Vec<bool>, EngineError> {
         let state = &account.0;
-        let mut data = state.admin.lock().await;
         // All or nothing: numbers not yet owned count once each, however often listed.
         let new: BTreeSet<Msisdn> = numbers
             .iter()
@@ -32,7 +61,7 @@ impl Engine {
             data.inventory.len(),
             new.len(),
         )?;
-        self.journal(|| Record::UpsertNumbers {
+        self.journal(|| Record::PutNumbers {
             account: account.id().to_string(),
             numbers: numbers.iter().map(convert::number_image).collect(),
         })
@@ -120,6 +149,7 @@ impl Engine {
         })
         .await?;
         let owned = data.inventory.remove(&number).expect("checked above");
+        data.feedback.release(number);
         state
             .owned
             .store(data.inventory.len() as u64, Ordering::Relaxed);

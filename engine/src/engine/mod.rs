@@ -3,11 +3,13 @@
 //! mutex (admin changes are rare and must not interleave), while the route from pool id to
 //! [`PoolActor`] sits behind a read-mostly lock that picks take for a moment only.
 
+mod conversations;
 mod inventory;
 mod limits;
 mod persist;
 mod picks;
 mod pools;
+mod receipts;
 #[cfg(test)]
 mod tests;
 
@@ -19,10 +21,12 @@ use parking_lot::RwLock;
 use rustc_hash::FxHashMap;
 use thiserror::Error;
 
+pub(crate) use conversations::PerPool;
 pub use limits::{AccountLimits, Limit, LimitExceeded};
 pub use persist::{SnapshotReport, SnapshotSchedule};
 pub(crate) use picks::PickFailure;
 pub use pools::{AddOutcome, PoolUpdate, RemoveOutcome};
+pub(crate) use receipts::{NumberHealth, Receipt};
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -240,6 +244,8 @@ struct AccountData {
     inventory: BTreeMap<Msisdn, OwnedNumber>,
     /// Pools by id.
     pools: BTreeMap<PoolId, PoolEntry>,
+    /// What delivery receipts said about the inventory's numbers (in memory only).
+    feedback: receipts::Feedback,
 }
 
 /// A pool's admin record; its selection state lives in its actor.
@@ -553,6 +559,7 @@ fn restore_account(
     let data = AccountData {
         inventory: restored.inventory,
         pools,
+        feedback: receipts::Feedback::restored(restored.opt_out_signals),
     };
     Ok((data, routes))
 }

@@ -102,9 +102,10 @@ impl Engine {
             accounts: Vec::with_capacity(accounts.len()),
         };
         for (id, state) in accounts {
-            let (numbers, pools) = {
+            let (numbers, pools, opt_out_signals) = {
                 let data = state.admin.lock().await;
                 let numbers = data.inventory.values().map(convert::number_image).collect();
+                let opt_out_signals = data.feedback.signal_images();
                 let pools: Vec<_> = data
                     .pools
                     .iter()
@@ -120,7 +121,7 @@ impl Engine {
                         (header, members, e.addr.clone())
                     })
                     .collect();
-                (numbers, pools)
+                (numbers, pools, opt_out_signals)
             };
             let mut pool_images = Vec::with_capacity(pools.len());
             for (header, members, addr) in pools {
@@ -145,6 +146,7 @@ impl Engine {
                 id: id.as_str().to_owned(),
                 numbers,
                 pools: pool_images,
+                opt_out_signals,
             });
         }
         image

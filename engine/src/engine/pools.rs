@@ -217,7 +217,9 @@ impl Engine {
         let state = &account.0;
         let mut data = state.admin.lock().await;
         let id = pool_entry(&data, pool_id)?.0.clone();
-        let AccountData { inventory, pools } = &mut *data;
+        let AccountData {
+            inventory, pools, ..
+        } = &mut *data;
         let entry = pools.get_mut(&id).expect("looked up above");
         let mut joining: Vec<OwnedNumber> = Vec::new();
         // A number listed twice joins once; the second mention finds it already there.

@@ -7,7 +7,9 @@ use actix_web::{web, HttpRequest};
 use serde_json::{Map, Value};
 
 use super::problem::{InvalidParam, Problem};
-use numpool_core::model::{CustomFrom, Fallback, Msisdn, NumberType, PoolId};
+use numpool_core::model::{
+    CustomFrom, Fallback, Msisdn, Network, NumberStatus, NumberType, PoolId,
+};
 
 /// The JSON extractor's configuration: bodies up to `max_body_bytes`, and a problem for every
 /// way a body can fail to parse. Bodies are parsed as JSON whatever their `Content-Type` (every
@@ -17,6 +19,27 @@ pub(crate) fn json_config(max_body_bytes: usize) -> web::JsonConfig {
         .limit(max_body_bytes)
         .content_type_required(false)
         .error_handler(|error, _: &HttpRequest| json_error(error).into())
+}
+
+/// The largest body a handler that reads raw bytes takes (the same `max_body_bytes` as JSON
+/// bodies), kept in the app's data since [`web::JsonConfig`] does not say its limit.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BodyLimit(pub(crate) usize);
+
+/// Reads a raw body of at most `limit` bytes; a longer one is `400 #validation` naming `body`
+/// before any of it is kept.
+pub(crate) async fn read_limited(
+    payload: web::Payload,
+    limit: BodyLimit,
+) -> Result<web::Bytes, Problem> {
+    match payload.to_bytes_limited(limit.0).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(error)) => Err(Problem::invalid_field("body", error.to_string())),
+        Err(_) => Err(Problem::invalid_field(
+            "body",
+            format!("Is larger than the limit of {} bytes", limit.0),
+        )),
+    }
 }
 
 fn json_error(error: JsonPayloadError) -> Problem {
@@ -91,6 +114,22 @@ impl FieldValue for NumberType {
             Some("short_code") => Ok(NumberType::ShortCode),
             _ => Err("Must be one of mobile, landline, toll_free, short_code".into()),
         }
+    }
+}
+
+impl FieldValue for NumberStatus {
+    fn from_json(value: &Value) -> Result<Self, String> {
+        value
+            .as_str()
+            .and_then(NumberStatus::from_name)
+            .ok_or_else(|| "Must be one of active, draining, suspended".into())
+    }
+}
+
+impl FieldValue for Network {
+    fn from_json(value: &Value) -> Result<Self, String> {
+        let text = String::from_json(value)?;
+        Network::new(&text).map_err(|e| e.to_string())
     }
 }
 

@@ -10,9 +10,13 @@ use super::auth::Caller;
 use super::body::{bulk_numbers, Fields};
 use super::paging::PageRequest;
 use super::problem::{InvalidParam, Problem};
+use super::time::rfc3339;
 use super::{account_href, parse_path_number, AnswerResult};
-use crate::engine::Engine;
-use numpool_core::model::{AccountId, InvalidInput, NumberSpec, OwnedNumber};
+use crate::engine::{Engine, NumberHealth, PerPool};
+use numpool_core::model::{
+    AccountId, InvalidInput, Msisdn, Network, NumberPatch, NumberSpec, NumberStatus, NumberType,
+    OwnedNumber,
+};
 
 /// Most numbers one inventory upsert may carry: bulk loads, but bounded work per request.
 pub(crate) const UPSERT_LIMIT: usize = 1_000;
@@ -24,15 +28,80 @@ pub(crate) struct NumberPath {
     number: String,
 }
 
+/// What the inventory shows of a number beyond its details: the conversations each pool still
+/// has on it, and its health.
+struct Live {
+    /// Conversations per pool holding it.
+    conversations: PerPool,
+    /// Its receipts over the health window.
+    health: NumberHealth,
+}
+
+/// The [`Live`] figures of each of `numbers`, read now.
+async fn live(engine: &Engine, caller: &Caller, numbers: &[Msisdn]) -> Result<Vec<Live>, Problem> {
+    let conversations = engine.conversations(&caller.account, numbers).await?;
+    let health = engine.health(&caller.account, numbers).await;
+    Ok(conversations
+        .into_iter()
+        .zip(health)
+        .map(|(conversations, health)| Live {
+            conversations,
+            health,
+        })
+        .collect())
+}
+
 /// An owned number as the API shows it.
-fn number_json(account: &AccountId, owned: &OwnedNumber) -> Value {
+fn number_json(account: &AccountId, owned: &OwnedNumber, live: &Live) -> Value {
+    let window = &live.health.window;
     json!({
         "number": owned.number.to_string(),
         "country": owned.country,
         "network": owned.network,
         "type": owned.kind,
         "weight": owned.weight,
+        "status": owned.status,
+        "conversations": live.conversations,
+        "health": {
+            "state": live.health.state.as_str(),
+            "since": live.health.since.map(rfc3339),
+            "deliverability": window.deliverability(),
+            "spam_ratio": window.spam_ratio(),
+            "receipts": window.receipts(),
+            "opt_out_signals": live.health.opted_out,
+        },
         "_links": { "self": { "href": format!("{}/numbers/{}", account_href(account), owned.number) } },
+    })
+}
+
+/// `builder`'s answer: `owned` as the API shows it, its live figures read now.
+async fn respond_number(
+    engine: &Engine,
+    caller: &Caller,
+    owned: &OwnedNumber,
+    mut builder: HttpResponseBuilder,
+) -> AnswerResult {
+    let live = live(engine, caller, &[owned.number]).await?;
+    Ok(builder.json(number_json(caller.account.id(), owned, &live[0])))
+}
+
+/// Reads a `PATCH` body: each field given is validated and changes, the others stay.
+fn number_patch(body: &Value) -> Result<NumberPatch, Problem> {
+    let mut fields = Fields::of(body)?;
+    let network = fields.nullable::<Network>("network");
+    let kind = fields.nullable::<NumberType>("type");
+    let status = fields.optional::<NumberStatus>("status");
+    let weight = fields.optional::<u32>("weight").and_then(|weight| {
+        OwnedNumber::check_weight(weight)
+            .map_err(|e| fields.fail("weight", e.to_string()))
+            .ok()
+    });
+    fields.finish()?;
+    Ok(NumberPatch {
+        network,
+        kind,
+        weight,
+        status,
     })
 }
 
@@ -53,6 +122,7 @@ fn number_spec(
         network: fields.optional("network"),
         kind: fields.optional("type"),
         weight: fields.optional("weight"),
+        status: fields.optional("status"),
     };
     if fields.is_valid() {
         match OwnedNumber::from_spec(&spec) {
@@ -89,10 +159,13 @@ pub(crate) async fn list(
     let paged = engine
         .list_numbers(&caller.account, page.engine_page())
         .await?;
+    let listed: Vec<_> = paged.items.iter().map(|owned| owned.number).collect();
+    let live = live(&engine, &caller, &listed).await?;
     let numbers = paged
         .items
         .iter()
-        .map(|owned| number_json(caller.account.id(), owned))
+        .zip(&live)
+        .map(|(owned, live)| number_json(caller.account.id(), owned, live))
         .collect();
     Ok(page.respond::<Value>("numbers", numbers, paged.total))
 }
@@ -134,11 +207,11 @@ pub(crate) async fn get(
 ) -> AnswerResult {
     let number = parse_path_number("number", &path.number)?;
     let owned = engine.get_number(&caller.account, number).await?;
-    Ok(HttpResponse::Ok().json(number_json(caller.account.id(), &owned)))
+    respond_number(&engine, &caller, &owned, HttpResponse::Ok()).await
 }
 
 /// `PUT …/numbers/{number}`: adds the number or replaces its details (`network`, `type`,
-/// `weight`); pools holding it see the new details.
+/// `weight`, `status`; an absent one takes its default); pools holding it see the new details.
 pub(crate) async fn put(
     engine: web::Data<Engine>,
     caller: Caller,
@@ -149,7 +222,21 @@ pub(crate) async fn put(
     let created = engine
         .upsert_numbers(&caller.account, vec![owned.clone()])
         .await?;
-    Ok(upsert_status(&created).json(number_json(caller.account.id(), &owned)))
+    respond_number(&engine, &caller, &owned, upsert_status(&created)).await
+}
+
+/// `PATCH …/numbers/{number}`: changes only the details the body names (`network`, `type`,
+/// `weight`, `status`) of a number already owned; 200 with the number as it now is.
+pub(crate) async fn patch(
+    engine: web::Data<Engine>,
+    caller: Caller,
+    path: web::Path<NumberPath>,
+    body: web::Json<Value>,
+) -> AnswerResult {
+    let number = parse_path_number("number", &path.number)?;
+    let patch = number_patch(&body)?;
+    let owned = engine.patch_number(&caller.account, number, &patch).await?;
+    respond_number(&engine, &caller, &owned, HttpResponse::Ok()).await
 }
 
 /// `DELETE …/numbers/{number}`: releases the number from the inventory and every pool; 200
@@ -161,5 +248,9 @@ pub(crate) async fn delete(
 ) -> AnswerResult {
     let number = parse_path_number("number", &path.number)?;
     let owned = engine.delete_number(&caller.account, number).await?;
-    Ok(HttpResponse::Ok().json(number_json(caller.account.id(), &owned)))
+    let released = Live {
+        conversations: PerPool::new(),
+        health: NumberHealth::default(),
+    };
+    Ok(HttpResponse::Ok().json(number_json(caller.account.id(), &owned, &released)))
 }

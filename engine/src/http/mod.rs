@@ -13,6 +13,7 @@ mod paging;
 mod picks;
 mod pools;
 mod problem;
+mod receipts;
 mod time;
 
 use std::future::ready;
@@ -66,6 +67,7 @@ pub(crate) fn start(
                 .app_data(throttle.clone())
                 .app_data(settings.clone())
                 .app_data(body::json_config(max_body_bytes))
+                .app_data(web::Data::new(body::BodyLimit(max_body_bytes)))
                 .app_data(web::PathConfig::default().error_handler(|error, req| {
                     Problem::not_found(req.path())
                         .detail(format!("Malformed path '{}': {error}", req.path()))
@@ -156,9 +158,15 @@ fn routes(cfg: &mut web::ServiceConfig, metrics_here: bool) {
                         .route(web::post().to(inventory::upsert_many)),
                 )
                 .service(
-                    resource("/numbers/{number}", "GET, PUT, DELETE")
+                    resource("/receipts", "GET, POST")
+                        .route(web::get().to(receipts::get))
+                        .route(web::post().to(receipts::post)),
+                )
+                .service(
+                    resource("/numbers/{number}", "GET, PUT, PATCH, DELETE")
                         .route(web::get().to(inventory::get))
                         .route(web::put().to(inventory::put))
+                        .route(web::patch().to(inventory::patch))
                         .route(web::delete().to(inventory::delete)),
                 ),
         )

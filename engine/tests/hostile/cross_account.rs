@@ -50,7 +50,22 @@ fn routes() -> Vec<(Method, &'static str, Option<Value>)> {
         ),
         (Method::GET, "/numbers/{n}", None),
         (Method::PUT, "/numbers/{n}", Some(json!({ "weight": 7 }))),
+        (
+            Method::PATCH,
+            "/numbers/{n}",
+            Some(json!({ "status": "suspended" })),
+        ),
         (Method::DELETE, "/numbers/{n}", None),
+        (
+            Method::GET,
+            "/receipts?msisdn={to}&to={n}&status=rejected&err-code=6",
+            None,
+        ),
+        (
+            Method::POST,
+            "/receipts",
+            Some(json!({ "msisdn": TO, "to": NUMBER, "status": "failed", "err-code": "9" })),
+        ),
     ]
 }
 
@@ -135,14 +150,22 @@ async fn another_accounts_pool_is_invisible_everywhere_and_nothing_changes() {
     ] {
         exchange(&mut other, &command(&args), nopool.as_bytes());
     }
+    let not_owned = format!("-ERR number {NUMBER} is not in the account's inventory\r\n");
+    exchange(
+        &mut other,
+        &command(&["REPORT", NUMBER, TO, "spam"]),
+        not_owned.as_bytes(),
+    );
 
     // REST, as the other account, on the owner's account path and then on its own.
     for scope in [KEY, OTHER_KEY] {
         for (method, path, body) in routes() {
-            // On its own scope, only what names the owner's pool or number, and never a PUT
-            // (an upsert into its own inventory): creating its own things is its right.
-            let probes_owner =
-                path.contains("{pool}") || (path.contains("{n}") && method != Method::PUT);
+            // On its own scope, only what names the owner's pool or number (receipts name it in
+            // their fields), and never a PUT (an upsert into its own inventory): creating its
+            // own things is its right.
+            let probes_owner = path.contains("{pool}")
+                || path.starts_with("/receipts")
+                || (path.contains("{n}") && method != Method::PUT);
             if scope == OTHER_KEY && !probes_owner {
                 continue;
             }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 pub mod raw;
+pub mod rest;
 
 /// The first configured account.
 pub const KEY: &str = "abcd1234";

@@ -7,14 +7,16 @@ mod ids;
 mod msisdn;
 mod number;
 mod pool;
+mod status;
 
 use thiserror::Error;
 
 pub use account::{Account, BadSecretDigest};
 pub use ids::{AccountId, Country, CustomFrom, IdError, Network, PoolId, SenderId};
 pub use msisdn::{Msisdn, MsisdnError};
-pub use number::{NumberSpec, NumberType, OwnedNumber, MAX_WEIGHT};
+pub use number::{NumberPatch, NumberSpec, NumberType, OwnedNumber, MAX_WEIGHT};
 pub use pool::{Fallback, PoolRecord, PoolSettings};
+pub use status::NumberStatus;
 
 use classify::UnknownCallingCode;
 

@@ -35,6 +35,11 @@ impl Msisdn {
     /// Most digits in an E.164 number (ITU-T E.164).
     pub(crate) const MAX_DIGITS: usize = 15;
 
+    /// The smallest number (seven digits), for ranges over maps keyed by numbers.
+    pub const MIN: Msisdn = Msisdn(1_000_000);
+    /// The largest number (fifteen digits).
+    pub const MAX: Msisdn = Msisdn(999_999_999_999_999);
+
     /// Parses `digits` with an optional leading `+`.
     pub fn parse(text: &str) -> Result<Self, MsisdnError> {
         let digits = text.strip_prefix('+').unwrap_or(text);

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::{Country, Network};
 use super::msisdn::Msisdn;
+use super::status::NumberStatus;
 use super::InvalidInput;
 use crate::model::classify::classifier;
 
@@ -61,6 +62,8 @@ pub struct OwnedNumber {
     pub kind: Option<NumberType>,
     /// Relative share of new assignments among equal candidates (1 to [`MAX_WEIGHT`]).
     pub weight: u32,
+    /// Whether the operator lets it take new conversations and keep existing ones.
+    pub status: NumberStatus,
 }
 
 /// Largest weight a number may carry. The consistent-hash ring gives each number points in
@@ -82,6 +85,23 @@ pub struct NumberSpec {
     /// Optional weight, default 1.
     #[serde(default)]
     pub weight: Option<u32>,
+    /// Optional status, default active.
+    #[serde(default)]
+    pub status: Option<NumberStatus>,
+}
+
+/// A partial update of an owned number (REST `PATCH`): each field given replaces the number's,
+/// each absent one keeps it. `Some(None)` clears an optional detail.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct NumberPatch {
+    /// New network, or `Some(None)` to clear it.
+    pub network: Option<Option<Network>>,
+    /// New line type, or `Some(None)` to clear it.
+    pub kind: Option<Option<NumberType>>,
+    /// New weight, already checked against [`MAX_WEIGHT`].
+    pub weight: Option<u32>,
+    /// New status.
+    pub status: Option<NumberStatus>,
 }
 
 impl OwnedNumber {
@@ -93,10 +113,7 @@ impl OwnedNumber {
         })?;
         let place = classifier().classify(number)?;
         let network = spec.network.as_deref().map(Network::new).transpose()?;
-        let weight = spec.weight.unwrap_or(1);
-        if !(1..=MAX_WEIGHT).contains(&weight) {
-            return Err(InvalidInput::Weight(weight));
-        }
+        let weight = Self::check_weight(spec.weight.unwrap_or(1))?;
         Ok(OwnedNumber {
             number,
             country: place.country,
@@ -104,7 +121,31 @@ impl OwnedNumber {
             network,
             kind: spec.kind,
             weight,
+            status: spec.status.unwrap_or_default(),
         })
+    }
+
+    /// The number with `patch` applied; its number, country and area never change.
+    pub fn patched(&self, patch: &NumberPatch) -> OwnedNumber {
+        OwnedNumber {
+            network: patch
+                .network
+                .clone()
+                .unwrap_or_else(|| self.network.clone()),
+            kind: patch.kind.unwrap_or(self.kind),
+            weight: patch.weight.unwrap_or(self.weight),
+            status: patch.status.unwrap_or(self.status),
+            ..self.clone()
+        }
+    }
+
+    /// Checks a weight a caller supplies (1 to [`MAX_WEIGHT`]).
+    pub fn check_weight(weight: u32) -> Result<u32, InvalidInput> {
+        if (1..=MAX_WEIGHT).contains(&weight) {
+            Ok(weight)
+        } else {
+            Err(InvalidInput::Weight(weight))
+        }
     }
 }
 
@@ -126,6 +167,31 @@ mod tests {
         assert_eq!(n.country.as_str(), "CA");
         assert_eq!(n.area, Some(416));
         assert_eq!(n.weight, 1);
+        assert_eq!(n.status, NumberStatus::Active);
+    }
+
+    #[test]
+    fn a_patch_changes_only_what_it_names() {
+        let n = OwnedNumber::from_spec(&NumberSpec {
+            network: Some("23415".into()),
+            weight: Some(5),
+            ..spec("447700900123")
+        })
+        .unwrap();
+        let patched = n.patched(&NumberPatch {
+            status: Some(NumberStatus::Draining),
+            ..NumberPatch::default()
+        });
+        assert_eq!(patched.status, NumberStatus::Draining);
+        assert_eq!((patched.network, patched.weight), (n.network.clone(), 5));
+        let cleared = n.patched(&NumberPatch {
+            network: Some(None),
+            ..NumberPatch::default()
+        });
+        assert_eq!(
+            (cleared.network, cleared.status),
+            (None, NumberStatus::Active)
+        );
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! A pool's selection index (DESIGN §3.2 rule 3): its members grouped into the candidate sets
-//! of each localized tier (country, area, network, area and network) and the whole pool.
+//! A pool's selection index (DESIGN §3.2 rule 4): its eligible members grouped into the
+//! candidate sets of each localized tier (country, area, network, area and network) and the
+//! whole pool, and a count of those that are not, for rejections to name why (rule 5).
 
 use rustc_hash::FxHashMap;
 
 use super::candidates::{Candidate, CandidateSet};
+use super::ineligible::Ineligible;
 use super::Reason;
 use crate::model::classify::Recipient;
 use crate::model::{Country, Network, OwnedNumber};
@@ -13,8 +15,12 @@ use crate::model::{Country, Network, OwnedNumber};
 pub(crate) struct PoolIndex {
     /// The whole pool: non-localized picks and the `Pool` fallback.
     any: CandidateSet,
-    /// Per-country tiers, for localized picks.
+    /// Per-country tiers, for localized picks; only countries with an eligible number.
     countries: FxHashMap<Country, CountryTiers>,
+    /// Members that take no new conversation, over the whole pool.
+    ineligible: Ineligible,
+    /// The same per country.
+    ineligible_by_country: FxHashMap<Country, Ineligible>,
 }
 
 /// The tiers of one country.
@@ -66,13 +72,24 @@ impl Groups {
 }
 
 impl PoolIndex {
-    /// Indexes `members` (slot and number). Cost O(n log n): admin changes rebuild the index
-    /// once per batch rather than patching it per number.
+    /// Indexes `members` (slot and number): those whose status takes new conversations as
+    /// candidates, the others as counts. Cost O(n log n): admin changes rebuild the index once
+    /// per batch rather than patching it per number.
     pub(crate) fn build<'a>(members: impl Iterator<Item = (u32, &'a OwnedNumber)>) -> Self {
         let mut any = Vec::new();
         let mut countries: FxHashMap<Country, (Groups, FxHashMap<u16, Groups>)> =
             FxHashMap::default();
+        let mut ineligible = Ineligible::default();
+        let mut ineligible_by_country: FxHashMap<Country, Ineligible> = FxHashMap::default();
         for (slot, number) in members {
+            if !number.status.takes_new_conversations() {
+                ineligible.count(number.status);
+                ineligible_by_country
+                    .entry(number.country)
+                    .or_default()
+                    .count(number.status);
+                continue;
+            }
             let candidate = Candidate {
                 slot,
                 number: number.number,
@@ -110,6 +127,8 @@ impl PoolIndex {
         PoolIndex {
             any: CandidateSet::new(any),
             countries,
+            ineligible,
+            ineligible_by_country,
         }
     }
 
@@ -118,9 +137,22 @@ impl PoolIndex {
         &self.any
     }
 
-    /// Whether the pool has a number in `country`.
+    /// Whether the pool has an eligible number in `country`.
     pub(crate) fn has_country(&self, country: Country) -> bool {
         self.countries.contains_key(&country)
+    }
+
+    /// The pool's members that take no new conversation.
+    pub(crate) fn ineligible(&self) -> Ineligible {
+        self.ineligible
+    }
+
+    /// Its members in `country` that take no new conversation.
+    pub(crate) fn ineligible_in(&self, country: Country) -> Ineligible {
+        self.ineligible_by_country
+            .get(&country)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// The most specific non-empty localized tier for `recipient` on `network`: same area and

@@ -3,6 +3,7 @@
 
 mod candidates;
 mod index;
+mod ineligible;
 mod pick;
 mod state;
 mod stats;
@@ -13,6 +14,7 @@ use std::fmt;
 
 use thiserror::Error;
 
+pub use ineligible::Ineligible;
 pub use pick::pick;
 pub use state::PoolState;
 pub use stats::PickStats;
@@ -116,7 +118,7 @@ pub struct Pick {
     pub reason: Reason,
 }
 
-/// Why a pool refused to pick (DESIGN §3.2 rule 4): an answer, not a malformed request.
+/// Why a pool refused to pick (DESIGN §3.2 rule 5): an answer, not a malformed request.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Error)]
 pub enum Rejection {
     /// The pool has no numbers at all.
@@ -129,6 +131,12 @@ pub enum Rejection {
     /// pool `custom_from`.
     #[error("no number for country {0} and no sender ID: give FROM or set the pool's custom_from")]
     NoCustomFrom(Country),
+    /// The pool has numbers in the recipient's country, but none takes new conversations.
+    #[error("no eligible number for country {0}: every number there is {1}")]
+    NoneEligibleInCountry(Country, Ineligible),
+    /// The pool has numbers, but none takes new conversations.
+    #[error("no eligible number: every number in the pool is {0}")]
+    NoneEligible(Ineligible),
 }
 
 /// A pick that did not produce a sender.

@@ -1,10 +1,11 @@
 //! The pick (DESIGN §3.2): one recipient in, one sender and reason (or a rejection) out.
 
 use super::candidates::CandidateSet;
+use super::index::PoolIndex;
 use super::state::PoolState;
 use super::{Pick, PickError, PickRequest, Reason, Rejection, Sender};
 use crate::model::classify::{classifier, Recipient};
-use crate::model::{Fallback, OwnedNumber, SenderId};
+use crate::model::{Country, Fallback, OwnedNumber, SenderId};
 use crate::sticky::{Key, Mapping, StickyTable};
 
 /// Picks a sender for `request` at time `now` (seconds since the Unix epoch), recording or
@@ -28,6 +29,7 @@ pub fn pick(state: &mut PoolState, request: &PickRequest<'_>, now: u32) -> Resul
         Some(r) => r,
         None => classifier().classify(request.to)?,
     };
+    let members = state.len();
     let PoolState {
         settings,
         slots,
@@ -44,7 +46,7 @@ pub fn pick(state: &mut PoolState, request: &PickRequest<'_>, now: u32) -> Resul
         recipient: &recipient,
         now,
     };
-    // Rule 3: the candidates.
+    // Rule 4: the candidates, eligible numbers only.
     let candidates = if settings.localized_sender_preferred {
         index.localized(&recipient, request.network)
     } else {
@@ -53,7 +55,7 @@ pub fn pick(state: &mut PoolState, request: &PickRequest<'_>, now: u32) -> Resul
     if let Some((set, reason)) = candidates {
         return Ok(chooser.choose(set, reason));
     }
-    // Rule 4: no candidate.
+    // Rule 5: no candidate.
     match settings.fallback {
         Fallback::Pool if !index.any().is_empty() => Ok(chooser.choose(index.any(), Reason::Any)),
         Fallback::CustomFrom => from
@@ -65,16 +67,36 @@ pub fn pick(state: &mut PoolState, request: &PickRequest<'_>, now: u32) -> Resul
             .ok_or(PickError::Rejected(Rejection::NoCustomFrom(
                 recipient.country,
             ))),
-        _ if index.any().is_empty() => Err(PickError::Rejected(Rejection::EmptyPool)),
-        _ => Err(PickError::Rejected(Rejection::NoNumberForCountry(
+        fallback => Err(PickError::Rejected(rejection(
+            index,
+            members,
             recipient.country,
+            settings.localized_sender_preferred.then_some(fallback),
         ))),
     }
 }
 
-/// Rule 2: the recipient's live mapping, refreshed; `None` (after dropping the mapping) when it
-/// points at a removed number, has expired, or is an international mapping that a localized
-/// pool can now replace with a number in the recipient's country. Classifies the recipient
+/// Rule 5's rejection, naming why: no numbers at all; every number in the recipient's country
+/// out of service; no number there (a localized pool with fallback `Reject`); every number of
+/// the pool out of service. `localized` is the fallback of a localized pool, `None` otherwise.
+fn rejection(
+    index: &PoolIndex,
+    members: usize,
+    country: Country,
+    localized: Option<Fallback>,
+) -> Rejection {
+    let in_country = index.ineligible_in(country);
+    match localized {
+        _ if members == 0 => Rejection::EmptyPool,
+        Some(_) if !in_country.is_empty() => Rejection::NoneEligibleInCountry(country, in_country),
+        Some(Fallback::Reject) => Rejection::NoNumberForCountry(country),
+        _ => Rejection::NoneEligible(index.ineligible()),
+    }
+}
+
+/// Rule 3: the recipient's live mapping, refreshed; `None` (after dropping the mapping) when it
+/// points at a removed or suspended number, has expired, or is an international mapping that a
+/// localized pool can now replace with an eligible number in the recipient's country. Classifies the recipient
 /// only in that last case, and leaves the classification in `recipient` for the caller.
 fn sticky_hit(
     state: &mut PoolState,
@@ -89,7 +111,8 @@ fn sticky_hit(
         .slots
         .get(mapping.slot() as usize)
         .and_then(Option::as_ref);
-    let mut keep = member.is_some() && !mapping.expired(state.settings.sticky_ttl_seconds, now);
+    let mut keep = member.is_some_and(|m| m.status.keeps_conversations())
+        && !mapping.expired(state.settings.sticky_ttl_seconds, now);
     if keep && state.settings.localized_sender_preferred && !mapping.in_country() {
         let place = classifier().classify(key.to)?;
         keep = !state.index.has_country(place.country);
@@ -110,7 +133,7 @@ fn sticky_hit(
     }
 }
 
-/// Rule 5: chooses among candidates; borrows the parts of [`PoolState`] that choosing writes,
+/// Rule 6: chooses among candidates; borrows the parts of [`PoolState`] that choosing writes,
 /// apart from the index that holds the candidates.
 struct Chooser<'a> {
     /// Members by slot, to turn a chosen slot into its number and country.

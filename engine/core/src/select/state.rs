@@ -58,16 +58,17 @@ impl PoolState {
         self.by_number.len()
     }
 
-    /// Whether the pool has no numbers.
-    #[cfg(test)]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.by_number.is_empty()
-    }
-
     /// Whether `number` is in the pool.
     #[cfg(test)]
     pub(crate) fn contains(&self, number: Msisdn) -> bool {
         self.by_number.contains_key(&number)
+    }
+
+    /// How many conversations (sticky mappings, live or not yet swept) are on `number`;
+    /// `None` when it is not in the pool. One read: the table counts them per slot.
+    pub fn conversations(&self, number: Msisdn) -> Option<u32> {
+        let slot = *self.by_number.get(&number)?;
+        Some(self.sticky.on_slot(slot))
     }
 
     /// The member in `slot`, if it is still in the pool.

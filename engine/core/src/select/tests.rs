@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::model::{CustomFrom, Fallback, NumberSpec, OwnedNumber, PoolSettings};
+use crate::model::{CustomFrom, Fallback, NumberSpec, NumberStatus, OwnedNumber, PoolSettings};
 
 const NOW: u32 = 1_800_000_000;
 
@@ -14,6 +14,14 @@ fn owned(number: &str, network: Option<&str>) -> OwnedNumber {
         ..NumberSpec::default()
     })
     .unwrap()
+}
+
+/// `number` as owned, with `status`.
+fn with_status(number: &str, status: NumberStatus) -> OwnedNumber {
+    OwnedNumber {
+        status,
+        ..owned(number, None)
+    }
 }
 
 fn pool(settings: PoolSettings, numbers: &[(&str, Option<&str>)]) -> PoolState {
@@ -414,12 +422,144 @@ fn sweep_drops_expired_and_dead_mappings() {
     assert_eq!(state.sticky_len(), 1);
 }
 
+/// Rule 3: a draining number keeps the conversations it has.
+#[test]
+fn draining_keeps_existing_conversation() {
+    let mut state = pool(PoolSettings::default(), &MIXED[..3]);
+    let first = number_of(&pick_to(&mut state, "447911123456").unwrap());
+    state.upsert([with_status(&first.to_string(), NumberStatus::Draining)]);
+    let again = pick_to(&mut state, "447911123456").unwrap();
+    assert_eq!((number_of(&again), again.reason), (first, Reason::Sticky));
+    assert_eq!(state.conversations(first), Some(1));
+}
+
+/// Rule 4: a draining number is no candidate for a new conversation.
+#[test]
+fn draining_takes_no_new_conversation() {
+    let mut state = pool(PoolSettings::default(), &MIXED[..3]);
+    state.upsert([with_status("447700900001", NumberStatus::Draining)]);
+    for i in 0..200 {
+        let pick = pick_to(&mut state, &format!("447911{i:06}")).unwrap();
+        assert_ne!(number_of(&pick), msisdn("447700900001"));
+    }
+    assert_eq!(state.conversations(msisdn("447700900001")), Some(0));
+}
+
+/// Rule 3 exception: a suspended number's mapping is dropped at the recipient's next message,
+/// which continues as a new conversation on an eligible number.
+#[test]
+fn suspended_moves_conversation_at_next_message() {
+    let mut state = pool(PoolSettings::default(), &MIXED[..3]);
+    let first = number_of(&pick_to(&mut state, "447911123456").unwrap());
+    state.upsert([with_status(&first.to_string(), NumberStatus::Suspended)]);
+    assert_eq!(
+        state.conversations(first),
+        Some(1),
+        "moves only at the next message"
+    );
+    let moved = pick_to(&mut state, "447911123456").unwrap();
+    assert_ne!(number_of(&moved), first);
+    assert_eq!(moved.reason, Reason::Country);
+    assert_eq!(state.conversations(first), Some(0));
+    assert_eq!(state.conversations(number_of(&moved)), Some(1));
+    let again = pick_to(&mut state, "447911123456").unwrap();
+    assert_eq!(
+        (number_of(&again), again.reason),
+        (number_of(&moved), Reason::Sticky)
+    );
+}
+
+/// Rule 4: a suspended number takes no new conversation either.
+#[test]
+fn suspended_takes_no_new_conversation() {
+    let mut state = pool(settings(Fallback::Pool, false, false), &MIXED[..2]);
+    state.upsert([with_status("447700900002", NumberStatus::Suspended)]);
+    for i in 0..200 {
+        let pick = pick_to(&mut state, &format!("447911{i:06}")).unwrap();
+        assert_eq!(number_of(&pick), msisdn("447700900001"));
+    }
+}
+
+/// Rule 3 exception: only an eligible local number replaces an international mapping.
+#[test]
+fn draining_local_number_does_not_replace_an_international_mapping() {
+    let mut state = pool(settings(Fallback::Pool, true, true), &MIXED[..3]);
+    let first = number_of(&pick_to(&mut state, "12125559999").unwrap());
+    state.upsert([with_status("12125550101", NumberStatus::Draining)]);
+    let again = pick_to(&mut state, "12125559999").unwrap();
+    assert_eq!((number_of(&again), again.reason), (first, Reason::Sticky));
+    state.upsert([owned("12125550101", None)]);
+    let local = pick_to(&mut state, "12125559999").unwrap();
+    assert_eq!(number_of(&local), msisdn("12125550101"));
+}
+
+/// Rule 5: a rejection says the country's numbers are all suspended.
+#[test]
+fn rejection_names_suspended() {
+    let mut state = pool(settings(Fallback::Reject, true, true), MIXED);
+    state.upsert(
+        ["447700900001", "447700900002", "447700900003"]
+            .map(|n| with_status(n, NumberStatus::Suspended)),
+    );
+    let err = pick_to(&mut state, "447911123456").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no eligible number for country GB: every number there is suspended"
+    );
+    assert_eq!(state.sticky_len(), 0);
+}
+
+/// Rule 5: a rejection names every reason that applies, over the whole pool when the fallback
+/// looked there.
+#[test]
+fn rejection_names_draining_and_suspended() {
+    let mut state = pool(settings(Fallback::Pool, false, true), &MIXED[..2]);
+    state.upsert([
+        with_status("447700900001", NumberStatus::Draining),
+        with_status("447700900002", NumberStatus::Suspended),
+    ]);
+    let err = pick_to(&mut state, "447911123456").unwrap_err();
+    assert_eq!(
+        err,
+        PickError::Rejected(Rejection::NoneEligible(Ineligible {
+            suspended: 1,
+            draining: 1
+        }))
+    );
+    assert_eq!(
+        err.to_string(),
+        "no eligible number: every number in the pool is suspended or draining"
+    );
+    let mut localized = pool(settings(Fallback::Pool, true, true), &MIXED[3..5]);
+    localized
+        .upsert(["12125550101", "12125550102"].map(|n| with_status(n, NumberStatus::Draining)));
+    assert_eq!(
+        pick_to(&mut localized, "447911123456")
+            .unwrap_err()
+            .to_string(),
+        "no eligible number: every number in the pool is draining"
+    );
+}
+
+/// Rule 5: the `Pool` fallback uses only eligible numbers elsewhere in the pool.
+#[test]
+fn fallback_pool_skips_ineligible_numbers() {
+    let mut state = pool(settings(Fallback::Pool, true, true), &MIXED[..4]);
+    state.upsert(["447700900001", "447700900002"].map(|n| with_status(n, NumberStatus::Draining)));
+    state.upsert([with_status("447700900003", NumberStatus::Suspended)]);
+    let pick = pick_to(&mut state, "447911123456").unwrap();
+    assert_eq!(
+        (number_of(&pick), pick.reason),
+        (msisdn("12125550101"), Reason::Any)
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
-    /// Invariants of §3.2: a picked number is always in the pool; a localized pick stays in the
-    /// recipient's country whenever the pool has a number there; a predictable pool gives the
-    /// same sender again for a fixed pool.
+    /// Invariants of §3.2: a picked number is always in the pool and, for a new conversation,
+    /// active; a localized pick stays in the recipient's country whenever the pool has an
+    /// eligible number there; a predictable pool gives the same sender again for a fixed pool.
     #[test]
     fn picks_respect_the_invariants(
         pool_numbers in proptest::collection::btree_set(
@@ -441,9 +581,19 @@ proptest! {
         localized in any::<bool>(),
         predictable in any::<bool>(),
         fallback in prop_oneof![Just(Fallback::Pool), Just(Fallback::CustomFrom), Just(Fallback::Reject)],
+        statuses in proptest::collection::vec(
+            prop_oneof![
+                3 => Just(NumberStatus::Active),
+                1 => Just(NumberStatus::Draining),
+                1 => Just(NumberStatus::Suspended),
+            ],
+            20,
+        ),
     ) {
-        let numbers: Vec<(&str, Option<&str>)> = pool_numbers.iter().map(|n| (n.as_str(), None)).collect();
-        let mut state = pool(settings(fallback, localized, predictable), &numbers);
+        let mut state = PoolState::new(settings(fallback, localized, predictable));
+        let members: Vec<OwnedNumber> = pool_numbers.iter().zip(&statuses).map(|(n, &status)| with_status(n, status)).collect();
+        let status_of: std::collections::HashMap<Msisdn, NumberStatus> = members.iter().map(|m| (m.number, m.status)).collect();
+        state.upsert(members);
         let classifier = crate::model::classify::classifier();
         for to in &recipients {
             let country = classifier.classify(msisdn(to)).unwrap().country;
@@ -451,6 +601,9 @@ proptest! {
             match pick_to(&mut state, to) {
                 Ok(Pick { sender: Sender::Number(n), reason }) => {
                     prop_assert!(state.contains(n));
+                    if reason != Reason::Sticky {
+                        prop_assert_eq!(status_of[&n], NumberStatus::Active);
+                    }
                     if localized && has_local {
                         prop_assert_eq!(classifier.classify(n).unwrap().country, country);
                     }
@@ -465,7 +618,7 @@ proptest! {
                     prop_assert_eq!(fallback, Fallback::CustomFrom);
                 }
                 Err(PickError::Rejected(_)) => {
-                    prop_assert!(fallback != Fallback::Pool || state.is_empty());
+                    prop_assert!(fallback != Fallback::Pool || state.index.any().is_empty());
                     prop_assert!(!(localized && has_local));
                 }
                 Err(other) => prop_assert!(false, "unexpected {other:?}"),

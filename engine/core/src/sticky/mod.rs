@@ -93,12 +93,16 @@ impl Key {
 pub(crate) struct StickyTable {
     /// Each shard maps recipient digits to its mapping.
     shards: Box<[Shard]>,
+    /// Mappings per slot, kept by every insert and removal: how many conversations a number
+    /// still has (DESIGN §3.4, drains) is then one read, never a scan of the table.
+    per_slot: Vec<u32>,
 }
 
 impl Default for StickyTable {
     fn default() -> Self {
         StickyTable {
             shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            per_slot: Vec::new(),
         }
     }
 }
@@ -116,7 +120,15 @@ impl StickyTable {
 
     /// Records (or replaces) the mapping for `key`.
     pub(crate) fn insert(&mut self, key: Key, mapping: Mapping) {
-        self.shards[key.shard()].insert(key.to.get(), key.hash, mapping);
+        if let Some(old) = self.shards[key.shard()].insert(key.to.get(), key.hash, mapping) {
+            uncount(&mut self.per_slot, old.slot());
+        }
+        count(&mut self.per_slot, mapping.slot());
+    }
+
+    /// Mappings (live or not yet swept) that point at `slot`.
+    pub(crate) fn on_slot(&self, slot: u32) -> u32 {
+        self.per_slot.get(slot as usize).copied().unwrap_or(0)
     }
 
     /// Makes room for the mappings of `keys`, each shard for exactly the keys it will hold: a
@@ -135,7 +147,9 @@ impl StickyTable {
 
     /// Removes the mapping for `key`, returning it.
     pub(crate) fn remove(&mut self, key: Key) -> Option<Mapping> {
-        self.shards[key.shard()].remove(key.to.get(), key.hash)
+        let removed = self.shards[key.shard()].remove(key.to.get(), key.hash)?;
+        uncount(&mut self.per_slot, removed.slot());
+        Some(removed)
     }
 
     /// Total mappings.
@@ -156,8 +170,18 @@ impl StickyTable {
         mut keep: impl FnMut(&mut Mapping) -> bool,
     ) -> usize {
         let map = &mut self.shards[shard];
+        let per_slot = &mut self.per_slot;
         let before = map.len();
-        map.retain(|m| keep(m));
+        // Counted out under its old slot, back in under its new one if kept: `keep` may move a
+        // mapping to another slot (compaction).
+        map.retain(|m| {
+            uncount(per_slot, m.slot());
+            let kept = keep(m);
+            if kept {
+                count(per_slot, m.slot());
+            }
+            kept
+        });
         before - map.len()
     }
 
@@ -165,6 +189,20 @@ impl StickyTable {
     pub(crate) fn shard_entries(&self, shard: usize) -> impl Iterator<Item = (u64, Mapping)> + '_ {
         self.shards[shard].iter()
     }
+}
+
+/// Counts one more mapping on `slot`.
+fn count(per_slot: &mut Vec<u32>, slot: u32) {
+    let at = slot as usize;
+    if at >= per_slot.len() {
+        per_slot.resize(at + 1, 0);
+    }
+    per_slot[at] += 1;
+}
+
+/// Counts one mapping fewer on `slot`, which holds at least one.
+fn uncount(per_slot: &mut [u32], slot: u32) {
+    per_slot[slot as usize] -= 1;
 }
 
 #[cfg(test)]
@@ -209,5 +247,31 @@ mod tests {
             .sum();
         assert_eq!(dropped, 5_000);
         assert_eq!(table.len(), 4_999);
+    }
+
+    #[test]
+    fn mappings_are_counted_per_slot_through_every_change() {
+        let mut table = StickyTable::default();
+        for n in 0..100u64 {
+            table.insert(
+                key(447_700_000_000 + n),
+                Mapping::new((n % 4) as u32, true, 0),
+            );
+        }
+        assert_eq!(table.on_slot(1), 25);
+        table.insert(key(447_700_000_001), Mapping::new(2, true, 0));
+        assert_eq!((table.on_slot(1), table.on_slot(2)), (24, 26));
+        table.remove(key(447_700_000_002));
+        assert_eq!(table.on_slot(2), 25);
+        for shard in 0..SHARDS {
+            table.retain_shard(shard, |m| {
+                let slot = m.slot();
+                *m = Mapping::new(slot / 2, true, 0);
+                slot != 3
+            });
+        }
+        assert_eq!((table.on_slot(0), table.on_slot(1)), (49, 25));
+        assert_eq!((table.on_slot(2), table.on_slot(3)), (0, 0));
+        assert_eq!(table.on_slot(99), 0);
     }
 }

@@ -94,16 +94,16 @@ impl Shard {
         Some(&mut self.slots[at].mapping)
     }
 
-    /// Sets the mapping of `key`.
-    pub(crate) fn insert(&mut self, key: u64, hash: u64, mapping: Mapping) {
+    /// Sets the mapping of `key`, returning the one it replaced.
+    pub(crate) fn insert(&mut self, key: u64, hash: u64, mapping: Mapping) -> Option<Mapping> {
         if let Some(at) = self.find(key, hash) {
-            self.slots[at].mapping = mapping;
-            return;
+            return Some(std::mem::replace(&mut self.slots[at].mapping, mapping));
         }
         if (self.len + 1) * MAX_LOAD_DENOMINATOR > self.slots.len() * MAX_LOAD_NUMERATOR {
             self.resize((self.slots.len() * 2).max(MIN_SLOTS));
         }
         self.place(key, hash, mapping);
+        None
     }
 
     /// Puts a key known to be absent into its first free slot (there is one: load ≤ 3/4).

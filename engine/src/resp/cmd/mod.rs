@@ -12,6 +12,7 @@ mod info;
 pub mod pick;
 mod ping;
 mod quit;
+mod report;
 mod select;
 mod sticky_del;
 mod sticky_get;
@@ -25,6 +26,7 @@ use info::Info;
 pub(crate) use pick::Pick;
 use ping::Ping;
 use quit::Quit;
+use report::Report;
 use select::Select;
 use sticky_del::StickyDel;
 use sticky_get::StickyGet;
@@ -66,6 +68,8 @@ pub(crate) enum AccountCommand<'a> {
     Select(Select),
     /// `COMMAND …`.
     Command(Command<'a>),
+    /// `REPORT <sender> <to> <outcome> [ERRCODE <n>]`.
+    Report(Report<'a>),
 }
 
 /// One parsed request of an authenticated connection.
@@ -255,6 +259,7 @@ impl<'a> Request<'a> {
             "echo" => AccountCommand::Echo(Echo::parse(&mut cursor)?),
             "select" => AccountCommand::Select(Select::parse(&mut cursor)?),
             "command" => AccountCommand::Command(Command::parse(&mut cursor)?),
+            "report" => AccountCommand::Report(Report::parse(&mut cursor)?),
             _ => return Err(CommandError::Unknown(cursor.raw_command_name())),
         };
         Ok(Request::Account(command))
@@ -271,6 +276,7 @@ impl AccountCommand<'_> {
             AccountCommand::Echo(echo) => echo.apply(out),
             AccountCommand::Select(select) => select.apply(out),
             AccountCommand::Command(command) => command.apply(out),
+            AccountCommand::Report(report) => report.apply(ctx, out).await,
         }
     }
 }

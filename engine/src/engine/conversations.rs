@@ -1,0 +1,53 @@
+//! How many conversations each pool still has on an owned number (DESIGN §3.4: an operator
+//! draining a number watches them go). Each pool's actor counts its mappings per number as they
+//! come and go, so the answer is one read per pool, never a scan that would stall its picks.
+
+use std::collections::BTreeMap;
+
+use super::{AccountHandle, Engine, EngineError, Unavailable};
+use crate::actors::messages::Conversations;
+use numpool_core::model::{Msisdn, PoolId};
+
+/// Conversations per pool holding a number; pools without the number are absent.
+pub(crate) type PerPool = BTreeMap<PoolId, u32>;
+
+impl Engine {
+    /// For each of `numbers`, the conversations each pool holding it has on it: one message
+    /// per pool that holds any of them, sent before any is awaited.
+    pub(crate) async fn conversations(
+        &self,
+        account: &AccountHandle,
+        numbers: &[Msisdn],
+    ) -> Result<Vec<PerPool>, EngineError> {
+        let data = account.0.admin.lock().await;
+        let asks: Vec<_> = data
+            .pools
+            .iter()
+            .filter_map(|(pool_id, entry)| {
+                let held: Vec<Msisdn> = numbers
+                    .iter()
+                    .copied()
+                    .filter(|n| entry.members.contains(n))
+                    .collect();
+                (!held.is_empty()).then(|| {
+                    let answer = entry.addr.send(Conversations(held.clone()));
+                    (pool_id, held, answer)
+                })
+            })
+            .collect();
+        let mut per_number: BTreeMap<Msisdn, PerPool> = BTreeMap::new();
+        for (pool_id, held, answer) in asks {
+            let counts = answer.await.map_err(Unavailable::of(pool_id.as_str()))?;
+            for (number, count) in held.into_iter().zip(counts) {
+                per_number
+                    .entry(number)
+                    .or_default()
+                    .insert(pool_id.clone(), count);
+            }
+        }
+        Ok(numbers
+            .iter()
+            .map(|n| per_number.remove(n).unwrap_or_default())
+            .collect())
+    }
+}

@@ -1,0 +1,162 @@
+//! Delivery receipts (DESIGN §3.4): each one classified and counted in its sender's health
+//! window; an opt-out signal (err-code 9) recorded for the opt-outs of §3.5. Receipts are not
+//! admin changes: the windows live in memory and start empty after a restart. Opt-out signals
+//! are kept like opt-outs: journaled and fsynced before the receipt is acknowledged, and in
+//! snapshots.
+
+use std::collections::BTreeMap;
+
+use super::{AccountData, AccountHandle, Engine, EngineError};
+use crate::clock::unix_now;
+use crate::durability::image::{OptOutSignalImage, Record};
+use numpool_core::delivery::{
+    HealthFigures, HealthState, HealthTrack, HealthWindow, ReceiptClass, Thresholds,
+};
+use numpool_core::model::Msisdn;
+
+/// One receipt, classified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Receipt {
+    /// The owned number the message went from.
+    pub(crate) sender: Msisdn,
+    /// The recipient it went to.
+    pub(crate) to: Msisdn,
+    /// What the receipt says about the sender.
+    pub(crate) class: ReceiptClass,
+}
+
+/// The account's delivery feedback, kept beside its inventory (DESIGN §3.3: the inventory owns
+/// health).
+#[derive(Default)]
+pub(crate) struct Feedback {
+    /// Health of the owned numbers that have had a receipt since the start: a number without
+    /// one costs nothing (a window is 24 buckets).
+    by_number: BTreeMap<Msisdn, Health>,
+    /// Opt-out signals by (sender, recipient): when the last one came, Unix seconds. What the
+    /// opt-outs of DESIGN §3.5 will start from; one entry per pair, so it grows with the
+    /// recipients who opted out, not with receipts. Durable.
+    opt_out_signals: BTreeMap<(Msisdn, Msisdn), u64>,
+}
+
+/// One number's receipts and the state they put it in.
+#[derive(Default)]
+struct Health {
+    /// Its receipts by class over the window.
+    window: HealthWindow,
+    /// Its state under the default thresholds, as its receipts moved it.
+    track: HealthTrack,
+}
+
+impl Feedback {
+    /// Feedback recovered from storage: its opt-out signals, and no health window.
+    pub(crate) fn restored(opt_out_signals: BTreeMap<(Msisdn, Msisdn), u64>) -> Self {
+        Feedback {
+            by_number: BTreeMap::new(),
+            opt_out_signals,
+        }
+    }
+
+    /// The opt-out signals as a snapshot holds them.
+    pub(crate) fn signal_images(&self) -> Vec<OptOutSignalImage> {
+        self.opt_out_signals
+            .iter()
+            .map(|(&(sender, to), &at)| signal_image(sender, to, at))
+            .collect()
+    }
+
+    /// Forgets a released number's window (a number owned again starts afresh).
+    pub(crate) fn release(&mut self, number: Msisdn) {
+        self.by_number.remove(&number);
+    }
+}
+
+impl Engine {
+    /// Counts `receipt` for its sender, which the account must own; an opt-out signal is
+    /// recorded as well, once fsynced.
+    pub(crate) async fn receipt(
+        &self,
+        account: &AccountHandle,
+        receipt: Receipt,
+    ) -> Result<(), EngineError> {
+        let mut data = account.0.admin.lock().await;
+        let AccountData {
+            inventory,
+            feedback,
+            ..
+        } = &mut *data;
+        if !inventory.contains_key(&receipt.sender) {
+            return Err(EngineError::NumberNotOwned(receipt.sender));
+        }
+        let now = unix_now();
+        if receipt.class == ReceiptClass::OptOut {
+            self.journal(|| Record::OptOutSignal {
+                account: account.id().to_string(),
+                signal: signal_image(receipt.sender, receipt.to, now),
+            })
+            .await?;
+            feedback
+                .opt_out_signals
+                .insert((receipt.sender, receipt.to), now);
+        }
+        let health = feedback.by_number.entry(receipt.sender).or_default();
+        health.window.record(receipt.class, now);
+        let figures = health.window.figures(now);
+        health
+            .track
+            .observe(receipt.class, &figures, now, &Thresholds::default());
+        Ok(())
+    }
+
+    /// The health of each of `numbers`: its window up to now (zeros for a number without
+    /// receipts, or not owned), its state under the default thresholds, and the recipients
+    /// whose opt-out signals it has had.
+    pub(crate) async fn health(
+        &self,
+        account: &AccountHandle,
+        numbers: &[Msisdn],
+    ) -> Vec<NumberHealth> {
+        let data = account.0.admin.lock().await;
+        let now = unix_now();
+        let feedback = &data.feedback;
+        numbers
+            .iter()
+            .map(|&n| {
+                let health = feedback.by_number.get(&n);
+                let (state, since) = health
+                    .map(|h| h.track.at(now, &Thresholds::default()))
+                    .unwrap_or_default();
+                NumberHealth {
+                    window: health.map(|h| h.window.figures(now)).unwrap_or_default(),
+                    state,
+                    since,
+                    opted_out: feedback
+                        .opt_out_signals
+                        .range((n, Msisdn::MIN)..=(n, Msisdn::MAX))
+                        .count(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// An opt-out signal as persisted.
+fn signal_image(sender: Msisdn, to: Msisdn, at: u64) -> OptOutSignalImage {
+    OptOutSignalImage {
+        sender: sender.get(),
+        to: to.get(),
+        at,
+    }
+}
+
+/// One number's health as the inventory shows it.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct NumberHealth {
+    /// Receipts by class over the window.
+    pub(crate) window: HealthFigures,
+    /// Its state under the default thresholds (DESIGN §3.4: 20 receipts, 0.25, 0.75, 3600 s).
+    pub(crate) state: HealthState,
+    /// When it entered that state; `None` while it has never left healthy.
+    pub(crate) since: Option<u64>,
+    /// Recipients who signalled, through a receipt, that they want nothing more from it.
+    pub(crate) opted_out: usize,
+}
