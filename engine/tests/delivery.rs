@@ -281,6 +281,45 @@ async fn receipts_in_every_vonage_shape_are_counted() {
     );
     assert!(second["since"].as_str().unwrap().ends_with('Z'), "{second}");
 
+    // INFO and /metrics count receipts by class and numbers by state, from counters that need
+    // no admin lock. Classes so far: delivered (the query, two REPORTs), sender failure (the
+    // Messages API 1320), spam (the form, one REPORT, twenty more), recipient failure (err-code
+    // 2, err-code 7), opt-out, ignored (`submitted`).
+    let counts = [
+        ("delivered", 3),
+        ("sender_failure", 1),
+        ("spam", 22),
+        ("recipient_failure", 2),
+        ("opt_out", 1),
+        ("ignored", 1),
+    ];
+    let info: String = redis::cmd("INFO").arg("numpool").query(&mut con).unwrap();
+    for line in [
+        "numbers_healthy:1",
+        "numbers_unhealthy:1",
+        "numbers_probation:0",
+    ] {
+        assert!(info.contains(&format!("{line}\r\n")), "{line} in {info}");
+    }
+    for (class, count) in counts {
+        let line = format!("receipts_{class}:{count}\r\n");
+        assert!(info.contains(&line), "{line} in {info}");
+    }
+    let metrics = reqwest::get(format!("{}/metrics", server.base_url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for state in ["healthy", "unhealthy"] {
+        let line = format!("numpool_number_health{{state=\"{state}\"}} 1\n");
+        assert!(metrics.contains(&line), "{line} in {metrics}");
+    }
+    for (class, count) in counts {
+        let line = format!("numpool_receipts_total{{class=\"{class}\"}} {count}\n");
+        assert!(metrics.contains(&line), "{line} in {metrics}");
+    }
+
     // Health windows are not durable; opt-out signals are.
     server.restart();
     let api = Api::new(&server);

@@ -150,6 +150,7 @@ impl Engine {
         .await?;
         let owned = data.inventory.remove(&number).expect("checked above");
         data.feedback.release(number);
+        state.delivery.release(number);
         state
             .owned
             .store(data.inventory.len() as u64, Ordering::Relaxed);

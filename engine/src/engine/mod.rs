@@ -26,6 +26,7 @@ pub use limits::{AccountLimits, Limit, LimitExceeded};
 pub use persist::{SnapshotReport, SnapshotSchedule};
 pub(crate) use picks::PickFailure;
 pub use pools::{AddOutcome, PoolUpdate, RemoveOutcome};
+pub use receipts::DeliveryStats;
 pub(crate) use receipts::{NumberHealth, Receipt};
 
 use std::path::Path;
@@ -35,6 +36,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::actors::{Placement, PoolActor, PoolHandle, PoolJournal};
+use crate::clock::unix_now;
 use crate::durability::image::Record;
 use crate::durability::replay::{WorkingAccount, WorkingState};
 use crate::durability::{Durability, FsyncPolicy, StorageError, StorageFailure};
@@ -169,6 +171,16 @@ pub struct EngineStats {
     pub(crate) numbers: u64,
     /// Pool counters summed (sticky entries, picks by reason, rejections).
     pub pool_totals: PickStats,
+    /// Receipts by class and numbers by health state.
+    pub delivery: DeliveryStats,
+}
+
+impl EngineStats {
+    /// Owned numbers healthy under the default thresholds (with no receipt, or good ones).
+    pub fn healthy(&self) -> u64 {
+        self.numbers
+            .saturating_sub(self.delivery.unhealthy + self.delivery.probation)
+    }
 }
 
 impl EngineStats {
@@ -177,6 +189,7 @@ impl EngineStats {
         self.pools += other.pools;
         self.numbers += other.numbers;
         self.pool_totals.absorb(&other.pool_totals);
+        self.delivery.absorb(&other.delivery);
     }
 }
 
@@ -218,6 +231,8 @@ struct AccountState {
     owned: AtomicU64,
     /// Latency of the account's picks, for its `INFO`.
     latency: PickLatency,
+    /// Its receipts by class and numbers by health state, for `INFO` and `/metrics`.
+    delivery: receipts::DeliveryCounters,
 }
 
 impl AccountState {
@@ -229,6 +244,7 @@ impl AccountState {
             pools: routes.len() as u64,
             numbers: self.owned.load(Ordering::Relaxed),
             pool_totals: PickStats::default(),
+            delivery: self.delivery.stats(unix_now()),
         };
         for pool in routes.values() {
             pool.counters.add_to(&mut stats.pool_totals);
@@ -336,6 +352,7 @@ impl Engine {
                 admin: tokio::sync::Mutex::new(data),
                 routes: RwLock::new(routes),
                 latency: PickLatency::default(),
+                delivery: receipts::DeliveryCounters::default(),
             };
             states.insert(account.id, Arc::new(account_state));
         }

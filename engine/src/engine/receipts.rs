@@ -5,6 +5,7 @@
 //! snapshots.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{AccountData, AccountHandle, Engine, EngineError};
 use crate::clock::unix_now;
@@ -45,6 +46,82 @@ struct Health {
     window: HealthWindow,
     /// Its state under the default thresholds, as its receipts moved it.
     track: HealthTrack,
+}
+
+/// What `INFO` and `/metrics` show of an account's receipts and health, kept apart from the
+/// admin lock so that polling never waits for an admin change (as the pool counters are).
+#[derive(Default)]
+pub(crate) struct DeliveryCounters {
+    /// Receipts counted since the start, by class ([`ReceiptClass::ALL`]'s order).
+    receipts: [AtomicU64; ReceiptClass::ALL.len()],
+    /// The numbers whose state under the default thresholds is not healthy, with the track
+    /// that says so: few, and read with the time of the read, so a number that went on
+    /// probation since its last receipt is counted as on probation.
+    not_healthy: parking_lot::Mutex<BTreeMap<Msisdn, HealthTrack>>,
+}
+
+/// An account's receipts and health as the counters saw them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeliveryStats {
+    /// Receipts by class, in [`ReceiptClass::ALL`]'s order.
+    pub receipts: [u64; ReceiptClass::ALL.len()],
+    /// Owned numbers unhealthy under the default thresholds.
+    pub unhealthy: u64,
+    /// Owned numbers on probation under them.
+    pub probation: u64,
+}
+
+impl DeliveryStats {
+    /// Adds `other` into `self`.
+    pub(crate) fn absorb(&mut self, other: &DeliveryStats) {
+        for (sum, more) in self.receipts.iter_mut().zip(other.receipts) {
+            *sum += more;
+        }
+        self.unhealthy += other.unhealthy;
+        self.probation += other.probation;
+    }
+
+    /// Receipts of `class`.
+    pub fn receipts_of(&self, class: ReceiptClass) -> u64 {
+        let index = ReceiptClass::ALL.iter().position(|c| *c == class);
+        index.map_or(0, |i| self.receipts[i])
+    }
+}
+
+impl DeliveryCounters {
+    /// Counts a receipt of `class` that left its sender with `track`.
+    fn record(&self, sender: Msisdn, class: ReceiptClass, track: HealthTrack, now: u64) {
+        if let Some(i) = ReceiptClass::ALL.iter().position(|c| *c == class) {
+            self.receipts[i].fetch_add(1, Ordering::Relaxed);
+        }
+        let mut not_healthy = self.not_healthy.lock();
+        if track.at(now, &Thresholds::default()).0 == HealthState::Healthy {
+            not_healthy.remove(&sender);
+        } else {
+            not_healthy.insert(sender, track);
+        }
+    }
+
+    /// Forgets a released number.
+    pub(crate) fn release(&self, number: Msisdn) {
+        self.not_healthy.lock().remove(&number);
+    }
+
+    /// The figures at `now`.
+    pub(crate) fn stats(&self, now: u64) -> DeliveryStats {
+        let mut stats = DeliveryStats::default();
+        for (sum, counter) in stats.receipts.iter_mut().zip(&self.receipts) {
+            *sum = counter.load(Ordering::Relaxed);
+        }
+        for track in self.not_healthy.lock().values() {
+            match track.at(now, &Thresholds::default()).0 {
+                HealthState::Healthy => {}
+                HealthState::Unhealthy => stats.unhealthy += 1,
+                HealthState::Probation => stats.probation += 1,
+            }
+        }
+        stats
+    }
 }
 
 impl Feedback {
@@ -104,6 +181,10 @@ impl Engine {
         health
             .track
             .observe(receipt.class, &figures, now, &Thresholds::default());
+        account
+            .0
+            .delivery
+            .record(receipt.sender, receipt.class, health.track, now);
         Ok(())
     }
 

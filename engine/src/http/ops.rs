@@ -18,6 +18,7 @@ use super::AnswerResult;
 use crate::config::MetricsToken;
 use crate::engine::{Engine, EngineStats, StorageState};
 use crate::throttle::{AuthThrottle, Interface};
+use numpool_core::delivery::{HealthState, ReceiptClass};
 use numpool_core::select::{PickStats, Reason};
 
 /// How `/metrics` is served: the operator's choices.
@@ -177,6 +178,7 @@ pub(crate) async fn metrics(
             u64::from(storage.as_str() == name),
         );
     }
+    delivery(&mut out, "numpool", &[("", &stats)]);
     if settings.per_account {
         per_account(&mut out, &engine.stats_by_account());
     }
@@ -227,6 +229,50 @@ fn per_account(out: &mut String, accounts: &[(impl std::fmt::Display, EngineStat
     for (account, stats) in accounts {
         let account = format!("account=\"{account}\",");
         picks(out, name, &account, &stats.pool_totals);
+    }
+    let labelled: Vec<(String, &EngineStats)> = accounts
+        .iter()
+        .map(|(account, stats)| (format!("account=\"{account}\","), stats))
+        .collect();
+    let labelled: Vec<(&str, &EngineStats)> =
+        labelled.iter().map(|(l, s)| (l.as_str(), *s)).collect();
+    delivery(out, "numpool_account", &labelled);
+}
+
+/// `<prefix>_number_health` (owned numbers by state under the default thresholds) and
+/// `<prefix>_receipts_total` (receipts by class), one set of samples per `(labels, stats)`;
+/// each `labels` is empty or ends in a comma.
+fn delivery(out: &mut String, prefix: &str, series: &[(&str, &EngineStats)]) {
+    let health = format!("{prefix}_number_health");
+    header(
+        out,
+        &health,
+        "gauge",
+        "Owned numbers by health state under the default thresholds (DESIGN §3.4).",
+    );
+    for (labels, stats) in series {
+        let states = [
+            (HealthState::Healthy, stats.healthy()),
+            (HealthState::Unhealthy, stats.delivery.unhealthy),
+            (HealthState::Probation, stats.delivery.probation),
+        ];
+        for (state, count) in states {
+            let labels = format!("{labels}state=\"{}\"", state.as_str());
+            sample(out, &health, &labels, count);
+        }
+    }
+    let receipts = format!("{prefix}_receipts_total");
+    header(
+        out,
+        &receipts,
+        "counter",
+        "Delivery receipts counted since start, by what they say of the sender.",
+    );
+    for (labels, stats) in series {
+        for class in ReceiptClass::ALL {
+            let labels = format!("{labels}class=\"{}\"", class.as_str());
+            sample(out, &receipts, &labels, stats.delivery.receipts_of(class));
+        }
     }
 }
 

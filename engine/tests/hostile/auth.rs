@@ -366,6 +366,14 @@ async fn per_account_series_only_when_turned_on() {
             format!("numpool_account_picks_total{{account=\"{OTHER_KEY}\",outcome=\"rejected\"}}"),
             0,
         ),
+        (
+            format!("numpool_account_number_health{{account=\"{KEY}\",state=\"healthy\"}}"),
+            1,
+        ),
+        (
+            format!("numpool_account_receipts_total{{account=\"{OTHER_KEY}\",class=\"spam\"}}"),
+            0,
+        ),
     ] {
         assert_eq!(sample(&metrics, &series), Some(value), "{series} in {metrics}");
     }

@@ -72,6 +72,28 @@ pub enum ReceiptClass {
 }
 
 impl ReceiptClass {
+    /// Every class, in the order metrics list them.
+    pub const ALL: [ReceiptClass; 6] = [
+        ReceiptClass::Delivered,
+        ReceiptClass::SenderFailure,
+        ReceiptClass::Spam,
+        ReceiptClass::RecipientFailure,
+        ReceiptClass::OptOut,
+        ReceiptClass::Ignored,
+    ];
+
+    /// The name metrics and `INFO` use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReceiptClass::Delivered => "delivered",
+            ReceiptClass::SenderFailure => "sender_failure",
+            ReceiptClass::Spam => "spam",
+            ReceiptClass::RecipientFailure => "recipient_failure",
+            ReceiptClass::OptOut => "opt_out",
+            ReceiptClass::Ignored => "ignored",
+        }
+    }
+
     /// Classifies a receipt with `status` and, when given and non-zero, `err_code`. A non-zero
     /// code decides by the reference's table (an unlisted one is a sender failure); without
     /// one the status decides.

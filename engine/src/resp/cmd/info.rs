@@ -14,6 +14,7 @@ use super::{AccountCtx, Outcome};
 use crate::engine::StorageState;
 use crate::resp::parse::{ArgCursor, ParseError};
 use crate::resp::reply::Reply;
+use numpool_core::delivery::ReceiptClass;
 use numpool_core::select::Reason;
 
 /// The Redis version numpool reports: the release whose commands and replies it follows.
@@ -121,6 +122,27 @@ impl Info {
                 latency.value_at_quantile(0.5),
                 latency.value_at_quantile(0.99),
                 latency.value_at_quantile(0.999),
+            );
+            let delivery = &stats.delivery;
+            let healthy = stats.healthy();
+            lines.extend([
+                ("numbers_healthy", &healthy as &dyn std::fmt::Display),
+                ("numbers_unhealthy", &delivery.unhealthy),
+                ("numbers_probation", &delivery.probation),
+            ]);
+            let by_class: Vec<(String, u64)> = ReceiptClass::ALL
+                .iter()
+                .map(|class| {
+                    (
+                        format!("receipts_{}", class.as_str()),
+                        delivery.receipts_of(*class),
+                    )
+                })
+                .collect();
+            lines.extend(
+                by_class
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v as &dyn std::fmt::Display)),
             );
             lines.extend([
                 ("picks_rejected", &totals.rejected as &dyn std::fmt::Display),
