@@ -9,7 +9,7 @@ use crate::run::{run, RunConfig};
 use crate::schedule::Pace;
 use crate::seed::{self, SeedError};
 use crate::spawn::{spawn, SpawnError};
-use crate::workload::{Mode, Workload};
+use crate::workload::{Mode, Receipts, Workload};
 use crate::zipf::ZipfError;
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,7 +86,20 @@ pub async fn run_command(args: RunArgs) -> Result<Summary, AppError> {
         }
     };
     // Built before anything starts: encoding 100k+ commands takes a moment of CPU.
-    let workload = Arc::new(Workload::new(&mode, &mix, args.recipients, args.zipf_s)?);
+    if args.receipts > 0.0 && args.mode != ModeArg::Pick {
+        return Err(AppError::Usage("--receipts needs --mode pick".into()));
+    }
+    let receipts = Receipts {
+        share: args.receipts,
+        inventory: args.numbers,
+    };
+    let workload = Arc::new(Workload::new(
+        &mode,
+        &mix,
+        args.recipients,
+        args.zipf_s,
+        Some(receipts),
+    )?);
 
     let spawned = match &args.spawn {
         Some(path) => {
@@ -161,6 +174,7 @@ pub async fn run_command(args: RunArgs) -> Result<Summary, AppError> {
         countries: mix.iter().map(|c| c.iso.to_string()).collect(),
         timeout_s: args.timeout.as_secs_f64(),
         rng_seed: args.rng_seed,
+        receipts: args.receipts,
     };
     if let Some(Err(e)) = &outcome.server_cpu {
         eprintln!("warning: no server CPU figure: {e}");

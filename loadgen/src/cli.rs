@@ -129,9 +129,13 @@ pub struct RunArgs {
     /// REST base URL for --seed-pool (ignored with --spawn).
     #[arg(long, default_value = "http://127.0.0.1:7401")]
     pub(crate) http: String,
-    /// Inventory size for --seed-pool.
+    /// Inventory size for --seed-pool, and where --receipts finds its senders.
     #[arg(long, default_value_t = 1_000)]
     pub(crate) numbers: u64,
+    /// Share of requests (0 to 1) that are delivery receipts (`REPORT`) for the recipient drawn,
+    /// from a number of the seeded inventory (--numbers) in its country; --mode pick only.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
+    pub(crate) receipts: f64,
 }
 
 /// Flags of `loadgen seed`.
@@ -201,6 +205,14 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
         _ => return Err(format!("bad duration unit in '{s}' (use ms, s, m or h)")),
     };
     Duration::try_from_secs_f64(secs).map_err(|_| format!("bad duration '{s}'"))
+}
+
+/// A share: a number from 0 to 1.
+fn parse_share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
+        _ => Err(format!("'{text}' is not a share from 0 to 1")),
+    }
 }
 
 fn parse_rate(s: &str) -> Result<f64, String> {

@@ -57,6 +57,7 @@ fn meta() -> RunMeta {
         countries: vec!["GB".into(), "US".into()],
         timeout_s: 5.0,
         rng_seed: 1,
+        receipts: 0.0,
     }
 }
 

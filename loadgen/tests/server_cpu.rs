@@ -29,8 +29,13 @@ fn numpool() -> PathBuf {
     next_to_loadgen
 }
 
-/// .ci/run's smoke run, `--out` left to `out`, in `cwd`.
-fn smoke_run(numpool: &PathBuf, cwd: &std::path::Path, out: Option<&std::path::Path>) {
+/// .ci/run's smoke run, `--out` left to `out`, in `cwd`, with `extra` flags.
+fn smoke_run(
+    numpool: &PathBuf,
+    cwd: &std::path::Path,
+    out: Option<&std::path::Path>,
+    extra: &[&str],
+) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_loadgen"));
     cmd.current_dir(cwd)
         .arg("run")
@@ -53,7 +58,8 @@ fn smoke_run(numpool: &PathBuf, cwd: &std::path::Path, out: Option<&std::path::P
             "--warmup",
             "1s",
             "--quiet",
-        ]);
+        ])
+        .args(extra);
     if let Some(out) = out {
         cmd.arg("--out").arg(out);
     }
@@ -73,7 +79,7 @@ fn a_spawned_servers_cpu_per_request_and_threads_are_in_results_json() {
     let numpool = numpool();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("smoke");
-    smoke_run(&numpool, dir.path(), Some(&out));
+    smoke_run(&numpool, dir.path(), Some(&out), &[]);
 
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
@@ -109,8 +115,8 @@ fn a_spawned_servers_cpu_per_request_and_threads_are_in_results_json() {
     );
 
     // Two runs without --out keep both results, each in its own directory.
-    smoke_run(&numpool, dir.path(), None);
-    smoke_run(&numpool, dir.path(), None);
+    smoke_run(&numpool, dir.path(), None, &[]);
+    smoke_run(&numpool, dir.path(), None, &[]);
     let mut runs: Vec<PathBuf> = std::fs::read_dir(dir.path().join("loadgen-out"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -122,4 +128,21 @@ fn a_spawned_servers_cpu_per_request_and_threads_are_in_results_json() {
         assert!(name.contains("Z-pick-2000rps"), "{name}");
         assert!(run.join("results.json").is_file() && run.join("latency.svg").is_file());
     }
+}
+
+#[test]
+fn receipts_mixed_into_a_pick_run_are_all_answered_ok() {
+    let numpool = numpool();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("receipts");
+    smoke_run(&numpool, dir.path(), Some(&out), &["--receipts", "0.5"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    // Every REPORT names a seeded sender, so none is refused (an unknown sender would be an
+    // `-ERR`, counted as an error).
+    assert_eq!(json["config"]["receipts"], 0.5, "{json}");
+    assert!(
+        json["ok"].as_u64().unwrap() > 3_000 && json["error_total"] == 0,
+        "{json}"
+    );
 }

@@ -59,6 +59,9 @@ pub struct RunMeta {
     pub timeout_s: f64,
     /// Seed of the random generators.
     pub rng_seed: u64,
+    /// Share of the requests that were delivery receipts (`REPORT`), 0 without them.
+    #[serde(default)]
+    pub receipts: f64,
 }
 
 /// Percentiles of one histogram, in microseconds.
