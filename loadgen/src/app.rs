@@ -93,7 +93,7 @@ pub async fn run_command(args: RunArgs) -> Result<Summary, AppError> {
         share: args.receipts,
         inventory: args.numbers,
     };
-    let workload = Arc::new(Workload::new(
+    let workload = Arc::new(Workload::with_receipts(
         &mode,
         &mix,
         args.recipients,

@@ -122,9 +122,19 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// Commands for `recipients` recipients over `mix`, drawn with Zipf exponent `zipf_s`, and
-    /// `receipts` mixed in when given. `Ping` has a single command whatever the recipient count.
+    /// Commands for `recipients` recipients over `mix`, drawn with Zipf exponent `zipf_s`. `Ping`
+    /// has a single command whatever the recipient count.
     pub fn new(
+        mode: &Mode,
+        mix: &[Country],
+        recipients: u64,
+        zipf_s: f64,
+    ) -> Result<Self, ZipfError> {
+        Self::with_receipts(mode, mix, recipients, zipf_s, None)
+    }
+
+    /// [`Workload::new`] with `receipts` mixed in when given.
+    pub fn with_receipts(
         mode: &Mode,
         mix: &[Country],
         recipients: u64,
@@ -190,7 +200,7 @@ mod tests {
     #[test]
     fn commands_are_the_right_resp_frames() {
         let mix = parse_mix("GB,US").unwrap();
-        let pick = Workload::new(&Mode::Pick { pool: "p1".into() }, &mix, 3, 1.0, None).unwrap();
+        let pick = Workload::new(&Mode::Pick { pool: "p1".into() }, &mix, 3, 1.0).unwrap();
         assert_eq!(pick.commands.ends.len(), 3);
         let to = mix_recipient(&mix, 1);
         let expected = format!("*3\r\n$4\r\nPICK\r\n$2\r\np1\r\n${}\r\n{to}\r\n", to.len());
@@ -206,7 +216,7 @@ mod tests {
             b"*5\r\n$7\r\nEVALSHA\r\n$3\r\nabc\r\n$1\r\n0\r\n$2\r\np1\r\n$4\r\n4474\r\n"
         );
 
-        let ping = Workload::new(&Mode::Ping, &mix, 1_000, 1.0, None).unwrap();
+        let ping = Workload::new(&Mode::Ping, &mix, 1_000, 1.0).unwrap();
         assert_eq!(ping.commands.ends.len(), 1);
         let mut out = Vec::new();
         ping.append_next(&mut StdRng::seed_from_u64(1), &mut out);
@@ -216,7 +226,7 @@ mod tests {
     #[test]
     fn appended_commands_come_from_the_set() {
         let mix = parse_mix("DE").unwrap();
-        let w = Workload::new(&Mode::Pick { pool: "p".into() }, &mix, 50, 1.0, None).unwrap();
+        let w = Workload::new(&Mode::Pick { pool: "p".into() }, &mix, 50, 1.0).unwrap();
         let mut rng = StdRng::seed_from_u64(3);
         for _ in 0..200 {
             let mut out = Vec::new();
