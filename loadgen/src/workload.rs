@@ -242,7 +242,7 @@ mod tests {
             share: 0.3,
             inventory: 10,
         };
-        let w = Workload::new(
+        let w = Workload::with_receipts(
             &Mode::Pick { pool: "p".into() },
             &mix,
             100,
