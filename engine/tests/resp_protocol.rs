@@ -205,7 +205,7 @@ fn commands_clients_send_at_start() {
         b"-ERR DB index is out of range\r\n",
     );
     exchange(&mut s, &command(&["ECHO", "hi"]), b"$2\r\nhi\r\n");
-    exchange(&mut s, &command(&["COMMAND", "COUNT"]), b":13\r\n");
+    exchange(&mut s, &command(&["COMMAND", "COUNT"]), b":14\r\n");
     exchange(
         &mut s,
         &command(&["COMMAND", "INFO", "PICK", "nope"]),
@@ -215,8 +215,8 @@ fn commands_clients_send_at_start() {
     s.write_all(&command(&["COMMAND", "DOCS"])).unwrap();
     assert_eq!(
         read_line(&mut s),
-        "*26\r\n",
-        "a flat map of 13 commands in RESP2"
+        "*28\r\n",
+        "a flat map of 14 commands in RESP2"
     );
 }
 
@@ -600,4 +600,67 @@ fn sigterm_stops_the_server_cleanly() {
     let status = server.terminate();
     assert!(status.success(), "{status:?}");
     assert!(read_to_close(&mut s).is_empty());
+}
+
+#[tokio::test]
+async fn resolve_names_the_pools_whose_conversation_is_on_our_number() {
+    let server = Numpool::start(&[]);
+    let api = support::rest::Api::new(&server);
+    const OURS: &str = "447700900001";
+    const THEIRS: &str = "447911123456";
+    api.own(&[OURS, "447700900002"]).await;
+    for (pool, numbers) in [("a", [OURS]), ("b", [OURS]), ("c", ["447700900002"])] {
+        api.create_pool(pool, serde_json::json!({})).await;
+        let added = api
+            .post(
+                &format!("/pools/{pool}/numbers"),
+                serde_json::json!({ "numbers": numbers }),
+            )
+            .await;
+        assert!(added.status.is_success(), "{added:?}");
+    }
+    let mut s = support::raw::authed_as(server.resp, support::KEY, support::SECRET);
+    for pool in ["a", "b", "c"] {
+        s.write_all(&command(&["PICK", pool, THEIRS])).unwrap();
+        read_line(&mut s);
+        read_line(&mut s);
+    }
+    // Pools a and b hold the conversation on our number; c's is on another number.
+    exchange(
+        &mut s,
+        &command(&["RESOLVE", OURS, &format!("+{THEIRS}")]),
+        b"*2\r\n$1\r\na\r\n$1\r\nb\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["RESOLVE", OURS, "447911000000"]),
+        b"*0\r\n",
+    );
+    exchange(&mut s, &command(&["STICKY.DEL", "a", THEIRS]), b":1\r\n");
+    exchange(
+        &mut s,
+        &command(&["RESOLVE", OURS, THEIRS]),
+        b"*1\r\n$1\r\nb\r\n",
+    );
+    // A number the account does not own is in no pool: nothing, not an error.
+    exchange(
+        &mut s,
+        &command(&["RESOLVE", "447700900999", THEIRS]),
+        b"*0\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["RESOLVE", "abc", THEIRS]),
+        b"-ERR invalid sender 'abc'\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["RESOLVE", OURS, "12"]),
+        b"-ERR invalid recipient '12'\r\n",
+    );
+    exchange(
+        &mut s,
+        &command(&["RESOLVE", OURS]),
+        b"-ERR wrong number of arguments for 'resolve' command\r\n",
+    );
 }

@@ -1,11 +1,13 @@
-//! How many conversations each pool still has on an owned number (DESIGN §3.4: an operator
-//! draining a number watches them go). Each pool's actor counts its mappings per number as they
-//! come and go, so the answer is one read per pool, never a scan that would stall its picks.
+//! Conversations across an account's pools: how many each pool still has on an owned number
+//! (DESIGN §3.4: an operator draining a number watches them go), and which pools hold the
+//! conversation between one of its numbers and a recipient (§3.6, `RESOLVE`: where an inbound
+//! reply belongs). Each pool's actor counts its mappings per number as they come and go, so
+//! either answer is one read per pool holding the number, never a scan that would stall picks.
 
 use std::collections::BTreeMap;
 
 use super::{AccountHandle, Engine, EngineError, Unavailable};
-use crate::actors::messages::Conversations;
+use crate::actors::messages::{Conversations, StickyGet};
 use numpool_core::model::{Msisdn, PoolId};
 
 /// Conversations per pool holding a number; pools without the number are absent.
@@ -49,5 +51,34 @@ impl Engine {
             .iter()
             .map(|n| per_number.remove(n).unwrap_or_default())
             .collect())
+    }
+}
+
+impl Engine {
+    /// The pools (in id order) whose sticky table maps `theirs` to `ours`: the conversations an
+    /// inbound message from `theirs` to `ours` belongs to. Only pools holding `ours` are asked,
+    /// all before any answer is awaited, and the admin lock is let go before the answers come.
+    pub(crate) async fn resolve(
+        &self,
+        account: &AccountHandle,
+        ours: Msisdn,
+        theirs: Msisdn,
+    ) -> Result<Vec<PoolId>, EngineError> {
+        let asks: Vec<_> = {
+            let data = account.0.admin.lock().await;
+            data.pools
+                .iter()
+                .filter(|(_, entry)| entry.members.contains(&ours))
+                .map(|(pool_id, entry)| (pool_id.clone(), entry.addr.send(StickyGet(theirs))))
+                .collect()
+        };
+        let mut pools = Vec::new();
+        for (pool_id, answer) in asks {
+            let sender = answer.await.map_err(Unavailable::of(pool_id.as_str()))?;
+            if sender == Some(ours) {
+                pools.push(pool_id);
+            }
+        }
+        Ok(pools)
     }
 }

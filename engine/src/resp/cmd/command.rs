@@ -30,6 +30,7 @@ const COMMANDS: &[Spec] = &[
     Spec { name: "sticky.get", arity: 3, flags: &["readonly", "fast"], summary: "The sender mapped to a recipient." },
     Spec { name: "sticky.del", arity: 3, flags: &["write", "fast"], summary: "Forgets a recipient's mapping." },
     Spec { name: "report", arity: -4, flags: &["write", "fast"], summary: "Counts a delivery receipt for its sender." },
+    Spec { name: "resolve", arity: 3, flags: &["readonly", "fast"], summary: "The pools whose conversation with a number is on one of ours." },
     Spec { name: "info", arity: -1, flags: &["stale"], summary: "Server and pool figures." },
     Spec { name: "echo", arity: 2, flags: &["fast"], summary: "The message back." },
     Spec { name: "select", arity: 2, flags: &["fast"], summary: "Selects database 0, the only one." },

@@ -13,6 +13,7 @@ pub mod pick;
 mod ping;
 mod quit;
 mod report;
+mod resolve;
 mod select;
 mod sticky_del;
 mod sticky_get;
@@ -27,6 +28,7 @@ pub(crate) use pick::Pick;
 use ping::Ping;
 use quit::Quit;
 use report::Report;
+use resolve::Resolve;
 use select::Select;
 use sticky_del::StickyDel;
 use sticky_get::StickyGet;
@@ -70,6 +72,8 @@ pub(crate) enum AccountCommand<'a> {
     Command(Command<'a>),
     /// `REPORT <sender> <to> <outcome> [ERRCODE <n>]`.
     Report(Report<'a>),
+    /// `RESOLVE <our_number> <their_number>`.
+    Resolve(Resolve),
 }
 
 /// One parsed request of an authenticated connection.
@@ -140,6 +144,8 @@ pub(crate) enum CommandError<'a> {
     Unknown(&'a [u8]),
     /// The recipient is not an E.164 number.
     InvalidRecipient(&'a str),
+    /// One of the account's numbers, as a command names it, is not an E.164 number.
+    InvalidSender(&'a str),
 }
 
 impl From<ParseError> for CommandError<'_> {
@@ -158,6 +164,9 @@ impl CommandError<'_> {
                 String::from_utf8_lossy(name)
             )),
             CommandError::InvalidRecipient(to) => write_invalid_recipient(out, to),
+            CommandError::InvalidSender(sender) => {
+                out.error_fmt(format_args!("ERR invalid sender '{sender}'"))
+            }
         }
     }
 }
@@ -260,6 +269,7 @@ impl<'a> Request<'a> {
             "select" => AccountCommand::Select(Select::parse(&mut cursor)?),
             "command" => AccountCommand::Command(Command::parse(&mut cursor)?),
             "report" => AccountCommand::Report(Report::parse(&mut cursor)?),
+            "resolve" => AccountCommand::Resolve(Resolve::parse(&mut cursor)?),
             _ => return Err(CommandError::Unknown(cursor.raw_command_name())),
         };
         Ok(Request::Account(command))
@@ -277,6 +287,7 @@ impl AccountCommand<'_> {
             AccountCommand::Select(select) => select.apply(out),
             AccountCommand::Command(command) => command.apply(out),
             AccountCommand::Report(report) => report.apply(ctx, out).await,
+            AccountCommand::Resolve(resolve) => resolve.apply(ctx, out).await,
         }
     }
 }
