@@ -78,6 +78,32 @@ async fn status_drains_then_suspends_a_number_through_rest_and_resp() {
         assert_eq!(pick(&mut con, &to).unwrap(), SECOND, "no new conversation");
     }
 
+    // The pool's own view of the number: its status and the pool's conversations on it.
+    let in_pool = api.get(&format!("/pools/p/numbers/{FIRST}")).await;
+    assert_eq!(in_pool.status, StatusCode::OK, "{in_pool:?}");
+    assert_eq!(
+        (
+            &in_pool.body["status"],
+            &in_pool.body["conversations"],
+            &in_pool.body["health"]["state"]
+        ),
+        (&json!("draining"), &json!(kept.len()), &json!("healthy"))
+    );
+    // Not a pool's number, or no such pool: 404; not a number: 400 naming it.
+    api.create_pool("q", json!({})).await;
+    api.get(&format!("/pools/q/numbers/{FIRST}"))
+        .await
+        .problem(404, "not-found");
+    api.get(&format!("/pools/nope/numbers/{FIRST}"))
+        .await
+        .problem(404, "not-found");
+    api.get("/pools/p/numbers/447700999999")
+        .await
+        .problem(404, "not-found");
+    let bad = api.get("/pools/p/numbers/abc").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{bad:?}");
+    assert_eq!(bad.invalid_names(), ["number"]);
+
     // Suspended: each conversation moves at its next message.
     set_status(&api, FIRST, "suspended").await;
     assert_eq!(pick(&mut con, &kept[0]).unwrap(), SECOND);

@@ -141,7 +141,8 @@ fn routes(cfg: &mut web::ServiceConfig, metrics_here: bool) {
                         .route(web::post().to(numbers::remove_many)),
                 )
                 .service(
-                    resource("/pools/{pool_id}/numbers/{number}", "DELETE")
+                    resource("/pools/{pool_id}/numbers/{number}", "GET, DELETE")
+                        .route(web::get().to(numbers::get_one))
                         .route(web::delete().to(numbers::remove_one)),
                 )
                 .service(

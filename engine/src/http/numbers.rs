@@ -12,9 +12,10 @@ use super::paging::PageRequest;
 use super::pools::PoolPath;
 use super::problem::{
     ErrorItem, NumbersError, Problem, ProblemBody, ADD_NUMBER_FAILURE, ADD_PARTIAL_FAILURE,
-    DELETE_PARTIAL_FAILURE, DELETION_FAILURE, MISSING_NUMBER, MISSING_SUBSCRIPTION,
+    DELETE_PARTIAL_FAILURE, DELETION_FAILURE, MISSING_NUMBER, MISSING_SUBSCRIPTION, NOT_FOUND,
     NUMBER_DELETION_ERROR,
 };
+use super::time::rfc3339;
 use super::{parse_path_number, pool_href, AnswerResult};
 use crate::engine::{AddOutcome, Engine, RemoveOutcome};
 use numpool_core::model::Msisdn;
@@ -132,6 +133,44 @@ pub(crate) async fn remove_many(
         .with_errors(vec![ErrorItem::Wrapped { error: missing }]);
     Ok(HttpResponse::build(StatusCode::MULTI_STATUS)
         .json(json!({ "numbers": split.done, "error": error })))
+}
+
+/// `GET …/pools/{pool_id}/numbers/{number}` (a numpool extension): the number as the pool sees
+/// it: its status, its health state under the thresholds the pool judges by (DESIGN §3.4), and
+/// the pool's conversations on it. 404 when the pool does not exist or does not hold it.
+pub(crate) async fn get_one(
+    engine: web::Data<Engine>,
+    caller: Caller,
+    path: web::Path<PoolNumberPath>,
+) -> AnswerResult {
+    let number = parse_path_number("number", &path.number)?;
+    let pool = engine.get_pool(&caller.account, &path.pool_id).await?;
+    let not_in_pool = || {
+        Problem::new(StatusCode::NOT_FOUND, NOT_FOUND)
+            .detail(format!("Number {number} is not in pool '{}'", path.pool_id))
+    };
+    let owned = engine
+        .get_number(&caller.account, number)
+        .await
+        .map_err(|_| not_in_pool())?;
+    let conversations = engine.conversations(&caller.account, &[number]).await?;
+    let Some(&count) = conversations[0].get(pool.pool_id.as_str()) else {
+        return Err(not_in_pool());
+    };
+    let health = engine.health(&caller.account, &[number]).await[0];
+    let pool_href = pool_href(caller.account.id(), pool.pool_id.as_str());
+    Ok(HttpResponse::Ok().json(json!({
+        "number": number.to_string(),
+        "pool_id": pool.pool_id.as_str(),
+        "status": owned.status,
+        // Pools judge by the default thresholds until they can set their own.
+        "health": {
+            "state": health.state.as_str(),
+            "since": health.since.map(rfc3339),
+        },
+        "conversations": count,
+        "_links": { "self": { "href": format!("{pool_href}/numbers/{number}") } },
+    })))
 }
 
 /// `DELETE …/pools/{pool_id}/numbers/{number}`: 204, or 400 `#number-deletion-error` when the
