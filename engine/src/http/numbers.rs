@@ -159,9 +159,9 @@ pub(crate) async fn get_one(
     };
     let health = engine.health(&caller.account, &[number]).await[0];
     let pool_href = pool_href(caller.account.id(), pool.pool_id.as_str());
+    // The path names the pool and the number (and so does the self link): the body is what
+    // the pool knows of it.
     Ok(HttpResponse::Ok().json(json!({
-        "number": number.to_string(),
-        "pool_id": pool.pool_id.as_str(),
         "status": owned.status,
         // Pools judge by the default thresholds until they can set their own.
         "health": {
