@@ -171,12 +171,19 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403
 [phases.stateful.generation]
 mode = "positive"
 TOML
+# - Against Vonage's spec only: numpool answers methods of its own on some of the spec's paths
+#   (GET on `…/pools/{pool_id}/numbers/{number}`, its view of a pool's number), so the `Allow`
+#   header there names methods Vonage's spec does not list. The run with numpool's own document
+#   (NUMPOOL_SPEC=docs/openapi.json, which lists them) keeps the Allow check on every path.
+excluded=()
+[[ -n ${NUMPOOL_SPEC:-} ]] || excluded=(--exclude-checks allow_header_conformance)
 
 cd "$work"
 schemathesis --config-file "$work/schemathesis.toml" run "$run_spec" \
     --url "http://$http" \
     --auth "$key:$secret" \
     --checks all \
+    "${excluded[@]}" \
     --max-examples "$examples" \
     --seed "$seed" \
     --generation-database none \
