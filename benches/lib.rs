@@ -2,7 +2,7 @@
 //! countries, and recipients in the same countries.
 
 use numpool_core::model::{Msisdn, NumberSpec, OwnedNumber, PoolSettings};
-use numpool_core::select::{pick, PickRequest, PoolState};
+use numpool_core::select::{pick, Now, PickRequest, PoolState};
 
 /// 30 countries by calling code, each followed by enough digits to make a plausible mobile
 /// number: the P1 country mix.
@@ -57,7 +57,8 @@ pub fn assign(state: &mut PoolState, count: u64, now: u32) {
             to: recipient(i),
             from: None,
             network: None,
+            segments: 1,
         };
-        pick(state, &request, now).expect("pool covers every country");
+        pick(state, &request, Now::from_unix_secs(now)).expect("pool covers every country");
     }
 }

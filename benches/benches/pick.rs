@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use numpool_benches::{assign, pool_in_30_countries, recipient};
-use numpool_core::select::{pick, PickRequest, Reason};
+use numpool_core::select::{pick, Now, PickRequest, Reason};
 
 const MAPPINGS: u64 = 1_000_000;
 const NOW: u32 = 1_800_000_000;
@@ -25,8 +25,9 @@ fn p1(c: &mut Criterion) {
                 to: recipient(i),
                 from: None,
                 network: None,
+                segments: 1,
             };
-            let hit = pick(&mut state, &request, NOW).expect("mapped");
+            let hit = pick(&mut state, &request, Now::from_unix_secs(NOW)).expect("mapped");
             // A miss would be a new assignment, and this would time the wrong path.
             assert_eq!(hit.reason, Reason::Sticky, "recipient {i} has a mapping");
             hit
@@ -42,8 +43,9 @@ fn p1(c: &mut Criterion) {
                 to: recipient(fresh),
                 from: None,
                 network: None,
+                segments: 1,
             };
-            pick(&mut state, &request, NOW).expect("pool covers every country")
+            pick(&mut state, &request, Now::from_unix_secs(NOW)).expect("pool covers every country")
         })
     });
     group.finish();

@@ -52,6 +52,9 @@ pub(crate) fn owned_number(image: &NumberImage) -> Result<OwnedNumber, InvalidIm
         kind,
         weight: Some(image.weight),
         status: Some(status),
+        mps: None,
+        burst: None,
+        daily_new_conversations: None,
     })
     .map_err(|e| invalid("number", e))
 }
