@@ -230,7 +230,8 @@ pub(crate) async fn get(
 }
 
 /// `PUT …/numbers/{number}`: adds the number or replaces its details (`network`, `type`,
-/// `weight`, `status`; an absent one takes its default); pools holding it see the new details.
+/// `weight`, `status`, `mps`, `burst`, `daily_new_conversations`; an absent one takes its
+/// default); pools holding it see the new details.
 pub(crate) async fn put(
     engine: web::Data<Engine>,
     caller: Caller,
@@ -245,7 +246,8 @@ pub(crate) async fn put(
 }
 
 /// `PATCH …/numbers/{number}`: changes only the details the body names (`network`, `type`,
-/// `weight`, `status`) of a number already owned; 200 with the number as it now is.
+/// `weight`, `status`, `mps`, `burst`, `daily_new_conversations`) of a number already owned;
+/// 200 with the number as it now is.
 pub(crate) async fn patch(
     engine: web::Data<Engine>,
     caller: Caller,
