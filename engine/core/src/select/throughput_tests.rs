@@ -241,3 +241,34 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_rejection_names_every_reason_that_applies() {
+    let all = Ineligible {
+        suspended: 1,
+        draining: 2,
+        at_allowance: 3,
+    };
+    assert_eq!(
+        all.to_string(),
+        "suspended, draining or at its daily allowance"
+    );
+    let two = Ineligible {
+        suspended: 0,
+        ..all
+    };
+    assert_eq!(two.to_string(), "draining or at its daily allowance");
+}
+
+#[test]
+fn new_limits_reach_the_pool_and_its_bookings_stay() {
+    let mut state = predictable([limited(GB[0], 1.0, 1, None)]);
+    pick_to(&mut state, "447911123456").unwrap();
+    // The operator raises the burst: the booked message still counts against it.
+    state.upsert([limited(GB[0], 1.0, 2, None)]);
+    assert_eq!(pick_to(&mut state, "447911123456").unwrap().wait_ms, 0);
+    assert_eq!(pick_to(&mut state, "447911123456").unwrap().wait_ms, 1_000);
+    // Unlimited again: no wait at all.
+    state.upsert([owned(GB[0], None)]);
+    assert_eq!(pick_to(&mut state, "447911123456").unwrap().wait_ms, 0);
+}
