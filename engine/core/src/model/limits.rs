@@ -1,7 +1,7 @@
 //! A number's throughput limits (DESIGN §3.1, §3.4): how fast it may send and how many new
 //! conversations it may start a day. Set by the operator; numpool applies none by itself.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::InvalidInput;
 
@@ -13,8 +13,8 @@ pub const MAX_MPS: f64 = 100_000.0;
 const MICROS_PER_SECOND: f64 = 1_000_000.0;
 
 /// Messages per second, a finite decimal in `(0, MAX_MPS]`.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
-#[serde(try_from = "f64", into = "f64")]
+#[derive(Clone, Copy, Debug, Serialize)]
+#[serde(into = "f64")]
 pub struct Mps(f64);
 
 impl Mps {
@@ -48,14 +48,6 @@ impl PartialEq for Mps {
 }
 
 impl Eq for Mps {}
-
-impl TryFrom<f64> for Mps {
-    type Error = InvalidInput;
-
-    fn try_from(mps: f64) -> Result<Self, Self::Error> {
-        Mps::new(mps)
-    }
-}
 
 impl From<Mps> for f64 {
     fn from(mps: Mps) -> f64 {
