@@ -1,8 +1,8 @@
 //! Fixtures shared by numpool's benches (DESIGN §8): the P1 pool of 1,000 numbers in 30
 //! countries, and recipients in the same countries.
 
-use numpool_core::model::{Msisdn, NumberSpec, OwnedNumber, PoolSettings};
-use numpool_core::select::{pick, PickRequest, PoolState};
+use numpool_core::model::{Limits, Mps, Msisdn, NumberSpec, OwnedNumber, PoolSettings};
+use numpool_core::select::{pick, Now, PickRequest, PoolState};
 
 /// 30 countries by calling code, each followed by enough digits to make a plausible mobile
 /// number: the P1 country mix.
@@ -39,6 +39,28 @@ pub fn pool_in_30_countries(count: u64) -> PoolState {
     state
 }
 
+/// [`pool_in_30_countries`] with throughput limits on every number: 10 messages per second
+/// (most countries' common limit), a burst of 10, and a daily allowance of new conversations
+/// that the P1 fixture's 1M mappings (1,000 per number) stay below, so each pick pays for the
+/// rate check, the charge and the daily count.
+pub fn limited_pool_in_30_countries(count: u64) -> PoolState {
+    let limits = Limits {
+        mps: Some(Mps::new(10.0).expect("valid rate")),
+        burst: 10,
+        daily_new_conversations: Some(1_000_000),
+    };
+    let mut state = PoolState::new(PoolSettings::default());
+    state.upsert(
+        numbers_in_30_countries(count)
+            .into_iter()
+            .map(|mut number| {
+                number.limits = limits;
+                number
+            }),
+    );
+    state
+}
+
 /// The `i`-th recipient: countries in turn, distinct for every `i`.
 pub fn recipient(i: u64) -> Msisdn {
     number(COUNTRY_PREFIXES[(i % 30) as usize], 5_000_000 + i)
@@ -50,14 +72,15 @@ pub fn dense_recipient(i: u64) -> Msisdn {
     number(COUNTRY_PREFIXES[(i % 30) as usize], i / 30)
 }
 
-/// Records a mapping for recipients `0..count` (new assignments), as the P1 fixture's 1M.
-pub fn assign(state: &mut PoolState, count: u64, now: u32) {
+/// Records a mapping for recipients `0..count` (new assignments), as the P1 fixture's 1M, the
+/// clock starting at `start` and moving `step_us` per pick (so limited numbers stay free);
+/// returns the clock after the last.
+pub fn assign(state: &mut PoolState, count: u64, start: Now, step_us: u64) -> Now {
+    let mut now_us = start.unix_micros();
     for i in 0..count {
-        let request = PickRequest {
-            to: recipient(i),
-            from: None,
-            network: None,
-        };
-        pick(state, &request, now).expect("pool covers every country");
+        let request = PickRequest::to(recipient(i));
+        pick(state, &request, Now::from_unix_micros(now_us)).expect("pool covers every country");
+        now_us += step_us;
     }
+    Now::from_unix_micros(now_us)
 }

@@ -1,4 +1,5 @@
-//! Coarse wall-clock time for sticky last-use stamps and pool timestamps.
+//! Wall-clock time: coarse for sticky last-use stamps and pool timestamps, in microseconds for
+//! throughput.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -8,6 +9,15 @@ pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// Microseconds since the Unix epoch (0 before 1970): a pick batch's one clock read, fine
+/// enough for throughput (DESIGN §3.2 rule 6). Wall-clock, as daily allowances count UTC days;
+/// a clock stepped back only makes numbers look busier for that long.
+pub(crate) fn unix_now_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// [`unix_now`] as the `u32` the sticky table stores.

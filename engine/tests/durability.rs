@@ -399,13 +399,23 @@ fn golden_snapshot_v1_decodes() {
     assert_eq!(snapshot.state, golden_image());
 }
 
-/// The checked-in snapshot of format version 2, the current one (numbers with a status).
+/// The checked-in snapshot of format version 2 (numbers with a status, no limits): every
+/// number unlimited.
 #[test]
 fn golden_snapshot_v2_decodes() {
     let snapshot = numpool_snapshots::read_snapshot::<StateImage>(&golden_path(2))
         .expect("golden snapshot decodes");
     assert_eq!((snapshot.version, snapshot.seq), (2, 1));
     assert_eq!(snapshot.state, golden_image_v2());
+}
+
+/// The checked-in snapshot of format version 3, the current one (numbers with limits).
+#[test]
+fn golden_snapshot_v3_decodes() {
+    let snapshot = numpool_snapshots::read_snapshot::<StateImage>(&golden_path(3))
+        .expect("golden snapshot decodes");
+    assert_eq!((snapshot.version, snapshot.seq), (3, 1));
+    assert_eq!(snapshot.state, golden_image_v3());
 }
 
 /// A data directory numpool wrote before numbers had a status (format 1) starts as it was,
@@ -480,7 +490,17 @@ fn regenerate_golden_snapshot() {
     let dir = path.parent().unwrap();
     std::fs::create_dir_all(dir).unwrap();
     let _ = std::fs::remove_file(&path);
-    numpool_snapshots::write_snapshot(dir, 1, &golden_image_v2()).unwrap();
+    numpool_snapshots::write_snapshot(dir, 1, &golden_image_v3()).unwrap();
+}
+
+/// The golden state of version 3: version 2's with limits on one number.
+fn golden_image_v3() -> StateImage {
+    let mut image = golden_image_v2();
+    let number = &mut image.accounts[0].numbers[0];
+    number.mps_bits = Some(1.5f64.to_bits());
+    number.burst = 3;
+    number.daily_new_conversations = Some(100);
+    image
 }
 
 /// The golden state of version 2: version 1's with one number suspended and an opt-out signal.
@@ -508,6 +528,9 @@ fn golden_image() -> StateImage {
                     kind: Some("mobile".into()),
                     weight: 2,
                     status: "active".into(),
+                    mps_bits: None,
+                    burst: 1,
+                    daily_new_conversations: None,
                 },
                 NumberImage {
                     number: 14155550101,
@@ -515,6 +538,9 @@ fn golden_image() -> StateImage {
                     kind: None,
                     weight: 1,
                     status: "active".into(),
+                    mps_bits: None,
+                    burst: 1,
+                    daily_new_conversations: None,
                 },
             ],
             pools: vec![PoolImage {

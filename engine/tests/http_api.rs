@@ -726,7 +726,16 @@ async fn http_picks_and_sticky_mappings() {
     let second = api
         .post("/pools/p/pick", json!({ "to": "447911123456" }))
         .await;
-    assert_eq!(second.body, json!({ "from": sender, "reason": "sticky" }));
+    assert_eq!(
+        (
+            &second.body["from"],
+            &second.body["reason"],
+            &second.body["wait_ms"]
+        ),
+        (&json!(sender), &json!("sticky"), &json!(0)),
+        "a number without mps never waits"
+    );
+    assert!(second.body["send_after"].as_str().unwrap().ends_with('Z'));
 
     let mapping = api.get("/pools/p/sticky/447911123456").await;
     assert_eq!(
@@ -770,8 +779,12 @@ async fn http_picks_and_sticky_mappings() {
         )
         .await;
     assert_eq!(
-        custom.body,
-        json!({ "from": "Acme", "reason": "custom_from" })
+        (
+            &custom.body["from"],
+            &custom.body["reason"],
+            &custom.body["wait_ms"]
+        ),
+        (&json!("Acme"), &json!("custom_from"), &json!(0))
     );
 
     // Invalid requests are 400 naming the field; an unknown pool is 404.

@@ -13,7 +13,7 @@ use numpool::durability::FsyncPolicy;
 use numpool::engine::{AccountLimits, Engine, SnapshotReport};
 use numpool_benches::{dense_recipient, numbers_in_30_countries, pool_in_30_countries};
 use numpool_core::model::{Account, AccountId, PoolId, PoolSettings};
-use numpool_core::select::{pick, PickRequest};
+use numpool_core::select::{pick, Now, PickRequest};
 
 /// The DESIGN's table size.
 const DEFAULT_MAPPINGS: u64 = 10_000_000;
@@ -93,16 +93,18 @@ fn p5(mappings: u64) -> P5 {
         to: dense_recipient(mappings),
         from: None,
         network: None,
+        segments: 1,
     };
-    pick(&mut state, &warm, 0).expect("warm-up pick");
+    pick(&mut state, &warm, Now::from_unix_secs(0)).expect("warm-up pick");
     let before = rss_bytes();
     for i in 0..mappings {
         let request = PickRequest {
             to: dense_recipient(i),
             from: None,
             network: None,
+            segments: 1,
         };
-        pick(&mut state, &request, 0).expect("pool covers every country");
+        pick(&mut state, &request, Now::from_unix_secs(0)).expect("pool covers every country");
     }
     let rss_delta = rss_bytes().saturating_sub(before);
     assert_eq!(

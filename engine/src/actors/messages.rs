@@ -17,6 +17,8 @@ pub(crate) struct PickJob {
     pub(crate) from: Option<Box<str>>,
     /// The recipient's network, if known.
     pub(crate) network: Option<Box<str>>,
+    /// The message's SMS parts, charged to the sender's throughput.
+    pub(crate) segments: u32,
 }
 
 impl PickJob {
@@ -26,6 +28,7 @@ impl PickJob {
             to: request.to,
             from: request.from.map(Box::from),
             network: request.network.map(Box::from),
+            segments: request.segments,
         }
     }
 
@@ -35,6 +38,7 @@ impl PickJob {
             to: self.to,
             from: self.from.as_deref(),
             network: self.network.as_deref(),
+            segments: self.segments,
         }
     }
 }

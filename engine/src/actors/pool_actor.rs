@@ -13,11 +13,11 @@ use super::messages::{
     Conversations, CopyShard, PickBatch, PickRefusal, Remove, SetSettings, StickyDel, StickyGet,
     StickyMapping, Stop, Upsert,
 };
-use crate::clock::unix_now_u32;
+use crate::clock::{unix_now_micros, unix_now_u32};
 use crate::durability::image::{Record, StickyImage};
 use crate::durability::{Durability, StorageFailure, Ticket};
 use numpool_core::model::Msisdn;
-use numpool_core::select::{pick, Pick, PickError, PoolState, Reason, Sender};
+use numpool_core::select::{pick, Now, Pick, PickError, PoolState, Reason, Sender};
 use numpool_core::sticky::SHARDS;
 
 /// Mailbox size: callers may have many batches in flight at once; a bigger mailbox lets them
@@ -165,8 +165,9 @@ impl Handler<PickBatch> for PoolActor {
     /// policy says (and any mapping a hit relies on, too). If they cannot be, the mappings are
     /// withdrawn and those answers become storage refusals.
     fn handle(&mut self, batch: PickBatch, _: &mut Self::Context) -> Self::Result {
-        // One clock read per batch: last-use stamps are coarse anyway.
-        let now = unix_now_u32();
+        // One clock read per batch: last-use stamps are coarse anyway, and throughput charges
+        // of one batch share its instant.
+        let now = Now::from_unix_micros(unix_now_micros());
         let outcomes: Vec<_> = batch
             .0
             .iter()
@@ -204,7 +205,7 @@ impl Handler<PickBatch> for PoolActor {
                     mapping: StickyImage {
                         to: to.get(),
                         sender: sender.get(),
-                        last_use: now,
+                        last_use: now.secs(),
                     },
                 })
                 .collect();
@@ -346,6 +347,7 @@ fn new_assignment(state: &PoolState, outcome: &Result<Pick, PickError>) -> Optio
         Ok(Pick {
             sender: Sender::Number(number),
             reason,
+            ..
         }) if state.settings().predictable_sender_preferred && *reason != Reason::Sticky => {
             Some(*number)
         }

@@ -34,6 +34,9 @@ pub fn number_image(number: &OwnedNumber) -> NumberImage {
         kind: number.kind.map(|k| k.as_str().to_owned()),
         weight: number.weight,
         status: number.status.as_str().to_owned(),
+        mps_bits: number.limits.mps.map(|mps| mps.get().to_bits()),
+        burst: number.limits.burst,
+        daily_new_conversations: number.limits.daily_new_conversations,
     }
 }
 
@@ -52,6 +55,9 @@ pub(crate) fn owned_number(image: &NumberImage) -> Result<OwnedNumber, InvalidIm
         kind,
         weight: Some(image.weight),
         status: Some(status),
+        mps: image.mps_bits.map(f64::from_bits),
+        burst: Some(image.burst),
+        daily_new_conversations: image.daily_new_conversations,
     })
     .map_err(|e| invalid("number", e))
 }

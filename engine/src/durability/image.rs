@@ -1,13 +1,15 @@
 //! The persisted shapes (DESIGN §6): the state image a snapshot holds and the journal's
 //! records. Plain data with bincode's native derive, kept apart from the model types so that a
 //! refactor of the model cannot silently change the on-disk format (the golden tests guard it).
-//! This is format version 2; `image_v1` keeps the shapes version 1 wrote, which are still read.
+//! This is format version 3; `image_v1` and `image_v2` keep the shapes older versions wrote,
+//! which are still read.
 
 use bincode::de::{Decode, Decoder};
 use bincode::error::DecodeError;
 use bincode::Encode;
 
 use super::image_v1::{NumberImageV1, StateImageV1};
+use super::image_v2::{NumberImageV2, StateImageV2};
 
 /// Everything numpool keeps: inventories, pools and sticky tables of every account. Decoded
 /// with the snapshot's format version as context: a version-1 payload is read in its own shape
@@ -24,6 +26,7 @@ impl Decode<u32> for StateImage {
     fn decode<D: Decoder<Context = u32>>(decoder: &mut D) -> Result<Self, DecodeError> {
         match *decoder.context() {
             1 => StateImageV1::decode(decoder).map(StateImage::from),
+            2 => StateImageV2::decode(decoder).map(StateImage::from),
             _ => Ok(StateImage {
                 next_pool_uid: u64::decode(decoder)?,
                 accounts: Vec::decode(decoder)?,
@@ -69,6 +72,13 @@ pub struct NumberImage {
     pub weight: u32,
     /// The status as its API name (`active`, `draining`, `suspended`).
     pub status: String,
+    /// Messages per second as the bits of its `f64` (exact, and keeps the image `Eq`);
+    /// `None` is unlimited (format 3).
+    pub mps_bits: Option<u64>,
+    /// Messages that may go at once (format 3).
+    pub burst: u32,
+    /// New conversations per UTC day; `None` is unlimited (format 3).
+    pub daily_new_conversations: Option<u32>,
 }
 
 /// A pool's settings and identity: what create and update records carry.
@@ -186,13 +196,13 @@ pub enum Record {
         /// The recipient.
         to: u64,
     },
-    /// Numbers added to or updated in an inventory (status included). Appended after the
-    /// version-1 records, so journals written before it still decode.
-    PutNumbers {
+    /// Numbers added to or updated in an inventory, as format version 2 wrote it (status, no
+    /// limits: each number is unlimited). Replayed from older journals, no longer written.
+    PutNumbersV2 {
         /// The account.
         account: String,
         /// The numbers as they now are.
-        numbers: Vec<NumberImage>,
+        numbers: Vec<NumberImageV2>,
     },
     /// A receipt's opt-out signal, fsynced like the opt-outs it is for.
     OptOutSignal {
@@ -200,5 +210,13 @@ pub enum Record {
         account: String,
         /// The signal.
         signal: OptOutSignalImage,
+    },
+    /// Numbers added to or updated in an inventory (status and limits included). Appended
+    /// after the older records, so journals written before it still decode.
+    PutNumbers {
+        /// The account.
+        account: String,
+        /// The numbers as they now are.
+        numbers: Vec<NumberImage>,
     },
 }

@@ -5,6 +5,7 @@
 use bincode::Decode;
 
 use super::image::{AccountImage, NumberImage, PoolImage, StateImage};
+use super::image_v2::NumberImageV2;
 use numpool_core::model::NumberStatus;
 
 /// [`StateImage`] as version 1 wrote it.
@@ -41,15 +42,15 @@ pub struct NumberImageV1 {
 }
 
 impl From<NumberImageV1> for NumberImage {
-    /// Version 1 had no status: every number was active.
+    /// Version 1 had no status (every number was active) and no limits.
     fn from(old: NumberImageV1) -> Self {
-        NumberImage {
+        NumberImage::from(NumberImageV2 {
             number: old.number,
             network: old.network,
             kind: old.kind,
             weight: old.weight,
             status: NumberStatus::Active.as_str().to_owned(),
-        }
+        })
     }
 }
 

@@ -13,6 +13,7 @@
 pub mod convert;
 pub mod image;
 pub mod image_v1;
+pub mod image_v2;
 pub mod replay;
 mod writer;
 

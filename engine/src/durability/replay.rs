@@ -158,6 +158,9 @@ impl WorkingState {
             Record::UpsertNumbers { account, numbers } => {
                 self.put_numbers(account, numbers.into_iter().map(NumberImage::from));
             }
+            Record::PutNumbersV2 { account, numbers } => {
+                self.put_numbers(account, numbers.into_iter().map(NumberImage::from));
+            }
             Record::PutNumbers { account, numbers } => self.put_numbers(account, numbers),
             Record::OptOutSignal { account, signal } => {
                 let account = self.accounts.entry(account).or_default();
@@ -434,6 +437,9 @@ mod tests {
                 kind: None,
                 weight: 1,
                 status: "active".into(),
+                mps_bits: None,
+                burst: 1,
+                daily_new_conversations: None,
             })
             .collect();
         let mut state = WorkingState::from_image(StateImage {
@@ -458,6 +464,9 @@ mod tests {
                         kind: None,
                         weight: 1,
                         status: "active".into(),
+                        mps_bits: None,
+                        burst: 1,
+                        daily_new_conversations: None,
                     })
                     .unwrap()
                 }));
@@ -578,6 +587,45 @@ mod tests {
         });
         let restored = state.accounts.remove("a").unwrap().restore().unwrap();
         assert_eq!(restored.inventory[&number].status, NumberStatus::Suspended);
+    }
+
+    /// A journal written by format version 2 puts numbers without limits: they replay as
+    /// unlimited, and a later record with limits sets them, exactly.
+    #[test]
+    fn version_2_puts_replay_as_unlimited_numbers_and_limits_replay() {
+        use crate::durability::image_v2::NumberImageV2;
+        use numpool_core::model::{Limits, Mps};
+        let mut state = WorkingState::default();
+        state.apply(Record::PutNumbersV2 {
+            account: "a".into(),
+            numbers: vec![NumberImageV2 {
+                number: 447700900001,
+                network: None,
+                kind: None,
+                weight: 3,
+                status: "draining".into(),
+            }],
+        });
+        let restored = state.accounts.remove("a").unwrap().restore().unwrap();
+        let number = Msisdn::from_u64(447700900001).unwrap();
+        let owned = &restored.inventory[&number];
+        assert_eq!(
+            (owned.status, owned.limits),
+            (NumberStatus::Draining, Limits::default())
+        );
+        let limited = owned.patched(&NumberPatch {
+            mps: Some(Some(Mps::new(0.3).unwrap())),
+            burst: Some(4),
+            daily_new_conversations: Some(Some(250)),
+            ..NumberPatch::default()
+        });
+        let mut state = WorkingState::default();
+        state.apply(Record::PutNumbers {
+            account: "a".into(),
+            numbers: vec![convert::number_image(&limited)],
+        });
+        let restored = state.accounts.remove("a").unwrap().restore().unwrap();
+        assert_eq!(restored.inventory[&number], limited);
     }
 
     /// An opt-out signal's record replays; a later one for the same pair keeps its time.

@@ -329,6 +329,7 @@ async fn inventory_changes_reach_the_pools() {
         to: n("447911123456"),
         from: None,
         network: Some("23410"),
+        segments: 1,
     };
     let pick = engine.pick(&a, "uk", request).await.unwrap();
     assert_eq!(

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::problem::{InvalidParam, Problem};
 use numpool_core::model::{
-    CustomFrom, Fallback, Msisdn, Network, NumberStatus, NumberType, PoolId,
+    CustomFrom, Fallback, Mps, Msisdn, Network, NumberStatus, NumberType, PoolId,
 };
 
 /// The JSON extractor's configuration: bodies up to `max_body_bytes`, and a problem for every
@@ -73,6 +73,18 @@ impl FieldValue for u32 {
             .as_u64()
             .and_then(|n| u32::try_from(n).ok())
             .ok_or_else(|| format!("Must be an integer from 0 to {}", u32::MAX))
+    }
+}
+
+impl FieldValue for f64 {
+    fn from_json(value: &Value) -> Result<Self, String> {
+        value.as_f64().ok_or_else(|| "Must be a number".into())
+    }
+}
+
+impl FieldValue for Mps {
+    fn from_json(value: &Value) -> Result<Self, String> {
+        Mps::new(f64::from_json(value)?).map_err(|e| e.to_string())
     }
 }
 

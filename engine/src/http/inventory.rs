@@ -14,8 +14,8 @@ use super::time::rfc3339;
 use super::{account_href, parse_path_number, AnswerResult};
 use crate::engine::{Engine, NumberHealth, PerPool};
 use numpool_core::model::{
-    AccountId, InvalidInput, Msisdn, Network, NumberPatch, NumberSpec, NumberStatus, NumberType,
-    OwnedNumber,
+    AccountId, InvalidInput, Limits, Mps, Msisdn, Network, NumberPatch, NumberSpec, NumberStatus,
+    NumberType, OwnedNumber,
 };
 
 /// Most numbers one inventory upsert may carry: bulk loads, but bounded work per request.
@@ -61,6 +61,9 @@ fn number_json(account: &AccountId, owned: &OwnedNumber, live: &Live) -> Value {
         "type": owned.kind,
         "weight": owned.weight,
         "status": owned.status,
+        "mps": owned.limits.mps,
+        "burst": owned.limits.burst,
+        "daily_new_conversations": owned.limits.daily_new_conversations,
         "conversations": live.conversations,
         "health": {
             "state": live.health.state.as_str(),
@@ -96,12 +99,22 @@ fn number_patch(body: &Value) -> Result<NumberPatch, Problem> {
             .map_err(|e| fields.fail("weight", e.to_string()))
             .ok()
     });
+    let mps = fields.nullable::<Mps>("mps");
+    let burst = fields.optional::<u32>("burst").and_then(|burst| {
+        Limits::check_burst(burst)
+            .map_err(|e| fields.fail("burst", e.to_string()))
+            .ok()
+    });
+    let daily_new_conversations = fields.nullable::<u32>("daily_new_conversations");
     fields.finish()?;
     Ok(NumberPatch {
         network,
         kind,
         weight,
         status,
+        mps,
+        burst,
+        daily_new_conversations,
     })
 }
 
@@ -123,6 +136,10 @@ fn number_spec(
         kind: fields.optional("type"),
         weight: fields.optional("weight"),
         status: fields.optional("status"),
+        // `null` is the default, as an absent field is: unlimited.
+        mps: fields.nullable("mps").flatten(),
+        burst: fields.optional("burst"),
+        daily_new_conversations: fields.nullable("daily_new_conversations").flatten(),
     };
     if fields.is_valid() {
         match OwnedNumber::from_spec(&spec) {
@@ -131,6 +148,8 @@ fn number_spec(
                 let field = match &error {
                     InvalidInput::Number { .. } | InvalidInput::UnknownCallingCode(_) => "number",
                     InvalidInput::Weight(_) => "weight",
+                    InvalidInput::Mps(_) => "mps",
+                    InvalidInput::Burst(_) => "burst",
                     // The only identifier a number carries.
                     InvalidInput::Id(_) => "network",
                 };
@@ -211,7 +230,8 @@ pub(crate) async fn get(
 }
 
 /// `PUT …/numbers/{number}`: adds the number or replaces its details (`network`, `type`,
-/// `weight`, `status`; an absent one takes its default); pools holding it see the new details.
+/// `weight`, `status`, `mps`, `burst`, `daily_new_conversations`; an absent one takes its
+/// default); pools holding it see the new details.
 pub(crate) async fn put(
     engine: web::Data<Engine>,
     caller: Caller,
@@ -226,7 +246,8 @@ pub(crate) async fn put(
 }
 
 /// `PATCH …/numbers/{number}`: changes only the details the body names (`network`, `type`,
-/// `weight`, `status`) of a number already owned; 200 with the number as it now is.
+/// `weight`, `status`, `mps`, `burst`, `daily_new_conversations`) of a number already owned;
+/// 200 with the number as it now is.
 pub(crate) async fn patch(
     engine: web::Data<Engine>,
     caller: Caller,

@@ -12,9 +12,11 @@ use super::auth::Caller;
 use super::body::Fields;
 use super::pools::PoolPath;
 use super::problem::{Problem, NOT_FOUND};
+use super::time::rfc3339_ms;
 use super::{parse_path_number, AnswerResult};
+use crate::clock::unix_now_micros;
 use numpool_core::model::{Msisdn, Network};
-use numpool_core::select::PickRequest;
+use numpool_core::select::{PickRequest, MAX_SEGMENTS};
 
 use crate::engine::Engine;
 
@@ -27,8 +29,9 @@ pub(crate) struct StickyPath {
     to: String,
 }
 
-/// `POST …/pools/{pool_id}/pick` `{"to", "from"?, "network"?}`: 200 `{"from", "reason"}`, 422
-/// `#rejected` when the pool's rules refuse, 400 for an invalid recipient or sender.
+/// `POST …/pools/{pool_id}/pick` `{"to", "from"?, "network"?, "segments"?}`: 200 `{"from",
+/// "reason", "wait_ms", "send_after"}`, 422 `#rejected` when the pool's rules refuse, 400 for an
+/// invalid recipient, sender or segment count.
 pub async fn pick(
     engine: web::Data<Engine>,
     caller: Caller,
@@ -42,6 +45,13 @@ pub async fn pick(
     if let Some(Err(e)) = network.as_deref().map(Network::new) {
         fields.fail("network", e.to_string());
     }
+    let segments: u32 = fields.optional("segments").unwrap_or(1);
+    if !(1..=MAX_SEGMENTS).contains(&segments) {
+        fields.fail(
+            "segments",
+            format!("Must be an integer from 1 to {MAX_SEGMENTS}"),
+        );
+    }
     fields.finish()?;
     let Some(to) = to else {
         unreachable!("finish() refuses a body without `to`")
@@ -50,15 +60,19 @@ pub async fn pick(
         to,
         from: from.as_deref(),
         network: network.as_deref(),
+        segments,
     };
     // Latency as the RESP server measures it: from request parsed to answer ready.
     let started = Instant::now();
     let answer = engine.pick(&caller.account, &path.pool_id, request).await;
     engine.record_picks(&caller.account, started.elapsed(), 1);
     let pick = answer?;
+    let send_after = unix_now_micros() / 1_000 + u64::from(pick.wait_ms);
     Ok(HttpResponse::Ok().json(json!({
         "from": pick.sender.to_string(),
         "reason": pick.reason.as_str(),
+        "wait_ms": pick.wait_ms,
+        "send_after": rfc3339_ms(send_after),
     })))
 }
 

@@ -14,9 +14,23 @@ pub(crate) fn rfc3339(unix_seconds: u64) -> String {
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned())
 }
 
+/// Formats Unix milliseconds as `YYYY-MM-DDTHH:MM:SS.sssZ` (UTC): a pick's `send_after`, where
+/// the milliseconds matter.
+pub(crate) fn rfc3339_ms(unix_ms: u64) -> String {
+    let seconds = rfc3339(unix_ms / 1_000);
+    let whole = seconds.strip_suffix('Z').unwrap_or(&seconds);
+    format!("{whole}.{:03}Z", unix_ms % 1_000)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::rfc3339;
+    use super::{rfc3339, rfc3339_ms};
+
+    #[test]
+    fn formats_milliseconds() {
+        assert_eq!(rfc3339_ms(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339_ms(1_700_000_000_042), "2023-11-14T22:13:20.042Z");
+    }
 
     #[test]
     fn formats_known_instants() {

@@ -4,6 +4,7 @@
 mod account;
 pub mod classify;
 mod ids;
+mod limits;
 mod msisdn;
 mod number;
 mod pool;
@@ -13,6 +14,7 @@ use thiserror::Error;
 
 pub use account::{Account, BadSecretDigest};
 pub use ids::{AccountId, Country, CustomFrom, IdError, Network, PoolId, SenderId};
+pub use limits::{Limits, Mps, MAX_MPS};
 pub use msisdn::{Msisdn, MsisdnError};
 pub use number::{NumberPatch, NumberSpec, NumberType, OwnedNumber, MAX_WEIGHT};
 pub use pool::{Fallback, PoolRecord, PoolSettings};
@@ -40,4 +42,10 @@ pub enum InvalidInput {
     /// A weight outside 1 to [`MAX_WEIGHT`].
     #[error("weight must be between 1 and {MAX_WEIGHT}, found {0}")]
     Weight(u32),
+    /// A rate that is not a finite decimal in `(0, MAX_MPS]`, as given.
+    #[error("mps must be a decimal greater than 0 and at most {MAX_MPS}, found {0}")]
+    Mps(String),
+    /// A burst of 0.
+    #[error("burst must be an integer of at least 1, found {0}")]
+    Burst(u32),
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ids::{Country, Network};
+use super::limits::{Limits, Mps};
 use super::msisdn::Msisdn;
 use super::status::NumberStatus;
 use super::InvalidInput;
@@ -64,6 +65,8 @@ pub struct OwnedNumber {
     pub weight: u32,
     /// Whether the operator lets it take new conversations and keep existing ones.
     pub status: NumberStatus,
+    /// How fast it may send and how many new conversations it may start a day.
+    pub limits: Limits,
 }
 
 /// Largest weight a number may carry. The consistent-hash ring gives each number points in
@@ -71,7 +74,7 @@ pub struct OwnedNumber {
 pub const MAX_WEIGHT: u32 = 100;
 
 /// What a caller supplies to put a number in the inventory, before validation.
-#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NumberSpec {
     /// E.164 digits, with or without `+`.
@@ -88,6 +91,15 @@ pub struct NumberSpec {
     /// Optional status, default active.
     #[serde(default)]
     pub status: Option<NumberStatus>,
+    /// Optional messages per second, default unlimited.
+    #[serde(default)]
+    pub mps: Option<f64>,
+    /// Optional burst, default 1.
+    #[serde(default)]
+    pub burst: Option<u32>,
+    /// Optional daily allowance of new conversations, default unlimited.
+    #[serde(default)]
+    pub daily_new_conversations: Option<u32>,
 }
 
 /// A partial update of an owned number (REST `PATCH`): each field given replaces the number's,
@@ -102,6 +114,12 @@ pub struct NumberPatch {
     pub weight: Option<u32>,
     /// New status.
     pub status: Option<NumberStatus>,
+    /// New rate, or `Some(None)` for unlimited.
+    pub mps: Option<Option<Mps>>,
+    /// New burst, already checked.
+    pub burst: Option<u32>,
+    /// New daily allowance, or `Some(None)` for unlimited.
+    pub daily_new_conversations: Option<Option<u32>>,
 }
 
 impl OwnedNumber {
@@ -114,6 +132,11 @@ impl OwnedNumber {
         let place = classifier().classify(number)?;
         let network = spec.network.as_deref().map(Network::new).transpose()?;
         let weight = Self::check_weight(spec.weight.unwrap_or(1))?;
+        let limits = Limits {
+            mps: spec.mps.map(Mps::new).transpose()?,
+            burst: Limits::check_burst(spec.burst.unwrap_or(1))?,
+            daily_new_conversations: spec.daily_new_conversations,
+        };
         Ok(OwnedNumber {
             number,
             country: place.country,
@@ -122,6 +145,7 @@ impl OwnedNumber {
             kind: spec.kind,
             weight,
             status: spec.status.unwrap_or_default(),
+            limits,
         })
     }
 
@@ -135,6 +159,13 @@ impl OwnedNumber {
             kind: patch.kind.unwrap_or(self.kind),
             weight: patch.weight.unwrap_or(self.weight),
             status: patch.status.unwrap_or(self.status),
+            limits: Limits {
+                mps: patch.mps.unwrap_or(self.limits.mps),
+                burst: patch.burst.unwrap_or(self.limits.burst),
+                daily_new_conversations: patch
+                    .daily_new_conversations
+                    .unwrap_or(self.limits.daily_new_conversations),
+            },
             ..self.clone()
         }
     }

@@ -65,24 +65,33 @@ impl CandidateSet {
         self.members.is_empty()
     }
 
-    /// A member chosen at random in proportion to weight; `None` for an empty set.
-    pub(crate) fn choose_random(&self, rng: &mut fastrand::Rng) -> Option<u32> {
-        let total = *self.cumulative.last()?;
-        let ticket = rng.u64(0..total);
-        let index = self.cumulative.partition_point(|&sum| sum <= ticket);
-        Some(self.members[index].slot)
+    /// Members in random order for a non-predictable pick: one chosen at random in proportion
+    /// to weight, then the members after it in set order, wrapping around, each once. Empty for
+    /// an empty set.
+    pub(crate) fn walk_random(&self, rng: &mut fastrand::Rng) -> impl Iterator<Item = u32> + '_ {
+        let start = self.cumulative.last().map_or(0, |&total| {
+            let ticket = rng.u64(0..total);
+            self.cumulative.partition_point(|&sum| sum <= ticket)
+        });
+        let (tail, head) = self.members.split_at(start);
+        head.iter().chain(tail).map(|c| c.slot)
     }
 
-    /// The member the consistent hash gives a recipient with hash `recipient_hash`; `None` for
-    /// an empty set.
-    pub(crate) fn choose_consistent(&self, recipient_hash: u64) -> Option<u32> {
-        if self.members.is_empty() {
-            return None;
-        }
-        let ring = self.ring.get_or_init(|| Ring::build(&self.members));
-        let index = ring.points.partition_point(|&p| p < recipient_hash);
-        // Past the last point the ring wraps around to the first.
-        Some(ring.owners[if index == ring.points.len() { 0 } else { index }])
+    /// Members in hash order for a recipient with hash `recipient_hash` (DESIGN §3.2 rule 6):
+    /// the owner of the first ring point at or after the hash (the consistent-hash choice),
+    /// then the owners of the following points, wrapping around once. A member owns several
+    /// points, so it may come more than once. Empty for an empty set.
+    pub(crate) fn walk_consistent(&self, recipient_hash: u64) -> impl Iterator<Item = u32> + '_ {
+        let (head, tail): (&[u32], &[u32]) = if self.members.is_empty() {
+            (&[], &[])
+        } else {
+            let ring = self.ring.get_or_init(|| Ring::build(&self.members));
+            // Past the last point the ring wraps around to the first.
+            let start = ring.points.partition_point(|&p| p < recipient_hash);
+            let (tail, head) = ring.owners.split_at(start);
+            (head, tail)
+        };
+        head.iter().chain(tail).copied()
     }
 }
 
@@ -139,8 +148,11 @@ mod tests {
     #[test]
     fn empty_set_chooses_nothing() {
         let empty = set(&[]);
-        assert_eq!(empty.choose_random(&mut fastrand::Rng::with_seed(1)), None);
-        assert_eq!(empty.choose_consistent(42), None);
+        assert_eq!(
+            empty.walk_random(&mut fastrand::Rng::with_seed(1)).next(),
+            None
+        );
+        assert_eq!(empty.walk_consistent(42).next(), None);
     }
 
     #[test]
@@ -148,7 +160,7 @@ mod tests {
         let s = set(&[1, 3]);
         let mut rng = fastrand::Rng::with_seed(7);
         let heavy = (0..40_000)
-            .filter(|_| s.choose_random(&mut rng) == Some(1))
+            .filter(|_| s.walk_random(&mut rng).next() == Some(1))
             .count();
         // Expect 30,000; 5 standard deviations is about ±430.
         assert!((29_500..=30_500).contains(&heavy), "{heavy}");
@@ -160,12 +172,24 @@ mod tests {
         let mut counts = [0usize; 3];
         for h in 0..40_000u64 {
             let hash = crate::hash::recipient(Msisdn::from_u64(33_600_000_000 + h).unwrap());
-            let slot = s.choose_consistent(hash).unwrap();
-            assert_eq!(set(&[1, 1, 2]).choose_consistent(hash), Some(slot));
+            let slot = s.walk_consistent(hash).next().unwrap();
+            assert_eq!(set(&[1, 1, 2]).walk_consistent(hash).next(), Some(slot));
             counts[slot as usize] += 1;
         }
         // The heavy member should get about half; a ring of 512 points is within ±15%.
         assert!((17_000..=23_000).contains(&counts[2]), "{counts:?}");
+    }
+
+    #[test]
+    fn walks_visit_every_member_starting_with_the_choice() {
+        let s = set(&[1, 2, 1]);
+        let mut rng = fastrand::Rng::with_seed(3);
+        let random: Vec<u32> = s.walk_random(&mut rng).collect();
+        assert_eq!(random.len(), 3);
+        assert!((0..3).all(|slot| random.contains(&slot)));
+        let hashed: Vec<u32> = s.walk_consistent(7).collect();
+        assert_eq!(hashed.len(), 4 * 128);
+        assert!((0..3).all(|slot| hashed.contains(&slot)));
     }
 
     #[test]
@@ -175,7 +199,7 @@ mod tests {
         let moved = (0..20_000u64)
             .filter(|&h| {
                 let hash = crate::hash::recipient(Msisdn::from_u64(4_915_100_000_000 + h).unwrap());
-                before.choose_consistent(hash) != after.choose_consistent(hash)
+                before.walk_consistent(hash).next() != after.walk_consistent(hash).next()
             })
             .count();
         // Ideal: 1/11 of recipients (about 1,818) move, all to the new member.

@@ -72,22 +72,31 @@ impl Groups {
 }
 
 impl PoolIndex {
-    /// Indexes `members` (slot and number): those whose status takes new conversations as
-    /// candidates, the others as counts. Cost O(n log n): admin changes rebuild the index once
+    /// Indexes `members` (slot, number, and whether it is at its daily allowance): those whose
+    /// status takes new conversations and that are below their allowance as candidates, the
+    /// others as counts. Cost O(n log n): admin changes rebuild the index once
     /// per batch rather than patching it per number.
-    pub(crate) fn build<'a>(members: impl Iterator<Item = (u32, &'a OwnedNumber)>) -> Self {
+    pub(crate) fn build<'a>(members: impl Iterator<Item = (u32, &'a OwnedNumber, bool)>) -> Self {
         let mut any = Vec::new();
         let mut countries: FxHashMap<Country, (Groups, FxHashMap<u16, Groups>)> =
             FxHashMap::default();
         let mut ineligible = Ineligible::default();
         let mut ineligible_by_country: FxHashMap<Country, Ineligible> = FxHashMap::default();
-        for (slot, number) in members {
+        for (slot, number, at_allowance) in members {
             if !number.status.takes_new_conversations() {
                 ineligible.count(number.status);
                 ineligible_by_country
                     .entry(number.country)
                     .or_default()
                     .count(number.status);
+                continue;
+            }
+            if at_allowance {
+                ineligible.count_at_allowance();
+                ineligible_by_country
+                    .entry(number.country)
+                    .or_default()
+                    .count_at_allowance();
                 continue;
             }
             let candidate = Candidate {

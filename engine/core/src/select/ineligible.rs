@@ -11,6 +11,8 @@ pub struct Ineligible {
     pub suspended: u32,
     /// Numbers the operator is draining.
     pub draining: u32,
+    /// Active numbers that have used their allowance of new conversations for the UTC day.
+    pub at_allowance: u32,
 }
 
 impl Ineligible {
@@ -23,19 +25,36 @@ impl Ineligible {
         }
     }
 
+    /// Counts an active number at its daily allowance.
+    pub(crate) fn count_at_allowance(&mut self) {
+        self.at_allowance += 1;
+    }
+
     /// Whether no number was counted.
     pub fn is_empty(self) -> bool {
-        self.suspended == 0 && self.draining == 0
+        self.suspended == 0 && self.draining == 0 && self.at_allowance == 0
     }
 }
 
 impl fmt::Display for Ineligible {
-    /// The reasons that apply, for a rejection's text: `suspended`, `draining`, or both.
+    /// The reasons that apply, for a rejection's text: `suspended`, `draining`, `at its daily
+    /// allowance`, joined as `a, b or c`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.suspended > 0, self.draining > 0) {
-            (true, true) => f.write_str("suspended or draining"),
-            (true, false) => f.write_str("suspended"),
-            (false, _) => f.write_str("draining"),
+        let reasons = [
+            (self.suspended, "suspended"),
+            (self.draining, "draining"),
+            (self.at_allowance, "at its daily allowance"),
+        ];
+        let mut left = reasons.iter().filter(|(n, _)| *n > 0).count();
+        for (_, name) in reasons.iter().filter(|(n, _)| *n > 0) {
+            f.write_str(name)?;
+            left -= 1;
+            f.write_str(match left {
+                0 => "",
+                1 => " or ",
+                _ => ", ",
+            })?;
         }
+        Ok(())
     }
 }

@@ -9,6 +9,9 @@ mod state;
 mod stats;
 #[cfg(test)]
 mod tests;
+mod throughput;
+#[cfg(test)]
+mod throughput_tests;
 
 use std::fmt;
 
@@ -18,9 +21,13 @@ pub use ineligible::Ineligible;
 pub use pick::pick;
 pub use state::PoolState;
 pub use stats::PickStats;
+pub use throughput::Now;
 
 use crate::model::classify::UnknownCallingCode;
 use crate::model::{Country, IdError, Msisdn, SenderId};
+
+/// Most SMS parts one message may have: concatenated SMS numbers its parts in one byte.
+pub const MAX_SEGMENTS: u32 = 255;
 
 /// One pick's input.
 #[derive(Clone, Copy, Debug)]
@@ -31,6 +38,8 @@ pub struct PickRequest<'a> {
     pub from: Option<&'a str>,
     /// The recipient's network, if the caller knows it.
     pub network: Option<&'a str>,
+    /// The message's SMS parts (1 to [`MAX_SEGMENTS`]): what a number with `mps` is charged.
+    pub segments: u32,
 }
 
 impl PickRequest<'_> {
@@ -40,6 +49,7 @@ impl PickRequest<'_> {
             to,
             from: None,
             network: None,
+            segments: 1,
         }
     }
 }
@@ -116,6 +126,9 @@ pub struct Pick {
     pub sender: Sender,
     /// Why.
     pub reason: Reason,
+    /// Milliseconds to wait before sending (rounded up): the sender's booked slot under its
+    /// `mps`; 0 almost always.
+    pub wait_ms: u32,
 }
 
 /// Why a pool refused to pick (DESIGN §3.2 rule 5): an answer, not a malformed request.

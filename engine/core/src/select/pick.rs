@@ -3,14 +3,15 @@
 use super::candidates::CandidateSet;
 use super::index::PoolIndex;
 use super::state::PoolState;
+use super::throughput::{wait_ms, Meter, Now};
 use super::{Pick, PickError, PickRequest, Reason, Rejection, Sender};
 use crate::model::classify::{classifier, Recipient};
 use crate::model::{Country, Fallback, OwnedNumber, SenderId};
 use crate::sticky::{Key, Mapping, StickyTable};
 
-/// Picks a sender for `request` at time `now` (seconds since the Unix epoch), recording or
-/// refreshing the sticky mapping of a predictable pool.
-pub fn pick(state: &mut PoolState, request: &PickRequest<'_>, now: u32) -> Result<Pick, PickError> {
+/// Picks a sender for `request` at time `now`, recording or refreshing the sticky mapping of a
+/// predictable pool and charging the sender's throughput.
+pub fn pick(state: &mut PoolState, request: &PickRequest<'_>, now: Now) -> Result<Pick, PickError> {
     let from = request
         .from
         .map(SenderId::new)
@@ -18,9 +19,10 @@ pub fn pick(state: &mut PoolState, request: &PickRequest<'_>, now: u32) -> Resul
         .map_err(PickError::InvalidSender)?;
     let key = Key::new(request.to);
     let predictable = state.settings.predictable_sender_preferred;
+    state.judge_allowances(now);
     let mut recipient = None;
     if predictable {
-        if let Some(pick) = sticky_hit(state, key, &mut recipient, now)? {
+        if let Some(pick) = sticky_hit(state, key, request.segments, &mut recipient, now)? {
             return Ok(pick);
         }
     }
@@ -36,14 +38,19 @@ pub fn pick(state: &mut PoolState, request: &PickRequest<'_>, now: u32) -> Resul
         index,
         sticky,
         rng,
+        meters,
+        index_stale,
         ..
     } = state;
     let mut chooser = Chooser {
         slots,
+        meters,
+        index_stale,
         sticky: predictable.then_some(sticky),
         rng,
         key,
         recipient: &recipient,
+        segments: request.segments,
         now,
     };
     // Rule 4: the candidates, eligible numbers only.
@@ -63,6 +70,7 @@ pub fn pick(state: &mut PoolState, request: &PickRequest<'_>, now: u32) -> Resul
             .map(|id| Pick {
                 sender: Sender::Alphanumeric(id),
                 reason: Reason::CustomFrom,
+                wait_ms: 0,
             })
             .ok_or(PickError::Rejected(Rejection::NoCustomFrom(
                 recipient.country,
@@ -97,12 +105,14 @@ fn rejection(
 /// Rule 3: the recipient's live mapping, refreshed; `None` (after dropping the mapping) when it
 /// points at a removed or suspended number, has expired, or is an international mapping that a
 /// localized pool can now replace with an eligible number in the recipient's country. Classifies the recipient
-/// only in that last case, and leaves the classification in `recipient` for the caller.
+/// only in that last case, and leaves the classification in `recipient` for the caller. A hit
+/// is charged `segments` and waits if its number is busy: throughput never moves it (rule 3).
 fn sticky_hit(
     state: &mut PoolState,
     key: Key,
+    segments: u32,
     recipient: &mut Option<Recipient>,
-    now: u32,
+    now: Now,
 ) -> Result<Option<Pick>, PickError> {
     let Some(mapping) = state.sticky.get_mut(key) else {
         return Ok(None);
@@ -112,7 +122,7 @@ fn sticky_hit(
         .get(mapping.slot() as usize)
         .and_then(Option::as_ref);
     let mut keep = member.is_some_and(|m| m.status.keeps_conversations())
-        && !mapping.expired(state.settings.sticky_ttl_seconds, now);
+        && !mapping.expired(state.settings.sticky_ttl_seconds, now.secs());
     if keep && state.settings.localized_sender_preferred && !mapping.in_country() {
         let place = classifier().classify(key.to)?;
         keep = !state.index.has_country(place.country);
@@ -120,10 +130,13 @@ fn sticky_hit(
     }
     match member {
         Some(member) if keep => {
-            mapping.last_use = now;
+            mapping.last_use = now.secs();
+            let meter = &mut state.meters[mapping.slot() as usize];
+            let wait_us = meter.charge(&member.limits, segments, now);
             Ok(Some(Pick {
                 sender: Sender::Number(member.number),
                 reason: Reason::Sticky,
+                wait_ms: wait_ms(wait_us),
             }))
         }
         _ => {
@@ -133,11 +146,15 @@ fn sticky_hit(
     }
 }
 
-/// Rule 6: chooses among candidates; borrows the parts of [`PoolState`] that choosing writes,
-/// apart from the index that holds the candidates.
+/// Rule 6: chooses among candidates and charges the choice; borrows the parts of
+/// [`PoolState`] that choosing writes, apart from the index that holds the candidates.
 struct Chooser<'a> {
-    /// Members by slot, to turn a chosen slot into its number and country.
+    /// Members by slot, to turn a chosen slot into its number, country and limits.
     slots: &'a [Option<OwnedNumber>],
+    /// Throughput state by slot: who is free now, and the charge.
+    meters: &'a mut [Meter],
+    /// Raised when the choice reaches its daily allowance, so the next pick reindexes.
+    index_stale: &'a mut bool,
     /// The sticky table when the pool is predictable (consistent hash, recorded); `None` for
     /// weighted random choice.
     sticky: Option<&'a mut StickyTable>,
@@ -147,28 +164,55 @@ struct Chooser<'a> {
     key: Key,
     /// Where the recipient is: decides whether a new mapping is in-country.
     recipient: &'a Recipient,
-    /// The time recorded as the mapping's last use.
-    now: u32,
+    /// What the choice is charged.
+    segments: u32,
+    /// The batch's clock: the mapping's last use, the charge's time and the day counted.
+    now: Now,
 }
 
 impl Chooser<'_> {
-    /// Chooses from `set`, which must not be empty.
+    /// Chooses from `set`, which must not be empty: the hashed (or random) choice when it is
+    /// free now, else the next candidate in that order free now, else the one free soonest.
+    /// The walk stops at the first free candidate, so a set without `mps` costs one step.
     fn choose(&mut self, set: &CandidateSet, reason: Reason) -> Pick {
-        let slot = match self.sticky {
-            Some(_) => set.choose_consistent(self.key.hash),
-            None => set.choose_random(self.rng),
+        let (slots, meters) = (self.slots, &*self.meters);
+        let order: &mut dyn Iterator<Item = u32> = match self.sticky {
+            Some(_) => &mut set.walk_consistent(self.key.hash),
+            None => &mut set.walk_random(self.rng),
+        };
+        let mut best: Option<(u32, u64)> = None;
+        for slot in order {
+            let limits = &member(slots, slot).limits;
+            let wait_us = meters[slot as usize].wait_us(limits, self.segments, self.now);
+            if best.is_none_or(|(_, least)| wait_us < least) {
+                best = Some((slot, wait_us));
+            }
+            if wait_us == 0 {
+                break;
+            }
         }
-        .expect("candidate sets in use are never empty");
-        let member = self.slots[slot as usize]
-            .as_ref()
-            .expect("candidate sets hold live members only");
+        let (slot, _) = best.expect("candidate sets in use are never empty");
+        let member = member(slots, slot);
+        let meter = &mut self.meters[slot as usize];
+        let wait_us = meter.charge(&member.limits, self.segments, self.now);
+        if meter.count_new(&member.limits, self.now) {
+            *self.index_stale = true;
+        }
         if let Some(sticky) = self.sticky.as_deref_mut() {
             let in_country = member.country == self.recipient.country;
-            sticky.insert(self.key, Mapping::new(slot, in_country, self.now));
+            sticky.insert(self.key, Mapping::new(slot, in_country, self.now.secs()));
         }
         Pick {
             sender: Sender::Number(member.number),
             reason,
+            wait_ms: wait_ms(wait_us),
         }
     }
+}
+
+/// The live member in `slot` of a candidate set.
+fn member(slots: &[Option<OwnedNumber>], slot: u32) -> &OwnedNumber {
+    slots[slot as usize]
+        .as_ref()
+        .expect("candidate sets hold live members only")
 }

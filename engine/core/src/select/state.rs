@@ -4,6 +4,7 @@
 use rustc_hash::FxHashMap;
 
 use super::index::PoolIndex;
+use super::throughput::{Meter, Now};
 use crate::model::{Msisdn, OwnedNumber, PoolSettings};
 use crate::sticky::{Key, Mapping, StickyTable, SHARDS};
 
@@ -27,6 +28,15 @@ pub struct PoolState {
     pub(super) sticky: StickyTable,
     /// Source of weighted-random choices for non-predictable pools.
     pub(super) rng: fastrand::Rng,
+    /// Throughput state by slot, beside `slots`: a member's rate and daily count are the
+    /// pool's own (DESIGN §3.3).
+    pub(super) meters: Vec<Meter>,
+    /// The UTC day the index's daily allowances were judged for: a pick on a later day
+    /// rebuilds the index, so numbers at yesterday's allowance take conversations again.
+    index_day: u32,
+    /// Set when a pick brings a number to its daily allowance: the next pick rebuilds the
+    /// index without it (once per number per day at most).
+    pub(super) index_stale: bool,
 }
 
 impl PoolState {
@@ -39,6 +49,9 @@ impl PoolState {
             index: PoolIndex::default(),
             sticky: StickyTable::default(),
             rng: fastrand::Rng::new(),
+            meters: Vec::new(),
+            index_day: 0,
+            index_stale: false,
         }
     }
 
@@ -91,6 +104,7 @@ impl PoolState {
                     let slot = u32::try_from(self.slots.len()).expect("slot space exhausted");
                     self.by_number.insert(number.number, slot);
                     self.slots.push(Some(number));
+                    self.meters.push(Meter::default());
                     true
                 }
             })
@@ -212,13 +226,30 @@ impl PoolState {
         true
     }
 
+    /// Rebuilds the index when the UTC day of `now` is not the one it was built for, or a
+    /// number reached its allowance since (DESIGN §3.2 rule 4): called before each pick, it
+    /// costs a comparison when nothing changed.
+    pub(super) fn judge_allowances(&mut self, now: Now) {
+        let day = now.day();
+        if self.index_stale || day != self.index_day {
+            self.index_day = day;
+            self.reindex();
+        }
+    }
+
     fn reindex(&mut self) {
-        let members = self
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(slot, m)| Some((slot as u32, m.as_ref()?)));
+        let day = self.index_day;
+        let members =
+            self.slots
+                .iter()
+                .zip(&self.meters)
+                .enumerate()
+                .filter_map(|(slot, (m, meter))| {
+                    let m = m.as_ref()?;
+                    Some((slot as u32, m, meter.at_allowance(&m.limits, day)))
+                });
         self.index = PoolIndex::build(members);
+        self.index_stale = false;
     }
 
     /// Renumbers live members densely and rewrites the sticky table to match, dropping
@@ -226,12 +257,14 @@ impl PoolState {
     fn compact(&mut self) {
         let mut renumber = vec![u32::MAX; self.slots.len()];
         let old = std::mem::take(&mut self.slots);
-        for (old_slot, member) in old.into_iter().enumerate() {
+        let old_meters = std::mem::take(&mut self.meters);
+        for (old_slot, (member, meter)) in old.into_iter().zip(old_meters).enumerate() {
             if let Some(member) = member {
                 renumber[old_slot] = self.slots.len() as u32;
                 self.by_number
                     .insert(member.number, self.slots.len() as u32);
                 self.slots.push(Some(member));
+                self.meters.push(meter);
             }
         }
         for shard in 0..SHARDS {

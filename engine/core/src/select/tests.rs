@@ -5,9 +5,9 @@ use proptest::prelude::*;
 use super::*;
 use crate::model::{CustomFrom, Fallback, NumberSpec, NumberStatus, OwnedNumber, PoolSettings};
 
-const NOW: u32 = 1_800_000_000;
+pub(super) const NOW: u32 = 1_800_000_000;
 
-fn owned(number: &str, network: Option<&str>) -> OwnedNumber {
+pub(super) fn owned(number: &str, network: Option<&str>) -> OwnedNumber {
     OwnedNumber::from_spec(&NumberSpec {
         number: number.into(),
         network: network.map(Into::into),
@@ -24,13 +24,13 @@ fn with_status(number: &str, status: NumberStatus) -> OwnedNumber {
     }
 }
 
-fn pool(settings: PoolSettings, numbers: &[(&str, Option<&str>)]) -> PoolState {
+pub(super) fn pool(settings: PoolSettings, numbers: &[(&str, Option<&str>)]) -> PoolState {
     let mut state = PoolState::new(settings);
     state.upsert(numbers.iter().map(|(n, net)| owned(n, *net)));
     state
 }
 
-fn settings(fallback: Fallback, localized: bool, predictable: bool) -> PoolSettings {
+pub(super) fn settings(fallback: Fallback, localized: bool, predictable: bool) -> PoolSettings {
     PoolSettings {
         fallback,
         localized_sender_preferred: localized,
@@ -39,15 +39,15 @@ fn settings(fallback: Fallback, localized: bool, predictable: bool) -> PoolSetti
     }
 }
 
-fn msisdn(text: &str) -> Msisdn {
+pub(super) fn msisdn(text: &str) -> Msisdn {
     Msisdn::parse(text).unwrap()
 }
 
-fn pick_to(state: &mut PoolState, to: &str) -> Result<Pick, PickError> {
+pub(super) fn pick_to(state: &mut PoolState, to: &str) -> Result<Pick, PickError> {
     pick_with(state, to, None, None, NOW)
 }
 
-fn pick_with(
+pub(super) fn pick_with(
     state: &mut PoolState,
     to: &str,
     from: Option<&str>,
@@ -58,11 +58,12 @@ fn pick_with(
         to: msisdn(to),
         from,
         network,
+        segments: 1,
     };
-    pick(state, &request, now)
+    pick(state, &request, Now::from_unix_secs(now))
 }
 
-fn number_of(pick: &Pick) -> Msisdn {
+pub(super) fn number_of(pick: &Pick) -> Msisdn {
     match &pick.sender {
         Sender::Number(n) => *n,
         other => panic!("expected a number, got {other:?}"),
@@ -523,7 +524,8 @@ fn rejection_names_draining_and_suspended() {
         err,
         PickError::Rejected(Rejection::NoneEligible(Ineligible {
             suspended: 1,
-            draining: 1
+            draining: 1,
+            at_allowance: 0,
         }))
     );
     assert_eq!(
@@ -599,7 +601,7 @@ proptest! {
             let country = classifier.classify(msisdn(to)).unwrap().country;
             let has_local = state.index.has_country(country);
             match pick_to(&mut state, to) {
-                Ok(Pick { sender: Sender::Number(n), reason }) => {
+                Ok(Pick { sender: Sender::Number(n), reason, .. }) => {
                     prop_assert!(state.contains(n));
                     if reason != Reason::Sticky {
                         prop_assert_eq!(status_of[&n], NumberStatus::Active);
@@ -609,7 +611,7 @@ proptest! {
                     }
                     if predictable {
                         let again = pick_to(&mut state, to).unwrap();
-                        prop_assert_eq!(again, Pick { sender: Sender::Number(n), reason: Reason::Sticky });
+                        prop_assert_eq!(again, Pick { sender: Sender::Number(n), reason: Reason::Sticky, wait_ms: 0 });
                     } else {
                         prop_assert!(reason != Reason::Sticky);
                     }

@@ -1,5 +1,5 @@
-//! `PICK <pool_id> <to> [FROM <sender>] [NETWORK <network>] [WITHREASON | WITHINFO]`: the hot
-//! path.
+//! `PICK <pool_id> <to> [FROM <sender>] [NETWORK <network>] [SEGMENTS <n>] [WITHREASON |
+//! WITHINFO]`: the hot path.
 //! Parsing borrows from the request; the session collects consecutive picks and runs them with
 //! [`apply_batch`], one engine call (one actor message per pool) for the whole run.
 
@@ -11,9 +11,10 @@ use super::{
 };
 use crate::engine::PickFailure;
 use crate::resp::parse::ArgCursor;
+use crate::resp::parse::ParseError;
 use crate::resp::reply::Reply;
 use numpool_core::model::Msisdn;
-use numpool_core::select::{self, PickError, PickRequest};
+use numpool_core::select::{self, PickError, PickRequest, MAX_SEGMENTS};
 
 /// A parsed `PICK`.
 pub(crate) struct Pick<'a> {
@@ -27,6 +28,8 @@ pub(crate) struct Pick<'a> {
     from: Option<&'a str>,
     /// `NETWORK`.
     network: Option<&'a str>,
+    /// `SEGMENTS`, default 1.
+    segments: u32,
     /// What the reply holds.
     shape: Shape,
 }
@@ -56,6 +59,7 @@ impl<'a> Pick<'a> {
             to: parse_recipient(to_text)?,
             from: None,
             network: None,
+            segments: 1,
             shape: Shape::Sender,
         };
         while cursor.remaining() > 0 {
@@ -68,8 +72,13 @@ impl<'a> Pick<'a> {
                 pick.from = Some(cursor.next_str()?);
             } else if option.eq_ignore_ascii_case("network") && cursor.remaining() > 0 {
                 pick.network = Some(cursor.next_str()?);
+            } else if option.eq_ignore_ascii_case("segments") && cursor.remaining() > 0 {
+                pick.segments = u32::try_from(cursor.next_int()?)
+                    .ok()
+                    .filter(|n| (1..=MAX_SEGMENTS).contains(n))
+                    .ok_or(ParseError::NotAnInteger)?;
             } else {
-                return Err(crate::resp::parse::ParseError::Syntax.into());
+                return Err(ParseError::Syntax.into());
             }
         }
         Ok(pick)
@@ -81,6 +90,7 @@ impl<'a> Pick<'a> {
             to: self.to,
             from: self.from,
             network: self.network,
+            segments: self.segments,
         }
     }
 
@@ -103,10 +113,8 @@ impl<'a> Pick<'a> {
                 write_sender(&pick.sender, out);
                 out.bulk(b"reason");
                 out.bulk(pick.reason.as_str().as_bytes());
-                // No number has a throughput limit yet (DESIGN §3.4), so a sender is always
-                // free now.
                 out.bulk(b"wait_ms");
-                out.integer(0);
+                out.integer(i64::from(pick.wait_ms));
             }
         }
     }
