@@ -124,13 +124,7 @@ async fn status_drains_then_suspends_a_number_through_rest_and_resp() {
     let http = api
         .post("/pools/p/pick", json!({ "to": "447911300000" }))
         .await;
-    assert!(
-        http.problem(422, "rejected")["detail"]
-            .as_str()
-            .unwrap()
-            .contains("suspended or draining"),
-        "{http:?}"
-    );
+    http.assert_rejected("suspended or draining");
 
     // An admin change: it survives a restart.
     server.restart();

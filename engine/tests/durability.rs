@@ -388,34 +388,23 @@ fn golden_path(version: u32) -> std::path::PathBuf {
     ))
 }
 
-/// The checked-in snapshot of format version 1 (written before numbers had a status): it must
-/// keep decoding to the same state, every number active. If the image types change, this
-/// fails: bump the format version and add a new golden file instead.
+/// The checked-in snapshots of every format version: each must keep decoding to the same
+/// state, brought up to the current shapes (version 1 was written before numbers had a status:
+/// every number active; version 2 before limits: every number unlimited; version 3 is the
+/// current one). If the image types change, this fails: bump the format version and add a new
+/// golden file instead.
 #[test]
-fn golden_snapshot_v1_decodes() {
-    let snapshot = numpool_snapshots::read_snapshot::<StateImage>(&golden_path(1))
-        .expect("golden snapshot decodes");
-    assert_eq!((snapshot.version, snapshot.seq), (1, 1));
-    assert_eq!(snapshot.state, golden_image());
-}
-
-/// The checked-in snapshot of format version 2 (numbers with a status, no limits): every
-/// number unlimited.
-#[test]
-fn golden_snapshot_v2_decodes() {
-    let snapshot = numpool_snapshots::read_snapshot::<StateImage>(&golden_path(2))
-        .expect("golden snapshot decodes");
-    assert_eq!((snapshot.version, snapshot.seq), (2, 1));
-    assert_eq!(snapshot.state, golden_image_v2());
-}
-
-/// The checked-in snapshot of format version 3, the current one (numbers with limits).
-#[test]
-fn golden_snapshot_v3_decodes() {
-    let snapshot = numpool_snapshots::read_snapshot::<StateImage>(&golden_path(3))
-        .expect("golden snapshot decodes");
-    assert_eq!((snapshot.version, snapshot.seq), (3, 1));
-    assert_eq!(snapshot.state, golden_image_v3());
+fn golden_snapshots_of_every_version_decode() {
+    for (version, expected) in [
+        (1, golden_image()),
+        (2, golden_image_v2()),
+        (3, golden_image_v3()),
+    ] {
+        let snapshot = numpool_snapshots::read_snapshot::<StateImage>(&golden_path(version))
+            .expect("golden snapshot decodes");
+        assert_eq!((snapshot.version, snapshot.seq), (version, 1));
+        assert_eq!(snapshot.state, expected, "version {version}");
+    }
 }
 
 /// A data directory numpool wrote before numbers had a status (format 1) starts as it was,

@@ -307,11 +307,5 @@ async fn a_daily_allowance_stops_new_conversations_and_the_rejection_says_why() 
     let http = api
         .post("/pools/p/pick", json!({ "to": "447911000004" }))
         .await;
-    assert!(
-        http.problem(422, "rejected")["detail"]
-            .as_str()
-            .unwrap()
-            .contains("at its daily allowance"),
-        "{http:?}"
-    );
+    http.assert_rejected("at its daily allowance");
 }

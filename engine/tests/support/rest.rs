@@ -30,6 +30,15 @@ impl Reply {
         &self.body
     }
 
+    /// Asserts this is the `422 #rejected` problem of a pick, its detail saying `why`.
+    #[track_caller]
+    pub fn assert_rejected(&self, why: &str) {
+        let detail = self.problem(422, "rejected")["detail"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(detail.contains(why), "{why:?} not in {self:?}");
+    }
+
     /// The `invalid_parameters` names.
     pub fn invalid_names(&self) -> Vec<String> {
         self.body["invalid_parameters"]
