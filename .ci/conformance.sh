@@ -170,6 +170,12 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403
 
 [phases.stateful.generation]
 mode = "positive"
+
+# Positive data only, so "invalid data accepted" can only be the mislabel above; it still fired
+# for a PUT whose number came from a link (a correct 201), so that check is off in this phase
+# (every check is on by default; a --checks flag on the command line would override this).
+[phases.stateful.checks.negative_data_rejection]
+enabled = false
 TOML
 # - Against Vonage's spec only: numpool answers methods of its own on some of the spec's paths
 #   (GET on `…/pools/{pool_id}/numbers/{number}`, its view of a pool's number), so the `Allow`
@@ -182,7 +188,6 @@ cd "$work"
 schemathesis --config-file "$work/schemathesis.toml" run "$run_spec" \
     --url "http://$http" \
     --auth "$key:$secret" \
-    --checks all \
     "${excluded[@]}" \
     --max-examples "$examples" \
     --seed "$seed" \
