@@ -32,12 +32,8 @@ fn pick(con: &mut redis::Connection, to: &str) -> Result<String, String> {
 
 async fn seeded(server: &Numpool) -> Api {
     let api = Api::new(server);
-    api.own(&[FIRST, SECOND]).await;
-    api.create_pool("p", json!({ "fallback": "Reject" })).await;
-    let added = api
-        .post("/pools/p/numbers", json!({ "numbers": [FIRST, SECOND] }))
+    api.seed_pool("p", json!({ "fallback": "Reject" }), &[FIRST, SECOND])
         .await;
-    assert_eq!(added.status, StatusCode::CREATED, "{added:?}");
     api
 }
 

@@ -20,12 +20,8 @@ const SECOND: &str = "447700900002";
 
 async fn seeded(server: &Numpool) -> Api {
     let api = Api::new(server);
-    api.own(&[FIRST, SECOND]).await;
-    api.create_pool("p", json!({ "fallback": "Reject" })).await;
-    let added = api
-        .post("/pools/p/numbers", json!({ "numbers": [FIRST, SECOND] }))
+    api.seed_pool("p", json!({ "fallback": "Reject" }), &[FIRST, SECOND])
         .await;
-    assert_eq!(added.status, StatusCode::CREATED, "{added:?}");
     api
 }
 

@@ -150,6 +150,20 @@ impl Api {
         reply.body
     }
 
+    /// Owns `numbers`, creates pool `pool_id` with `settings` over the defaults of
+    /// [`Api::create_pool`], and adds the numbers to it (201).
+    pub async fn seed_pool(&self, pool_id: &str, settings: Value, numbers: &[&str]) {
+        self.own(numbers).await;
+        self.create_pool(pool_id, settings).await;
+        let added = self
+            .post(
+                &format!("/pools/{pool_id}/numbers"),
+                json!({ "numbers": numbers }),
+            )
+            .await;
+        assert_eq!(added.status, StatusCode::CREATED, "{added:?}");
+    }
+
     /// Puts `numbers` in the inventory; asserts success.
     pub async fn own(&self, numbers: &[&str]) {
         let items: Vec<Value> = numbers.iter().map(|n| json!({ "number": n })).collect();
