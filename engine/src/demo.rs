@@ -72,7 +72,7 @@ pub(crate) async fn seed(engine: &Engine) -> Result<(), EngineError> {
             localized_sender_preferred: true,
             predictable_sender_preferred: *predictable,
             custom_from: custom_from.map(|c| CustomFrom::new(c).expect("valid demo sender")),
-            sticky_ttl_seconds: 0,
+            ..PoolSettings::default()
         };
         let pool_id = PoolId::new(id).expect("valid demo pool id");
         engine.create_pool(&account, pool_id, settings).await?;

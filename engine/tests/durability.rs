@@ -390,8 +390,8 @@ fn golden_path(version: u32) -> std::path::PathBuf {
 
 /// The checked-in snapshots of every format version: each must keep decoding to the same
 /// state, brought up to the current shapes (version 1 was written before numbers had a status:
-/// every number active; version 2 before limits: every number unlimited; version 3 is the
-/// current one). If the image types change, this fails: bump the format version and add a new
+/// every number active; version 2 before limits: every number unlimited; version 3 before pool
+/// health settings, type priority and geomatch: the defaults; version 4 is the current one). If the image types change, this fails: bump the format version and add a new
 /// golden file instead.
 #[test]
 fn golden_snapshots_of_every_version_decode() {
@@ -399,6 +399,7 @@ fn golden_snapshots_of_every_version_decode() {
         (1, golden_image()),
         (2, golden_image_v2()),
         (3, golden_image_v3()),
+        (4, golden_image_v4()),
     ] {
         let snapshot = numpool_snapshots::read_snapshot::<StateImage>(&golden_path(version))
             .expect("golden snapshot decodes");
@@ -479,7 +480,23 @@ fn regenerate_golden_snapshot() {
     let dir = path.parent().unwrap();
     std::fs::create_dir_all(dir).unwrap();
     let _ = std::fs::remove_file(&path);
-    numpool_snapshots::write_snapshot(dir, 1, &golden_image_v3()).unwrap();
+    numpool_snapshots::write_snapshot(dir, 1, &golden_image_v4()).unwrap();
+}
+
+/// The golden state of version 4: version 3's with one pool acting on health under its own
+/// thresholds, with a type priority and geomatch `area`.
+fn golden_image_v4() -> StateImage {
+    let mut image = golden_image_v3();
+    let header = &mut image.accounts[0].pools[0].header;
+    header.skip_unhealthy = true;
+    header.health.min_receipts = 50;
+    header.health.min_deliverability_bits = 0.5f64.to_bits();
+    header.type_priority = vec![
+        ("US".into(), vec!["toll_free".into(), "mobile".into()]),
+        ("*".into(), vec!["mobile".into()]),
+    ];
+    header.geomatch = "area".into();
+    image
 }
 
 /// The golden state of version 3: version 2's with limits on one number.
@@ -505,7 +522,8 @@ fn golden_image_v2() -> StateImage {
 }
 
 fn golden_image() -> StateImage {
-    use numpool::durability::image::{AccountImage, NumberImage, PoolHeader, PoolImage};
+    use numpool::durability::image::{AccountImage, NumberImage, PoolImage};
+    use numpool::durability::image_v3::PoolHeaderV3;
     StateImage {
         next_pool_uid: 3,
         accounts: vec![AccountImage {
@@ -533,7 +551,9 @@ fn golden_image() -> StateImage {
                 },
             ],
             pools: vec![PoolImage {
-                header: PoolHeader {
+                // Versions 1 to 3 had no health settings, type priority or geomatch: each pool
+                // reads back with the defaults.
+                header: PoolHeaderV3 {
                     uid: 2,
                     id: "uk-retail".into(),
                     fallback: "CustomFrom".into(),
@@ -543,7 +563,8 @@ fn golden_image() -> StateImage {
                     sticky_ttl_seconds: 86400,
                     created_at: 1_790_000_000,
                     updated_at: 1_790_000_100,
-                },
+                }
+                .into(),
                 members: vec![14155550101, 447700900001],
                 sticky: vec![StickyImage {
                     to: 447911123456,

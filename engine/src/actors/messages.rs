@@ -4,6 +4,7 @@ use actix::Message;
 
 use crate::durability::image::Record;
 use crate::durability::StorageFailure;
+use numpool_core::delivery::{HealthFigures, HealthState, ReceiptClass};
 use numpool_core::model::{Msisdn, OwnedNumber, PoolSettings};
 use numpool_core::select::{Pick, PickError, PickRequest};
 
@@ -117,6 +118,45 @@ pub(crate) struct Conversations(pub(crate) Vec<Msisdn>);
 
 impl Message for Conversations {
     type Result = Vec<u32>;
+}
+
+/// A receipt for one of the pool's members, with the account-wide window it left (DESIGN
+/// §3.3: the inventory owns health and pushes it to the pools holding the number, each of
+/// which judges it under its own thresholds).
+#[derive(Debug)]
+pub(crate) struct Observe {
+    /// The member the receipt is for.
+    pub(crate) number: Msisdn,
+    /// What it said.
+    pub(crate) class: ReceiptClass,
+    /// The member's window after it.
+    pub(crate) figures: HealthFigures,
+    /// When it came, Unix seconds.
+    pub(crate) now: u64,
+}
+
+impl Message for Observe {
+    type Result = ();
+}
+
+/// One member as the pool sees it: its conversations and its health state under the pool's
+/// thresholds; `None` when the pool does not hold the number.
+#[derive(Debug)]
+pub(crate) struct Member(pub(crate) Msisdn);
+
+impl Message for Member {
+    type Result = Option<MemberView>;
+}
+
+/// What [`Member`] answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct MemberView {
+    /// Conversations (sticky mappings) on it.
+    pub(crate) conversations: u32,
+    /// Its health state under the pool's thresholds.
+    pub(crate) health: HealthState,
+    /// Since when, Unix seconds; `None` while it has never left healthy.
+    pub(crate) since: Option<u64>,
 }
 
 /// Drops the mapping of a recipient; whether a live one went.

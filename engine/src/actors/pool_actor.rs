@@ -10,10 +10,10 @@ use actix::{Actor, AsyncContext, AtomicResponse, Context, Handler, ResponseActFu
 
 use super::counters::PoolCounters;
 use super::messages::{
-    Conversations, CopyShard, PickBatch, PickRefusal, Remove, SetSettings, StickyDel, StickyGet,
-    StickyMapping, Stop, Upsert,
+    Conversations, CopyShard, Member, MemberView, Observe, PickBatch, PickRefusal, Remove,
+    SetSettings, StickyDel, StickyGet, StickyMapping, Stop, Upsert,
 };
-use crate::clock::{unix_now_micros, unix_now_u32};
+use crate::clock::{unix_now, unix_now_micros, unix_now_u32};
 use crate::durability::image::{Record, StickyImage};
 use crate::durability::{Durability, StorageFailure, Ticket};
 use numpool_core::model::Msisdn;
@@ -322,6 +322,29 @@ impl Handler<Conversations> for PoolActor {
             .iter()
             .map(|&n| self.state.conversations(n).unwrap_or(0))
             .collect()
+    }
+}
+
+impl Handler<Observe> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Observe, _: &mut Self::Context) {
+        self.state
+            .observe_receipt(msg.number, msg.class, &msg.figures, msg.now);
+    }
+}
+
+impl Handler<Member> for PoolActor {
+    type Result = Option<MemberView>;
+
+    fn handle(&mut self, msg: Member, _: &mut Self::Context) -> Self::Result {
+        let conversations = self.state.conversations(msg.0)?;
+        let (health, since) = self.state.health(msg.0, unix_now())?;
+        Some(MemberView {
+            conversations,
+            health,
+            since,
+        })
     }
 }
 

@@ -3,10 +3,11 @@
 
 use thiserror::Error;
 
-use super::image::{NumberImage, PoolHeader, StickyImage};
+use super::image::{HealthImage, NumberImage, PoolHeader, StickyImage};
+use numpool_core::delivery::Thresholds;
 use numpool_core::model::{
-    CustomFrom, Fallback, Msisdn, NumberSpec, NumberStatus, NumberType, OwnedNumber, PoolId,
-    PoolSettings,
+    Country, CustomFrom, Fallback, Geomatch, Msisdn, NumberSpec, NumberStatus, NumberType,
+    OwnedNumber, PoolId, PoolSettings, TypePriority,
 };
 
 /// A persisted value that does not pass the model's validation.
@@ -80,6 +81,27 @@ pub fn pool_header(
         sticky_ttl_seconds: settings.sticky_ttl_seconds,
         created_at,
         updated_at,
+        skip_unhealthy: settings.skip_unhealthy,
+        health: health_image(&settings.health),
+        type_priority: settings
+            .type_priority
+            .entries()
+            .map(|(country, types)| {
+                let key = country.map_or_else(|| "*".to_owned(), |c| c.as_str().to_owned());
+                (key, types.iter().map(|t| t.as_str().to_owned()).collect())
+            })
+            .collect(),
+        geomatch: settings.geomatch.as_str().to_owned(),
+    }
+}
+
+/// A pool's health thresholds as persisted.
+pub(crate) fn health_image(health: &Thresholds) -> HealthImage {
+    HealthImage {
+        min_receipts: health.min_receipts,
+        min_deliverability_bits: health.min_deliverability.to_bits(),
+        max_spam_ratio_bits: health.max_spam_ratio.to_bits(),
+        probation_seconds: health.probation_seconds,
     }
 }
 
@@ -94,6 +116,16 @@ pub(crate) fn pool_settings(header: &PoolHeader) -> Result<(PoolId, PoolSettings
         .map(CustomFrom::new)
         .transpose()
         .map_err(|e| invalid("custom_from", e))?;
+    let health = &header.health;
+    let health = Thresholds::new(
+        health.min_receipts,
+        f64::from_bits(health.min_deliverability_bits),
+        f64::from_bits(health.max_spam_ratio_bits),
+        health.probation_seconds,
+    )
+    .map_err(|e| invalid("health", e))?;
+    let geomatch = Geomatch::from_name(&header.geomatch)
+        .ok_or_else(|| invalid("geomatch", &header.geomatch))?;
     Ok((
         id,
         PoolSettings {
@@ -102,8 +134,31 @@ pub(crate) fn pool_settings(header: &PoolHeader) -> Result<(PoolId, PoolSettings
             predictable_sender_preferred: header.predictable,
             custom_from,
             sticky_ttl_seconds: header.sticky_ttl_seconds,
+            skip_unhealthy: header.skip_unhealthy,
+            health,
+            type_priority: type_priority(&header.type_priority)?,
+            geomatch,
         },
     ))
+}
+
+/// A persisted type priority, validated again.
+fn type_priority(entries: &[(String, Vec<String>)]) -> Result<TypePriority, InvalidImage> {
+    let entries = entries
+        .iter()
+        .map(|(key, types)| {
+            let country = match key.as_str() {
+                "*" => None,
+                code => Some(Country::new(code).map_err(|e| invalid("type_priority", e))?),
+            };
+            let types = types
+                .iter()
+                .map(|t| NumberType::from_name(t).ok_or_else(|| invalid("number type", t)))
+                .collect::<Result<_, _>>()?;
+            Ok((country, types))
+        })
+        .collect::<Result<Vec<_>, InvalidImage>>()?;
+    TypePriority::new(entries).map_err(|e| invalid("type_priority", e))
 }
 
 /// A live sticky mapping as persisted.

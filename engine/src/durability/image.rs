@@ -1,8 +1,8 @@
 //! The persisted shapes (DESIGN §6): the state image a snapshot holds and the journal's
 //! records. Plain data with bincode's native derive, kept apart from the model types so that a
 //! refactor of the model cannot silently change the on-disk format (the golden tests guard it).
-//! This is format version 3; `image_v1` and `image_v2` keep the shapes older versions wrote,
-//! which are still read.
+//! This is format version 4; `image_v1`, `image_v2` and `image_v3` keep the shapes older
+//! versions wrote, which are still read.
 
 use bincode::de::{Decode, Decoder};
 use bincode::error::DecodeError;
@@ -10,6 +10,7 @@ use bincode::Encode;
 
 use super::image_v1::{NumberImageV1, StateImageV1};
 use super::image_v2::{NumberImageV2, StateImageV2};
+use super::image_v3::{PoolHeaderV3, StateImageV3};
 
 /// Everything numpool keeps: inventories, pools and sticky tables of every account. Decoded
 /// with the snapshot's format version as context: a version-1 payload is read in its own shape
@@ -27,6 +28,7 @@ impl Decode<u32> for StateImage {
         match *decoder.context() {
             1 => StateImageV1::decode(decoder).map(StateImage::from),
             2 => StateImageV2::decode(decoder).map(StateImage::from),
+            3 => StateImageV3::decode(decoder).map(StateImage::from),
             _ => Ok(StateImage {
                 next_pool_uid: u64::decode(decoder)?,
                 accounts: Vec::decode(decoder)?,
@@ -102,6 +104,27 @@ pub struct PoolHeader {
     pub created_at: u64,
     /// Last change, Unix seconds.
     pub updated_at: u64,
+    /// `skip_unhealthy` (format 4).
+    pub skip_unhealthy: bool,
+    /// `health` (format 4).
+    pub health: HealthImage,
+    /// `type_priority` as `(country code or "*", type names)` (format 4).
+    pub type_priority: Vec<(String, Vec<String>)>,
+    /// `geomatch` as its API name (format 4).
+    pub geomatch: String,
+}
+
+/// A pool's health thresholds, ratios as the bits of their `f64` (exact, and `Eq`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, bincode::Decode)]
+pub struct HealthImage {
+    /// `min_receipts`.
+    pub min_receipts: u64,
+    /// `min_deliverability`.
+    pub min_deliverability_bits: u64,
+    /// `max_spam_ratio`.
+    pub max_spam_ratio_bits: u64,
+    /// `probation_seconds`.
+    pub probation_seconds: u64,
 }
 
 /// A pool with its numbers and mappings.
@@ -146,12 +169,13 @@ pub enum Record {
         /// The number.
         number: u64,
     },
-    /// A pool created, or its settings or id changed.
-    PutPool {
+    /// A pool created, or its settings or id changed, as format version 3 wrote it (no health
+    /// settings, type priority or geomatch). Replayed from older journals, no longer written.
+    PutPoolV3 {
         /// The account.
         account: String,
-        /// The pool as it now is.
-        header: PoolHeader,
+        /// The pool as it then was.
+        header: PoolHeaderV3,
     },
     /// A pool deleted.
     DeletePool {
@@ -218,5 +242,14 @@ pub enum Record {
         account: String,
         /// The numbers as they now are.
         numbers: Vec<NumberImage>,
+    },
+    /// A pool created, or its settings or id changed (health settings, type priority and
+    /// geomatch included). Appended after the older records, so journals written before it
+    /// still decode.
+    PutPool {
+        /// The account.
+        account: String,
+        /// The pool as it now is.
+        header: PoolHeader,
     },
 }

@@ -4,8 +4,9 @@
 
 use bincode::Decode;
 
-use super::image::{AccountImage, NumberImage, PoolImage, StateImage};
+use super::image::{AccountImage, NumberImage, StateImage};
 use super::image_v2::NumberImageV2;
+use super::image_v3::PoolImageV3;
 use numpool_core::model::NumberStatus;
 
 /// [`StateImage`] as version 1 wrote it.
@@ -24,8 +25,8 @@ struct AccountImageV1 {
     id: String,
     /// Its inventory, in number order.
     numbers: Vec<NumberImageV1>,
-    /// Its pools (unchanged since version 1).
-    pools: Vec<PoolImage>,
+    /// Its pools (unchanged until version 4).
+    pools: Vec<PoolImageV3>,
 }
 
 /// [`NumberImage`] as version 1 wrote it, in snapshots and in `Record::UpsertNumbers`.
@@ -64,7 +65,7 @@ impl From<StateImageV1> for StateImage {
                 .map(|account| AccountImage {
                     id: account.id,
                     numbers: account.numbers.into_iter().map(Into::into).collect(),
-                    pools: account.pools,
+                    pools: account.pools.into_iter().map(Into::into).collect(),
                     opt_out_signals: Vec::new(),
                 })
                 .collect(),

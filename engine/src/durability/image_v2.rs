@@ -4,7 +4,8 @@
 
 use bincode::Decode;
 
-use super::image::{AccountImage, NumberImage, OptOutSignalImage, PoolImage, StateImage};
+use super::image::{AccountImage, NumberImage, OptOutSignalImage, StateImage};
+use super::image_v3::PoolImageV3;
 
 /// [`StateImage`] as version 2 wrote it.
 #[derive(Clone, Debug, PartialEq, Eq, Decode)]
@@ -22,8 +23,8 @@ struct AccountImageV2 {
     id: String,
     /// Its inventory, in number order.
     numbers: Vec<NumberImageV2>,
-    /// Its pools (unchanged since version 1).
-    pools: Vec<PoolImage>,
+    /// Its pools (unchanged until version 4).
+    pools: Vec<PoolImageV3>,
     /// Its opt-out signals (unchanged since version 2).
     opt_out_signals: Vec<OptOutSignalImage>,
 }
@@ -69,7 +70,7 @@ impl From<StateImageV2> for StateImage {
                 .map(|account| AccountImage {
                     id: account.id,
                     numbers: account.numbers.into_iter().map(Into::into).collect(),
-                    pools: account.pools,
+                    pools: account.pools.into_iter().map(Into::into).collect(),
                     opt_out_signals: account.opt_out_signals,
                 })
                 .collect(),

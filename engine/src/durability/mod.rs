@@ -14,6 +14,7 @@ pub mod convert;
 pub mod image;
 pub mod image_v1;
 pub mod image_v2;
+pub mod image_v3;
 pub mod replay;
 mod writer;
 

@@ -151,6 +151,26 @@ impl WorkingState {
         }
     }
 
+    /// Creates a pool of `account`, or sets its header as it now is.
+    fn put_pool(&mut self, account: String, header: PoolHeader) {
+        self.next_pool_uid = self.next_pool_uid.max(header.uid + 1);
+        self.owners.insert(header.uid, account.clone());
+        let pools = &mut self.accounts.entry(account).or_default().pools;
+        match pools.get_mut(&header.uid) {
+            Some(pool) => pool.header = header,
+            None => {
+                pools.insert(
+                    header.uid,
+                    WorkingPool {
+                        header,
+                        members: BTreeSet::new(),
+                        sticky: WorkingSticky::default(),
+                    },
+                );
+            }
+        }
+    }
+
     /// Applies one record. Records naming a pool or account that no longer exists change
     /// nothing: a later record deleted it.
     pub fn apply(&mut self, record: Record) {
@@ -178,24 +198,8 @@ impl WorkingState {
                     }
                 }
             }
-            Record::PutPool { account, header } => {
-                self.next_pool_uid = self.next_pool_uid.max(header.uid + 1);
-                self.owners.insert(header.uid, account.clone());
-                let pools = &mut self.accounts.entry(account).or_default().pools;
-                match pools.get_mut(&header.uid) {
-                    Some(pool) => pool.header = header,
-                    None => {
-                        pools.insert(
-                            header.uid,
-                            WorkingPool {
-                                header,
-                                members: BTreeSet::new(),
-                                sticky: WorkingSticky::default(),
-                            },
-                        );
-                    }
-                }
-            }
+            Record::PutPoolV3 { account, header } => self.put_pool(account, header.into()),
+            Record::PutPool { account, header } => self.put_pool(account, header),
             Record::DeletePool { account, uid } => {
                 if let Some(account) = self.accounts.get_mut(&account) {
                     account.pools.remove(&uid);
@@ -353,19 +357,20 @@ mod tests {
         }
     }
 
+    /// The header of a pool `id` with the default settings.
+    fn default_header(uid: u64, id: &str) -> PoolHeader {
+        convert::pool_header(
+            uid,
+            &PoolId::new(id).unwrap(),
+            &PoolSettings::default(),
+            0,
+            0,
+        )
+    }
+
     /// A state with account `a` holding pool uid 1 (members 10 and 20) with `sticky` mappings.
     fn one_pool(sticky: Vec<StickyImage>) -> WorkingState {
-        let header = PoolHeader {
-            uid: 1,
-            id: "p".into(),
-            fallback: "Pool".into(),
-            localized: true,
-            predictable: true,
-            custom_from: None,
-            sticky_ttl_seconds: 0,
-            created_at: 0,
-            updated_at: 0,
-        };
+        let header = default_header(1, "p");
         WorkingState::from_image(StateImage {
             next_pool_uid: 2,
             accounts: vec![AccountImage {
@@ -401,17 +406,7 @@ mod tests {
     #[test]
     fn a_restored_pool_costs_what_a_live_one_does() {
         let senders: Vec<u64> = (1..=3).map(|i| 447_700_900_000 + i).collect();
-        let header = |uid: u64| PoolHeader {
-            uid,
-            id: format!("p{uid}"),
-            fallback: "Pool".into(),
-            localized: true,
-            predictable: true,
-            custom_from: None,
-            sticky_ttl_seconds: 0,
-            created_at: 0,
-            updated_at: 0,
-        };
+        let header = |uid: u64| default_header(uid, &format!("p{uid}"));
         // Pools with no mapping, one, a few (fewer than the shards) and many.
         let sizes = [0u64, 1, 12, 3_000];
         let pools = sizes

@@ -1,13 +1,15 @@
 //! Conversations across an account's pools: how many each pool still has on an owned number
-//! (DESIGN §3.4: an operator draining a number watches them go), and which pools hold the
+//! (DESIGN §3.4: an operator draining a number watches them go), one number as its pool sees
+//! it (conversations and health under the pool's thresholds), and which pools hold the
 //! conversation between one of its numbers and a recipient (§3.6, `RESOLVE`: where an inbound
 //! reply belongs). Each pool's actor counts its mappings per number as they come and go, so
 //! either answer is one read per pool holding the number, never a scan that would stall picks.
 
 use std::collections::BTreeMap;
 
+use super::pools::pool_entry;
 use super::{AccountHandle, Engine, EngineError, Unavailable};
-use crate::actors::messages::{Conversations, StickyGet};
+use crate::actors::messages::{Conversations, Member, MemberView, StickyGet};
 use numpool_core::model::{Msisdn, PoolId};
 
 /// Conversations per pool holding a number; pools without the number are absent.
@@ -80,5 +82,23 @@ impl Engine {
             }
         }
         Ok(pools)
+    }
+}
+
+impl Engine {
+    /// `number` as pool `pool_id` sees it: `None` when the pool does not hold it. The admin
+    /// lock is let go before the answer comes.
+    pub(crate) async fn pool_member(
+        &self,
+        account: &AccountHandle,
+        pool_id: &str,
+        number: Msisdn,
+    ) -> Result<Option<MemberView>, EngineError> {
+        let answer = {
+            let data = account.0.admin.lock().await;
+            let (_, entry) = pool_entry(&data, pool_id)?;
+            entry.addr.send(Member(number))
+        };
+        Ok(answer.await.map_err(Unavailable::of(pool_id))?)
     }
 }

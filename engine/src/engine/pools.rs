@@ -11,13 +11,15 @@ use crate::actors::messages::{Remove, SetSettings, Stop, Upsert};
 use crate::clock::unix_now;
 use crate::durability::convert;
 use crate::durability::image::Record;
+use numpool_core::delivery::ThresholdsPatch;
 use numpool_core::model::{
-    CustomFrom, Fallback, Msisdn, OwnedNumber, PoolId, PoolRecord, PoolSettings,
+    CustomFrom, Fallback, Geomatch, Msisdn, OwnedNumber, PoolId, PoolRecord, PoolSettings,
+    TypePriority,
 };
 use numpool_core::select::PoolState;
 
 /// A partial change of a pool (`PATCH`): `None` leaves a field as it is.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PoolUpdate {
     /// A new id for the pool (must be free in the account).
     pub pool_id: Option<PoolId>,
@@ -31,6 +33,14 @@ pub struct PoolUpdate {
     pub custom_from: Option<Option<CustomFrom>>,
     /// A new sticky TTL.
     pub sticky_ttl_seconds: Option<u32>,
+    /// A new `skip_unhealthy`.
+    pub skip_unhealthy: Option<bool>,
+    /// New values for some health thresholds; the others stay.
+    pub health: Option<ThresholdsPatch>,
+    /// A new type priority (the empty one clears it).
+    pub type_priority: Option<TypePriority>,
+    /// A new geomatch.
+    pub geomatch: Option<Geomatch>,
 }
 
 impl PoolUpdate {
@@ -49,6 +59,18 @@ impl PoolUpdate {
         }
         if let Some(ttl) = self.sticky_ttl_seconds {
             settings.sticky_ttl_seconds = ttl;
+        }
+        if let Some(skip) = self.skip_unhealthy {
+            settings.skip_unhealthy = skip;
+        }
+        if let Some(health) = &self.health {
+            settings.health = health.apply(&settings.health);
+        }
+        if let Some(priority) = &self.type_priority {
+            settings.type_priority = priority.clone();
+        }
+        if let Some(geomatch) = self.geomatch {
+            settings.geomatch = geomatch;
         }
     }
 }
@@ -337,7 +359,7 @@ impl Engine {
     }
 }
 
-fn pool_entry<'a>(
+pub(super) fn pool_entry<'a>(
     data: &'a AccountData,
     pool_id: &str,
 ) -> Result<(&'a PoolId, &'a PoolEntry), EngineError> {

@@ -1,5 +1,6 @@
 //! Delivery receipts (DESIGN §3.4): each one classified and counted in its sender's health
-//! window; an opt-out signal (err-code 9) recorded for the opt-outs of §3.5. Receipts are not
+//! window, and passed on to the pools holding the sender, which judge it under their own
+//! thresholds; an opt-out signal (err-code 9) recorded for the opt-outs of §3.5. Receipts are not
 //! admin changes: the windows live in memory and start empty after a restart. Opt-out signals
 //! are kept like opt-outs: journaled and fsynced before the receipt is acknowledged, and in
 //! snapshots.
@@ -8,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{AccountData, AccountHandle, Engine, EngineError};
+use crate::actors::messages::Observe;
 use crate::clock::unix_now;
 use crate::durability::image::{OptOutSignalImage, Record};
 use numpool_core::delivery::{
@@ -185,6 +187,17 @@ impl Engine {
             .0
             .delivery
             .record(receipt.sender, receipt.class, health.track, now);
+        // Queued before the answer, so a pick sent after it meets the pool judged.
+        for entry in data.pools.values() {
+            if entry.members.contains(&receipt.sender) {
+                entry.addr.do_send(Observe {
+                    number: receipt.sender,
+                    class: receipt.class,
+                    figures,
+                    now,
+                });
+            }
+        }
         Ok(())
     }
 

@@ -152,6 +152,9 @@ fn number_spec(
                     InvalidInput::Burst(_) => "burst",
                     // The only identifier a number carries.
                     InvalidInput::Id(_) => "network",
+                    // A pool's, never a number's.
+                    InvalidInput::Threshold { field, .. } => field,
+                    InvalidInput::TypePriority { .. } => "type_priority",
                 };
                 fields.fail(field, error.to_string());
             }

@@ -11,6 +11,7 @@ mod numbers;
 mod ops;
 mod paging;
 mod picks;
+mod pool_settings;
 mod pools;
 mod problem;
 mod receipts;

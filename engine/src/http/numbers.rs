@@ -144,31 +144,24 @@ pub(crate) async fn get_one(
     path: web::Path<PoolNumberPath>,
 ) -> AnswerResult {
     let number = parse_path_number("number", &path.number)?;
-    let pool = engine.get_pool(&caller.account, &path.pool_id).await?;
-    let not_in_pool = || {
-        Problem::new(StatusCode::NOT_FOUND, NOT_FOUND)
-            .detail(format!("Number {number} is not in pool '{}'", path.pool_id))
-    };
-    let owned = engine
-        .get_number(&caller.account, number)
-        .await
-        .map_err(|_| not_in_pool())?;
-    let conversations = engine.conversations(&caller.account, &[number]).await?;
-    let Some(&count) = conversations[0].get(pool.pool_id.as_str()) else {
-        return Err(not_in_pool());
-    };
-    let health = engine.health(&caller.account, &[number]).await[0];
-    let pool_href = pool_href(caller.account.id(), pool.pool_id.as_str());
+    let member = engine
+        .pool_member(&caller.account, &path.pool_id, number)
+        .await?
+        .ok_or_else(|| {
+            Problem::new(StatusCode::NOT_FOUND, NOT_FOUND)
+                .detail(format!("Number {number} is not in pool '{}'", path.pool_id))
+        })?;
+    let owned = engine.get_number(&caller.account, number).await?;
+    let pool_href = pool_href(caller.account.id(), &path.pool_id);
     // The path names the pool and the number (and so does the self link): the body is what
     // the pool knows of it.
     Ok(HttpResponse::Ok().json(json!({
         "status": owned.status,
-        // Pools judge by the default thresholds until they can set their own.
         "health": {
-            "state": health.state.as_str(),
-            "since": health.since.map(rfc3339),
+            "state": member.health.as_str(),
+            "since": member.since.map(rfc3339),
         },
-        "conversations": count,
+        "conversations": member.conversations,
         "_links": { "self": { "href": format!("{pool_href}/numbers/{number}") } },
     })))
 }

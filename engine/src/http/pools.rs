@@ -9,10 +9,12 @@ use serde_json::{json, Value};
 use super::auth::Caller;
 use super::body::Fields;
 use super::paging::PageRequest;
+use super::pool_settings::{health_json, type_priority_json};
 use super::problem::{Problem, ACCOUNT_ID_MISMATCH};
 use super::time::rfc3339;
 use super::{pool_href, AnswerResult};
 use crate::engine::{Engine, PoolUpdate};
+use numpool_core::delivery::ThresholdsPatch;
 use numpool_core::model::{AccountId, CustomFrom, PoolRecord, PoolSettings};
 
 /// The `{pool_id}` of a pool's path. Not validated: an id that breaks the pattern names no pool,
@@ -35,6 +37,10 @@ fn pool_json(account: &AccountId, record: &PoolRecord) -> Value {
         "predictable_sender_preferred": settings.predictable_sender_preferred,
         "custom_from": settings.custom_from.as_ref().map(CustomFrom::as_str),
         "sticky_ttl_seconds": settings.sticky_ttl_seconds,
+        "skip_unhealthy": settings.skip_unhealthy,
+        "health": health_json(&settings.health),
+        "type_priority": type_priority_json(&settings.type_priority),
+        "geomatch": settings.geomatch.as_str(),
         "number_count": record.number_count,
         "created_at": rfc3339(record.created_at),
         "updated_at": rfc3339(record.updated_at),
@@ -75,18 +81,27 @@ pub(crate) async fn create(
     let predictable = fields.required("predictable_sender_preferred");
     let custom_from = fields.nullable("custom_from");
     let sticky_ttl_seconds = fields.optional("sticky_ttl_seconds");
+    let skip_unhealthy = fields.optional("skip_unhealthy");
+    let health: Option<ThresholdsPatch> = fields.optional("health");
+    let type_priority = fields.nullable("type_priority");
+    let geomatch = fields.optional("geomatch");
     fields.finish()?;
     let (Some(pool_id), Some(fallback), Some(localized), Some(predictable)) =
         (pool_id, fallback, localized, predictable)
     else {
         unreachable!("finish() refuses a body that lacks a required field")
     };
+    let defaults = PoolSettings::default();
     let settings = PoolSettings {
         fallback,
         localized_sender_preferred: localized,
         predictable_sender_preferred: predictable,
         custom_from: custom_from.flatten(),
         sticky_ttl_seconds: sticky_ttl_seconds.unwrap_or(0),
+        skip_unhealthy: skip_unhealthy.unwrap_or(defaults.skip_unhealthy),
+        health: health.map_or(defaults.health, |patch| patch.apply(&defaults.health)),
+        type_priority: type_priority.flatten().unwrap_or_default(),
+        geomatch: geomatch.unwrap_or(defaults.geomatch),
     };
     let record = engine
         .create_pool(&caller.account, pool_id, settings)
@@ -125,6 +140,12 @@ pub(crate) async fn patch(
         predictable_sender_preferred: fields.optional("predictable_sender_preferred"),
         custom_from: fields.nullable("custom_from"),
         sticky_ttl_seconds: fields.optional("sticky_ttl_seconds"),
+        skip_unhealthy: fields.optional("skip_unhealthy"),
+        health: fields.optional("health"),
+        type_priority: fields
+            .nullable("type_priority")
+            .map(Option::unwrap_or_default),
+        geomatch: fields.optional("geomatch"),
     };
     let account_id: Option<String> = fields.optional("account_id");
     fields.finish()?;

@@ -7,5 +7,5 @@ mod state;
 mod window;
 
 pub use classify::{DlrStatus, ReceiptClass};
-pub use state::{HealthState, HealthTrack, Thresholds};
+pub use state::{HealthState, HealthTrack, Thresholds, ThresholdsPatch};
 pub use window::{HealthFigures, HealthWindow, WINDOW_HOURS};

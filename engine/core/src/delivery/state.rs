@@ -3,6 +3,12 @@
 //! until its next receipts decide.
 
 use super::{HealthFigures, ReceiptClass};
+use crate::model::InvalidInput;
+
+/// Most receipts a pool may ask for before judging: a window holds at most a day of them.
+const MAX_MIN_RECEIPTS: u64 = 1_000_000;
+/// Longest probation wait: a year.
+const MAX_PROBATION_SECONDS: u64 = 31_536_000;
 
 /// When a window makes a number unhealthy, and how long before probation (DESIGN §3.4's
 /// defaults are Telnyx's published thresholds).
@@ -30,6 +36,22 @@ impl Default for Thresholds {
 }
 
 impl Thresholds {
+    /// Thresholds a pool asks for, each checked against its range.
+    pub fn new(
+        min_receipts: u64,
+        min_deliverability: f64,
+        max_spam_ratio: f64,
+        probation_seconds: u64,
+    ) -> Result<Self, InvalidInput> {
+        let patch = ThresholdsPatch::new(
+            Some(min_receipts),
+            Some(min_deliverability),
+            Some(max_spam_ratio),
+            Some(probation_seconds),
+        )?;
+        Ok(patch.apply(&Thresholds::default()))
+    }
+
     /// Whether `figures` make a number unhealthy.
     pub fn unhealthy(&self, figures: &HealthFigures) -> bool {
         figures.receipts() >= self.min_receipts
@@ -39,6 +61,58 @@ impl Thresholds {
                 || figures
                     .spam_ratio()
                     .is_some_and(|s| s > self.max_spam_ratio))
+    }
+}
+
+/// A change of some thresholds (a pool's `PATCH`, or a create that gives only some): each
+/// given value checked against its range, so applying it cannot fail.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ThresholdsPatch {
+    /// A new `min_receipts`.
+    min_receipts: Option<u64>,
+    /// A new `min_deliverability`.
+    min_deliverability: Option<f64>,
+    /// A new `max_spam_ratio`.
+    max_spam_ratio: Option<f64>,
+    /// A new `probation_seconds`.
+    probation_seconds: Option<u64>,
+}
+
+impl ThresholdsPatch {
+    /// A patch of the given values, each checked.
+    pub fn new(
+        min_receipts: Option<u64>,
+        min_deliverability: Option<f64>,
+        max_spam_ratio: Option<f64>,
+        probation_seconds: Option<u64>,
+    ) -> Result<Self, InvalidInput> {
+        let out_of = |field, range| InvalidInput::Threshold { field, range };
+        let ratio = |value: Option<f64>, field| match value {
+            Some(v) if !(0.0..=1.0).contains(&v) => Err(out_of(field, "a number from 0 to 1")),
+            _ => Ok(value),
+        };
+        if min_receipts.is_some_and(|n| !(1..=MAX_MIN_RECEIPTS).contains(&n)) {
+            return Err(out_of("min_receipts", "an integer from 1 to 1000000"));
+        }
+        if probation_seconds.is_some_and(|s| s > MAX_PROBATION_SECONDS) {
+            return Err(out_of("probation_seconds", "an integer from 0 to 31536000"));
+        }
+        Ok(ThresholdsPatch {
+            min_receipts,
+            min_deliverability: ratio(min_deliverability, "min_deliverability")?,
+            max_spam_ratio: ratio(max_spam_ratio, "max_spam_ratio")?,
+            probation_seconds,
+        })
+    }
+
+    /// `base` with the patch's values in place of its own.
+    pub fn apply(&self, base: &Thresholds) -> Thresholds {
+        Thresholds {
+            min_receipts: self.min_receipts.unwrap_or(base.min_receipts),
+            min_deliverability: self.min_deliverability.unwrap_or(base.min_deliverability),
+            max_spam_ratio: self.max_spam_ratio.unwrap_or(base.max_spam_ratio),
+            probation_seconds: self.probation_seconds.unwrap_or(base.probation_seconds),
+        }
     }
 }
 
@@ -92,6 +166,14 @@ impl HealthTrack {
         }
     }
 
+    /// When the state moves from unhealthy to probation by itself, if it is unhealthy.
+    pub fn probation_from(&self, thresholds: &Thresholds) -> Option<u64> {
+        match (self.state, self.since) {
+            (HealthState::Unhealthy, Some(since)) => Some(since + thresholds.probation_seconds),
+            _ => None,
+        }
+    }
+
     /// Moves the state for a receipt of `class` at `now`, after which the window holds
     /// `figures`.
     pub fn observe(
@@ -132,6 +214,28 @@ mod tests {
             sender_failures: sender_failures + spam,
             spam,
             ..HealthFigures::default()
+        }
+    }
+
+    #[test]
+    fn thresholds_out_of_range_are_refused() {
+        assert_eq!(
+            Thresholds::new(20, 0.25, 0.75, 3_600).unwrap(),
+            Thresholds::default()
+        );
+        for (bad, field) in [
+            (Thresholds::new(0, 0.25, 0.75, 3_600), "min_receipts"),
+            (Thresholds::new(20, 1.5, 0.75, 3_600), "min_deliverability"),
+            (Thresholds::new(20, 0.25, f64::NAN, 3_600), "max_spam_ratio"),
+            (
+                Thresholds::new(20, 0.25, 0.75, 40_000_000),
+                "probation_seconds",
+            ),
+        ] {
+            assert!(
+                matches!(bad, Err(InvalidInput::Threshold { field: f, .. }) if f == field),
+                "{field}"
+            );
         }
     }
 

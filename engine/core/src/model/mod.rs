@@ -9,6 +9,7 @@ mod msisdn;
 mod number;
 mod pool;
 mod status;
+mod type_priority;
 
 use thiserror::Error;
 
@@ -17,8 +18,9 @@ pub use ids::{AccountId, Country, CustomFrom, IdError, Network, PoolId, SenderId
 pub use limits::{Limits, Mps, MAX_MPS};
 pub use msisdn::{Msisdn, MsisdnError};
 pub use number::{NumberPatch, NumberSpec, NumberType, OwnedNumber, MAX_WEIGHT};
-pub use pool::{Fallback, PoolRecord, PoolSettings};
+pub use pool::{Fallback, Geomatch, PoolRecord, PoolSettings};
 pub use status::NumberStatus;
+pub use type_priority::TypePriority;
 
 use classify::UnknownCallingCode;
 
@@ -48,4 +50,18 @@ pub enum InvalidInput {
     /// A burst of 0.
     #[error("burst must be an integer of at least 1, found {0}")]
     Burst(u32),
+    /// A health threshold out of its range.
+    #[error("{field} must be {range}")]
+    Threshold {
+        /// The threshold's name.
+        field: &'static str,
+        /// Its range, in words.
+        range: &'static str,
+    },
+    /// A type priority that lists a type twice, or none.
+    #[error("type_priority for {key} must list each type at most once and at least one")]
+    TypePriority {
+        /// The country code, or `*`.
+        key: String,
+    },
 }

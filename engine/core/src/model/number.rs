@@ -24,8 +24,8 @@ pub enum NumberType {
 }
 
 impl NumberType {
-    /// Every type, for parsing.
-    const ALL: [NumberType; 4] = [
+    /// Every type, for parsing and error messages.
+    pub const ALL: [NumberType; 4] = [
         NumberType::Mobile,
         NumberType::Landline,
         NumberType::TollFree,

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::ids::{CustomFrom, PoolId};
+use super::type_priority::TypePriority;
+use crate::delivery::Thresholds;
 
 /// What a pick does when the pool has no number for the recipient's country (DESIGN §3.2 rule 4).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default, Serialize, Deserialize)]
@@ -34,8 +36,44 @@ impl Fallback {
     }
 }
 
+/// How finely a localized pick matches the recipient's place (DESIGN §3.2 rule 4).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub enum Geomatch {
+    /// Area tiers only: a NANP area code, then network, then country.
+    Area,
+    /// Area, then region (a US state, a UK county…), then network and country.
+    #[default]
+    Region,
+    /// Country (and network) only.
+    Off,
+}
+
+impl Geomatch {
+    /// Every setting, for parsing and error messages.
+    pub const ALL: [Geomatch; 3] = [Geomatch::Area, Geomatch::Region, Geomatch::Off];
+
+    /// The API name (`area`, `region`, `off`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Geomatch::Area => "area",
+            Geomatch::Region => "region",
+            Geomatch::Off => "off",
+        }
+    }
+
+    /// The setting with API name `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|g| g.as_str() == name)
+    }
+
+    /// Whether the NANP area tiers apply.
+    pub fn matches_area(self) -> bool {
+        self != Geomatch::Off
+    }
+}
+
 /// How a pool selects; what `PATCH` changes.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Debug)]
 pub struct PoolSettings {
     /// What to do when no number fits the recipient's country.
     pub fallback: Fallback,
@@ -47,6 +85,16 @@ pub struct PoolSettings {
     pub custom_from: Option<CustomFrom>,
     /// Sticky mappings unused for this long expire; 0 keeps them forever.
     pub sticky_ttl_seconds: u32,
+    /// Act on health (Telnyx's semantics): unhealthy numbers take nothing, numbers on
+    /// probation take new conversations at a tenth of their weight. Off, health is reported
+    /// only.
+    pub skip_unhealthy: bool,
+    /// When this pool judges a number unhealthy, and how long until probation.
+    pub health: Thresholds,
+    /// Which line types a localized pick tries first, per recipient country.
+    pub type_priority: TypePriority,
+    /// How finely a localized pick matches the recipient's place.
+    pub geomatch: Geomatch,
 }
 
 impl Default for PoolSettings {
@@ -58,12 +106,16 @@ impl Default for PoolSettings {
             predictable_sender_preferred: true,
             custom_from: None,
             sticky_ttl_seconds: 0,
+            skip_unhealthy: false,
+            health: Thresholds::default(),
+            type_priority: TypePriority::default(),
+            geomatch: Geomatch::default(),
         }
     }
 }
 
 /// A pool as the management API shows it.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Debug)]
 pub struct PoolRecord {
     /// The pool's id within its account.
     pub pool_id: PoolId,

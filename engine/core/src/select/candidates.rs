@@ -15,6 +15,35 @@ pub(crate) struct Candidate {
     pub(crate) number: Msisdn,
     /// Its weight.
     pub(crate) weight: u32,
+    /// On probation in a pool that acts on health (DESIGN §3.4): chosen at a tenth of its
+    /// weight.
+    pub(crate) probation: bool,
+}
+
+/// How many times a healthy member's share a member on probation has: one in ten.
+const PROBATION_DIVISOR: u32 = 10;
+
+impl Candidate {
+    /// Its share of weighted random choice, in tenths of a weight unit.
+    fn tenths(&self) -> u64 {
+        let tenths = u64::from(self.weight) * u64::from(PROBATION_DIVISOR);
+        if self.probation {
+            tenths / u64::from(PROBATION_DIVISOR)
+        } else {
+            tenths
+        }
+    }
+
+    /// Its ring points, `replicas` per unit of weight, a tenth of that (at least one) on
+    /// probation.
+    fn points(&self, replicas: u32) -> u32 {
+        let points = self.weight * replicas;
+        if self.probation {
+            (points / PROBATION_DIVISOR).max(1)
+        } else {
+            points
+        }
+    }
 }
 
 /// The members of one tier.
@@ -22,14 +51,15 @@ pub(crate) struct Candidate {
 pub(crate) struct CandidateSet {
     /// Members in number order, so everything derived from the set is deterministic.
     members: Vec<Candidate>,
-    /// Running sums of weights, for weighted random choice by binary search.
+    /// Running sums of shares (tenths of weight), for weighted random choice by binary search.
     cumulative: Vec<u64>,
     /// The consistent-hash ring, built on the first predictable pick that needs it: most tiers
     /// of a pool that is never predictable never pay for one.
     ring: OnceCell<Ring>,
 }
 
-/// A weighted consistent-hash ring: each member owns `weight × replicas` points; a recipient
+/// A weighted consistent-hash ring: each member owns `weight × replicas` points (a tenth of
+/// them on probation: its other points' recipients go on to the next owner); a recipient
 /// goes to the owner of the first point at or after its hash. A lookup is a binary search,
 /// O(log n), and a new member takes over only the recipients between its points and their
 /// predecessors (and only unrecorded ones, since recorded assignments live in the sticky table).
@@ -49,7 +79,7 @@ impl CandidateSet {
         let cumulative = members
             .iter()
             .scan(0u64, |sum, c| {
-                *sum += u64::from(c.weight);
+                *sum += c.tenths();
                 Some(*sum)
             })
             .collect();
@@ -97,12 +127,14 @@ impl CandidateSet {
 
 impl Ring {
     fn build(members: &[Candidate]) -> Ring {
+        // The nominal weights decide the density, so a member going on probation moves only
+        // its own recipients.
         let total_weight: u64 = members.iter().map(|c| u64::from(c.weight)).sum();
         let replicas = replicas_per_weight(total_weight);
         let mut entries: Vec<(u64, Msisdn, u32)> = members
             .iter()
             .flat_map(|c| {
-                (0..c.weight * replicas)
+                (0..c.points(replicas))
                     .map(move |r| (hash::ring_point(c.number, r), c.number, c.slot))
             })
             .collect();
@@ -132,6 +164,11 @@ mod tests {
     use super::*;
 
     fn set(weights: &[u32]) -> CandidateSet {
+        on_probation(weights, &[])
+    }
+
+    /// A set of members with `weights`, those at the indexes in `probation` on probation.
+    fn on_probation(weights: &[u32], probation: &[usize]) -> CandidateSet {
         CandidateSet::new(
             weights
                 .iter()
@@ -140,9 +177,41 @@ mod tests {
                     slot: i as u32,
                     number: Msisdn::from_u64(447_700_900_000 + i as u64).unwrap(),
                     weight,
+                    probation: probation.contains(&i),
                 })
                 .collect(),
         )
+    }
+
+    #[test]
+    fn a_member_on_probation_takes_a_tenth_of_its_share() {
+        let s = on_probation(&[1, 1], &[1]);
+        let mut rng = fastrand::Rng::with_seed(11);
+        let random = (0..44_000)
+            .filter(|_| s.walk_random(&mut rng).next() == Some(1))
+            .count();
+        // Expect 4,000 (1 in 11); 5 standard deviations is about ±300.
+        assert!((3_600..=4_400).contains(&random), "{random}");
+        let hashed = (0..44_000u64)
+            .filter(|&h| {
+                let hash = crate::hash::recipient(Msisdn::from_u64(33_600_000_000 + h).unwrap());
+                s.walk_consistent(hash).next() == Some(1)
+            })
+            .count();
+        // 12 points against 128: about 3,800, within the ring's spread.
+        assert!((2_000..=6_000).contains(&hashed), "{hashed}");
+    }
+
+    #[test]
+    fn probation_moves_only_the_recipients_of_the_member_on_probation() {
+        let healthy = set(&[1; 10]);
+        let one_on_probation = on_probation(&[1; 10], &[3]);
+        for h in 0..20_000u64 {
+            let hash = crate::hash::recipient(Msisdn::from_u64(4_915_100_000_000 + h).unwrap());
+            let before = healthy.walk_consistent(hash).next().unwrap();
+            let after = one_on_probation.walk_consistent(hash).next().unwrap();
+            assert!(before == after || before == 3, "{before} -> {after}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! A pool's selection index (DESIGN §3.2 rule 4): its eligible members grouped into the
-//! candidate sets of each localized tier (country, area, network, area and network) and the
-//! whole pool, and a count of those that are not, for rejections to name why (rule 5).
+//! candidate sets of each localized tier (country, area, network, area and network) of the
+//! first type each country has in the pool's type priority, and the whole pool, and a count of
+//! those that are not eligible, for rejections to name why (rule 5).
 
 use rustc_hash::FxHashMap;
 
@@ -8,14 +9,15 @@ use super::candidates::{Candidate, CandidateSet};
 use super::ineligible::Ineligible;
 use super::Reason;
 use crate::model::classify::Recipient;
-use crate::model::{Country, Network, OwnedNumber};
+use crate::model::{Country, Geomatch, Network, OwnedNumber, TypePriority};
 
 /// Every candidate set a pick may choose from.
 #[derive(Debug, Default)]
 pub(crate) struct PoolIndex {
     /// The whole pool: non-localized picks and the `Pool` fallback.
     any: CandidateSet,
-    /// Per-country tiers, for localized picks; only countries with an eligible number.
+    /// Per-country tiers of the country's first type with an eligible number, for localized
+    /// picks; only countries with an eligible number.
     countries: FxHashMap<Country, CountryTiers>,
     /// Members that take no new conversation, over the whole pool.
     ineligible: Ineligible,
@@ -71,40 +73,67 @@ impl Groups {
     }
 }
 
+/// Where a member stands for new conversations, as the pool judged it when indexing.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Standing {
+    /// Takes new conversations at its weight.
+    Eligible,
+    /// On probation in a pool that acts on health: at a tenth of its weight.
+    Probation,
+    /// Unhealthy in a pool that acts on health: takes none.
+    Unhealthy,
+    /// At its daily allowance of new conversations: takes none until the next UTC day.
+    AtAllowance,
+}
+
 impl PoolIndex {
-    /// Indexes `members` (slot, number, and whether it is at its daily allowance): those whose
-    /// status takes new conversations and that are below their allowance as candidates, the
-    /// others as counts. Cost O(n log n): admin changes rebuild the index once
-    /// per batch rather than patching it per number.
-    pub(crate) fn build<'a>(members: impl Iterator<Item = (u32, &'a OwnedNumber, bool)>) -> Self {
+    /// Indexes `members` (slot, number, and how it stands; its status is read from the number):
+    /// those that take new conversations as candidates, the others as counts. In each country
+    /// only the candidates of the first type in `priority` that has one are kept: the localized
+    /// tiers apply inside it (DESIGN §3.2 rule 4). Cost O(n log n): admin changes rebuild the
+    /// index once per batch rather than patching it per number.
+    pub(crate) fn build<'a>(
+        members: impl Iterator<Item = (u32, &'a OwnedNumber, Standing)>,
+        priority: &TypePriority,
+    ) -> Self {
         let mut any = Vec::new();
-        let mut countries: FxHashMap<Country, (Groups, FxHashMap<u16, Groups>)> =
-            FxHashMap::default();
+        let mut localized: Vec<(Candidate, &OwnedNumber, usize)> = Vec::new();
+        let mut best_rank: FxHashMap<Country, usize> = FxHashMap::default();
         let mut ineligible = Ineligible::default();
         let mut ineligible_by_country: FxHashMap<Country, Ineligible> = FxHashMap::default();
-        for (slot, number, at_allowance) in members {
-            if !number.status.takes_new_conversations() {
-                ineligible.count(number.status);
-                ineligible_by_country
-                    .entry(number.country)
-                    .or_default()
-                    .count(number.status);
-                continue;
-            }
-            if at_allowance {
-                ineligible.count_at_allowance();
-                ineligible_by_country
-                    .entry(number.country)
-                    .or_default()
-                    .count_at_allowance();
-                continue;
-            }
-            let candidate = Candidate {
-                slot,
-                number: number.number,
-                weight: number.weight,
+        for (slot, number, standing) in members {
+            let mut count = |count: &dyn Fn(&mut Ineligible)| {
+                count(&mut ineligible);
+                count(ineligible_by_country.entry(number.country).or_default());
             };
-            any.push(candidate);
+            if !number.status.takes_new_conversations() {
+                count(&|i| i.count(number.status));
+                continue;
+            }
+            match standing {
+                Standing::Unhealthy => count(&Ineligible::count_unhealthy),
+                Standing::AtAllowance => count(&Ineligible::count_at_allowance),
+                Standing::Eligible | Standing::Probation => {
+                    let candidate = Candidate {
+                        slot,
+                        number: number.number,
+                        weight: number.weight,
+                        probation: standing == Standing::Probation,
+                    };
+                    any.push(candidate);
+                    let rank = priority.rank(number.country, number.kind);
+                    let best = best_rank.entry(number.country).or_insert(rank);
+                    *best = (*best).min(rank);
+                    localized.push((candidate, number, rank));
+                }
+            }
+        }
+        let mut countries: FxHashMap<Country, (Groups, FxHashMap<u16, Groups>)> =
+            FxHashMap::default();
+        for (candidate, number, rank) in localized {
+            if best_rank[&number.country] != rank {
+                continue;
+            }
             let (country, areas) = countries.entry(number.country).or_default();
             country.push(candidate, number.network.as_ref());
             if let Some(area) = number.area {
@@ -165,15 +194,19 @@ impl PoolIndex {
     }
 
     /// The most specific non-empty localized tier for `recipient` on `network`: same area and
-    /// network, same area, same network, then the whole country; `None` when the pool has no
-    /// number in the recipient's country.
+    /// network, same area (unless `geomatch` is off), same network, then the whole country;
+    /// `None` when the pool has no eligible number in the recipient's country.
     pub(crate) fn localized(
         &self,
         recipient: &Recipient,
         network: Option<&str>,
+        geomatch: Geomatch,
     ) -> Option<(&CandidateSet, Reason)> {
         let tiers = self.countries.get(&recipient.country)?;
-        let area = recipient.area.and_then(|a| tiers.by_area.get(&a));
+        let area = recipient
+            .area
+            .filter(|_| geomatch.matches_area())
+            .and_then(|a| tiers.by_area.get(&a));
         if let Some(area) = area {
             if let Some(set) = network.and_then(|n| area.by_network.get(n)) {
                 return Some((set, Reason::Area));

@@ -2,6 +2,8 @@
 //! actors, no I/O, so they can be unit-tested, property-tested and benchmarked directly.
 
 mod candidates;
+#[cfg(test)]
+mod health_tests;
 mod index;
 mod ineligible;
 mod pick;

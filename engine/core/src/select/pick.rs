@@ -5,8 +5,9 @@ use super::index::PoolIndex;
 use super::state::PoolState;
 use super::throughput::{wait_ms, Meter, Now};
 use super::{Pick, PickError, PickRequest, Reason, Rejection, Sender};
+use crate::delivery::{HealthState, HealthTrack};
 use crate::model::classify::{classifier, Recipient};
-use crate::model::{Country, Fallback, OwnedNumber, SenderId};
+use crate::model::{Country, Fallback, OwnedNumber, PoolSettings, SenderId};
 use crate::sticky::{Key, Mapping, StickyTable};
 
 /// Picks a sender for `request` at time `now`, recording or refreshing the sticky mapping of a
@@ -19,7 +20,7 @@ pub fn pick(state: &mut PoolState, request: &PickRequest<'_>, now: Now) -> Resul
         .map_err(PickError::InvalidSender)?;
     let key = Key::new(request.to);
     let predictable = state.settings.predictable_sender_preferred;
-    state.judge_allowances(now);
+    state.judge_eligibility(now);
     let mut recipient = None;
     if predictable {
         if let Some(pick) = sticky_hit(state, key, request.segments, &mut recipient, now)? {
@@ -55,7 +56,7 @@ pub fn pick(state: &mut PoolState, request: &PickRequest<'_>, now: Now) -> Resul
     };
     // Rule 4: the candidates, eligible numbers only.
     let candidates = if settings.localized_sender_preferred {
-        index.localized(&recipient, request.network)
+        index.localized(&recipient, request.network, settings.geomatch)
     } else {
         Some((index.any(), Reason::Any)).filter(|(set, _)| !set.is_empty())
     };
@@ -103,7 +104,8 @@ fn rejection(
 }
 
 /// Rule 3: the recipient's live mapping, refreshed; `None` (after dropping the mapping) when it
-/// points at a removed or suspended number, has expired, or is an international mapping that a
+/// points at a removed or suspended number (or an unhealthy one in a pool that acts on
+/// health), has expired, or is an international mapping that a
 /// localized pool can now replace with an eligible number in the recipient's country. Classifies the recipient
 /// only in that last case, and leaves the classification in `recipient` for the caller. A hit
 /// is charged `segments` and waits if its number is busy: throughput never moves it (rule 3).
@@ -117,12 +119,11 @@ fn sticky_hit(
     let Some(mapping) = state.sticky.get_mut(key) else {
         return Ok(None);
     };
-    let member = state
-        .slots
-        .get(mapping.slot() as usize)
-        .and_then(Option::as_ref);
+    let slot = mapping.slot();
+    let member = state.slots.get(slot as usize).and_then(Option::as_ref);
     let mut keep = member.is_some_and(|m| m.status.keeps_conversations())
-        && !mapping.expired(state.settings.sticky_ttl_seconds, now.secs());
+        && !mapping.expired(state.settings.sticky_ttl_seconds, now.secs())
+        && !shunned(&state.settings, &state.health, slot, now);
     if keep && state.settings.localized_sender_preferred && !mapping.in_country() {
         let place = classifier().classify(key.to)?;
         keep = !state.index.has_country(place.country);
@@ -131,7 +132,7 @@ fn sticky_hit(
     match member {
         Some(member) if keep => {
             mapping.last_use = now.secs();
-            let meter = &mut state.meters[mapping.slot() as usize];
+            let meter = &mut state.meters[slot as usize];
             let wait_us = meter.charge(&member.limits, segments, now);
             Ok(Some(Pick {
                 sender: Sender::Number(member.number),
@@ -144,6 +145,16 @@ fn sticky_hit(
             Ok(None)
         }
     }
+}
+
+/// Whether the member in `slot` is unhealthy in a pool that acts on health: it keeps no
+/// conversation (rule 3).
+fn shunned(settings: &PoolSettings, health: &[HealthTrack], slot: u32, now: Now) -> bool {
+    settings.skip_unhealthy
+        && health[slot as usize]
+            .at(u64::from(now.secs()), &settings.health)
+            .0
+            == HealthState::Unhealthy
 }
 
 /// Rule 6: chooses among candidates and charges the choice; borrows the parts of

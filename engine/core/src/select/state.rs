@@ -3,8 +3,9 @@
 
 use rustc_hash::FxHashMap;
 
-use super::index::PoolIndex;
+use super::index::{PoolIndex, Standing};
 use super::throughput::{Meter, Now};
+use crate::delivery::{HealthFigures, HealthState, HealthTrack, ReceiptClass};
 use crate::model::{Msisdn, OwnedNumber, PoolSettings};
 use crate::sticky::{Key, Mapping, StickyTable, SHARDS};
 
@@ -31,9 +32,17 @@ pub struct PoolState {
     /// Throughput state by slot, beside `slots`: a member's rate and daily count are the
     /// pool's own (DESIGN §3.3).
     pub(super) meters: Vec<Meter>,
+    /// Health by slot, beside `slots`, under this pool's thresholds (DESIGN §3.4): moved by
+    /// the receipts the engine passes on, starting healthy (windows are not persisted).
+    pub(super) health: Vec<HealthTrack>,
     /// The UTC day the index's daily allowances were judged for: a pick on a later day
     /// rebuilds the index, so numbers at yesterday's allowance take conversations again.
     index_day: u32,
+    /// The time, Unix seconds, the index's health standings were judged at.
+    index_secs: u64,
+    /// When an unhealthy member goes on probation by itself, the earliest of them, in a pool
+    /// that acts on health: a pick from then rebuilds the index.
+    health_review_at: u64,
     /// Set when a pick brings a number to its daily allowance: the next pick rebuilds the
     /// index without it (once per number per day at most).
     pub(super) index_stale: bool,
@@ -50,7 +59,10 @@ impl PoolState {
             sticky: StickyTable::default(),
             rng: fastrand::Rng::new(),
             meters: Vec::new(),
+            health: Vec::new(),
             index_day: 0,
+            index_secs: 0,
+            health_review_at: u64::MAX,
             index_stale: false,
         }
     }
@@ -61,9 +73,41 @@ impl PoolState {
     }
 
     /// Replaces the settings. Mappings stay: a pool switched off predictable and back on
-    /// resumes its conversations (TTL still applies).
+    /// resumes its conversations (TTL still applies). Health, type priority and geomatch
+    /// decide the index, so it is rebuilt.
     pub fn set_settings(&mut self, settings: PoolSettings) {
         self.settings = settings;
+        self.reindex();
+    }
+
+    /// Moves `number`'s health for a receipt of `class` at `now` (Unix seconds), after which
+    /// its account-wide window holds `figures`; rebuilds the index when that changes whether
+    /// (or how much) a pool acting on health may pick it. A number not in the pool is ignored.
+    pub fn observe_receipt(
+        &mut self,
+        number: Msisdn,
+        class: ReceiptClass,
+        figures: &HealthFigures,
+        now: u64,
+    ) {
+        let Some(&slot) = self.by_number.get(&number) else {
+            return;
+        };
+        let thresholds = &self.settings.health;
+        let track = &mut self.health[slot as usize];
+        let before = track.at(now, thresholds).0;
+        track.observe(class, figures, now, thresholds);
+        if self.settings.skip_unhealthy && track.at(now, thresholds).0 != before {
+            self.index_secs = self.index_secs.max(now);
+            self.reindex();
+        }
+    }
+
+    /// `number`'s health state under this pool's thresholds at `now`, and since when; `None`
+    /// when it is not in the pool.
+    pub fn health(&self, number: Msisdn, now: u64) -> Option<(HealthState, Option<u64>)> {
+        let slot = *self.by_number.get(&number)?;
+        Some(self.health[slot as usize].at(now, &self.settings.health))
     }
 
     /// How many numbers are in the pool.
@@ -105,6 +149,7 @@ impl PoolState {
                     self.by_number.insert(number.number, slot);
                     self.slots.push(Some(number));
                     self.meters.push(Meter::default());
+                    self.health.push(HealthTrack::default());
                     true
                 }
             })
@@ -226,29 +271,48 @@ impl PoolState {
         true
     }
 
-    /// Rebuilds the index when the UTC day of `now` is not the one it was built for, or a
-    /// number reached its allowance since (DESIGN §3.2 rule 4): called before each pick, it
-    /// costs a comparison when nothing changed.
-    pub(super) fn judge_allowances(&mut self, now: Now) {
-        let day = now.day();
-        if self.index_stale || day != self.index_day {
+    /// Rebuilds the index when the UTC day of `now` is not the one it was built for, a
+    /// number reached its allowance since, or an unhealthy number's probation began (DESIGN
+    /// §3.2 rule 4): called before each pick, it costs two comparisons when nothing changed.
+    pub(super) fn judge_eligibility(&mut self, now: Now) {
+        let (day, secs) = (now.day(), u64::from(now.secs()));
+        if self.index_stale || day != self.index_day || secs >= self.health_review_at {
             self.index_day = day;
+            self.index_secs = self.index_secs.max(secs);
             self.reindex();
         }
     }
 
     fn reindex(&mut self) {
-        let day = self.index_day;
-        let members =
-            self.slots
-                .iter()
-                .zip(&self.meters)
-                .enumerate()
-                .filter_map(|(slot, (m, meter))| {
-                    let m = m.as_ref()?;
-                    Some((slot as u32, m, meter.at_allowance(&m.limits, day)))
-                });
-        self.index = PoolIndex::build(members);
+        let (day, secs) = (self.index_day, self.index_secs);
+        let act_on_health = self.settings.skip_unhealthy;
+        let thresholds = &self.settings.health;
+        let mut review_at = u64::MAX;
+        let members = self
+            .slots
+            .iter()
+            .zip(self.meters.iter().zip(&self.health))
+            .enumerate()
+            .filter_map(|(slot, (m, (meter, health)))| {
+                let m = m.as_ref()?;
+                let state = if act_on_health {
+                    if let Some(at) = health.probation_from(thresholds).filter(|&at| at > secs) {
+                        review_at = review_at.min(at);
+                    }
+                    health.at(secs, thresholds).0
+                } else {
+                    HealthState::Healthy
+                };
+                let standing = match state {
+                    HealthState::Unhealthy => Standing::Unhealthy,
+                    _ if meter.at_allowance(&m.limits, day) => Standing::AtAllowance,
+                    HealthState::Probation => Standing::Probation,
+                    HealthState::Healthy => Standing::Eligible,
+                };
+                Some((slot as u32, m, standing))
+            });
+        self.index = PoolIndex::build(members, &self.settings.type_priority);
+        self.health_review_at = review_at;
         self.index_stale = false;
     }
 
@@ -258,13 +322,16 @@ impl PoolState {
         let mut renumber = vec![u32::MAX; self.slots.len()];
         let old = std::mem::take(&mut self.slots);
         let old_meters = std::mem::take(&mut self.meters);
-        for (old_slot, (member, meter)) in old.into_iter().zip(old_meters).enumerate() {
+        let old_health = std::mem::take(&mut self.health);
+        let kept = old.into_iter().zip(old_meters.into_iter().zip(old_health));
+        for (old_slot, (member, (meter, health))) in kept.enumerate() {
             if let Some(member) = member {
                 renumber[old_slot] = self.slots.len() as u32;
                 self.by_number
                     .insert(member.number, self.slots.len() as u32);
                 self.slots.push(Some(member));
                 self.meters.push(meter);
+                self.health.push(health);
             }
         }
         for shard in 0..SHARDS {

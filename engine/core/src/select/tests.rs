@@ -525,6 +525,7 @@ fn rejection_names_draining_and_suspended() {
         PickError::Rejected(Rejection::NoneEligible(Ineligible {
             suspended: 1,
             draining: 1,
+            unhealthy: 0,
             at_allowance: 0,
         }))
     );

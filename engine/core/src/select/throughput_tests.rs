@@ -247,14 +247,16 @@ fn a_rejection_names_every_reason_that_applies() {
     let all = Ineligible {
         suspended: 1,
         draining: 2,
+        unhealthy: 4,
         at_allowance: 3,
     };
     assert_eq!(
         all.to_string(),
-        "suspended, draining or at its daily allowance"
+        "suspended, draining, unhealthy or at its daily allowance"
     );
     let two = Ineligible {
         suspended: 0,
+        unhealthy: 0,
         ..all
     };
     assert_eq!(two.to_string(), "draining or at its daily allowance");
