@@ -154,7 +154,9 @@ fn number_spec(
                     InvalidInput::Id(_) => "network",
                     // A pool's, never a number's.
                     InvalidInput::Threshold { field, .. } => field,
-                    InvalidInput::TypePriority { .. } => "type_priority",
+                    InvalidInput::TypePriority { .. } | InvalidInput::UnknownRegion(_) => {
+                        "type_priority"
+                    }
                 };
                 fields.fail(field, error.to_string());
             }

@@ -58,6 +58,9 @@ pub enum InvalidInput {
         /// Its range, in words.
         range: &'static str,
     },
+    /// A country code libphonenumber knows no region for.
+    #[error("{0} is not a region libphonenumber knows")]
+    UnknownRegion(Country),
     /// A type priority that lists a type twice, or none.
     #[error("type_priority for {key} must list each type at most once and at least one")]
     TypePriority {

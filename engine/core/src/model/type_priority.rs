@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use phonenumber::metadata::DATABASE;
+
 use super::ids::Country;
 use super::number::NumberType;
 use super::InvalidInput;
@@ -19,8 +21,9 @@ pub struct TypePriority {
 }
 
 impl TypePriority {
-    /// A priority from `(country or None for "*", types)` entries; each list must be non-empty
-    /// and name a type at most once. A key given twice keeps its last list.
+    /// A priority from `(country or None for "*", types)` entries; each country must be a
+    /// region libphonenumber knows, each list non-empty and naming a type at most once. A key
+    /// given twice keeps its last list.
     pub fn new(
         entries: impl IntoIterator<Item = (Option<Country>, Vec<NumberType>)>,
     ) -> Result<Self, InvalidInput> {
@@ -36,6 +39,9 @@ impl TypePriority {
                 });
             }
             match country {
+                Some(country) if DATABASE.by_id(country.as_str()).is_none() => {
+                    return Err(InvalidInput::UnknownRegion(country));
+                }
                 Some(country) => {
                     priority.by_country.insert(country, types);
                 }
@@ -91,8 +97,13 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_or_repeating_list_is_refused() {
+    fn an_unknown_region_or_an_empty_or_repeating_list_is_refused() {
         assert!(TypePriority::new([(Some(us()), vec![])]).is_err());
+        let nowhere = Country::new("ZZ").unwrap();
+        assert!(matches!(
+            TypePriority::new([(Some(nowhere), vec![NumberType::Mobile])]),
+            Err(InvalidInput::UnknownRegion(c)) if c == nowhere
+        ));
         let twice = vec![NumberType::Mobile, NumberType::Mobile];
         assert!(matches!(
             TypePriority::new([(None, twice)]),
