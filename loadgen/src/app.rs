@@ -117,11 +117,12 @@ pub async fn run_command(args: RunArgs) -> Result<Summary, AppError> {
     let addr = spawned
         .as_ref()
         .map_or(args.addr.clone(), |s| s.resp.to_string());
+    let seeded_limits = args.limits.seed_limits().filter(|_| args.seed_pool);
     if let Some((key, secret)) = auth.as_ref().filter(|_| args.seed_pool) {
         let http = spawned
             .as_ref()
             .map_or(args.http.clone(), |s| format!("http://{}", s.http));
-        let numbers = seed::inventory(&mix, args.numbers);
+        let numbers = seed::inventory(&mix, args.numbers, args.limits.seed_limits());
         let calls = seed::plan(key, &args.pool, &numbers);
         let statuses = seed::execute(&http, key, secret, &calls).await?;
         eprintln!(
@@ -175,6 +176,8 @@ pub async fn run_command(args: RunArgs) -> Result<Summary, AppError> {
         timeout_s: args.timeout.as_secs_f64(),
         rng_seed: args.rng_seed,
         receipts: args.receipts,
+        mps: seeded_limits.map(|l| l.mps),
+        burst: seeded_limits.map(|l| l.burst),
     };
     if let Some(Err(e)) = &outcome.server_cpu {
         eprintln!("warning: no server CPU figure: {e}");
@@ -195,7 +198,7 @@ pub async fn run_command(args: RunArgs) -> Result<Summary, AppError> {
 /// `loadgen seed`.
 pub async fn seed_command(args: SeedArgs) -> Result<(), AppError> {
     let mix = parse_mix(&args.countries)?;
-    let numbers = seed::inventory(&mix, args.numbers);
+    let numbers = seed::inventory(&mix, args.numbers, args.limits.seed_limits());
     if let Some(addr) = &args.redis {
         if args.dry_run {
             println!(

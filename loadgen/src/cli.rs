@@ -3,6 +3,7 @@
 //! `loadgen --max --mode ping` works.
 
 use crate::countries::DEFAULT_MIX;
+use crate::seed::SeedLimits;
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -136,6 +137,30 @@ pub struct RunArgs {
     /// from a number of the seeded inventory (--numbers) in its country; --mode pick only.
     #[arg(long, default_value_t = 0.0, value_parser = parse_share)]
     pub(crate) receipts: f64,
+    /// Throughput limits for --seed-pool's numbers.
+    #[command(flatten)]
+    pub(crate) limits: LimitArgs,
+}
+
+/// A throughput limit on every seeded number: the workload with limits of issue 14.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Messages per second each seeded number may send (numpool's `mps`); none by default.
+    #[arg(long, value_parser = parse_rate)]
+    pub(crate) mps: Option<f64>,
+    /// Messages each seeded number may send at once (`burst`), with --mps.
+    #[arg(long, default_value_t = 1, requires = "mps", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) burst: u32,
+}
+
+impl LimitArgs {
+    /// The limit to seed, if any.
+    pub(crate) fn seed_limits(&self) -> Option<SeedLimits> {
+        self.mps.map(|mps| SeedLimits {
+            mps,
+            burst: self.burst,
+        })
+    }
 }
 
 /// Flags of `loadgen seed`.
@@ -162,6 +187,9 @@ pub struct SeedArgs {
     /// Instead of numpool, load the same numbers into this Redis (host:port) for pick.lua.
     #[arg(long, value_name = "ADDR")]
     pub(crate) redis: Option<String>,
+    /// Throughput limits for the numbers (numpool only: pick.lua has none).
+    #[command(flatten)]
+    pub(crate) limits: LimitArgs,
 }
 
 /// Flags of `loadgen plot`.

@@ -14,7 +14,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 /// One number of the seeded inventory.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InventoryNumber {
     /// E.164 digits, no `+`.
     pub number: String,
@@ -24,10 +24,23 @@ pub struct InventoryNumber {
     pub(crate) network: &'static str,
     /// Selection weight.
     pub(crate) weight: u32,
+    /// Its throughput limit, if the workload has one on every number.
+    pub(crate) limits: Option<SeedLimits>,
 }
 
-/// `n` inventory numbers spread evenly over `mix` (interleaved, so any `n` covers every country).
-pub fn inventory(mix: &[Country], n: u64) -> Vec<InventoryNumber> {
+/// A throughput limit put on every seeded number (issue 14's workload with limits): what
+/// numpool charges each pick against (DESIGN §3.2 rule 6).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SeedLimits {
+    /// Messages per second.
+    pub mps: f64,
+    /// Messages that may go at once.
+    pub burst: u32,
+}
+
+/// `n` inventory numbers spread evenly over `mix` (interleaved, so any `n` covers every country),
+/// each with `limits`.
+pub fn inventory(mix: &[Country], n: u64, limits: Option<SeedLimits>) -> Vec<InventoryNumber> {
     (0..n)
         .map(|i| {
             let (c, number) = mix_inventory(mix, i);
@@ -36,6 +49,7 @@ pub fn inventory(mix: &[Country], n: u64) -> Vec<InventoryNumber> {
                 country: c.iso,
                 network: c.network,
                 weight: 1,
+                limits,
             }
         })
         .collect()
@@ -71,7 +85,15 @@ pub(crate) mod shapes {
     pub(crate) fn inventory_body(numbers: &[InventoryNumber]) -> Value {
         let numbers: Vec<Value> = numbers
             .iter()
-            .map(|n| json!({"number": n.number, "network": n.network, "weight": n.weight}))
+            .map(|n| {
+                let mut number =
+                    json!({"number": n.number, "network": n.network, "weight": n.weight});
+                if let Some(limits) = n.limits {
+                    number["mps"] = json!(limits.mps);
+                    number["burst"] = json!(limits.burst);
+                }
+                number
+            })
             .collect();
         json!({ "numbers": numbers })
     }
@@ -299,7 +321,7 @@ mod tests {
     #[test]
     fn plan_batches_within_the_limits() {
         let mix = parse_mix("GB,US,DE,FR").unwrap();
-        let numbers = inventory(&mix, 2_120);
+        let numbers = inventory(&mix, 2_120, None);
         let calls = plan("abcd1234", "main", &numbers);
         // 3 inventory calls (1000+1000+120), 1 pool creation, 43 pool calls (42×50 + 20).
         assert_eq!(calls.len(), 3 + 1 + 43);
@@ -323,6 +345,19 @@ mod tests {
         assert!(pool_calls
             .iter()
             .all(|c| c.body["numbers"].as_array().unwrap().len() <= 50));
+        let limited = inventory(
+            &mix,
+            1,
+            Some(SeedLimits {
+                mps: 10.0,
+                burst: 10,
+            }),
+        );
+        let body = &plan("abcd1234", "main", &limited)[0].body["numbers"][0];
+        assert_eq!(
+            (&body["mps"], &body["burst"]),
+            (&serde_json::json!(10.0), &serde_json::json!(10))
+        );
         let added: Vec<&str> = pool_calls
             .iter()
             .flat_map(|c| c.body["numbers"].as_array().unwrap().iter())
@@ -335,7 +370,7 @@ mod tests {
     #[test]
     fn inventory_covers_the_mix_evenly() {
         let mix = parse_mix("GB,US,FR").unwrap();
-        let numbers = inventory(&mix, 9);
+        let numbers = inventory(&mix, 9, None);
         let isos: Vec<&str> = numbers.iter().map(|n| n.country).collect();
         assert_eq!(isos, ["GB", "US", "FR"].repeat(3));
         let describe = describe("http://h", &plan("k", "p", &numbers[..1]));

@@ -101,7 +101,7 @@ async fn pick_lua_is_localized_sticky_and_deterministic() {
     let redis = start_redis().await;
     let addr = redis.addr;
     let mix = parse_mix("GB,US,DE,FR").unwrap();
-    let numbers = seed::inventory(&mix, 200);
+    let numbers = seed::inventory(&mix, 200, None);
     assert_eq!(
         seed::seed_redis(&addr.to_string(), "p1", &numbers)
             .await
@@ -205,7 +205,7 @@ async fn loadgen_drives_the_lua_peer_and_plain_ping() {
     seed::seed_redis(
         &redis.addr.to_string(),
         "bench",
-        &seed::inventory(&mix, 400),
+        &seed::inventory(&mix, 400, None),
     )
     .await
     .unwrap();

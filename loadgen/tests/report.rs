@@ -58,6 +58,8 @@ fn meta() -> RunMeta {
         timeout_s: 5.0,
         rng_seed: 1,
         receipts: 0.0,
+        mps: None,
+        burst: None,
     }
 }
 

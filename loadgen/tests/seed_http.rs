@@ -88,7 +88,7 @@ async fn seeds_inventory_pool_and_members_in_order() {
         _ => 201,
     })
     .await;
-    let numbers = seed::inventory(&parse_mix("GB,US,DE,FR").unwrap(), 1_030);
+    let numbers = seed::inventory(&parse_mix("GB,US,DE,FR").unwrap(), 1_030, None);
     let calls = seed::plan("abcd1234", "main", &numbers);
     let statuses = seed::execute(&base, "abcd1234", "s3cret", &calls)
         .await
@@ -124,7 +124,7 @@ async fn seeds_inventory_pool_and_members_in_order() {
 #[tokio::test]
 async fn a_failed_call_stops_seeding() {
     let (base, seen) = fake_rest(|path| if path.ends_with("/pools") { 400 } else { 201 }).await;
-    let numbers = seed::inventory(&parse_mix("GB").unwrap(), 10);
+    let numbers = seed::inventory(&parse_mix("GB").unwrap(), 10, None);
     let calls = seed::plan("abcd1234", "main", &numbers);
     match seed::execute(&base, "abcd1234", "s", &calls).await {
         Err(SeedError::Status { status, what, .. }) => {

@@ -146,3 +146,29 @@ fn receipts_mixed_into_a_pick_run_are_all_answered_ok() {
         "{json}"
     );
 }
+
+#[test]
+fn a_run_with_limits_on_every_number_seeds_them_and_is_answered_ok() {
+    let numpool = numpool();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("limits");
+    // 200 numbers at 10 mps carry 2,000 picks a second: busy, rarely refused a slot.
+    smoke_run(
+        &numpool,
+        dir.path(),
+        Some(&out),
+        &["--mps", "10", "--burst", "10"],
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    // The server refuses a seed it cannot store (a 400 stops loadgen before the run).
+    assert_eq!(
+        (&json["config"]["mps"], &json["config"]["burst"]),
+        (&serde_json::json!(10.0), &serde_json::json!(10)),
+        "{json}"
+    );
+    assert!(
+        json["ok"].as_u64().unwrap() > 3_000 && json["error_total"] == 0,
+        "{json}"
+    );
+}

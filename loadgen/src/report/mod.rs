@@ -62,6 +62,12 @@ pub struct RunMeta {
     /// Share of the requests that were delivery receipts (`REPORT`), 0 without them.
     #[serde(default)]
     pub receipts: f64,
+    /// Messages per second on every seeded number (`--mps`), if the run seeded limits.
+    #[serde(default)]
+    pub mps: Option<f64>,
+    /// Their burst.
+    #[serde(default)]
+    pub burst: Option<u32>,
 }
 
 /// Percentiles of one histogram, in microseconds.
