@@ -14,7 +14,10 @@
 # Environment: WORKERS (numpool --workers; default its own, one per core), NUMBERS (inventory,
 # default 1000), RECIPIENTS (loadgen's, default 100000), REQUESTS (redis-benchmark -n, default
 # 1000000), COUNTRIES (default GB,US,DE,FR), POOL (default peer), OUT (default
-# target/peer-compare), LOADGEN (a prebuilt loadgen binary; else built --release).
+# target/peer-compare), LOADGEN (a prebuilt loadgen binary; else built --release), RECEIPTS (a
+# share, 0 to 1, of loadgen's numpool PICK run sent as delivery receipts, `REPORT`, for the
+# seeded senders: P2/P3 with receipts mixed in; redis-benchmark cannot mix commands, and
+# pick.lua keeps no health, so its runs and Redis's stay picks only).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -33,7 +36,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --numpool-bin) NUMPOOL_BIN=$2; shift 2 ;;
     --) shift; EXTRA=("$@"); break ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -124,8 +127,10 @@ if [ -n "$NUMPOOL_BIN" ]; then
   AUTH=(--auth "$KEY" "$SECRET")
   "$LOADGEN" run --addr "127.0.0.1:$RESP_PORT" "${AUTH[@]}" --mode ping "${COMMON[@]}" \
     --server-pid "$NUMPOOL_PID" --out "$OUT/numpool-ping" --quiet
+  RECEIPT_FLAGS=()
+  [ -n "${RECEIPTS:-}" ] && RECEIPT_FLAGS=(--receipts "$RECEIPTS" --numbers "$NUMBERS")
   "$LOADGEN" run --addr "127.0.0.1:$RESP_PORT" "${AUTH[@]}" --mode pick "${COMMON[@]}" \
-    --server-pid "$NUMPOOL_PID" --out "$OUT/numpool" --quiet
+    "${RECEIPT_FLAGS[@]}" --server-pid "$NUMPOOL_PID" --out "$OUT/numpool" --quiet
   RB_AUTH=(-p "$RESP_PORT" --user "$KEY" -a "$SECRET")
   RB_PING=$(bench "${RB_AUTH[@]}" PING)
   RB_PICK=$(bench "${RB_AUTH[@]}" PICK "$POOL" +44__rand_int__)
@@ -149,6 +154,7 @@ printf '%-24s %14.0f %14.0f\n' "Redis + pick.lua /s" "$RB_REDIS" "$(rate "$OUT/r
 if [ -n "$NUMPOOL_BIN" ]; then
   printf '%-24s %14.0f %14.0f\n' "numpool PING /s" "$RB_PING" "$(rate "$OUT/numpool-ping")"
   printf '%-24s %14.0f %14.0f\n' "numpool PICK /s" "$RB_PICK" "$(rate "$OUT/numpool")"
+  [ -n "${RECEIPTS:-}" ] && echo "  (loadgen's PICK run: ${RECEIPTS} of its requests are REPORTs)"
   printf '%-24s %14s %14s   (target >= 0.70)\n' "P2 PICK / PING" \
     "$(ratio "$RB_PICK" "$RB_PING")" "$(ratio "$(rate "$OUT/numpool")" "$(rate "$OUT/numpool-ping")")"
   printf '%-24s %14s %14s   (target >= 8)\n' "P3 numpool / Redis" \

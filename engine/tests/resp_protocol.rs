@@ -664,3 +664,39 @@ async fn resolve_names_the_pools_whose_conversation_is_on_our_number() {
         b"-ERR wrong number of arguments for 'resolve' command\r\n",
     );
 }
+
+/// `REPORT`s pipelined among `PICK`s run without ending the run of picks; every reply still
+/// comes in its request's place, errors included.
+#[test]
+fn reports_pipelined_among_picks_are_answered_in_place() {
+    let server = Numpool::start(&["--demo"]);
+    let mut s = authed(&server);
+    let burst: Vec<u8> = [
+        command(&["PICK", "demo", "447911100001"]),
+        command(&["REPORT", "447700900001", "447911100001", "delivered"]),
+        command(&["PICK", "demo", "447911100002"]),
+        command(&["REPORT", "447700900001", "447911100001", "lost"]),
+        command(&["REPORT", "12", "447911100001", "delivered"]),
+        command(&["PICK", "demo", "447911100001"]),
+        command(&["REPORT", "447700900001", "447911100002", "failed", "ERRCODE", "2"]),
+    ]
+    .concat();
+    s.write_all(&burst).unwrap();
+    let line = |s: &mut TcpStream| read_line(s).trim_end().to_owned();
+    let bulk = |s: &mut TcpStream| {
+        let header = line(s);
+        assert!(header.starts_with('$'), "{header}");
+        line(s)
+    };
+    let first = bulk(&mut s);
+    assert_eq!(line(&mut s), "+OK");
+    assert!(bulk(&mut s).starts_with("4477009000"));
+    assert_eq!(
+        line(&mut s),
+        "-ERR unknown outcome 'lost': use delivered, failed, rejected, expired, spam or optout"
+    );
+    assert_eq!(line(&mut s), "-ERR invalid sender '12'");
+    assert_eq!(bulk(&mut s), first, "sticky");
+    assert_eq!(line(&mut s), "+OK");
+    exchange(&mut s, &command(&["PING"]), b"+PONG\r\n");
+}

@@ -1,7 +1,9 @@
 //! One connection's state and the execution of a batch of requests in order. Consecutive
 //! `PICK`s are collected into one engine call (one actor message per pool), which is what
-//! makes pipelining pay (DESIGN §3.3). Commands never see the session: each returns an
-//! [`Outcome`] and the session acts on it.
+//! makes pipelining pay (DESIGN §3.3); a `REPORT` among them runs at once and does not end
+//! the run, so receipts pipelined with picks keep their batching. Every reply is written in
+//! its request's place. Commands never see the session: each returns an [`Outcome`] and the
+//! session acts on it.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,6 +13,7 @@ use std::time::Instant;
 use bytes::BytesMut;
 
 use super::batch::Batch;
+use super::cmd::report::ReportAnswer;
 use super::cmd::{self, AccountCtx, ClientInfo, Ctx, Handshake, Outcome, Pick, Request};
 use super::reply::{Protocol, Reply};
 use crate::engine::{AccountHandle, Engine};
@@ -45,6 +48,9 @@ pub(crate) enum After {
 struct PendingPicks<'a> {
     /// The parsed commands, for their replies.
     commands: Vec<Pick<'a>>,
+    /// `REPORT`s read among them, already run, each with how many of the picks came before
+    /// it: their replies go in between.
+    reports: Vec<(usize, ReportAnswer<'a>)>,
     /// When the first was parsed: latency is measured from there.
     since: Instant,
 }
@@ -122,10 +128,21 @@ impl Session {
                             // Sized for the rest of the burst: one allocation per run of
                             // picks, however long.
                             commands: Vec::with_capacity(batch.len()),
+                            reports: Vec::new(),
                             since: Instant::now(),
                         })
                         .commands
                         .push(pick);
+                    continue;
+                }
+                // A receipt runs now, before the picks read ahead of it are sent: they may see
+                // it, as if it had come a moment earlier (docs/decisions.md).
+                Ok(Request::Report(report)) => {
+                    let answer = report.run(&account_ctx).await;
+                    match &mut pending {
+                        Some(run) => run.reports.push((run.commands.len(), answer)),
+                        None => answer.write_reply(out),
+                    }
                     continue;
                 }
                 // Anything else ends the run of picks: they are answered first, in order.
@@ -173,9 +190,17 @@ impl Session {
     }
 }
 
-/// Sends the pending picks in one engine call and writes their replies in order.
+/// Sends the pending picks in one engine call and writes their replies, and those of the
+/// `REPORT`s among them, in order.
 async fn flush_picks(ctx: &AccountCtx<'_>, pending: Option<PendingPicks<'_>>, out: &mut Reply<'_>) {
-    if let Some(pending) = pending {
-        cmd::pick::apply_batch(&pending.commands, pending.since, ctx, out).await;
+    let Some(pending) = pending else { return };
+    let results = cmd::pick::run_batch(&pending.commands, pending.since, ctx).await;
+    let mut reports = pending.reports.into_iter().peekable();
+    for (i, (pick, result)) in pending.commands.iter().zip(&results).enumerate() {
+        while let Some((_, answer)) = reports.next_if(|(before, _)| *before == i) {
+            answer.write_reply(out);
+        }
+        pick.write_reply(result, out);
     }
+    reports.for_each(|(_, answer)| answer.write_reply(out));
 }

@@ -15,13 +15,22 @@ const MICROS_PER_SECOND: f64 = 1_000_000.0;
 /// Messages per second, a finite decimal in `(0, MAX_MPS]`.
 #[derive(Clone, Copy, Debug, Serialize)]
 #[serde(into = "f64")]
-pub struct Mps(f64);
+pub struct Mps {
+    /// The rate as given.
+    rate: f64,
+    /// Its emission interval, worked out once: every charge of a limited number needs it, and
+    /// a division and a rounding per pick showed in P1.
+    interval_us: u64,
+}
 
 impl Mps {
     /// Checks a rate a caller supplies.
     pub fn new(mps: f64) -> Result<Self, InvalidInput> {
         if mps.is_finite() && mps > 0.0 && mps <= MAX_MPS {
-            Ok(Mps(mps))
+            Ok(Mps {
+                rate: mps,
+                interval_us: (MICROS_PER_SECOND / mps).round() as u64,
+            })
         } else {
             Err(InvalidInput::Mps(mps.to_string()))
         }
@@ -29,21 +38,21 @@ impl Mps {
 
     /// The rate as given.
     pub fn get(self) -> f64 {
-        self.0
+        self.rate
     }
 
     /// The generic cell rate algorithm's emission interval `T = 1 / mps`, in microseconds,
     /// rounded to the nearest (at least 10, by [`MAX_MPS`]).
     pub fn interval_us(self) -> u64 {
-        (MICROS_PER_SECOND / self.0).round() as u64
+        self.interval_us
     }
 }
 
-/// Two rates are equal when they are the same decimal; validation excludes NaN, so equality
-/// is total.
+/// Two rates are equal when they are the same decimal (the interval follows from it);
+/// validation excludes NaN, so equality is total.
 impl PartialEq for Mps {
     fn eq(&self, other: &Self) -> bool {
-        self.0.to_bits() == other.0.to_bits()
+        self.rate.to_bits() == other.rate.to_bits()
     }
 }
 
@@ -51,7 +60,7 @@ impl Eq for Mps {}
 
 impl From<Mps> for f64 {
     fn from(mps: Mps) -> f64 {
-        mps.0
+        mps.rate
     }
 }
 

@@ -12,7 +12,7 @@ mod info;
 pub mod pick;
 mod ping;
 mod quit;
-mod report;
+pub(crate) mod report;
 mod resolve;
 mod select;
 mod sticky_del;
@@ -56,7 +56,7 @@ pub(crate) enum Handshake<'a> {
 }
 
 /// A command that acts for the connection's account. `PICK` is not one of them: the session
-/// batches consecutive picks ([`pick::apply_batch`]).
+/// batches consecutive picks ([`pick::run_batch`]), and runs `REPORT`s among them.
 pub(crate) enum AccountCommand<'a> {
     /// `STICKY.GET <pool> <to>`.
     StickyGet(StickyGet<'a>),
@@ -70,8 +70,6 @@ pub(crate) enum AccountCommand<'a> {
     Select(Select),
     /// `COMMAND …`.
     Command(Command<'a>),
-    /// `REPORT <sender> <to> <outcome> [ERRCODE <n>]`.
-    Report(Report<'a>),
     /// `RESOLVE <our_number> <their_number>`.
     Resolve(Resolve),
 }
@@ -82,6 +80,9 @@ pub(crate) enum Request<'a> {
     Handshake(Handshake<'a>),
     /// `PICK …`: the hot path, batched.
     Pick(Pick<'a>),
+    /// `REPORT <sender> <to> <outcome> [ERRCODE <n>]`: run at once, even among pending picks,
+    /// and answered in its place.
+    Report(Report<'a>),
     /// Any other command.
     Account(AccountCommand<'a>),
 }
@@ -254,6 +255,9 @@ impl<'a> Request<'a> {
         if cursor.command_name() == "pick" {
             return Ok(Request::Pick(Pick::parse(&mut cursor)?));
         }
+        if cursor.command_name() == "report" {
+            return Ok(Request::Report(Report::parse(&mut cursor)?));
+        }
         if let Some(handshake) = Handshake::parse_at(&mut cursor) {
             return handshake.map(Request::Handshake);
         }
@@ -268,7 +272,6 @@ impl<'a> Request<'a> {
             "echo" => AccountCommand::Echo(Echo::parse(&mut cursor)?),
             "select" => AccountCommand::Select(Select::parse(&mut cursor)?),
             "command" => AccountCommand::Command(Command::parse(&mut cursor)?),
-            "report" => AccountCommand::Report(Report::parse(&mut cursor)?),
             "resolve" => AccountCommand::Resolve(Resolve::parse(&mut cursor)?),
             _ => return Err(CommandError::Unknown(cursor.raw_command_name())),
         };
@@ -286,7 +289,6 @@ impl AccountCommand<'_> {
             AccountCommand::Echo(echo) => echo.apply(out),
             AccountCommand::Select(select) => select.apply(out),
             AccountCommand::Command(command) => command.apply(out),
-            AccountCommand::Report(report) => report.apply(ctx, out).await,
             AccountCommand::Resolve(resolve) => resolve.apply(ctx, out).await,
         }
     }

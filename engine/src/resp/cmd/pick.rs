@@ -1,13 +1,13 @@
 //! `PICK <pool_id> <to> [FROM <sender>] [NETWORK <network>] [SEGMENTS <n>] [WITHREASON |
 //! WITHINFO]`: the hot path.
 //! Parsing borrows from the request; the session collects consecutive picks and runs them with
-//! [`apply_batch`], one engine call (one actor message per pool) for the whole run.
+//! [`run_batch`], one engine call (one actor message per pool) for the whole run.
 
 use std::time::Instant;
 
 use super::{
     parse_recipient, write_invalid_recipient, write_no_pool, write_number, write_storage,
-    write_unavailable, AccountCtx, CommandError, Outcome,
+    write_unavailable, AccountCtx, CommandError,
 };
 use crate::engine::PickFailure;
 use crate::resp::parse::ArgCursor;
@@ -95,7 +95,11 @@ impl<'a> Pick<'a> {
     }
 
     /// Writes the reply for the engine's answer.
-    fn write_reply(&self, result: &Result<select::Pick, PickFailure>, out: &mut Reply<'_>) {
+    pub(crate) fn write_reply(
+        &self,
+        result: &Result<select::Pick, PickFailure>,
+        out: &mut Reply<'_>,
+    ) {
         let pick = match result {
             Ok(pick) => pick,
             Err(failure) => return self.write_failure(failure, out),
@@ -147,24 +151,21 @@ fn write_sender(sender: &select::Sender, out: &mut Reply<'_>) {
     }
 }
 
-/// Runs `picks` (consecutive `PICK`s of one pipelined burst) as one engine call and writes
-/// their replies in order. `since` is when the first was parsed: latency is measured from there.
-pub(crate) async fn apply_batch(
+/// Runs `picks` (consecutive `PICK`s of one pipelined burst) as one engine call; the results
+/// in order, for [`Pick::write_reply`]. `since` is when the first was parsed: latency is
+/// measured from there.
+pub(crate) async fn run_batch(
     picks: &[Pick<'_>],
     since: Instant,
     ctx: &AccountCtx<'_>,
-    out: &mut Reply<'_>,
-) -> Outcome {
+) -> Vec<Result<select::Pick, PickFailure>> {
     // One vector per run of picks, however many it holds.
     let requests: Vec<_> = picks
         .iter()
         .map(|pick| (pick.pool, pick.request()))
         .collect();
     let results = ctx.engine.pick_batch(ctx.account, &requests).await;
-    for (pick, result) in picks.iter().zip(&results) {
-        pick.write_reply(result, out);
-    }
     ctx.engine
         .record_picks(ctx.account, since.elapsed(), picks.len() as u64);
-    Outcome::Continue
+    results
 }

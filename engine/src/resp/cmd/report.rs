@@ -2,8 +2,8 @@
 //! process Vonage's receipts themselves (DESIGN §3.4, §4). The outcome word, refined by the
 //! err-code when given, is classified as a receipt of Vonage's SMS API would be.
 
-use super::{write_engine_error, write_invalid_recipient, AccountCtx, CommandError, Outcome};
-use crate::engine::Receipt;
+use super::{write_engine_error, write_invalid_recipient, AccountCtx, CommandError};
+use crate::engine::{EngineError, Receipt};
 use crate::resp::parse::{ArgCursor, ParseError};
 use crate::resp::reply::Reply;
 use numpool_core::delivery::{DlrStatus, ReceiptClass};
@@ -51,18 +51,17 @@ impl<'a> Report<'a> {
         Ok(report)
     }
 
-    /// `+OK` once counted; an error naming the bad argument, or the sender the account does
-    /// not own, and nothing counted.
-    pub(crate) async fn apply(self, ctx: &AccountCtx<'_>, out: &mut Reply<'_>) -> Outcome {
+    /// Counts the receipt: what the reply will say. Run apart from writing the reply, so a
+    /// session can run a `REPORT` read among pipelined `PICK`s at once and answer it in its
+    /// place among theirs.
+    pub(crate) async fn run(self, ctx: &AccountCtx<'_>) -> ReportAnswer<'a> {
         match self.receipt() {
-            Err(Invalid::Recipient(to)) => write_invalid_recipient(out, to),
-            Err(Invalid::Argument(why)) => out.error_fmt(format_args!("ERR {why}")),
+            Err(invalid) => ReportAnswer::Invalid(invalid),
             Ok(receipt) => match ctx.engine.receipt(ctx.account, receipt).await {
-                Ok(()) => out.simple("OK"),
-                Err(err) => write_engine_error(out, &err),
+                Ok(()) => ReportAnswer::Counted,
+                Err(err) => ReportAnswer::Failed(err),
             },
         }
-        Outcome::Continue
     }
 
     /// The receipt, or what is wrong with an argument.
@@ -93,8 +92,32 @@ impl<'a> Report<'a> {
     }
 }
 
+/// What a `REPORT` did, for its reply.
+pub(crate) enum ReportAnswer<'a> {
+    /// Counted: `+OK`.
+    Counted,
+    /// An argument does not hold; nothing counted.
+    Invalid(Invalid<'a>),
+    /// The engine refused it (a sender the account does not own, storage): nothing counted.
+    Failed(EngineError),
+}
+
+impl ReportAnswer<'_> {
+    /// `+OK`, or the error naming the bad argument or the sender the account does not own.
+    pub(crate) fn write_reply(&self, out: &mut Reply<'_>) {
+        match self {
+            ReportAnswer::Counted => out.simple("OK"),
+            ReportAnswer::Invalid(Invalid::Recipient(to)) => write_invalid_recipient(out, to),
+            ReportAnswer::Invalid(Invalid::Argument(why)) => {
+                out.error_fmt(format_args!("ERR {why}"))
+            }
+            ReportAnswer::Failed(err) => write_engine_error(out, err),
+        }
+    }
+}
+
 /// A `REPORT` argument that does not hold.
-enum Invalid<'a> {
+pub(crate) enum Invalid<'a> {
     /// The recipient is not an E.164 number: the error every command taking one replies.
     Recipient(&'a str),
     /// Another argument, with what is wrong with it.
