@@ -7,27 +7,15 @@ mod support;
 use reqwest::StatusCode;
 use serde_json::json;
 use support::rest::Api;
-use support::{Numpool, KEY, SECRET};
+use support::{Numpool, KEY};
 
 /// Two GB numbers in a localized, predictable pool `p` with fallback `Reject`.
 const FIRST: &str = "447700900001";
 const SECOND: &str = "447700900002";
 
-/// A RESP connection of the test account.
-fn sidecar(server: &Numpool) -> redis::Connection {
-    redis::Client::open(format!("redis://{KEY}:{SECRET}@{}/", server.resp))
-        .unwrap()
-        .get_connection()
-        .unwrap()
-}
-
 /// `PICK p <to>` over RESP: the sender, or the error's text.
 fn pick(con: &mut redis::Connection, to: &str) -> Result<String, String> {
-    redis::cmd("PICK")
-        .arg("p")
-        .arg(to)
-        .query::<String>(con)
-        .map_err(|e| e.to_string())
+    support::pick(con, "p", to)
 }
 
 async fn seeded(server: &Numpool) -> Api {
@@ -50,7 +38,7 @@ async fn set_status(api: &Api, number: &str, status: &str) -> serde_json::Value 
 async fn status_drains_then_suspends_a_number_through_rest_and_resp() {
     let mut server = Numpool::start(&[]);
     let api = seeded(&server).await;
-    let mut con = sidecar(&server);
+    let mut con = server.sidecar();
     let number = api.get(&format!("/numbers/{FIRST}")).await.body;
     assert_eq!(number["status"], "active");
     assert_eq!(number["conversations"], json!({ "p": 0 }));
@@ -133,7 +121,7 @@ async fn status_drains_then_suspends_a_number_through_rest_and_resp() {
         api.get(&format!("/numbers/{SECOND}")).await.body["status"],
         "draining"
     );
-    let mut con = sidecar(&server);
+    let mut con = server.sidecar();
     assert_eq!(pick(&mut con, &kept[1]).unwrap_err(), err);
     set_status(&api, SECOND, "active").await;
     assert_eq!(pick(&mut con, &kept[1]).unwrap(), SECOND);
@@ -255,7 +243,7 @@ async fn receipts_in_every_vonage_shape_are_counted() {
     assert_eq!(health(&api, SECOND).await["receipts"], 0, "per number");
 
     // REPORT over RESP counts the same way.
-    let mut con = sidecar(&server);
+    let mut con = server.sidecar();
     for (outcome, code) in [
         ("delivered", None),
         ("DELIVERED", None),
@@ -416,7 +404,7 @@ async fn bad_receipts_are_refused_and_change_nothing() {
         .await
         .problem(404, "not-found");
 
-    let mut con = sidecar(&server);
+    let mut con = server.sidecar();
     for (args, error) in [
         (
             vec!["447700900099", RECIPIENT, "delivered"],

@@ -9,26 +9,10 @@ mod support;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use support::rest::Api;
-use support::{Numpool, KEY, SECRET};
+use support::{pick, Numpool};
 
 const FIRST: &str = "447700900001";
 const SECOND: &str = "447700900002";
-
-fn sidecar(server: &Numpool) -> redis::Connection {
-    redis::Client::open(format!("redis://{KEY}:{SECRET}@{}/", server.resp))
-        .unwrap()
-        .get_connection()
-        .unwrap()
-}
-
-/// `PICK <pool> <to>`: the sender, or the error's text.
-fn pick(con: &mut redis::Connection, pool: &str, to: &str) -> Result<String, String> {
-    redis::cmd("PICK")
-        .arg(pool)
-        .arg(to)
-        .query::<String>(con)
-        .map_err(|e| e.to_string())
-}
 
 /// Five sender failures (err-code 8, network error) for `number`, in the SMS API's query shape.
 async fn fail_five(api: &Api, number: &str) {
@@ -64,7 +48,7 @@ async fn a_pool_that_skips_unhealthy_numbers_moves_their_conversations() {
         )
         .await;
     assert_eq!(added.status, StatusCode::CREATED);
-    let mut con = sidecar(&server);
+    let mut con = server.sidecar();
     // A recipient on each number in both pools.
     let recipients: Vec<String> = (0..40).map(|i| format!("4474002000{i:02}")).collect();
     let on_first: Vec<&String> = recipients
@@ -132,7 +116,7 @@ async fn type_priority_prefers_the_first_listed_type_over_rest_and_resp() {
         api.post("/pools/p/numbers", members).await.status,
         StatusCode::CREATED
     );
-    let mut con = sidecar(&server);
+    let mut con = server.sidecar();
     // A New York recipient: the toll-free number, though a 212 mobile is in the pool.
     assert_eq!(pick(&mut con, "p", "12125559999").unwrap(), "18005550100");
     // Mobile first now: the area tier applies inside the type.

@@ -678,7 +678,14 @@ fn reports_pipelined_among_picks_are_answered_in_place() {
         command(&["REPORT", "447700900001", "447911100001", "lost"]),
         command(&["REPORT", "12", "447911100001", "delivered"]),
         command(&["PICK", "demo", "447911100001"]),
-        command(&["REPORT", "447700900001", "447911100002", "failed", "ERRCODE", "2"]),
+        command(&[
+            "REPORT",
+            "447700900001",
+            "447911100002",
+            "failed",
+            "ERRCODE",
+            "2",
+        ]),
     ]
     .concat();
     s.write_all(&burst).unwrap();

@@ -274,10 +274,7 @@ async fn a_daily_allowance_stops_new_conversations_and_the_rejection_says_why() 
     let server = Numpool::start(&[]);
     let api = seeded(&server).await;
     limit_both(&api, json!({ "daily_new_conversations": 1 })).await;
-    let mut con = redis::Client::open(format!("redis://{KEY}:{SECRET}@{}/", server.resp))
-        .unwrap()
-        .get_connection()
-        .unwrap();
+    let mut con = server.sidecar();
     let mut pick = |to: &str| {
         redis::cmd("PICK")
             .arg("p")

@@ -19,6 +19,15 @@ pub const OTHER_KEY: &str = "wxyz9876";
 /// Its secret.
 pub const OTHER_SECRET: &str = "s3cret-two";
 
+/// `PICK <pool> <to>` over `con`: the sender, or the error's text.
+pub fn pick(con: &mut redis::Connection, pool: &str, to: &str) -> Result<String, String> {
+    redis::cmd("PICK")
+        .arg(pool)
+        .arg(to)
+        .query::<String>(con)
+        .map_err(|e| e.to_string())
+}
+
 /// A config file of the two test accounts with `toml` (e.g. a `[limits]` table) above them.
 pub fn config_with(toml: &str) -> String {
     format!(
@@ -59,6 +68,14 @@ impl Numpool {
         let config = dir.path().join("numpool.toml");
         std::fs::write(&config, config_with(toml)).expect("write config");
         Numpool::start_with_config(dir, &config, extra_args)
+    }
+
+    /// A RESP connection of the first test account, with the `redis` crate.
+    pub fn sidecar(&self) -> redis::Connection {
+        redis::Client::open(format!("redis://{KEY}:{SECRET}@{}/", self.resp))
+            .expect("redis URL")
+            .get_connection()
+            .expect("RESP connection")
     }
 
     /// Resident memory of the server process (VmRSS), in bytes.
