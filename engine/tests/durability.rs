@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use numpool::durability::image::{Record, StateImage, StickyImage};
+use numpool::durability::image::{OptOutImage, Record, StateImage, StickyImage};
 use numpool::durability::replay::WorkingState;
 use numpool::durability::{FsyncPolicy, StorageError};
 use numpool::engine::{AccountHandle, AccountLimits, Engine, Page};
@@ -358,6 +358,26 @@ fn replaying_a_record_the_snapshot_already_holds_changes_nothing() {
                 last_use: 6,
             },
         },
+        Record::OptOutPut {
+            uid: 7,
+            opt_out: OptOutImage {
+                to: 447911123458,
+                at: 7,
+                reason: 2,
+            },
+        },
+        Record::OptOutPut {
+            uid: 7,
+            opt_out: OptOutImage {
+                to: 447911123459,
+                at: 8,
+                reason: 1,
+            },
+        },
+        Record::OptOutRemove {
+            uid: 7,
+            to: 447911123459,
+        },
     ];
     let mut once = WorkingState::default();
     records.iter().cloned().for_each(|r| once.apply(r));
@@ -370,13 +390,19 @@ fn replaying_a_record_the_snapshot_already_holds_changes_nothing() {
     let pool = |s: &WorkingState| {
         let p = &s.accounts[ACCOUNT].pools[&7];
         let mappings: Vec<_> = p.sticky.mappings().collect();
-        (p.members.clone(), mappings, p.header.updated_at)
+        let opt_outs: Vec<u64> = p.opt_outs.keys().copied().collect();
+        (p.members.clone(), mappings, p.header.updated_at, opt_outs)
     };
     assert_eq!(pool(&once), pool(&twice));
     assert_eq!(
         pool(&once).1.len(),
         1,
         "only the mapping made after the number rejoined"
+    );
+    assert_eq!(
+        pool(&once).3,
+        [447911123458],
+        "the opt-out put, not the one lifted"
     );
     assert_eq!(once.next_pool_uid, 8);
 }
@@ -391,7 +417,8 @@ fn golden_path(version: u32) -> std::path::PathBuf {
 /// The checked-in snapshots of every format version: each must keep decoding to the same
 /// state, brought up to the current shapes (version 1 was written before numbers had a status:
 /// every number active; version 2 before limits: every number unlimited; version 3 before pool
-/// health settings, type priority and geomatch: the defaults; version 4 is the current one). If the image types change, this fails: bump the format version and add a new
+/// health settings, type priority and geomatch: the defaults; version 4 before opt-outs: none;
+/// version 5 is the current one). If the image types change, this fails: bump the format version and add a new
 /// golden file instead.
 #[test]
 fn golden_snapshots_of_every_version_decode() {
@@ -400,6 +427,7 @@ fn golden_snapshots_of_every_version_decode() {
         (2, golden_image_v2()),
         (3, golden_image_v3()),
         (4, golden_image_v4()),
+        (5, golden_image_v5()),
     ] {
         let snapshot = numpool_snapshots::read_snapshot::<StateImage>(&golden_path(version))
             .expect("golden snapshot decodes");
@@ -480,7 +508,25 @@ fn regenerate_golden_snapshot() {
     let dir = path.parent().unwrap();
     std::fs::create_dir_all(dir).unwrap();
     let _ = std::fs::remove_file(&path);
-    numpool_snapshots::write_snapshot(dir, 1, &golden_image_v4()).unwrap();
+    numpool_snapshots::write_snapshot(dir, 1, &golden_image_v5()).unwrap();
+}
+
+/// The golden state of version 5: version 4's with two opt-outs in the pool.
+fn golden_image_v5() -> StateImage {
+    let mut image = golden_image_v4();
+    image.accounts[0].pools[0].opt_outs = vec![
+        OptOutImage {
+            to: 33612345678,
+            at: 1_790_000_400,
+            reason: 1,
+        },
+        OptOutImage {
+            to: 447911123457,
+            at: 1_790_000_500,
+            reason: 2,
+        },
+    ];
+    image
 }
 
 /// The golden state of version 4: version 3's with one pool acting on health under its own
@@ -571,6 +617,7 @@ fn golden_image() -> StateImage {
                     sender: 447700900001,
                     last_use: 1_790_000_200,
                 }],
+                opt_outs: Vec::new(),
             }],
             opt_out_signals: Vec::new(),
         }],

@@ -5,7 +5,7 @@ use actix::Message;
 use crate::durability::image::Record;
 use crate::durability::StorageFailure;
 use numpool_core::delivery::{HealthFigures, HealthState, ReceiptClass};
-use numpool_core::model::{Msisdn, OwnedNumber, PoolSettings};
+use numpool_core::model::{Msisdn, OptOut, OwnedNumber, PoolSettings};
 use numpool_core::select::{Pick, PickError, PickRequest};
 
 /// One pick with owned arguments, so it can cross to the actor's thread. `from` and `network`
@@ -157,6 +157,44 @@ pub(crate) struct MemberView {
     pub(crate) health: HealthState,
     /// Since when, Unix seconds; `None` while it has never left healthy.
     pub(crate) since: Option<u64>,
+}
+
+/// Opts a recipient out of the pool (`Some`) or lifts its opt-out (`None`), journaled and
+/// fsynced first; with `only_if_mapped_to`, only when the recipient's conversation is on that
+/// number (a receipt's opt-out signal). Whether it changed anything.
+#[derive(Debug)]
+pub(crate) struct SetOptOut {
+    /// The recipient.
+    pub(crate) to: Msisdn,
+    /// The opt-out to record, or `None` to lift it.
+    pub(crate) opt_out: Option<OptOut>,
+    /// The sender the recipient's mapping must be on for the change to apply.
+    pub(crate) only_if_mapped_to: Option<Msisdn>,
+}
+
+impl Message for SetOptOut {
+    type Result = Result<bool, StorageFailure>;
+}
+
+/// A page of the pool's opt-outs in recipient order, and how many there are.
+#[derive(Debug)]
+pub(crate) struct OptOutPage {
+    /// Opt-outs to skip.
+    pub(crate) skip: usize,
+    /// Most to return.
+    pub(crate) take: usize,
+}
+
+impl Message for OptOutPage {
+    type Result = (Vec<(Msisdn, OptOut)>, usize);
+}
+
+/// One recipient's opt-out, if it has one.
+#[derive(Debug)]
+pub(crate) struct GetOptOut(pub(crate) Msisdn);
+
+impl Message for GetOptOut {
+    type Result = Option<OptOut>;
 }
 
 /// Drops the mapping of a recipient; whether a live one went.

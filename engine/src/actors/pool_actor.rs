@@ -6,14 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::fut::{self, ActorFutureExt as _};
-use actix::{Actor, AsyncContext, AtomicResponse, Context, Handler, ResponseActFuture};
+use actix::{
+    Actor, AsyncContext, AtomicResponse, Context, Handler, MessageResult, ResponseActFuture,
+};
 
 use super::counters::PoolCounters;
 use super::messages::{
-    Conversations, CopyShard, Member, MemberView, Observe, PickBatch, PickRefusal, Remove,
-    SetSettings, StickyDel, StickyGet, StickyMapping, Stop, Upsert,
+    Conversations, CopyShard, GetOptOut, Member, MemberView, Observe, OptOutPage, PickBatch,
+    PickRefusal, Remove, SetOptOut, SetSettings, StickyDel, StickyGet, StickyMapping, Stop, Upsert,
 };
 use crate::clock::{unix_now, unix_now_micros, unix_now_u32};
+use crate::durability::convert::opt_out_image;
 use crate::durability::image::{Record, StickyImage};
 use crate::durability::{Durability, StorageFailure, Ticket};
 use numpool_core::model::Msisdn;
@@ -311,6 +314,57 @@ impl Handler<StickyDel> for PoolActor {
         after_journal(self.journaled(record), move |actor| {
             actor.state.sticky_del(to, unix_now_u32())
         })
+    }
+}
+
+impl Handler<SetOptOut> for PoolActor {
+    type Result = AtomicResponse<Self, Result<bool, StorageFailure>>;
+
+    fn handle(&mut self, msg: SetOptOut, _: &mut Self::Context) -> Self::Result {
+        let SetOptOut {
+            to,
+            opt_out,
+            only_if_mapped_to,
+        } = msg;
+        let applies = only_if_mapped_to
+            .is_none_or(|sender| self.state.sticky_get(to, unix_now_u32()) == Some(sender));
+        let record = self
+            .journal
+            .as_ref()
+            .filter(|_| applies)
+            .map(|journal| match &opt_out {
+                Some(opt_out) => Record::OptOutPut {
+                    uid: journal.uid,
+                    opt_out: opt_out_image(to, opt_out),
+                },
+                None => Record::OptOutRemove {
+                    uid: journal.uid,
+                    to: to.get(),
+                },
+            });
+        after_journal(self.journaled(record), move |actor| {
+            applies
+                && match opt_out {
+                    Some(opt_out) => actor.state.opt_out(to, opt_out),
+                    None => actor.state.opt_in(to),
+                }
+        })
+    }
+}
+
+impl Handler<OptOutPage> for PoolActor {
+    type Result = MessageResult<OptOutPage>;
+
+    fn handle(&mut self, msg: OptOutPage, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.state.opt_out_page(msg.skip, msg.take))
+    }
+}
+
+impl Handler<GetOptOut> for PoolActor {
+    type Result = Option<numpool_core::model::OptOut>;
+
+    fn handle(&mut self, msg: GetOptOut, _: &mut Self::Context) -> Self::Result {
+        self.state.opted_out(msg.0)
     }
 }
 

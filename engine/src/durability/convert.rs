@@ -3,11 +3,11 @@
 
 use thiserror::Error;
 
-use super::image::{HealthImage, NumberImage, PoolHeader, StickyImage};
+use super::image::{HealthImage, NumberImage, OptOutImage, PoolHeader, StickyImage};
 use numpool_core::delivery::Thresholds;
 use numpool_core::model::{
-    Country, CustomFrom, Fallback, Geomatch, Msisdn, NumberSpec, NumberStatus, NumberType,
-    OwnedNumber, PoolId, PoolSettings, TypePriority,
+    Country, CustomFrom, Fallback, Geomatch, Msisdn, NumberSpec, NumberStatus, NumberType, OptOut,
+    OptOutReason, OwnedNumber, PoolId, PoolSettings, TypePriority,
 };
 
 /// A persisted value that does not pass the model's validation.
@@ -168,4 +168,33 @@ pub(crate) fn sticky_image(to: Msisdn, sender: Msisdn, last_use: u32) -> StickyI
         sender: sender.get(),
         last_use,
     }
+}
+
+/// An opt-out as persisted.
+pub(crate) fn opt_out_image(to: Msisdn, opt_out: &OptOut) -> OptOutImage {
+    let code = OptOutImage::REASONS
+        .iter()
+        .position(|name| *name == opt_out.reason.as_str())
+        .expect("every reason has a stored code");
+    OptOutImage {
+        to: to.get(),
+        at: opt_out.at,
+        reason: code as u8,
+    }
+}
+
+/// A persisted opt-out, validated again.
+pub(crate) fn opt_out(image: &OptOutImage) -> Result<(Msisdn, OptOut), InvalidImage> {
+    let to = Msisdn::from_u64(image.to).map_err(|e| invalid("opt-out recipient", e))?;
+    let reason = OptOutImage::REASONS
+        .get(usize::from(image.reason))
+        .and_then(|name| OptOutReason::from_name(name))
+        .ok_or_else(|| invalid("opt-out reason", image.reason))?;
+    Ok((
+        to,
+        OptOut {
+            at: image.at,
+            reason,
+        },
+    ))
 }

@@ -1,8 +1,8 @@
 //! The persisted shapes (DESIGN §6): the state image a snapshot holds and the journal's
 //! records. Plain data with bincode's native derive, kept apart from the model types so that a
 //! refactor of the model cannot silently change the on-disk format (the golden tests guard it).
-//! This is format version 4; `image_v1`, `image_v2` and `image_v3` keep the shapes older
-//! versions wrote, which are still read.
+//! This is format version 5; `image_v1` to `image_v4` keep the shapes older versions wrote,
+//! which are still read.
 
 use bincode::de::{Decode, Decoder};
 use bincode::error::DecodeError;
@@ -11,6 +11,7 @@ use bincode::Encode;
 use super::image_v1::{NumberImageV1, StateImageV1};
 use super::image_v2::{NumberImageV2, StateImageV2};
 use super::image_v3::{PoolHeaderV3, StateImageV3};
+use super::image_v4::StateImageV4;
 
 /// Everything numpool keeps: inventories, pools and sticky tables of every account. Decoded
 /// with the snapshot's format version as context: a version-1 payload is read in its own shape
@@ -29,6 +30,7 @@ impl Decode<u32> for StateImage {
             1 => StateImageV1::decode(decoder).map(StateImage::from),
             2 => StateImageV2::decode(decoder).map(StateImage::from),
             3 => StateImageV3::decode(decoder).map(StateImage::from),
+            4 => StateImageV4::decode(decoder).map(StateImage::from),
             _ => Ok(StateImage {
                 next_pool_uid: u64::decode(decoder)?,
                 accounts: Vec::decode(decoder)?,
@@ -136,6 +138,24 @@ pub struct PoolImage {
     pub members: Vec<u64>,
     /// Live mappings.
     pub sticky: Vec<StickyImage>,
+    /// Opted-out recipients, ascending (format 5).
+    pub opt_outs: Vec<OptOutImage>,
+}
+
+/// A recipient's opt-out of a pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, bincode::Decode)]
+pub struct OptOutImage {
+    /// The recipient.
+    pub to: u64,
+    /// When, Unix seconds.
+    pub at: u64,
+    /// Why: 0 keyword, 1 receipt, 2 api ([`OptOutImage::REASONS`]).
+    pub reason: u8,
+}
+
+impl OptOutImage {
+    /// The reasons by their stored code.
+    pub const REASONS: [&'static str; 3] = ["keyword", "receipt", "api"];
 }
 
 /// One sticky mapping.
@@ -251,5 +271,20 @@ pub enum Record {
         account: String,
         /// The pool as it now is.
         header: PoolHeader,
+    },
+    /// A recipient opted out of a pool (or its opt-out's time and reason changed); fsynced
+    /// before the answer, like every admin change.
+    OptOutPut {
+        /// The pool's uid.
+        uid: u64,
+        /// The opt-out.
+        opt_out: OptOutImage,
+    },
+    /// A recipient's opt-out of a pool lifted.
+    OptOutRemove {
+        /// The pool's uid.
+        uid: u64,
+        /// The recipient.
+        to: u64,
     },
 }

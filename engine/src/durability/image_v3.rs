@@ -94,6 +94,7 @@ impl From<PoolImageV3> for PoolImage {
             header: old.header.into(),
             members: old.members,
             sticky: old.sticky,
+            opt_outs: Vec::new(),
         }
     }
 }

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::FxHashMap;
 
 use super::convert::{self, InvalidImage};
-use super::image::{NumberImage, PoolHeader, Record, StateImage, StickyImage};
+use super::image::{NumberImage, OptOutImage, PoolHeader, Record, StateImage, StickyImage};
 use numpool_core::model::{Msisdn, OwnedNumber, PoolId, PoolSettings};
 use numpool_core::select::PoolState;
 
@@ -42,6 +42,8 @@ pub struct WorkingPool {
     pub members: BTreeSet<u64>,
     /// Mappings.
     pub sticky: WorkingSticky,
+    /// Opt-outs by recipient.
+    pub opt_outs: BTreeMap<u64, OptOutImage>,
 }
 
 /// A pool's mappings while replaying: the snapshot's as stored, with the journal's changes
@@ -135,6 +137,7 @@ impl WorkingState {
                             ..WorkingSticky::default()
                         },
                         header: pool.header,
+                        opt_outs: pool.opt_outs.into_iter().map(|o| (o.to, o)).collect(),
                     },
                 );
             }
@@ -165,6 +168,7 @@ impl WorkingState {
                         header,
                         members: BTreeSet::new(),
                         sticky: WorkingSticky::default(),
+                        opt_outs: BTreeMap::new(),
                     },
                 );
             }
@@ -235,6 +239,16 @@ impl WorkingState {
             Record::StickyAssign { uid, mapping } => {
                 if let Some(pool) = self.pool_by_uid(uid) {
                     pool.sticky.set(mapping);
+                }
+            }
+            Record::OptOutPut { uid, opt_out } => {
+                if let Some(pool) = self.pool_by_uid(uid) {
+                    pool.opt_outs.insert(opt_out.to, opt_out);
+                }
+            }
+            Record::OptOutRemove { uid, to } => {
+                if let Some(pool) = self.pool_by_uid(uid) {
+                    pool.opt_outs.remove(&to);
                 }
             }
             Record::StickyRemove { uid, to } => {
@@ -315,6 +329,10 @@ impl WorkingAccount {
             for (to, sender, last_use) in mappings() {
                 state.restore_mapping(to, sender, last_use);
             }
+            for image in pool.opt_outs.values() {
+                let (to, opt_out) = convert::opt_out(image)?;
+                state.opt_out(to, opt_out);
+            }
             pools.push(RestoredPool {
                 uid,
                 id,
@@ -380,6 +398,7 @@ mod tests {
                     header,
                     members: vec![10, 20],
                     sticky,
+                    opt_outs: Vec::new(),
                 }],
                 opt_out_signals: Vec::new(),
             }],
@@ -422,6 +441,7 @@ mod tests {
                 sticky: (0..mappings)
                     .map(|i| mapping(447_911_000_000 + i, senders[i as usize % 3], 5))
                     .collect(),
+                opt_outs: Vec::new(),
             })
             .collect();
         let numbers = senders

@@ -6,6 +6,7 @@
 mod conversations;
 mod inventory;
 mod limits;
+mod opt_outs;
 mod persist;
 mod picks;
 mod pools;

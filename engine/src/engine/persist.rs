@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::{Engine, EngineError};
-use crate::actors::messages::CopyShard;
+use crate::actors::messages::{CopyShard, OptOutPage};
 use crate::durability::image::{AccountImage, PoolImage, StateImage};
 use crate::durability::{convert, StorageError};
 use numpool_core::sticky::SHARDS;
@@ -136,10 +136,25 @@ impl Engine {
                         );
                     }
                 }
+                // One message: opt-outs are few beside mappings.
+                let opt_outs = match addr
+                    .send(OptOutPage {
+                        skip: 0,
+                        take: usize::MAX,
+                    })
+                    .await
+                {
+                    Ok((entries, _)) => entries
+                        .iter()
+                        .map(|(to, opt_out)| convert::opt_out_image(*to, opt_out))
+                        .collect(),
+                    Err(_) => Vec::new(),
+                };
                 pool_images.push(PoolImage {
                     header,
                     members,
                     sticky,
+                    opt_outs,
                 });
             }
             image.accounts.push(AccountImage {

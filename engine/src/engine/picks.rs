@@ -163,7 +163,10 @@ impl Engine {
 }
 
 /// The actor of `pool_id` in `account`.
-fn route(account: &AccountHandle, pool_id: &str) -> Result<Addr<PoolActor>, EngineError> {
+pub(super) fn route(
+    account: &AccountHandle,
+    pool_id: &str,
+) -> Result<Addr<PoolActor>, EngineError> {
     account
         .0
         .routes

@@ -8,14 +8,14 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{AccountData, AccountHandle, Engine, EngineError};
-use crate::actors::messages::Observe;
+use super::{change_pool, AccountData, AccountHandle, Engine, EngineError};
+use crate::actors::messages::{Observe, SetOptOut};
 use crate::clock::unix_now;
 use crate::durability::image::{OptOutSignalImage, Record};
 use numpool_core::delivery::{
     HealthFigures, HealthState, HealthTrack, HealthWindow, ReceiptClass, Thresholds,
 };
-use numpool_core::model::Msisdn;
+use numpool_core::model::{Msisdn, OptOut, OptOutReason};
 
 /// One receipt, classified.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,6 +161,7 @@ impl Engine {
         let AccountData {
             inventory,
             feedback,
+            pools,
             ..
         } = &mut *data;
         if !inventory.contains_key(&receipt.sender) {
@@ -176,6 +177,22 @@ impl Engine {
             feedback
                 .opt_out_signals
                 .insert((receipt.sender, receipt.to), now);
+            // The recipient opts out of the pools whose conversation with it is on the sender
+            // (DESIGN §3.5), each fsynced before the receipt is answered.
+            let opt_out = OptOut {
+                at: now,
+                reason: OptOutReason::Receipt,
+            };
+            for (pool_id, entry) in pools.iter() {
+                if entry.members.contains(&receipt.sender) {
+                    let change = SetOptOut {
+                        to: receipt.to,
+                        opt_out: Some(opt_out),
+                        only_if_mapped_to: Some(receipt.sender),
+                    };
+                    change_pool(&entry.addr, pool_id.as_str(), change).await?;
+                }
+            }
         }
         let health = feedback.by_number.entry(receipt.sender).or_default();
         health.window.record(receipt.class, now);
@@ -188,7 +205,7 @@ impl Engine {
             .delivery
             .record(receipt.sender, receipt.class, health.track, now);
         // Queued before the answer, so a pick sent after it meets the pool judged.
-        for entry in data.pools.values() {
+        for entry in pools.values() {
             if entry.members.contains(&receipt.sender) {
                 entry.addr.do_send(Observe {
                     number: receipt.sender,

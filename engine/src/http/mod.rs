@@ -9,6 +9,7 @@ mod body;
 mod inventory;
 mod numbers;
 mod ops;
+mod optouts;
 mod paging;
 mod picks;
 mod pool_settings;
@@ -148,6 +149,15 @@ fn routes(cfg: &mut web::ServiceConfig, metrics_here: bool) {
                 )
                 .service(
                     resource("/pools/{pool_id}/pick", "POST").route(web::post().to(picks::pick)),
+                )
+                .service(
+                    resource("/pools/{pool_id}/optouts", "GET").route(web::get().to(optouts::list)),
+                )
+                .service(
+                    resource("/pools/{pool_id}/optouts/{to}", "GET, PUT, DELETE")
+                        .route(web::get().to(optouts::get))
+                        .route(web::put().to(optouts::put))
+                        .route(web::delete().to(optouts::delete)),
                 )
                 .service(
                     resource("/pools/{pool_id}/sticky/{to}", "GET, DELETE")

@@ -174,6 +174,13 @@ pub(crate) const REJECTED: Kind = Kind {
     title: "Pick rejected",
     detail: "The pool's rules refuse a sender for this recipient",
 };
+/// 422 (numpool extension): the recipient opted out of the pool (DESIGN §3.2 rule 2).
+pub(crate) const OPTED_OUT: Kind = Kind {
+    base: POOLS,
+    anchor: "opted-out",
+    title: "Recipient opted out",
+    detail: "The recipient asked this pool to send nothing more; no fallback applies",
+};
 
 /// One entry of `invalid_parameters`: which field, and what is wrong with it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -455,6 +462,9 @@ impl From<PickFailure> for Problem {
             }
             PickFailure::Pick(PickError::Rejected(why)) => {
                 Problem::new(StatusCode::UNPROCESSABLE_ENTITY, REJECTED).detail(why.to_string())
+            }
+            PickFailure::Pick(PickError::OptedOut) => {
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, OPTED_OUT)
             }
         }
     }

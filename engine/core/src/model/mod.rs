@@ -7,6 +7,7 @@ mod ids;
 mod limits;
 mod msisdn;
 mod number;
+mod opt_out;
 mod pool;
 mod status;
 mod type_priority;
@@ -18,6 +19,7 @@ pub use ids::{AccountId, Country, CustomFrom, IdError, Network, PoolId, SenderId
 pub use limits::{Limits, Mps, MAX_MPS};
 pub use msisdn::{Msisdn, MsisdnError};
 pub use number::{NumberPatch, NumberSpec, NumberType, OwnedNumber, MAX_WEIGHT};
+pub use opt_out::{OptOut, OptOutReason};
 pub use pool::{Fallback, Geomatch, PoolRecord, PoolSettings};
 pub use status::NumberStatus;
 pub use type_priority::TypePriority;

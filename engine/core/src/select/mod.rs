@@ -6,6 +6,8 @@ mod candidates;
 mod health_tests;
 mod index;
 mod ineligible;
+#[cfg(test)]
+mod opt_out_tests;
 mod pick;
 mod state;
 mod stats;
@@ -166,4 +168,7 @@ pub enum PickError {
     /// The pool's rules refuse this recipient.
     #[error(transparent)]
     Rejected(Rejection),
+    /// Rule 2: the recipient opted out of the pool; no fallback applies.
+    #[error("recipient opted out")]
+    OptedOut,
 }

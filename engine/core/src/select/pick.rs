@@ -13,6 +13,11 @@ use crate::sticky::{Key, Mapping, StickyTable};
 /// Picks a sender for `request` at time `now`, recording or refreshing the sticky mapping of a
 /// predictable pool and charging the sender's throughput.
 pub fn pick(state: &mut PoolState, request: &PickRequest<'_>, now: Now) -> Result<Pick, PickError> {
+    // Rule 2: before anything else, fallbacks included. Most pools have no opt-out, and then
+    // it costs one comparison.
+    if !state.opt_outs.is_empty() && state.opt_outs.contains_key(&request.to) {
+        return Err(PickError::OptedOut);
+    }
     let from = request
         .from
         .map(SenderId::new)

@@ -1,12 +1,14 @@
 //! One pool's selection state: its members by slot, their index and its sticky table. The pool
 //! actor owns one; benches and tests use it directly, with no actor in between.
 
+use std::collections::BTreeMap;
+
 use rustc_hash::FxHashMap;
 
 use super::index::{PoolIndex, Standing};
 use super::throughput::{Meter, Now};
 use crate::delivery::{HealthFigures, HealthState, HealthTrack, ReceiptClass};
-use crate::model::{Msisdn, OwnedNumber, PoolSettings};
+use crate::model::{Msisdn, OptOut, OwnedNumber, PoolSettings};
 use crate::sticky::{Key, Mapping, StickyTable, SHARDS};
 
 /// Dead slots tolerated before [`PoolState`] compacts them (and rewrites the sticky table):
@@ -32,6 +34,9 @@ pub struct PoolState {
     /// Throughput state by slot, beside `slots`: a member's rate and daily count are the
     /// pool's own (DESIGN §3.3).
     pub(super) meters: Vec<Meter>,
+    /// Recipients who asked this pool for nothing more (DESIGN §3.5), in recipient order for
+    /// paging; a pick for one of them is refused (rule 2).
+    pub(super) opt_outs: BTreeMap<Msisdn, OptOut>,
     /// Health by slot, beside `slots`, under this pool's thresholds (DESIGN §3.4): moved by
     /// the receipts the engine passes on, starting healthy (windows are not persisted).
     pub(super) health: Vec<HealthTrack>,
@@ -60,6 +65,7 @@ impl PoolState {
             rng: fastrand::Rng::new(),
             meters: Vec::new(),
             health: Vec::new(),
+            opt_outs: BTreeMap::new(),
             index_day: 0,
             index_secs: 0,
             health_review_at: u64::MAX,
@@ -78,6 +84,29 @@ impl PoolState {
     pub fn set_settings(&mut self, settings: PoolSettings) {
         self.settings = settings;
         self.reindex();
+    }
+
+    /// Opts `to` out of the pool, or records the opt-out's new time and reason; whether it
+    /// was not opted out before.
+    pub fn opt_out(&mut self, to: Msisdn, opt_out: OptOut) -> bool {
+        self.opt_outs.insert(to, opt_out).is_none()
+    }
+
+    /// Lifts `to`'s opt-out; whether there was one.
+    pub fn opt_in(&mut self, to: Msisdn) -> bool {
+        self.opt_outs.remove(&to).is_some()
+    }
+
+    /// `to`'s opt-out, if it has one.
+    pub fn opted_out(&self, to: Msisdn) -> Option<OptOut> {
+        self.opt_outs.get(&to).copied()
+    }
+
+    /// The opt-outs in recipient order, `skip` of them skipped, at most `take`; and how many
+    /// there are in all.
+    pub fn opt_out_page(&self, skip: usize, take: usize) -> (Vec<(Msisdn, OptOut)>, usize) {
+        let page = self.opt_outs.iter().skip(skip).take(take);
+        (page.map(|(to, o)| (*to, *o)).collect(), self.opt_outs.len())
     }
 
     /// Moves `number`'s health for a receipt of `class` at `now` (Unix seconds), after which

@@ -9,6 +9,7 @@ mod command;
 mod echo;
 mod hello;
 mod info;
+mod optout;
 pub mod pick;
 mod ping;
 mod quit;
@@ -24,6 +25,7 @@ use command::Command;
 use echo::Echo;
 use hello::Hello;
 use info::Info;
+use optout::{OptOutCommand, OptOutVerb};
 pub(crate) use pick::Pick;
 use ping::Ping;
 use quit::Quit;
@@ -72,6 +74,8 @@ pub(crate) enum AccountCommand<'a> {
     Command(Command<'a>),
     /// `RESOLVE <our_number> <their_number>`.
     Resolve(Resolve),
+    /// `OPTOUT.ADD|DEL|GET <pool> <to>`.
+    OptOut(OptOutCommand<'a>),
 }
 
 /// One parsed request of an authenticated connection.
@@ -273,6 +277,15 @@ impl<'a> Request<'a> {
             "select" => AccountCommand::Select(Select::parse(&mut cursor)?),
             "command" => AccountCommand::Command(Command::parse(&mut cursor)?),
             "resolve" => AccountCommand::Resolve(Resolve::parse(&mut cursor)?),
+            name @ ("optout.add" | "optout.del" | "optout.get") => {
+                let verb = match name {
+                    "optout.add" => OptOutVerb::Add,
+                    "optout.del" => OptOutVerb::Del,
+                    _ => OptOutVerb::Get,
+                };
+                let target = PoolRecipient::parse(&mut cursor)?;
+                AccountCommand::OptOut(OptOutCommand { verb, target })
+            }
             _ => return Err(CommandError::Unknown(cursor.raw_command_name())),
         };
         Ok(Request::Account(command))
@@ -290,6 +303,7 @@ impl AccountCommand<'_> {
             AccountCommand::Select(select) => select.apply(out),
             AccountCommand::Command(command) => command.apply(out),
             AccountCommand::Resolve(resolve) => resolve.apply(ctx, out).await,
+            AccountCommand::OptOut(command) => command.apply(ctx, out).await,
         }
     }
 }

@@ -133,6 +133,10 @@ impl<'a> Pick<'a> {
             PickFailure::Pick(PickError::InvalidRecipient(_)) => {
                 write_invalid_recipient(out, self.to_text)
             }
+            PickFailure::Pick(PickError::OptedOut) => out.error_fmt(format_args!(
+                "OPTEDOUT '{}' opted out of pool '{}'",
+                self.to_text, self.pool
+            )),
             PickFailure::Pick(PickError::InvalidSender(_)) => out.error_fmt(format_args!(
                 "ERR invalid sender '{}'",
                 self.from.unwrap_or_default()

@@ -1,0 +1,82 @@
+//! Opt-outs (DESIGN §3.5): per pool, kept by the pool's actor beside its sticky table so that a
+//! pick and an opt-out of the same recipient are ordered, journaled and fsynced before the
+//! answer, and in snapshots. Deleting a pool drops them with it.
+
+use super::{change_pool, AccountHandle, Engine, EngineError, Page, Paged, Unavailable};
+use crate::actors::messages::{GetOptOut, OptOutPage, SetOptOut};
+use crate::clock::unix_now;
+use numpool_core::model::{Msisdn, OptOut, OptOutReason};
+
+impl Engine {
+    /// Opts `to` out of pool `pool_id` for `reason` (now); whether it was not opted out yet.
+    /// An opt-out already there gets the new time and reason.
+    pub(crate) async fn opt_out(
+        &self,
+        account: &AccountHandle,
+        pool_id: &str,
+        to: Msisdn,
+        reason: OptOutReason,
+    ) -> Result<bool, EngineError> {
+        let opt_out = OptOut {
+            at: unix_now(),
+            reason,
+        };
+        self.set_opt_out(account, pool_id, to, Some(opt_out)).await
+    }
+
+    /// Lifts `to`'s opt-out of pool `pool_id`; whether there was one.
+    pub(crate) async fn opt_in(
+        &self,
+        account: &AccountHandle,
+        pool_id: &str,
+        to: Msisdn,
+    ) -> Result<bool, EngineError> {
+        self.set_opt_out(account, pool_id, to, None).await
+    }
+
+    async fn set_opt_out(
+        &self,
+        account: &AccountHandle,
+        pool_id: &str,
+        to: Msisdn,
+        opt_out: Option<OptOut>,
+    ) -> Result<bool, EngineError> {
+        let addr = super::picks::route(account, pool_id)?;
+        let change = SetOptOut {
+            to,
+            opt_out,
+            only_if_mapped_to: None,
+        };
+        change_pool(&addr, pool_id, change).await
+    }
+
+    /// `to`'s opt-out of pool `pool_id`, if any.
+    pub(crate) async fn opted_out(
+        &self,
+        account: &AccountHandle,
+        pool_id: &str,
+        to: Msisdn,
+    ) -> Result<Option<OptOut>, EngineError> {
+        let addr = super::picks::route(account, pool_id)?;
+        Ok(addr
+            .send(GetOptOut(to))
+            .await
+            .map_err(Unavailable::of(pool_id))?)
+    }
+
+    /// A page of pool `pool_id`'s opt-outs, in recipient order.
+    pub(crate) async fn opt_outs(
+        &self,
+        account: &AccountHandle,
+        pool_id: &str,
+        page: Page,
+    ) -> Result<Paged<(Msisdn, OptOut)>, EngineError> {
+        let addr = super::picks::route(account, pool_id)?;
+        let ask = OptOutPage {
+            skip: page.offset,
+            take: page.limit,
+        };
+        let (items, total) = addr.send(ask).await.map_err(Unavailable::of(pool_id))?;
+        Ok(Paged { items, total })
+    }
+}
