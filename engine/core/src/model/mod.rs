@@ -8,7 +8,9 @@ mod limits;
 mod msisdn;
 mod number;
 mod pool;
+pub mod regions;
 mod status;
+mod table;
 mod type_priority;
 
 use thiserror::Error;
@@ -20,6 +22,7 @@ pub use msisdn::{Msisdn, MsisdnError};
 pub use number::{NumberPatch, NumberSpec, NumberType, OwnedNumber, MAX_WEIGHT};
 pub use pool::{Fallback, Geomatch, PoolRecord, PoolSettings};
 pub use status::NumberStatus;
+pub use table::TableError;
 pub use type_priority::TypePriority;
 
 use classify::UnknownCallingCode;
