@@ -169,7 +169,7 @@ async function main() {
   }
   const expectProto = mode === 'resp2' ? 2 : client.defaultProto;
   console.log(`${lib} ${version} ${mode}: expects RESP${expectProto}`);
-  const uk = `+44791110${pad(run, 4)}`;
+  const uk = `+44740010${pad(run, 4)}`;
   const us = `+1415555${pad(run, 4)}`;
   const fr = `+3361234${pad(run, 4)}`;
   const jp = `+8190123${pad(run, 5)}`;

@@ -169,11 +169,11 @@ pick = call(
     PickResult,
     account_id=key,
     pool_id="openapi-client",
-    body=PickRequest(to="+447911123456"),
+    body=PickRequest(to="+447400123459"),
 )
 assert pick.from_ in owned[:2] and pick.reason.value == "country", pick
 sticky = call(
-    get_sticky, 200, StickyMapping, account_id=key, pool_id="openapi-client", to="447911123456"
+    get_sticky, 200, StickyMapping, account_id=key, pool_id="openapi-client", to="447400123459"
 )
 assert sticky.from_ == pick.from_, sticky
 

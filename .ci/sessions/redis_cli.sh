@@ -17,16 +17,16 @@ expect() {
   fi
 }
 expect "PONG" redis-cli -p "$port" PING
-expect "NOAUTH Authentication required." redis-cli -p "$port" PICK demo +447911123456
-expect $'447700900001\ncountry' "${cli[@]}" PICK demo +447911123456 WITHREASON
-expect $'447700900001\nsticky' "${cli[@]}" PICK demo +447911123456 WITHREASON
+expect "NOAUTH Authentication required." redis-cli -p "$port" PICK demo +447400123459
+expect $'447700900001\ncountry' "${cli[@]}" PICK demo +447400123459 WITHREASON
+expect $'447700900001\nsticky' "${cli[@]}" PICK demo +447400123459 WITHREASON
 expect $'14155550102\narea' "${cli[@]}" PICK demo +14155559999 NETWORK 311480 WITHREASON
 expect "REJECTED no number for country FR" "${cli[@]}" PICK strict +33612345678
 expect $'Numpool\ncustom_from' "${cli[@]}" PICK brand +33612345678 WITHREASON
-expect "447700900001" "${cli[@]}" STICKY.GET demo +447911123456
-expect "1" "${cli[@]}" STICKY.DEL demo +447911123456
-expect "" "${cli[@]}" STICKY.GET demo +447911123456
-expect "NOPOOL pool 'nope' not found" "${cli[@]}" PICK nope +447911123456
+expect "447700900001" "${cli[@]}" STICKY.GET demo +447400123459
+expect "1" "${cli[@]}" STICKY.DEL demo +447400123459
+expect "" "${cli[@]}" STICKY.GET demo +447400123459
+expect "NOPOOL pool 'nope' not found" "${cli[@]}" PICK nope +447400123459
 expect "ERR invalid recipient '12ab'" "${cli[@]}" PICK demo 12ab
-expect $'OK\n447700900001' bash -c "printf 'AUTH demo0001 demo-secret\nPICK demo +447911123456\n' | redis-cli -p $port"
+expect $'OK\n447700900001' bash -c "printf 'AUTH demo0001 demo-secret\nPICK demo +447400123459\n' | redis-cli -p $port"
 exit $fail

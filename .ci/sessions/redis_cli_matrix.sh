@@ -15,7 +15,7 @@ trap 'rm -rf "$work"' EXIT
 
 anon=(redis-cli -"$proto" -p "$port")
 cli=("${anon[@]}" --user demo0001 --pass demo-secret --no-auth-warning)
-uk=$(printf '+44791110%04d' "$run")
+uk=$(printf '+44740010%04d' "$run")
 us=$(printf '+1415555%04d' "$run")
 fr=$(printf '+3361234%04d' "$run")
 jp=$(printf '+8190123%05d' "$run")

@@ -97,11 +97,11 @@ pub(crate) fn print_help(resp: std::net::SocketAddr, http: std::net::SocketAddr)
         "\ndemo account: api_key={key} api_secret={secret}\n\
          pools: demo (fallback Pool), strict (Reject), brand (CustomFrom 'Numpool'), random (not sticky)\n\
          try:\n  \
-         {cli} PICK demo +447911123456 WITHREASON\n  \
+         {cli} PICK demo +447400123459 WITHREASON\n  \
          {cli} PICK demo +14155559999 NETWORK 311480 WITHREASON\n  \
          {cli} PICK strict +33612345678\n  \
          {cli} PICK brand +33612345678 WITHREASON\n  \
-         {cli} STICKY.GET demo +447911123456\n  \
+         {cli} STICKY.GET demo +447400123459\n  \
          curl -s -u {key}:{secret} http://{http}/v2/numberpools/accounts/{key}/pools\n"
     );
 }

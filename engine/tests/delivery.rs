@@ -171,7 +171,7 @@ async fn a_bad_status_is_400_naming_the_field_and_changes_nothing() {
 }
 
 /// A recipient of the receipts below.
-const RECIPIENT: &str = "447911123456";
+const RECIPIENT: &str = "447400123459";
 
 /// The number's `health` object.
 async fn health(api: &Api, number: &str) -> serde_json::Value {

@@ -717,14 +717,14 @@ async fn http_picks_and_sticky_mappings() {
     .await;
 
     let first = api
-        .post("/pools/p/pick", json!({ "to": "+447911123456" }))
+        .post("/pools/p/pick", json!({ "to": "+447400123459" }))
         .await;
     assert_eq!(first.status, StatusCode::OK, "{first:?}");
     assert_eq!(first.body["reason"], "country");
     let sender = first.body["from"].as_str().unwrap().to_owned();
     assert!(sender.starts_with("44"), "{sender}");
     let second = api
-        .post("/pools/p/pick", json!({ "to": "447911123456" }))
+        .post("/pools/p/pick", json!({ "to": "447400123459" }))
         .await;
     assert_eq!(
         (
@@ -737,17 +737,17 @@ async fn http_picks_and_sticky_mappings() {
     );
     assert!(second.body["send_after"].as_str().unwrap().ends_with('Z'));
 
-    let mapping = api.get("/pools/p/sticky/447911123456").await;
+    let mapping = api.get("/pools/p/sticky/447400123459").await;
     assert_eq!(
         mapping.body,
-        json!({ "to": "447911123456", "from": sender })
+        json!({ "to": "447400123459", "from": sender })
     );
-    let dropped = api.delete("/pools/p/sticky/447911123456").await;
+    let dropped = api.delete("/pools/p/sticky/447400123459").await;
     assert_eq!(dropped.status, StatusCode::NO_CONTENT);
-    api.get("/pools/p/sticky/447911123456")
+    api.get("/pools/p/sticky/447400123459")
         .await
         .problem(404, "not-found");
-    api.delete("/pools/p/sticky/447911123456")
+    api.delete("/pools/p/sticky/447400123459")
         .await
         .problem(404, "not-found");
     api.get("/pools/p/sticky/12ab")
@@ -792,7 +792,7 @@ async fn http_picks_and_sticky_mappings() {
         (json!({ "to": "9991234567" }), "to"),
         (json!({ "to": "12ab" }), "to"),
         (json!({}), "to"),
-        (json!({ "to": "447911123456", "network": "a b" }), "network"),
+        (json!({ "to": "447400123459", "network": "a b" }), "network"),
         (json!({ "to": "33612345678", "from": "Not/Valid" }), "from"),
     ] {
         let pool = if field == "from" { "brand" } else { "p" };
@@ -800,7 +800,7 @@ async fn http_picks_and_sticky_mappings() {
         reply.problem(400, "validation");
         assert_eq!(reply.invalid_names(), vec![field], "{body}");
     }
-    api.post("/pools/nope/pick", json!({ "to": "447911123456" }))
+    api.post("/pools/nope/pick", json!({ "to": "447400123459" }))
         .await
         .problem(404, "not-found");
 
@@ -844,7 +844,7 @@ async fn healthz_and_metrics() {
     api.create_pool("p", json!({})).await;
     api.post("/pools/p/numbers", json!({ "numbers": ["447700900001"] }))
         .await;
-    api.post("/pools/p/pick", json!({ "to": "447911123456" }))
+    api.post("/pools/p/pick", json!({ "to": "447400123459" }))
         .await;
     let metrics = reply(client.get(api.url("/metrics")).send().await.unwrap()).await;
     assert_eq!(metrics.status, StatusCode::OK);

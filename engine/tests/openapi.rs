@@ -72,7 +72,7 @@ fn concrete(path: &str) -> String {
     path.replace("{account_id}", KEY)
         .replace("{pool_id}", "p")
         .replace("{number}", "14155550110")
-        .replace("{to}", "447911123456")
+        .replace("{to}", "447400123459")
 }
 
 #[tokio::test]

@@ -110,24 +110,24 @@ fn hello_3_switches_the_connection_to_resp3() {
     exchange(&mut s, DEMO_AUTH, b"+OK\r\n");
     exchange(
         &mut s,
-        &command(&["STICKY.GET", "demo", "447911123456"]),
+        &command(&["STICKY.GET", "demo", "447400123459"]),
         b"_\r\n",
     );
     exchange(
         &mut s,
-        &command(&["PICK", "demo", "447911123456", "WITHINFO"]),
+        &command(&["PICK", "demo", "447400123459", "WITHINFO"]),
         b"%3\r\n$6\r\nsender\r\n$12\r\n447700900001\r\n$6\r\nreason\r\n$7\r\ncountry\r\n\
           $7\r\nwait_ms\r\n:0\r\n",
     );
     // Everything without a RESP3 type of its own is as in RESP2.
     exchange(
         &mut s,
-        &command(&["PICK", "demo", "447911123456", "WITHREASON"]),
+        &command(&["PICK", "demo", "447400123459", "WITHREASON"]),
         b"*2\r\n$12\r\n447700900001\r\n$6\r\nsticky\r\n",
     );
     exchange(
         &mut s,
-        &command(&["PICK", "nope", "447911123456"]),
+        &command(&["PICK", "nope", "447400123459"]),
         b"-NOPOOL pool 'nope' not found\r\n",
     );
     s.write_all(&command(&["INFO", "server"])).unwrap();
@@ -165,7 +165,7 @@ fn hello_3_switches_the_connection_to_resp3() {
     );
     exchange(
         &mut s,
-        &command(&["PICK", "demo", "447911123456", "WITHINFO"]),
+        &command(&["PICK", "demo", "447400123459", "WITHINFO"]),
         b"*6\r\n$6\r\nsender\r\n$12\r\n447700900001\r\n$6\r\nreason\r\n$6\r\nsticky\r\n\
           $7\r\nwait_ms\r\n:0\r\n",
     );
@@ -189,7 +189,7 @@ fn a_refused_hello_changes_nothing() {
     exchange(&mut s, &command(&["CLIENT", "GETNAME"]), b"$-1\r\n");
     exchange(
         &mut s,
-        &command(&["PICK", "demo", "447911123456"]),
+        &command(&["PICK", "demo", "447400123459"]),
         b"-NOAUTH Authentication required.\r\n",
     );
 }
@@ -225,10 +225,10 @@ fn everything_else_needs_auth() {
     let server = Numpool::start(&["--demo"]);
     let mut s = connect(server.resp);
     for request in [
-        command(&["PICK", "demo", "447911123456"]),
+        command(&["PICK", "demo", "447400123459"]),
         command(&["PICK", "demo", "not-a-number"]),
-        command(&["STICKY.GET", "demo", "447911123456"]),
-        command(&["STICKY.DEL", "demo", "447911123456"]),
+        command(&["STICKY.GET", "demo", "447400123459"]),
+        command(&["STICKY.DEL", "demo", "447400123459"]),
         command(&["INFO"]),
         command(&["FLUSHALL"]),
     ] {
@@ -248,7 +248,7 @@ fn everything_else_needs_auth() {
     );
     exchange(
         &mut s,
-        &command(&["PICK", "demo", "447911123456"]),
+        &command(&["PICK", "demo", "447400123459"]),
         b"-NOAUTH Authentication required.\r\n",
     );
     exchange(
@@ -259,7 +259,7 @@ fn everything_else_needs_auth() {
     exchange(&mut s, DEMO_AUTH, b"+OK\r\n");
     exchange(
         &mut s,
-        &command(&["PICK", "demo", "447911123456"]),
+        &command(&["PICK", "demo", "447400123459"]),
         b"$12\r\n447700900001\r\n",
     );
 }
@@ -275,7 +275,7 @@ fn hello_with_auth_authenticates() {
         exchange(&mut s, &command(&hello), hello_reply(id, proto).as_bytes());
         exchange(
             &mut s,
-            &command(&["PICK", "demo", "447911123456"]),
+            &command(&["PICK", "demo", "447400123459"]),
             b"$12\r\n447700900001\r\n",
         );
         let mut s = connect(server.resp);
@@ -285,7 +285,7 @@ fn hello_with_auth_authenticates() {
         exchange(&mut s, &command(&["CLIENT", "GETNAME"]), b"$3\r\napp\r\n");
         exchange(
             &mut s,
-            &command(&["STICKY.GET", "demo", "447911123456"]),
+            &command(&["STICKY.GET", "demo", "447400123459"]),
             b"$12\r\n447700900001\r\n",
         );
     }
@@ -298,12 +298,12 @@ fn pick_replies_and_errors() {
     // Localized and sticky.
     exchange(
         &mut s,
-        &command(&["PICK", "demo", "+447911123456", "WITHREASON"]),
+        &command(&["PICK", "demo", "+447400123459", "WITHREASON"]),
         b"*2\r\n$12\r\n447700900001\r\n$7\r\ncountry\r\n",
     );
     exchange(
         &mut s,
-        &command(&["pick", "demo", "447911123456", "withreason"]),
+        &command(&["pick", "demo", "447400123459", "withreason"]),
         b"*2\r\n$12\r\n447700900001\r\n$6\r\nsticky\r\n",
     );
     // Area and network.
@@ -338,7 +338,7 @@ fn pick_replies_and_errors() {
     // Errors that keep the connection open.
     exchange(
         &mut s,
-        &command(&["PICK", "nope", "447911123456"]),
+        &command(&["PICK", "nope", "447400123459"]),
         b"-NOPOOL pool 'nope' not found\r\n",
     );
     exchange(
@@ -369,7 +369,7 @@ fn pick_replies_and_errors() {
     );
     exchange(
         &mut s,
-        &command(&["PICK", "demo", "447911123456", "BOGUS"]),
+        &command(&["PICK", "demo", "447400123459", "BOGUS"]),
         b"-ERR syntax error\r\n",
     );
     exchange(
@@ -386,37 +386,37 @@ fn sticky_get_and_del() {
     let mut s = authed(&server);
     exchange(
         &mut s,
-        &command(&["STICKY.GET", "demo", "447911123456"]),
+        &command(&["STICKY.GET", "demo", "447400123459"]),
         b"$-1\r\n",
     );
     exchange(
         &mut s,
-        &command(&["PICK", "demo", "447911123456"]),
+        &command(&["PICK", "demo", "447400123459"]),
         b"$12\r\n447700900001\r\n",
     );
     exchange(
         &mut s,
-        &command(&["STICKY.GET", "demo", "+447911123456"]),
+        &command(&["STICKY.GET", "demo", "+447400123459"]),
         b"$12\r\n447700900001\r\n",
     );
     exchange(
         &mut s,
-        &command(&["STICKY.DEL", "demo", "447911123456"]),
+        &command(&["STICKY.DEL", "demo", "447400123459"]),
         b":1\r\n",
     );
     exchange(
         &mut s,
-        &command(&["STICKY.DEL", "demo", "447911123456"]),
+        &command(&["STICKY.DEL", "demo", "447400123459"]),
         b":0\r\n",
     );
     exchange(
         &mut s,
-        &command(&["STICKY.GET", "demo", "447911123456"]),
+        &command(&["STICKY.GET", "demo", "447400123459"]),
         b"$-1\r\n",
     );
     exchange(
         &mut s,
-        &command(&["STICKY.GET", "nope", "447911123456"]),
+        &command(&["STICKY.GET", "nope", "447400123459"]),
         b"-NOPOOL pool 'nope' not found\r\n",
     );
     exchange(
@@ -437,12 +437,12 @@ fn info_reports_counters() {
     let mut s = authed(&server);
     exchange(
         &mut s,
-        &command(&["PICK", "demo", "447911123456"]),
+        &command(&["PICK", "demo", "447400123459"]),
         b"$12\r\n447700900001\r\n",
     );
     exchange(
         &mut s,
-        &command(&["PICK", "demo", "447911123456"]),
+        &command(&["PICK", "demo", "447400123459"]),
         b"$12\r\n447700900001\r\n",
     );
     s.write_all(&command(&["INFO"])).unwrap();
@@ -513,7 +513,7 @@ fn pipelined_redis_client_gets_every_reply_in_order() {
         redis::Client::open(format!("redis://demo0001:demo-secret@{}/", server.resp)).unwrap();
     let mut con = client.get_connection().unwrap();
     let mut pipe = redis::pipe();
-    let recipients: Vec<String> = (0..500).map(|i| format!("4479111{i:05}")).collect();
+    let recipients: Vec<String> = (0..500).map(|i| format!("4474001{i:05}")).collect();
     for to in &recipients {
         pipe.cmd("PICK").arg("demo").arg(to);
     }
@@ -540,7 +540,7 @@ fn pipelined_redis_client_gets_every_reply_in_order() {
     // An error reply reaches the client as the server's error, and the connection goes on.
     let err = redis::cmd("PICK")
         .arg("nope")
-        .arg("447911123456")
+        .arg("447400123459")
         .query::<String>(&mut con)
         .unwrap_err();
     assert_eq!(err.code(), Some("NOPOOL"));
@@ -564,7 +564,7 @@ fn many_connections_at_once_agree_on_each_recipient() {
                 let mut con = redis::Client::open(url).unwrap().get_connection().unwrap();
                 let mut pipe = redis::pipe();
                 for i in 0..50 {
-                    pipe.cmd("PICK").arg("demo").arg(format!("4479111{i:05}"));
+                    pipe.cmd("PICK").arg("demo").arg(format!("4474001{i:05}"));
                     pipe.cmd("PICK").arg("demo").arg(format!("1212555{i:04}"));
                 }
                 pipe.query::<Vec<String>>(&mut con).unwrap()
@@ -583,7 +583,7 @@ fn sidecar_account_needs_no_auth() {
     let mut s = connect(server.resp);
     exchange(
         &mut s,
-        &command(&["PICK", "nope", "447911123456"]),
+        &command(&["PICK", "nope", "447400123459"]),
         b"-NOPOOL pool 'nope' not found\r\n",
     );
 }
@@ -594,7 +594,7 @@ fn sigterm_stops_the_server_cleanly() {
     let mut s = authed(&server);
     exchange(
         &mut s,
-        &command(&["PICK", "demo", "447911123456"]),
+        &command(&["PICK", "demo", "447400123459"]),
         b"$12\r\n447700900001\r\n",
     );
     let status = server.terminate();
@@ -607,7 +607,7 @@ async fn resolve_names_the_pools_whose_conversation_is_on_our_number() {
     let server = Numpool::start(&[]);
     let api = support::rest::Api::new(&server);
     const OURS: &str = "447700900001";
-    const THEIRS: &str = "447911123456";
+    const THEIRS: &str = "447400123459";
     api.own(&[OURS, "447700900002"]).await;
     for (pool, numbers) in [("a", [OURS]), ("b", [OURS]), ("c", ["447700900002"])] {
         api.create_pool(pool, serde_json::json!({})).await;

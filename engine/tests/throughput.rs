@@ -164,13 +164,13 @@ async fn http_pick_gives_wait_ms_and_send_after_and_charges_segments() {
     let api = seeded(&server).await;
     limit_both(&api, json!({ "mps": 1, "burst": 1 })).await;
     let pick = |body| api.post("/pools/p/pick", body);
-    let first = pick(json!({ "to": "447911123456" })).await;
+    let first = pick(json!({ "to": "447400123459" })).await;
     assert_eq!(first.status, StatusCode::OK, "{first:?}");
     assert_eq!(first.body["wait_ms"], 0);
     let sender = first.body["from"].clone();
     // A sticky hit keeps its busy number and waits until all 3 of its segments fit behind
     // the first message.
-    let again = pick(json!({ "to": "447911123456", "segments": 3 })).await;
+    let again = pick(json!({ "to": "447400123459", "segments": 3 })).await;
     assert_eq!(
         (&again.body["from"], &again.body["reason"]),
         (&sender, &json!("sticky"))
@@ -181,7 +181,7 @@ async fn http_pick_gives_wait_ms_and_send_after_and_charges_segments() {
         send_after.len() == "2026-01-01T00:00:00.000Z".len() && send_after.ends_with('Z'),
         "{send_after}"
     );
-    let third = pick(json!({ "to": "447911123456" })).await;
+    let third = pick(json!({ "to": "447400123459" })).await;
     about(&third.body["wait_ms"].to_string(), 4_000);
     // A new conversation goes to the number free now.
     let other = pick(json!({ "to": "447911654321" })).await;
@@ -189,7 +189,7 @@ async fn http_pick_gives_wait_ms_and_send_after_and_charges_segments() {
     assert_ne!(other.body["from"], sender);
 
     for bad in [json!(0), json!(256), json!("two"), json!(1.5)] {
-        let refused = pick(json!({ "to": "447911123456", "segments": bad })).await;
+        let refused = pick(json!({ "to": "447400123459", "segments": bad })).await;
         refused.problem(400, "validation");
         assert_eq!(refused.invalid_names(), ["segments"], "{bad}");
     }
@@ -202,7 +202,7 @@ async fn withinfo_gives_wait_ms_in_resp2_and_resp3_and_segments_is_checked() {
     limit_both(&api, json!({ "mps": 1, "burst": 1 })).await;
     let mut resp2 = authed_as(server.resp, KEY, SECRET);
     resp2
-        .write_all(&command(&["PICK", "p", "447911123456", "WITHINFO"]))
+        .write_all(&command(&["PICK", "p", "447400123459", "WITHINFO"]))
         .unwrap();
     // RESP2: the map's keys and values as a flat array.
     let first = read_lines(&mut resp2, 12);
@@ -216,7 +216,7 @@ async fn withinfo_gives_wait_ms_in_resp2_and_resp3_and_segments_is_checked() {
         .write_all(&command(&[
             "PICK",
             "p",
-            "447911123456",
+            "447400123459",
             "SEGMENTS",
             "2",
             "WITHINFO",
@@ -238,7 +238,7 @@ async fn withinfo_gives_wait_ms_in_resp2_and_resp3_and_segments_is_checked() {
         seen.push(byte[0]);
     }
     resp3
-        .write_all(&command(&["PICK", "p", "447911123456", "WITHINFO"]))
+        .write_all(&command(&["PICK", "p", "447400123459", "WITHINFO"]))
         .unwrap();
     let map = read_lines(&mut resp3, 12);
     assert_eq!(
@@ -262,7 +262,7 @@ async fn withinfo_gives_wait_ms_in_resp2_and_resp3_and_segments_is_checked() {
         ),
         (vec!["SEGMENTS"], "-ERR syntax error"),
     ] {
-        let mut request = vec!["PICK", "p", "447911123456"];
+        let mut request = vec!["PICK", "p", "447400123459"];
         request.extend(args);
         resp2.write_all(&command(&request)).unwrap();
         assert_eq!(read_lines(&mut resp2, 1), [error]);

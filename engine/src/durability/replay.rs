@@ -653,7 +653,7 @@ mod tests {
                 account: "a".into(),
                 signal: OptOutSignalImage {
                     sender: 447700900001,
-                    to: 447911123456,
+                    to: 447400123459,
                     at,
                 },
             });
@@ -661,7 +661,7 @@ mod tests {
         let restored = state.accounts.remove("a").unwrap().restore().unwrap();
         let pair = (
             Msisdn::from_u64(447700900001).unwrap(),
-            Msisdn::from_u64(447911123456).unwrap(),
+            Msisdn::from_u64(447400123459).unwrap(),
         );
         assert_eq!(
             restored.opt_out_signals.into_iter().collect::<Vec<_>>(),

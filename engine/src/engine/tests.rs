@@ -185,10 +185,10 @@ async fn picks_route_to_the_pool_and_batch_per_pool() {
     pool_with(&engine, &a, "uk", &["447700900001", "447700900002"]).await;
     pool_with(&engine, &a, "us", &["12125550101"]).await;
     let jobs = vec![
-        ("uk", PickRequest::to(n("447911123456"))),
+        ("uk", PickRequest::to(n("447400123459"))),
         ("us", PickRequest::to(n("12125559999"))),
-        ("nope", PickRequest::to(n("447911123456"))),
-        ("uk", PickRequest::to(n("447911123456"))),
+        ("nope", PickRequest::to(n("447400123459"))),
+        ("uk", PickRequest::to(n("447400123459"))),
     ];
     let results = engine.pick_batch(&a, &jobs).await;
     let first = results[0].as_ref().unwrap();
@@ -207,15 +207,15 @@ async fn picks_route_to_the_pool_and_batch_per_pool() {
         panic!()
     };
     assert_eq!(
-        engine.sticky_get(&a, "uk", n("447911123456")).await,
+        engine.sticky_get(&a, "uk", n("447400123459")).await,
         Ok(Some(mapped))
     );
     assert_eq!(
-        engine.sticky_del(&a, "uk", n("447911123456")).await,
+        engine.sticky_del(&a, "uk", n("447400123459")).await,
         Ok(true)
     );
     assert_eq!(
-        engine.sticky_del(&a, "uk", n("447911123456")).await,
+        engine.sticky_del(&a, "uk", n("447400123459")).await,
         Ok(false)
     );
     let stats = engine.stats();
@@ -262,7 +262,7 @@ async fn concurrent_picks_for_one_recipient_agree() {
                 if i == 100 {
                     engine.add_numbers(&a, "uk", &more).await.unwrap();
                 }
-                sender(&engine, &a, "uk", "447911123456")
+                sender(&engine, &a, "uk", "447400123459")
                     .await
                     .unwrap()
                     .sender
@@ -293,7 +293,7 @@ async fn releasing_a_number_removes_it_from_every_pool_and_its_mappings() {
         .add_numbers(&a, "two", &[n("447700900001"), n("447700900002")])
         .await
         .unwrap();
-    let Sender::Number(first) = sender(&engine, &a, "one", "447911123456")
+    let Sender::Number(first) = sender(&engine, &a, "one", "447400123459")
         .await
         .unwrap()
         .sender
@@ -308,10 +308,10 @@ async fn releasing_a_number_removes_it_from_every_pool_and_its_mappings() {
     assert_eq!(engine.get_pool(&a, "one").await.unwrap().number_count, 1);
     assert_eq!(engine.get_pool(&a, "two").await.unwrap().number_count, 1);
     assert_eq!(
-        engine.sticky_get(&a, "one", n("447911123456")).await,
+        engine.sticky_get(&a, "one", n("447400123459")).await,
         Ok(None)
     );
-    let next = sender(&engine, &a, "one", "447911123456").await.unwrap();
+    let next = sender(&engine, &a, "one", "447400123459").await.unwrap();
     assert_ne!(next.sender, Sender::Number(first));
 }
 
@@ -326,7 +326,7 @@ async fn inventory_changes_reach_the_pools() {
         vec![false]
     );
     let request = PickRequest {
-        to: n("447911123456"),
+        to: n("447400123459"),
         from: None,
         network: Some("23410"),
         segments: 1,

@@ -269,7 +269,7 @@ async fn info_shows_the_callers_account_only() {
     a.seed(
         &["447700900001", "447700900002", "447700900003"],
         "a1",
-        &["447911123456", "447911123456"],
+        &["447400123459", "447400123459"],
     )
     .await;
     a.post(
@@ -345,7 +345,7 @@ async fn info_shows_the_callers_account_only() {
 async fn per_account_series_only_when_turned_on() {
     let server = Numpool::start(&["--metrics-per-account"]);
     Tenant::new(&server, KEY, SECRET)
-        .seed(&["447700900001"], "a1", &["447911123456"])
+        .seed(&["447700900001"], "a1", &["447400123459"])
         .await;
     let metrics = get_metrics(&server).await;
     for (series, value) in [

@@ -11,7 +11,7 @@ use crate::support::{Numpool, KEY, OTHER_KEY, OTHER_SECRET, SECRET};
 /// The owner's pool, its number and a recipient mapped to it.
 const POOL: &str = "private";
 const NUMBER: &str = "447700900001";
-const TO: &str = "447911123456";
+const TO: &str = "447400123459";
 
 /// Every account-scoped route with every method it has, `{pool}` and `{n}` to fill in, and a
 /// body for the methods that take one.

@@ -114,20 +114,20 @@ fn rule1_invalid_sender_is_an_error() {
 #[test]
 fn rule2_sticky_returns_the_mapped_number_and_refreshes_last_use() {
     let mut state = pool(PoolSettings::default(), MIXED);
-    let first = pick_to(&mut state, "447911123456").unwrap();
+    let first = pick_to(&mut state, "447400123459").unwrap();
     assert_eq!(first.reason, Reason::Country);
-    let again = pick_with(&mut state, "447911123456", None, None, NOW + 50).unwrap();
+    let again = pick_with(&mut state, "447400123459", None, None, NOW + 50).unwrap();
     assert_eq!(again.reason, Reason::Sticky);
     assert_eq!(number_of(&again), number_of(&first));
-    let key = crate::sticky::Key::new(msisdn("447911123456"));
+    let key = crate::sticky::Key::new(msisdn("447400123459"));
     assert_eq!(state.sticky.get(key).unwrap().last_use, NOW + 50);
 }
 
 #[test]
 fn a_withdrawn_mapping_is_gone_but_only_if_it_is_still_the_same() {
     let mut state = pool(PoolSettings::default(), MIXED);
-    let to = msisdn("447911123456");
-    let sender = number_of(&pick_to(&mut state, "447911123456").unwrap());
+    let to = msisdn("447400123459");
+    let sender = number_of(&pick_to(&mut state, "447400123459").unwrap());
     let other = msisdn("12125550000");
     state.sticky_forget(to, other);
     assert_eq!(
@@ -138,7 +138,7 @@ fn a_withdrawn_mapping_is_gone_but_only_if_it_is_still_the_same() {
     state.sticky_forget(to, sender);
     assert_eq!(state.sticky_get(to, NOW), None);
     assert_ne!(
-        pick_to(&mut state, "447911123456").unwrap().reason,
+        pick_to(&mut state, "447400123459").unwrap().reason,
         Reason::Sticky
     );
 }
@@ -150,13 +150,13 @@ fn rule2_expired_mapping_is_repicked() {
         ..PoolSettings::default()
     };
     let mut state = pool(s, MIXED);
-    pick_to(&mut state, "447911123456").unwrap();
-    let within = pick_with(&mut state, "447911123456", None, None, NOW + 60).unwrap();
+    pick_to(&mut state, "447400123459").unwrap();
+    let within = pick_with(&mut state, "447400123459", None, None, NOW + 60).unwrap();
     assert_eq!(within.reason, Reason::Sticky);
-    let after = pick_with(&mut state, "447911123456", None, None, NOW + 121).unwrap();
+    let after = pick_with(&mut state, "447400123459", None, None, NOW + 121).unwrap();
     assert_eq!(after.reason, Reason::Country, "expired mapping is not used");
     assert_eq!(
-        state.sticky_get(msisdn("447911123456"), NOW + 121),
+        state.sticky_get(msisdn("447400123459"), NOW + 121),
         Some(number_of(&after))
     );
 }
@@ -221,7 +221,7 @@ fn rule3_network_tier_when_no_number_shares_the_area() {
         let p = pick_with(&mut state, "16465559999", None, Some("310260"), NOW).unwrap();
         assert_eq!(p.reason, Reason::Network);
         assert!([msisdn("12125550101"), msisdn("14155550101")].contains(&number_of(&p)));
-        let p = pick_with(&mut state, "447911123456", None, Some("23410"), NOW).unwrap();
+        let p = pick_with(&mut state, "447400123459", None, Some("23410"), NOW).unwrap();
         assert_eq!(
             (number_of(&p), p.reason),
             (msisdn("447700900002"), Reason::Network)
@@ -234,7 +234,7 @@ fn rule3_country_tier_otherwise() {
     let mut state = pool(settings(Fallback::Reject, true, false), MIXED);
     let mut seen = std::collections::HashSet::new();
     for _ in 0..200 {
-        let p = pick_with(&mut state, "447911123456", None, Some("99999"), NOW).unwrap();
+        let p = pick_with(&mut state, "447400123459", None, Some("99999"), NOW).unwrap();
         assert_eq!(p.reason, Reason::Country);
         assert_eq!(number_of(&p).leading_digits(2), 44);
         seen.insert(number_of(&p));
@@ -247,7 +247,7 @@ fn rule3_unlocalized_pool_uses_any_number() {
     let mut state = pool(settings(Fallback::Reject, false, false), MIXED);
     let mut seen = std::collections::HashSet::new();
     for _ in 0..500 {
-        let p = pick_to(&mut state, "447911123456").unwrap();
+        let p = pick_to(&mut state, "447400123459").unwrap();
         assert_eq!(p.reason, Reason::Any);
         seen.insert(number_of(&p));
     }
@@ -308,7 +308,7 @@ fn rule4_fallback_reject_refuses_the_country() {
 
 #[test]
 fn rule5_predictable_pick_is_the_same_on_every_fresh_state() {
-    let recipients: Vec<String> = (0..200).map(|i| format!("4479111{i:05}")).collect();
+    let recipients: Vec<String> = (0..200).map(|i| format!("4474001{i:05}")).collect();
     let run = || {
         let mut state = pool(PoolSettings::default(), MIXED);
         recipients
@@ -329,7 +329,7 @@ fn rule5_predictable_pick_is_the_same_on_every_fresh_state() {
 #[test]
 fn rule5_recorded_conversations_never_move_when_numbers_are_added() {
     let mut state = pool(PoolSettings::default(), &MIXED[..3]);
-    let recipients: Vec<String> = (0..300).map(|i| format!("4479111{i:05}")).collect();
+    let recipients: Vec<String> = (0..300).map(|i| format!("4474001{i:05}")).collect();
     let before: Vec<_> = recipients
         .iter()
         .map(|to| number_of(&pick_to(&mut state, to).unwrap()))
@@ -349,7 +349,7 @@ fn rule5_non_predictable_pick_is_weighted_random_and_records_nothing() {
     state.upsert([heavy, owned("447700900002", None)]);
     let hits = (0..8_000)
         .filter(|_| {
-            number_of(&pick_to(&mut state, "447911123456").unwrap()) == msisdn("447700900001")
+            number_of(&pick_to(&mut state, "447400123459").unwrap()) == msisdn("447700900001")
         })
         .count();
     // Expect 6,000; 5 standard deviations is about ±200.
@@ -360,10 +360,10 @@ fn rule5_non_predictable_pick_is_weighted_random_and_records_nothing() {
 #[test]
 fn rule6_removing_a_number_invalidates_its_mappings() {
     let mut state = pool(PoolSettings::default(), MIXED);
-    let first = number_of(&pick_to(&mut state, "447911123456").unwrap());
+    let first = number_of(&pick_to(&mut state, "447400123459").unwrap());
     assert_eq!(state.remove(&[first]), vec![true]);
-    assert_eq!(state.sticky_get(msisdn("447911123456"), NOW), None);
-    let next = pick_to(&mut state, "447911123456").unwrap();
+    assert_eq!(state.sticky_get(msisdn("447400123459"), NOW), None);
+    let next = pick_to(&mut state, "447400123459").unwrap();
     assert_ne!(number_of(&next), first);
     assert_eq!(next.reason, Reason::Country, "re-picked, not sticky");
     assert_eq!(state.remove(&[first]), vec![false], "already gone");
@@ -372,11 +372,11 @@ fn rule6_removing_a_number_invalidates_its_mappings() {
 #[test]
 fn rule6_removing_and_re_adding_a_number_does_not_revive_old_mappings() {
     let mut state = pool(PoolSettings::default(), &MIXED[..1]);
-    pick_to(&mut state, "447911123456").unwrap();
+    pick_to(&mut state, "447400123459").unwrap();
     state.remove(&[msisdn("447700900001")]);
     state.upsert([owned("447700900001", None)]);
     assert_eq!(
-        pick_to(&mut state, "447911123456").unwrap().reason,
+        pick_to(&mut state, "447400123459").unwrap().reason,
         Reason::Country
     );
 }
@@ -386,7 +386,7 @@ fn compaction_keeps_live_mappings_and_drops_dead_ones() {
     let numbers: Vec<String> = (0..10_000).map(|i| format!("4477009{i:05}")).collect();
     let mut state = PoolState::new(PoolSettings::default());
     state.upsert(numbers.iter().map(|n| owned(n, None)));
-    let recipients: Vec<String> = (0..1_000).map(|i| format!("4479111{i:05}")).collect();
+    let recipients: Vec<String> = (0..1_000).map(|i| format!("4474001{i:05}")).collect();
     let senders: Vec<_> = recipients
         .iter()
         .map(|to| number_of(&pick_to(&mut state, to).unwrap()))
@@ -414,8 +414,8 @@ fn sweep_drops_expired_and_dead_mappings() {
         ..PoolSettings::default()
     };
     let mut state = pool(s, MIXED);
-    pick_with(&mut state, "447911123456", None, None, NOW).unwrap();
-    pick_with(&mut state, "447911123457", None, None, NOW + 100).unwrap();
+    pick_with(&mut state, "447400123459", None, None, NOW).unwrap();
+    pick_with(&mut state, "447400123457", None, None, NOW + 100).unwrap();
     let swept: usize = (0..crate::sticky::SHARDS)
         .map(|shard| state.sweep_shard(shard, NOW + 105))
         .sum();
@@ -427,9 +427,9 @@ fn sweep_drops_expired_and_dead_mappings() {
 #[test]
 fn draining_keeps_existing_conversation() {
     let mut state = pool(PoolSettings::default(), &MIXED[..3]);
-    let first = number_of(&pick_to(&mut state, "447911123456").unwrap());
+    let first = number_of(&pick_to(&mut state, "447400123459").unwrap());
     state.upsert([with_status(&first.to_string(), NumberStatus::Draining)]);
-    let again = pick_to(&mut state, "447911123456").unwrap();
+    let again = pick_to(&mut state, "447400123459").unwrap();
     assert_eq!((number_of(&again), again.reason), (first, Reason::Sticky));
     assert_eq!(state.conversations(first), Some(1));
 }
@@ -440,7 +440,7 @@ fn draining_takes_no_new_conversation() {
     let mut state = pool(PoolSettings::default(), &MIXED[..3]);
     state.upsert([with_status("447700900001", NumberStatus::Draining)]);
     for i in 0..200 {
-        let pick = pick_to(&mut state, &format!("447911{i:06}")).unwrap();
+        let pick = pick_to(&mut state, &format!("447400{i:06}")).unwrap();
         assert_ne!(number_of(&pick), msisdn("447700900001"));
     }
     assert_eq!(state.conversations(msisdn("447700900001")), Some(0));
@@ -451,19 +451,19 @@ fn draining_takes_no_new_conversation() {
 #[test]
 fn suspended_moves_conversation_at_next_message() {
     let mut state = pool(PoolSettings::default(), &MIXED[..3]);
-    let first = number_of(&pick_to(&mut state, "447911123456").unwrap());
+    let first = number_of(&pick_to(&mut state, "447400123459").unwrap());
     state.upsert([with_status(&first.to_string(), NumberStatus::Suspended)]);
     assert_eq!(
         state.conversations(first),
         Some(1),
         "moves only at the next message"
     );
-    let moved = pick_to(&mut state, "447911123456").unwrap();
+    let moved = pick_to(&mut state, "447400123459").unwrap();
     assert_ne!(number_of(&moved), first);
     assert_eq!(moved.reason, Reason::Country);
     assert_eq!(state.conversations(first), Some(0));
     assert_eq!(state.conversations(number_of(&moved)), Some(1));
-    let again = pick_to(&mut state, "447911123456").unwrap();
+    let again = pick_to(&mut state, "447400123459").unwrap();
     assert_eq!(
         (number_of(&again), again.reason),
         (number_of(&moved), Reason::Sticky)
@@ -476,7 +476,7 @@ fn suspended_takes_no_new_conversation() {
     let mut state = pool(settings(Fallback::Pool, false, false), &MIXED[..2]);
     state.upsert([with_status("447700900002", NumberStatus::Suspended)]);
     for i in 0..200 {
-        let pick = pick_to(&mut state, &format!("447911{i:06}")).unwrap();
+        let pick = pick_to(&mut state, &format!("447400{i:06}")).unwrap();
         assert_eq!(number_of(&pick), msisdn("447700900001"));
     }
 }
@@ -502,7 +502,7 @@ fn rejection_names_suspended() {
         ["447700900001", "447700900002", "447700900003"]
             .map(|n| with_status(n, NumberStatus::Suspended)),
     );
-    let err = pick_to(&mut state, "447911123456").unwrap_err();
+    let err = pick_to(&mut state, "447400123459").unwrap_err();
     assert_eq!(
         err.to_string(),
         "no eligible number for country GB: every number there is suspended"
@@ -519,7 +519,7 @@ fn rejection_names_draining_and_suspended() {
         with_status("447700900001", NumberStatus::Draining),
         with_status("447700900002", NumberStatus::Suspended),
     ]);
-    let err = pick_to(&mut state, "447911123456").unwrap_err();
+    let err = pick_to(&mut state, "447400123459").unwrap_err();
     assert_eq!(
         err,
         PickError::Rejected(Rejection::NoneEligible(Ineligible {
@@ -537,7 +537,7 @@ fn rejection_names_draining_and_suspended() {
     localized
         .upsert(["12125550101", "12125550102"].map(|n| with_status(n, NumberStatus::Draining)));
     assert_eq!(
-        pick_to(&mut localized, "447911123456")
+        pick_to(&mut localized, "447400123459")
             .unwrap_err()
             .to_string(),
         "no eligible number: every number in the pool is draining"
@@ -550,7 +550,7 @@ fn fallback_pool_skips_ineligible_numbers() {
     let mut state = pool(settings(Fallback::Pool, true, true), &MIXED[..4]);
     state.upsert(["447700900001", "447700900002"].map(|n| with_status(n, NumberStatus::Draining)));
     state.upsert([with_status("447700900003", NumberStatus::Suspended)]);
-    let pick = pick_to(&mut state, "447911123456").unwrap();
+    let pick = pick_to(&mut state, "447400123459").unwrap();
     assert_eq!(
         (number_of(&pick), pick.reason),
         (msisdn("12125550101"), Reason::Any)
@@ -575,7 +575,7 @@ proptest! {
         ),
         recipients in proptest::collection::vec(
             prop_oneof![
-                (0u64..1000).prop_map(|i| format!("4479111{i:05}")),
+                (0u64..1000).prop_map(|i| format!("4474001{i:05}")),
                 (0u64..1000).prop_map(|i| format!("1415555{i:04}")),
                 (0u64..1000).prop_map(|i| format!("3361234{i:04}")),
             ],

@@ -42,7 +42,7 @@ fn recipient_hashed_to(number: Msisdn, not: &[&str]) -> String {
     let mut free = pool(settings(Fallback::Pool, false, true), &[]);
     free.upsert(GB.iter().map(|n| owned(n, None)));
     (0..10_000)
-        .map(|i| format!("4479111{i:05}"))
+        .map(|i| format!("4474001{i:05}"))
         .find(|to| {
             !not.contains(&to.as_str()) && number_of(&pick_to(&mut free, to).unwrap()) == number
         })
@@ -52,8 +52,8 @@ fn recipient_hashed_to(number: Msisdn, not: &[&str]) -> String {
 #[test]
 fn new_conversation_takes_the_hashed_choice_when_it_is_free() {
     let mut state = predictable(GB.map(|n| limited(n, 1.0, 1, None)));
-    let first = pick_to(&mut state, "447911123456").unwrap();
-    let to = recipient_hashed_to(number_of(&first), &["447911123456"]);
+    let first = pick_to(&mut state, "447400123459").unwrap();
+    let to = recipient_hashed_to(number_of(&first), &["447400123459"]);
     // An hour later the hashed choice is free again, and takes the new conversation.
     let later = pick_with(&mut state, &to, None, None, NOW + 3_600).unwrap();
     assert_eq!((number_of(&later), later.wait_ms), (number_of(&first), 0));
@@ -62,9 +62,9 @@ fn new_conversation_takes_the_hashed_choice_when_it_is_free() {
 #[test]
 fn new_conversation_takes_the_next_free_candidate() {
     let mut state = predictable(GB.map(|n| limited(n, 1.0, 1, None)));
-    let first = pick_to(&mut state, "447911123456").unwrap();
+    let first = pick_to(&mut state, "447400123459").unwrap();
     assert_eq!(first.wait_ms, 0);
-    let to = recipient_hashed_to(number_of(&first), &["447911123456"]);
+    let to = recipient_hashed_to(number_of(&first), &["447400123459"]);
     let second = pick_to(&mut state, &to).unwrap();
     assert_ne!(
         number_of(&second),
@@ -77,20 +77,20 @@ fn new_conversation_takes_the_next_free_candidate() {
 #[test]
 fn sticky_hit_keeps_a_busy_number_and_waits() {
     let mut state = predictable(GB.map(|n| limited(n, 1.0, 1, None)));
-    let first = pick_to(&mut state, "447911123456").unwrap();
-    let again = pick_to(&mut state, "447911123456").unwrap();
+    let first = pick_to(&mut state, "447400123459").unwrap();
+    let again = pick_to(&mut state, "447400123459").unwrap();
     assert_eq!(again.sender, first.sender);
     assert_eq!((again.reason, again.wait_ms), (Reason::Sticky, 1_000));
     // The wait was a reservation: the next message books the slot after it.
-    let third = pick_to(&mut state, "447911123456").unwrap();
+    let third = pick_to(&mut state, "447400123459").unwrap();
     assert_eq!((third.sender, third.wait_ms), (first.sender, 2_000));
 }
 
 #[test]
 fn all_busy_new_conversation_takes_the_soonest_free_with_wait() {
     let mut state = predictable(GB[..2].iter().map(|n| limited(n, 1.0, 1, None)));
-    let a = pick_to(&mut state, "447911123456").unwrap();
-    pick_to(&mut state, "447911123456").unwrap(); // a's number is booked 2 s ahead.
+    let a = pick_to(&mut state, "447400123459").unwrap();
+    pick_to(&mut state, "447400123459").unwrap(); // a's number is booked 2 s ahead.
     let b = pick_to(&mut state, "447911654321").unwrap();
     assert_ne!(b.sender, a.sender);
     assert_eq!(b.wait_ms, 0); // b's number is booked 1 s ahead.
@@ -102,25 +102,25 @@ fn all_busy_new_conversation_takes_the_soonest_free_with_wait() {
 fn segments_charge_n() {
     let mut state = predictable([limited(GB[0], 1.0, 3, None)]);
     let now = Now::from_unix_secs(NOW);
-    assert_eq!(pick_at(&mut state, "447911123456", 3, now).wait_ms, 0);
-    assert_eq!(pick_at(&mut state, "447911123456", 1, now).wait_ms, 1_000);
+    assert_eq!(pick_at(&mut state, "447400123459", 3, now).wait_ms, 0);
+    assert_eq!(pick_at(&mut state, "447400123459", 1, now).wait_ms, 1_000);
     let mut state = predictable([limited(GB[0], 1.0, 3, None)]);
-    assert_eq!(pick_at(&mut state, "447911123456", 2, now).wait_ms, 0);
-    assert_eq!(pick_at(&mut state, "447911123456", 1, now).wait_ms, 0);
+    assert_eq!(pick_at(&mut state, "447400123459", 2, now).wait_ms, 0);
+    assert_eq!(pick_at(&mut state, "447400123459", 1, now).wait_ms, 0);
 }
 
 #[test]
 fn a_number_without_mps_never_waits() {
     let mut state = pool(settings(Fallback::Pool, false, true), &[(GB[0], None)]);
     let now = Now::from_unix_secs(NOW);
-    assert!((0..100).all(|_| pick_at(&mut state, "447911123456", 5, now).wait_ms == 0));
+    assert!((0..100).all(|_| pick_at(&mut state, "447400123459", 5, now).wait_ms == 0));
 }
 
 #[test]
 fn waits_are_in_milliseconds_rounded_up() {
     let mut state = predictable([limited(GB[0], 3.0, 1, None)]);
-    pick_to(&mut state, "447911123456").unwrap();
-    assert_eq!(pick_to(&mut state, "447911123456").unwrap().wait_ms, 334);
+    pick_to(&mut state, "447400123459").unwrap();
+    assert_eq!(pick_to(&mut state, "447400123459").unwrap().wait_ms, 334);
 }
 
 #[test]
@@ -132,14 +132,14 @@ fn daily_allowance_stops_new_conversations_until_the_next_utc_day() {
         },
         ..owned(GB[0], None)
     }]);
-    let first = pick_to(&mut state, "447911123456").unwrap();
+    let first = pick_to(&mut state, "447400123459").unwrap();
     let refused = pick_to(&mut state, "447911654321").unwrap_err();
     assert_eq!(
         refused.to_string(),
         "no eligible number: every number in the pool is at its daily allowance"
     );
     // Existing conversations continue.
-    let again = pick_to(&mut state, "447911123456").unwrap();
+    let again = pick_to(&mut state, "447400123459").unwrap();
     assert_eq!(
         (again.sender, again.reason),
         (first.sender.clone(), Reason::Sticky)
@@ -162,9 +162,9 @@ fn daily_allowance_rejection_names_the_country() {
         },
         ..owned(GB[0], None)
     }]);
-    pick_to(&mut state, "447911123456").unwrap();
+    pick_to(&mut state, "447400123459").unwrap();
     assert_eq!(
-        pick_to(&mut state, "447911123457").unwrap_err().to_string(),
+        pick_to(&mut state, "447400123457").unwrap_err().to_string(),
         "no eligible number for country GB: every number there is at its daily allowance"
     );
 }
@@ -182,7 +182,7 @@ fn a_daily_allowance_of_zero_takes_no_new_conversation() {
         owned(GB[1], None),
     ]);
     for i in 0..20 {
-        let pick = pick_to(&mut state, &format!("4479111234{i:02}")).unwrap();
+        let pick = pick_to(&mut state, &format!("4474001234{i:02}")).unwrap();
         assert_eq!(number_of(&pick), msisdn(GB[1]));
     }
 }
@@ -265,12 +265,12 @@ fn a_rejection_names_every_reason_that_applies() {
 #[test]
 fn new_limits_reach_the_pool_and_its_bookings_stay() {
     let mut state = predictable([limited(GB[0], 1.0, 1, None)]);
-    pick_to(&mut state, "447911123456").unwrap();
+    pick_to(&mut state, "447400123459").unwrap();
     // The operator raises the burst: the booked message still counts against it.
     state.upsert([limited(GB[0], 1.0, 2, None)]);
-    assert_eq!(pick_to(&mut state, "447911123456").unwrap().wait_ms, 0);
-    assert_eq!(pick_to(&mut state, "447911123456").unwrap().wait_ms, 1_000);
+    assert_eq!(pick_to(&mut state, "447400123459").unwrap().wait_ms, 0);
+    assert_eq!(pick_to(&mut state, "447400123459").unwrap().wait_ms, 1_000);
     // Unlimited again: no wait at all.
     state.upsert([owned(GB[0], None)]);
-    assert_eq!(pick_to(&mut state, "447911123456").unwrap().wait_ms, 0);
+    assert_eq!(pick_to(&mut state, "447400123459").unwrap().wait_ms, 0);
 }
