@@ -672,16 +672,16 @@ fn reports_pipelined_among_picks_are_answered_in_place() {
     let server = Numpool::start(&["--demo"]);
     let mut s = authed(&server);
     let burst: Vec<u8> = [
-        command(&["PICK", "demo", "447911100001"]),
-        command(&["REPORT", "447700900001", "447911100001", "delivered"]),
-        command(&["PICK", "demo", "447911100002"]),
-        command(&["REPORT", "447700900001", "447911100001", "lost"]),
-        command(&["REPORT", "12", "447911100001", "delivered"]),
-        command(&["PICK", "demo", "447911100001"]),
+        command(&["PICK", "demo", "447400100001"]),
+        command(&["REPORT", "447700900001", "447400100001", "delivered"]),
+        command(&["PICK", "demo", "447400100002"]),
+        command(&["REPORT", "447700900001", "447400100001", "lost"]),
+        command(&["REPORT", "12", "447400100001", "delivered"]),
+        command(&["PICK", "demo", "447400100001"]),
         command(&[
             "REPORT",
             "447700900001",
-            "447911100002",
+            "447400100002",
             "failed",
             "ERRCODE",
             "2",

@@ -1,31 +1,39 @@
-//! Recipient classification (DESIGN §3.2 rule 1): calling code, country and NANP area of a number.
+//! Recipient classification (DESIGN §3.2 rule 1): calling code, country, NANP area and
+//! geocoding region of a number.
 //!
-//! Classification sits on the hot path, so libphonenumber's metadata (crate `phonenumber`) is read
-//! once, at first use, into three compact tables: calling code → main region; for the few codes
-//! that several regions share (+1, +44, +7, …), national prefixes of up to four digits → the
-//! region that owns them; nothing else. A lookup is then an array index plus at most four hash
-//! probes, instead of phonenumber's general parser and its regular expressions per request.
-//! Where the metadata cannot tell the region from a short prefix, the number belongs to its
-//! calling code's main region (US for +1, GB for +44, RU for +7), as the design asks.
+//! Classification sits on the hot path, so it never runs libphonenumber's parser or regular
+//! expressions. `tools/phonedata/phonedata.py` derives from libphonenumber's metadata, once,
+//! a table (`engine/core/data/countries.tsv`, embedded) of every calling code's main region
+//! and, for the codes several regions share (+1, +44, +7, +61, …), the national prefixes of
+//! whatever length settle the region: a prefix is listed where every number that starts with
+//! it (and that libphonenumber gives a region at all) has the same region, and a few prefixes
+//! hold for one national length only (+1 310 is Canada's 7-digit service range, a Los Angeles
+//! area code at 10 digits). The table is read once, at first use; a lookup is then an array
+//! index plus one hash probe per prefix digit until a listed prefix answers (three for most
+//! NANP numbers, five at most today). The table agrees with
+//! `phonenumbers.region_code_for_number` on every number that function gives a region to; a
+//! number none of the code's regions claims belongs to its calling code's main region.
+//! The region comes from [`super::regions`].
 
 use std::sync::LazyLock;
 
-use phonenumber::metadata::{Metadata, DATABASE};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use thiserror::Error;
 
+use super::regions::{region_table, RegionId, RegionTable};
+use super::table::{data_lines, digits, TableError};
 use super::{Country, Msisdn};
 
+/// The generated table, embedded.
+const TABLE: &str = include_str!("../../data/countries.tsv");
+/// Its file name, for errors.
+const TABLE_NAME: &str = "countries.tsv";
 /// The NANP calling code: its numbers have a 3-digit area code that selection can use.
 const NANP: u16 = 1;
-/// Longest national prefix the shared-code tables look at. Four digits settle every NANP area
-/// code, the Caribbean's 4-digit exceptions, Kazakhstan, Åland, the Crown Dependencies' mobile
-/// ranges and the like; finer splits fall back to the main region.
-const MAX_PREFIX: u32 = 4;
-/// Sample completions used to test whether a prefix belongs to a region that has no
-/// `leading_digits` (Canada, Guernsey, Jersey…): the prefix counts only if the region's fixed-line
-/// or mobile pattern accepts it with each of these, so one lucky completion cannot claim it.
-const FILLERS: [&str; 3] = ["23456789012345", "55501001234567", "87654321098765"];
+/// Longest national prefix a table line may hold: it fits the key's 40 bits.
+const MAX_PREFIX: u32 = 12;
+/// Longest national number (E.164's 15 digits less a 1-digit calling code).
+const MAX_NATIONAL: u32 = 14;
 
 /// Where a recipient is: what selection's localized tiers are keyed by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +42,8 @@ pub(crate) struct Recipient {
     pub(crate) country: Country,
     /// The 3-digit NANP area code for +1 numbers with 10 national digits, else `None`.
     pub(crate) area: Option<u16>,
+    /// The geocoding region of the number's prefix, where the data has one.
+    pub(crate) region: Option<RegionId>,
 }
 
 /// The number's leading digits are no calling code libphonenumber knows.
@@ -41,54 +51,111 @@ pub(crate) struct Recipient {
 #[error("unknown country calling code in {0}")]
 pub struct UnknownCallingCode(pub(crate) Msisdn);
 
-/// Lookup tables derived once from libphonenumber's metadata.
+/// Lookup tables read once from the embedded country table.
 pub struct Classifier {
     /// Main region of each calling code, indexed by the code (1–999); `None` for unassigned codes
     /// and non-geographic ones (+800, +882…), which have no country to localize to.
     main_region: Vec<Option<Country>>,
-    /// Whether a calling code is shared by several regions, so the prefix table is worth probing.
-    shared: Vec<bool>,
-    /// `(calling code, prefix length, prefix)` → the non-main region that owns the prefix.
-    prefixes: FxHashMap<(u16, u32, u64), Country>,
+    /// Every region some calling code has, for settings that name a country.
+    known: FxHashSet<Country>,
+    /// Per calling code, how to probe its prefixes; all zero for a code one region has.
+    shared: Vec<SharedCode>,
+    /// [`prefix_key`] → the region that owns the prefix (the main region included, so a lookup
+    /// stops at the first listed prefix).
+    prefixes: FxHashMap<u64, Country>,
+    /// The geocoding regions, read with this table.
+    regions: &'static RegionTable,
 }
 
-/// The process-wide classifier, built on first use (about a second in a debug build, a small
-/// fraction of that in release).
+/// How a shared calling code's prefixes are listed.
+#[derive(Clone, Copy, Debug, Default)]
+struct SharedCode {
+    /// The longest listed national prefix: no probe goes further.
+    depth: u32,
+    /// Bit `len` is set when some prefix of `len` digits is listed for one national length
+    /// only, so that second key is probed at that length alone.
+    sized: u16,
+}
+
+/// The key of a prefix line: `prefix` of `len` national digits of calling code `code`, for
+/// national numbers of `national_len` digits, or of any length when 0.
+fn prefix_key(code: u16, len: u32, prefix: u64, national_len: u32) -> u64 {
+    prefix | u64::from(len) << 40 | u64::from(national_len) << 44 | u64::from(code) << 48
+}
+
+/// The process-wide classifier, read on first use (a few milliseconds: the region table is
+/// most of it).
 pub fn classifier() -> &'static Classifier {
-    static CLASSIFIER: LazyLock<Classifier> = LazyLock::new(Classifier::from_metadata);
+    static CLASSIFIER: LazyLock<Classifier> =
+        LazyLock::new(|| Classifier::load().expect("the embedded countries.tsv reads"));
     &CLASSIFIER
 }
 
 impl Classifier {
-    fn from_metadata() -> Self {
+    /// Reads the embedded country table (what [`classifier`] does once), with the process-wide
+    /// region table.
+    pub fn load() -> Result<Self, TableError> {
         let mut main_region = vec![None; 1000];
-        let mut shared = vec![false; 1000];
+        let mut known = FxHashSet::default();
+        let mut shared = vec![SharedCode::default(); 1000];
         let mut prefixes = FxHashMap::default();
-        for code in 1u16..1000 {
-            let Some(regions) = DATABASE.by_code(&code) else {
+        for (line, error) in data_lines(TABLE_NAME, TABLE) {
+            let mut fields = line.split(' ');
+            let code = fields
+                .next()
+                .and_then(|c| digits(c, 3))
+                .ok_or_else(|| error("bad calling code"))?
+                .0 as u16;
+            let second = fields
+                .next()
+                .ok_or_else(|| error("expected 2 or more fields"))?;
+            if !second.starts_with(|c: char| c.is_ascii_digit()) {
+                // The code's regions, the main one first.
+                for (i, region) in std::iter::once(second).chain(fields).enumerate() {
+                    let country = Country::new(region).map_err(|_| error("bad region code"))?;
+                    if i == 0 {
+                        main_region[usize::from(code)] = Some(country);
+                    }
+                    known.insert(country);
+                }
                 continue;
-            };
-            let countries: Vec<(&Metadata, Country)> = regions
-                .into_iter()
-                .filter_map(|m| Country::new(m.id()).ok().map(|c| (m, c)))
-                .collect();
-            let main = countries
-                .iter()
-                .find(|(m, _)| m.is_main_country_for_code())
-                .or(countries.first());
-            let Some(&(_, main)) = main else { continue };
-            main_region[usize::from(code)] = Some(main);
-            if countries.len() > 1 {
-                shared[usize::from(code)] = true;
-                let others: Vec<_> = countries.into_iter().filter(|(_, c)| *c != main).collect();
-                claim_prefixes(code, &others, &mut prefixes);
             }
+            let (prefix, country) = match (fields.next(), fields.next()) {
+                (Some(country), None) => (second, country),
+                _ => return Err(error("expected <code> <prefix> <region>")),
+            };
+            let country = Country::new(country).map_err(|_| error("bad region code"))?;
+            let (prefix, national_len) = match prefix.split_once('/') {
+                Some((prefix, len)) => {
+                    let len = digits(len, 2)
+                        .filter(|&(n, _)| n <= u64::from(MAX_NATIONAL))
+                        .ok_or_else(|| error("bad national length"))?;
+                    (prefix, len.0 as u32)
+                }
+                None => (prefix, 0),
+            };
+            let (value, len) =
+                digits(prefix, MAX_PREFIX as usize).ok_or_else(|| error("bad prefix"))?;
+            let probe = &mut shared[usize::from(code)];
+            probe.depth = probe.depth.max(len);
+            if national_len != 0 {
+                probe.sized |= 1 << len;
+            }
+            prefixes.insert(prefix_key(code, len, value, national_len), country);
         }
-        Classifier {
+        Ok(Classifier {
             main_region,
+            known,
             shared,
             prefixes,
-        }
+            regions: region_table(),
+        })
+    }
+
+    /// Whether `country` is a region of some calling code (libphonenumber's regions, less the
+    /// non-geographic `001`).
+    pub(crate) fn knows(&self, country: Country) -> bool {
+        self.known.contains(&country)
     }
 
     /// Classifies `number`: its calling code must be known (DESIGN §3.2 rule 1).
@@ -100,81 +167,39 @@ impl Classifier {
                 continue;
             };
             let (national, national_len) = number.trailing_digits(code_len);
-            let country = if self.shared[code] {
-                self.region_by_prefix(code as u16, national, national_len)
-                    .unwrap_or(main)
-            } else {
-                main
-            };
+            let country = self
+                .region_by_prefix(code as u16, national, national_len)
+                .unwrap_or(main);
             let area = (code as u16 == NANP && national_len == 10)
                 .then(|| (national / 10u64.pow(7)) as u16);
-            return Ok(Recipient { country, area });
+            let region = self.regions.region_of(number);
+            return Ok(Recipient {
+                country,
+                area,
+                region,
+            });
         }
         Err(UnknownCallingCode(number))
     }
 
     fn region_by_prefix(&self, code: u16, national: u64, national_len: u32) -> Option<Country> {
-        (1..=MAX_PREFIX.min(national_len)).find_map(|len| {
+        let probe = self.shared[usize::from(code)];
+        // Listed prefixes never extend one another, so the first that answers is the one.
+        (1..=probe.depth.min(national_len)).find_map(|len| {
             let prefix = national / 10u64.pow(national_len - len);
-            self.prefixes.get(&(code, len, prefix)).copied()
+            self.prefixes
+                .get(&prefix_key(code, len, prefix, 0))
+                .or_else(|| {
+                    (probe.sized & 1 << len != 0)
+                        .then(|| {
+                            self.prefixes
+                                .get(&prefix_key(code, len, prefix, national_len))
+                        })
+                        .flatten()
+                })
+                .copied()
         })
     }
-}
-
-/// Fills `prefixes` with the shortest national prefixes (1 to [`MAX_PREFIX`] digits) that exactly
-/// one of `regions` claims. A region claims a prefix by its `leading_digits` pattern when it has
-/// one, else by its fixed-line or mobile pattern accepting the prefix with every [`FILLERS`]
-/// completion. Prefixes claimed by two regions are left to the main region.
-fn claim_prefixes(
-    code: u16,
-    regions: &[(&Metadata, Country)],
-    prefixes: &mut FxHashMap<(u16, u32, u64), Country>,
-) {
-    let mut ambiguous = Vec::new();
-    for len in 1..=MAX_PREFIX {
-        for prefix in 0..10u64.pow(len) {
-            let covered = (1..len).any(|shorter| {
-                let key = (code, shorter, prefix / 10u64.pow(len - shorter));
-                prefixes.contains_key(&key) || ambiguous.contains(&key)
-            });
-            if covered {
-                continue;
-            }
-            let text = format!("{prefix:0width$}", width = len as usize);
-            let mut owners = regions.iter().filter(|(m, _)| region_claims(m, &text));
-            if let Some((_, first)) = owners.next() {
-                if owners.next().is_some() {
-                    ambiguous.push((code, len, prefix));
-                } else {
-                    prefixes.insert((code, len, prefix), *first);
-                }
-            }
-        }
-    }
-}
-
-fn region_claims(meta: &Metadata, prefix: &str) -> bool {
-    if let Some(leading) = meta.leading_digits() {
-        return leading.find(prefix).is_some_and(|m| m.start() == 0);
-    }
-    let descriptors = meta.descriptors();
-    let full_len = descriptors
-        .general()
-        .possible_length()
-        .iter()
-        .copied()
-        .max()
-        .map_or(10, usize::from);
-    if full_len <= prefix.len() {
-        return false;
-    }
-    FILLERS.iter().all(|filler| {
-        let candidate = format!("{prefix}{}", &filler[..full_len - prefix.len()]);
-        [descriptors.fixed_line(), descriptors.mobile()]
-            .into_iter()
-            .flatten()
-            .any(|d| d.is_match(&candidate))
-    })
 }
 
 #[cfg(test)]
@@ -209,10 +234,86 @@ mod tests {
     fn other_shared_codes() {
         assert_eq!(country_of("+74951234567"), "RU");
         assert_eq!(country_of("+77011234567"), "KZ");
-        assert_eq!(country_of("+447700900123"), "GB");
+        assert_eq!(country_of("+447400123456"), "GB");
         assert_eq!(country_of("+447781123456"), "GG");
+        // Guernsey's 79111 and 79117 inside GB's 7911: five digits settle it.
+        assert_eq!(country_of("+447911123456"), "GG");
+        assert_eq!(country_of("+447911023456"), "GB");
+        assert_eq!(country_of("+390669812345"), "VA");
+        assert_eq!(country_of("+61891621234"), "CC");
+        assert_eq!(country_of("+262269601234"), "YT");
         assert_eq!(country_of("+358181234567"), "AX");
         assert_eq!(country_of("+358401234567"), "FI");
+    }
+
+    #[test]
+    fn every_region_of_a_calling_code_is_known() {
+        // Western Sahara shares +212 with Morocco, which takes every number.
+        for region in ["US", "CA", "GG", "EH", "VA", "TA"] {
+            assert!(
+                classifier().knows(Country::new(region).unwrap()),
+                "{region}"
+            );
+        }
+        assert!(!classifier().knows(Country::new("ZZ").unwrap()));
+    }
+
+    #[test]
+    fn a_prefix_can_hold_for_one_national_length_only() {
+        // +1 310 is Canada's 7-digit service range and a Los Angeles area code at 10 digits.
+        assert_eq!(country_of("+13101234"), "CA");
+        assert_eq!(country_of("+13105550100"), "US");
+    }
+
+    #[test]
+    fn numbers_no_region_claims_belong_to_the_main_region() {
+        // 7700 900 is Ofcom's drama range: valid nowhere, so GB as +44's main region.
+        assert_eq!(country_of("+447700900123"), "GB");
+    }
+
+    /// DESIGN §3.2 rule 1: the country is the one libphonenumber gives. The cases are
+    /// `tools/phonedata/phonedata.py cases` output (every region's example numbers of every
+    /// type, and random valid numbers); CI regenerates them with the pinned `phonenumbers`
+    /// and points `NUMPOOL_CLASSIFY_CASES` at the fresh file.
+    #[test]
+    fn agrees_with_libphonenumber() {
+        let cases = match std::env::var("NUMPOOL_CLASSIFY_CASES") {
+            Ok(path) => std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")),
+            Err(_) => include_str!("../../data/classify_cases.tsv").to_owned(),
+        };
+        let cases: Vec<(&str, &str)> = cases
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .map(|line| line.split_once(' ').expect("<number> <region>"))
+            .collect();
+        assert!(cases.len() > 1000, "only {} cases", cases.len());
+        let wrong: Vec<String> = cases
+            .iter()
+            .filter(|(number, region)| country_of(number) != *region)
+            .map(|(number, region)| {
+                format!("{number}: {}, libphonenumber {region}", country_of(number))
+            })
+            .collect();
+        assert!(
+            wrong.is_empty(),
+            "{} of {} differ:\n{}",
+            wrong.len(),
+            cases.len(),
+            wrong.join("\n")
+        );
+    }
+
+    #[test]
+    fn classification_carries_the_region() {
+        let region = |number: &str| {
+            let r = classifier()
+                .classify(Msisdn::parse(number).unwrap())
+                .unwrap();
+            r.region.map(RegionId::name)
+        };
+        assert_eq!(region("+16465550100"), Some("NY"));
+        assert_eq!(region("+442079460000"), Some("London"));
+        assert_eq!(region("+447400123456"), None);
     }
 
     #[test]

@@ -9,7 +9,9 @@ mod msisdn;
 mod number;
 mod opt_out;
 mod pool;
+pub mod regions;
 mod status;
+mod table;
 mod type_priority;
 
 use thiserror::Error;
@@ -22,6 +24,7 @@ pub use number::{NumberPatch, NumberSpec, NumberType, OwnedNumber, MAX_WEIGHT};
 pub use opt_out::{OptOut, OptOutReason};
 pub use pool::{Fallback, Geomatch, PoolRecord, PoolSettings};
 pub use status::NumberStatus;
+pub use table::TableError;
 pub use type_priority::TypePriority;
 
 use classify::UnknownCallingCode;

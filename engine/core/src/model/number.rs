@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::ids::{Country, Network};
 use super::limits::{Limits, Mps};
 use super::msisdn::Msisdn;
+use super::regions::RegionId;
 use super::status::NumberStatus;
 use super::InvalidInput;
 use crate::model::classify::classifier;
@@ -57,6 +58,9 @@ pub struct OwnedNumber {
     pub country: Country,
     /// The NANP area code (derived, +1 only); the most specific localized tier keys on it.
     pub(crate) area: Option<u16>,
+    /// The geocoding region of its prefix (derived, where the data has one: a US state, a UK
+    /// city…); the region tiers key on it.
+    pub(crate) region: Option<RegionId>,
     /// The mobile network the number is on, if the owner said; a localized tier keys on it.
     pub network: Option<Network>,
     /// Informational line type.
@@ -123,7 +127,7 @@ pub struct NumberPatch {
 }
 
 impl OwnedNumber {
-    /// Validates a [`NumberSpec`], deriving country and area.
+    /// Validates a [`NumberSpec`], deriving country, area and region.
     pub fn from_spec(spec: &NumberSpec) -> Result<Self, InvalidInput> {
         let number = Msisdn::parse(&spec.number).map_err(|e| InvalidInput::Number {
             number: spec.number.clone(),
@@ -141,6 +145,7 @@ impl OwnedNumber {
             number,
             country: place.country,
             area: place.area,
+            region: place.region,
             network,
             kind: spec.kind,
             weight,
@@ -149,7 +154,7 @@ impl OwnedNumber {
         })
     }
 
-    /// The number with `patch` applied; its number, country and area never change.
+    /// The number with `patch` applied; its number and what derives from it never change.
     pub fn patched(&self, patch: &NumberPatch) -> OwnedNumber {
         OwnedNumber {
             network: patch
@@ -197,6 +202,7 @@ mod tests {
         let n = OwnedNumber::from_spec(&spec("+14165550100")).unwrap();
         assert_eq!(n.country.as_str(), "CA");
         assert_eq!(n.area, Some(416));
+        assert_eq!(n.region.map(RegionId::name), Some("ON"));
         assert_eq!(n.weight, 1);
         assert_eq!(n.status, NumberStatus::Active);
     }

@@ -4,8 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use phonenumber::metadata::DATABASE;
-
+use super::classify::classifier;
 use super::ids::Country;
 use super::number::NumberType;
 use super::InvalidInput;
@@ -39,7 +38,7 @@ impl TypePriority {
                 });
             }
             match country {
-                Some(country) if DATABASE.by_id(country.as_str()).is_none() => {
+                Some(country) if !classifier().knows(country) => {
                     return Err(InvalidInput::UnknownRegion(country));
                 }
                 Some(country) => {
