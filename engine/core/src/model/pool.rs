@@ -70,6 +70,11 @@ impl Geomatch {
     pub fn matches_area(self) -> bool {
         self != Geomatch::Off
     }
+
+    /// Whether the region tiers apply.
+    pub fn matches_region(self) -> bool {
+        self == Geomatch::Region
+    }
 }
 
 /// How a pool selects; what `PATCH` changes.

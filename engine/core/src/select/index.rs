@@ -1,5 +1,6 @@
 //! A pool's selection index (DESIGN §3.2 rule 4): its eligible members grouped into the
-//! candidate sets of each localized tier (country, area, network, area and network) of the
+//! candidate sets of each localized tier (area and network, area, region and network, region,
+//! network, country) of the
 //! first type each country has in the pool's type priority, and the whole pool, and a count of
 //! those that are not eligible, for rejections to name why (rule 5).
 
@@ -9,6 +10,7 @@ use super::candidates::{Candidate, CandidateSet};
 use super::ineligible::Ineligible;
 use super::Reason;
 use crate::model::classify::Recipient;
+use crate::model::regions::RegionId;
 use crate::model::{Country, Geomatch, Network, OwnedNumber, TypePriority};
 
 /// Every candidate set a pick may choose from.
@@ -33,16 +35,26 @@ struct CountryTiers {
     /// Members by network.
     by_network: FxHashMap<Network, CandidateSet>,
     /// Members by NANP area code, each split again by network.
-    by_area: FxHashMap<u16, AreaTiers>,
+    by_area: FxHashMap<u16, PlaceTiers>,
+    /// Members by geocoding region (a US state, a UK city…), each split again by network.
+    by_region: FxHashMap<RegionId, PlaceTiers>,
 }
 
-/// The tiers of one area.
+/// The tiers of one area or region.
 #[derive(Debug, Default)]
-struct AreaTiers {
-    /// Every member in the area.
+struct PlaceTiers {
+    /// Every member in the place.
     all: CandidateSet,
-    /// Members in the area by network.
+    /// Members in the place by network.
     by_network: FxHashMap<Network, CandidateSet>,
+}
+
+impl PlaceTiers {
+    /// The members on `network` when some are, else every member, with `reason`.
+    fn narrowed(&self, network: Option<&str>, reason: Reason) -> (&CandidateSet, Reason) {
+        let set = network.and_then(|n| self.by_network.get(n));
+        (set.unwrap_or(&self.all), reason)
+    }
 }
 
 /// Members grouped before their candidate sets are built.
@@ -71,6 +83,55 @@ impl Groups {
             .collect();
         (CandidateSet::new(self.all), by_network)
     }
+
+    fn into_place(self) -> PlaceTiers {
+        let (all, by_network) = self.into_sets();
+        PlaceTiers { all, by_network }
+    }
+}
+
+/// One country's members grouped before their candidate sets are built.
+#[derive(Default)]
+struct CountryGroups {
+    all: Groups,
+    by_area: FxHashMap<u16, Groups>,
+    by_region: FxHashMap<RegionId, Groups>,
+}
+
+impl CountryGroups {
+    fn push(&mut self, candidate: Candidate, number: &OwnedNumber) {
+        let network = number.network.as_ref();
+        self.all.push(candidate, network);
+        if let Some(area) = number.area {
+            self.by_area
+                .entry(area)
+                .or_default()
+                .push(candidate, network);
+        }
+        if let Some(region) = number.region {
+            self.by_region
+                .entry(region)
+                .or_default()
+                .push(candidate, network);
+        }
+    }
+
+    fn into_tiers(self) -> CountryTiers {
+        let (all, by_network) = self.all.into_sets();
+        CountryTiers {
+            all,
+            by_network,
+            by_area: places(self.by_area),
+            by_region: places(self.by_region),
+        }
+    }
+}
+
+fn places<K: std::hash::Hash + Eq>(groups: FxHashMap<K, Groups>) -> FxHashMap<K, PlaceTiers> {
+    groups
+        .into_iter()
+        .map(|(key, groups)| (key, groups.into_place()))
+        .collect()
 }
 
 /// Where a member stands for new conversations, as the pool judged it when indexing.
@@ -128,39 +189,18 @@ impl PoolIndex {
                 }
             }
         }
-        let mut countries: FxHashMap<Country, (Groups, FxHashMap<u16, Groups>)> =
-            FxHashMap::default();
+        let mut countries: FxHashMap<Country, CountryGroups> = FxHashMap::default();
         for (candidate, number, rank) in localized {
-            if best_rank[&number.country] != rank {
-                continue;
-            }
-            let (country, areas) = countries.entry(number.country).or_default();
-            country.push(candidate, number.network.as_ref());
-            if let Some(area) = number.area {
-                areas
-                    .entry(area)
+            if best_rank[&number.country] == rank {
+                countries
+                    .entry(number.country)
                     .or_default()
-                    .push(candidate, number.network.as_ref());
+                    .push(candidate, number);
             }
         }
         let countries = countries
             .into_iter()
-            .map(|(code, (groups, areas))| {
-                let (all, by_network) = groups.into_sets();
-                let by_area = areas
-                    .into_iter()
-                    .map(|(area, groups)| {
-                        let (all, by_network) = groups.into_sets();
-                        (area, AreaTiers { all, by_network })
-                    })
-                    .collect();
-                let tiers = CountryTiers {
-                    all,
-                    by_network,
-                    by_area,
-                };
-                (code, tiers)
-            })
+            .map(|(code, groups)| (code, groups.into_tiers()))
             .collect();
         PoolIndex {
             any: CandidateSet::new(any),
@@ -194,8 +234,9 @@ impl PoolIndex {
     }
 
     /// The most specific non-empty localized tier for `recipient` on `network`: same area and
-    /// network, same area (unless `geomatch` is off), same network, then the whole country;
-    /// `None` when the pool has no eligible number in the recipient's country.
+    /// network, same area (unless `geomatch` is off), same region and network, same region
+    /// (when `geomatch` is `region`), same network, then the whole country; `None` when the
+    /// pool has no eligible number in the recipient's country.
     pub(crate) fn localized(
         &self,
         recipient: &Recipient,
@@ -208,10 +249,14 @@ impl PoolIndex {
             .filter(|_| geomatch.matches_area())
             .and_then(|a| tiers.by_area.get(&a));
         if let Some(area) = area {
-            if let Some(set) = network.and_then(|n| area.by_network.get(n)) {
-                return Some((set, Reason::Area));
-            }
-            return Some((&area.all, Reason::Area));
+            return Some(area.narrowed(network, Reason::Area));
+        }
+        let region = recipient
+            .region
+            .filter(|_| geomatch.matches_region())
+            .and_then(|r| tiers.by_region.get(&r));
+        if let Some(region) = region {
+            return Some(region.narrowed(network, Reason::Region));
         }
         if let Some(set) = network.and_then(|n| tiers.by_network.get(n)) {
             return Some((set, Reason::Network));

@@ -3,6 +3,8 @@
 
 mod candidates;
 #[cfg(test)]
+mod geomatch_tests;
+#[cfg(test)]
 mod health_tests;
 mod index;
 mod ineligible;
@@ -83,6 +85,9 @@ pub enum Reason {
     Sticky,
     /// A number in the recipient's NANP area (on its network where possible).
     Area,
+    /// A number in the recipient's geocoding region: its US state or Canadian province, or
+    /// the city or county the prefix is in elsewhere (on its network where possible).
+    Region,
     /// A number in the recipient's country on its network.
     Network,
     /// A number in the recipient's country.
@@ -95,9 +100,10 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, for counters.
-    pub const ALL: [Reason; 6] = [
+    pub const ALL: [Reason; 7] = [
         Reason::Sticky,
         Reason::Area,
+        Reason::Region,
         Reason::Network,
         Reason::Country,
         Reason::Any,
@@ -109,6 +115,7 @@ impl Reason {
         match self {
             Reason::Sticky => "sticky",
             Reason::Area => "area",
+            Reason::Region => "region",
             Reason::Network => "network",
             Reason::Country => "country",
             Reason::Any => "any",
