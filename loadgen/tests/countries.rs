@@ -1,5 +1,6 @@
 //! Generated numbers must be what the server will take them for: valid E.164 numbers of the
-//! country the table claims, checked against libphonenumber (the same data numpool classifies with).
+//! country the table claims, checked against libphonenumber (crate `phonenumber`; numpool
+//! classifies with tables generated from a later release of the same data, engine/core/data).
 
 use numpool_loadgen::countries::{mix_inventory, mix_recipient, parse_mix, Country, COUNTRIES};
 use std::collections::HashSet;
