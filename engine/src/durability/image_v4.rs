@@ -40,6 +40,18 @@ struct PoolImageV4 {
     sticky: Vec<StickyImage>,
 }
 
+impl From<PoolImageV4> for PoolImage {
+    /// Version 4 pools had no opt-outs.
+    fn from(old: PoolImageV4) -> Self {
+        PoolImage {
+            header: old.header,
+            members: old.members,
+            sticky: old.sticky,
+            opt_outs: Vec::new(),
+        }
+    }
+}
+
 impl From<StateImageV4> for StateImage {
     fn from(old: StateImageV4) -> Self {
         StateImage {
@@ -50,16 +62,7 @@ impl From<StateImageV4> for StateImage {
                 .map(|account| AccountImage {
                     id: account.id,
                     numbers: account.numbers,
-                    pools: account
-                        .pools
-                        .into_iter()
-                        .map(|pool| PoolImage {
-                            header: pool.header,
-                            members: pool.members,
-                            sticky: pool.sticky,
-                            opt_outs: Vec::new(),
-                        })
-                        .collect(),
+                    pools: account.pools.into_iter().map(Into::into).collect(),
                     opt_out_signals: account.opt_out_signals,
                 })
                 .collect(),

@@ -8,20 +8,23 @@ use crate::clock::unix_now;
 use numpool_core::model::{Msisdn, OptOut, OptOutReason};
 
 impl Engine {
-    /// Opts `to` out of pool `pool_id` for `reason` (now); whether it was not opted out yet.
-    /// An opt-out already there gets the new time and reason.
+    /// Opts `to` out of pool `pool_id` for `reason` (now): whether it was not opted out yet,
+    /// and the opt-out as stored. An opt-out already there gets the new time and reason.
     pub(crate) async fn opt_out(
         &self,
         account: &AccountHandle,
         pool_id: &str,
         to: Msisdn,
         reason: OptOutReason,
-    ) -> Result<bool, EngineError> {
+    ) -> Result<(bool, OptOut), EngineError> {
         let opt_out = OptOut {
             at: unix_now(),
             reason,
         };
-        self.set_opt_out(account, pool_id, to, Some(opt_out)).await
+        let new = self
+            .set_opt_out(account, pool_id, to, Some(opt_out))
+            .await?;
+        Ok((new, opt_out))
     }
 
     /// Lifts `to`'s opt-out of pool `pool_id`; whether there was one.

@@ -78,13 +78,9 @@ pub(crate) async fn put(
     path: web::Path<OptOutPath>,
 ) -> AnswerResult {
     let to = parse_path_number("to", &path.to)?;
-    let new = engine
+    let (new, opt_out) = engine
         .opt_out(&caller.account, &path.pool_id, to, OptOutReason::Api)
         .await?;
-    let opt_out = engine
-        .opted_out(&caller.account, &path.pool_id, to)
-        .await?
-        .ok_or_else(|| not_opted_out(to, &path.pool_id))?;
     let status = if new {
         StatusCode::CREATED
     } else {

@@ -26,11 +26,11 @@ const PROBATION_DIVISOR: u32 = 10;
 impl Candidate {
     /// Its share of weighted random choice, in tenths of a weight unit.
     fn tenths(&self) -> u64 {
-        let tenths = u64::from(self.weight) * u64::from(PROBATION_DIVISOR);
+        let weight = u64::from(self.weight);
         if self.probation {
-            tenths / u64::from(PROBATION_DIVISOR)
+            weight
         } else {
-            tenths
+            weight * u64::from(PROBATION_DIVISOR)
         }
     }
 

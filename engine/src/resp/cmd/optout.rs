@@ -29,7 +29,10 @@ impl OptOutCommand<'_> {
         let PoolRecipient { pool, to } = self.target;
         let (engine, account) = (ctx.engine, ctx.account);
         let answer = match self.verb {
-            OptOutVerb::Add => engine.opt_out(account, pool, to, OptOutReason::Api).await,
+            OptOutVerb::Add => engine
+                .opt_out(account, pool, to, OptOutReason::Api)
+                .await
+                .map(|(new, _)| new),
             OptOutVerb::Del => engine.opt_in(account, pool, to).await,
             OptOutVerb::Get => engine
                 .opted_out(account, pool, to)
