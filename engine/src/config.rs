@@ -119,6 +119,10 @@ pub(crate) struct Limits {
     /// Most numbers one pool may hold: an add that would pass it is refused whole.
     #[arg(long, default_value_t = 100_000)]
     pub(crate) max_numbers_per_pool: usize,
+    /// Most recipients one pool may hold opted out: a new opt-out past it (from the API, a
+    /// keyword or a receipt) is refused and changes nothing.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub(crate) max_opt_outs_per_pool: usize,
     /// After a failed authentication (RESP or HTTP), the client address's next attempt waits
     /// this long (milliseconds) before it is judged, doubling with each further failure, so
     /// guessing secrets costs time; 0 turns the delay off.
@@ -146,6 +150,7 @@ impl Limits {
             pools: self.max_pools_per_account,
             numbers: self.max_numbers_per_account,
             numbers_per_pool: self.max_numbers_per_pool,
+            opt_outs_per_pool: self.max_opt_outs_per_pool,
         }
     }
 }
@@ -635,6 +640,7 @@ mod tests {
                 pools: 10_000,
                 numbers: 1_000_000,
                 numbers_per_pool: 100_000,
+                opt_outs_per_pool: 10_000_000,
             }
         );
         assert_eq!(settings.config.data_dir, Some(PathBuf::from("/tmp/np")));

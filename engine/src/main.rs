@@ -39,8 +39,11 @@ fn run(args: ServeArgs) -> anyhow::Result<()> {
     let settings = args.validate()?;
     init_logging(settings.log_format());
     actix_web::rt::System::new().block_on(async {
+        // Handlers first: a SIGTERM sent as soon as `numpool ready` is printed must drain and
+        // snapshot, not meet the default action and kill the process.
+        let shutdown = shutdown_signal()?;
         let running = serve::start(settings).await?;
-        running.run(shutdown_signal()).await?;
+        running.run(shutdown).await?;
         Ok(())
     })
 }
@@ -58,13 +61,16 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
+/// Installs the SIGINT and SIGTERM handlers now; the future completes on either.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    tracing::info!("shutdown signal received");
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("shutdown signal received");
+    })
 }

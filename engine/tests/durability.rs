@@ -157,7 +157,8 @@ async fn check(engine: &Engine, mappings: &[(String, Msisdn)]) {
             engine
                 .sticky_get(&account(engine), pool, n(to))
                 .await
-                .unwrap(),
+                .unwrap()
+                .map(|c| c.sender),
             Some(*expected),
             "{to}"
         );
@@ -272,7 +273,8 @@ async fn a_new_pool_after_restart_gets_a_fresh_uid() {
         engine
             .sticky_get(&account(&engine), "new", n("447400155555"))
             .await
-            .unwrap(),
+            .unwrap()
+            .map(|c| c.sender),
         Some(new_sender)
     );
     engine.delete_pool(&account(&engine), "new").await.unwrap();
@@ -330,9 +332,10 @@ fn replaying_a_record_the_snapshot_already_holds_changes_nothing() {
             numbers: vec![447700900001],
             at: 2,
         },
-        Record::StickyAssign {
+        // As format 5 wrote it: replayed like the current record.
+        Record::StickyAssignV5 {
             uid: 7,
-            mapping: StickyImage {
+            mapping: numpool::durability::image_v5::StickyImageV5 {
                 to: 447400123459,
                 sender: 447700900001,
                 last_use: 3,
@@ -355,6 +358,7 @@ fn replaying_a_record_the_snapshot_already_holds_changes_nothing() {
             mapping: StickyImage {
                 to: 447400123457,
                 sender: 447700900001,
+                since: 6,
                 last_use: 6,
             },
         },
@@ -418,7 +422,8 @@ fn golden_path(version: u32) -> std::path::PathBuf {
 /// state, brought up to the current shapes (version 1 was written before numbers had a status:
 /// every number active; version 2 before limits: every number unlimited; version 3 before pool
 /// health settings, type priority and geomatch: the defaults; version 4 before opt-outs: none;
-/// version 5 is the current one). If the image types change, this fails: bump the format version and add a new
+/// version 5 before mappings recorded when they were made: their last use; version 6 is the
+/// current one). If the image types change, this fails: bump the format version and add a new
 /// golden file instead.
 #[test]
 fn golden_snapshots_of_every_version_decode() {
@@ -428,6 +433,7 @@ fn golden_snapshots_of_every_version_decode() {
         (3, golden_image_v3()),
         (4, golden_image_v4()),
         (5, golden_image_v5()),
+        (6, golden_image_v6()),
     ] {
         let snapshot = numpool_snapshots::read_snapshot::<StateImage>(&golden_path(version))
             .expect("golden snapshot decodes");
@@ -508,7 +514,14 @@ fn regenerate_golden_snapshot() {
     let dir = path.parent().unwrap();
     std::fs::create_dir_all(dir).unwrap();
     let _ = std::fs::remove_file(&path);
-    numpool_snapshots::write_snapshot(dir, 1, &golden_image_v5()).unwrap();
+    numpool_snapshots::write_snapshot(dir, 1, &golden_image_v6()).unwrap();
+}
+
+/// The golden state of version 6: version 5's, its mapping made before its last use.
+fn golden_image_v6() -> StateImage {
+    let mut image = golden_image_v5();
+    image.accounts[0].pools[0].sticky[0].since = 1_790_000_150;
+    image
 }
 
 /// The golden state of version 5: version 4's with two opt-outs in the pool.
@@ -614,9 +627,11 @@ fn golden_image() -> StateImage {
                 }
                 .into(),
                 members: vec![14155550101, 447700900001],
+                // Versions 1 to 5 did not record when a mapping was made: its last use stands in.
                 sticky: vec![StickyImage {
                     to: 447911123456,
                     sender: 447700900001,
+                    since: 1_790_000_200,
                     last_use: 1_790_000_200,
                 }],
                 opt_outs: Vec::new(),

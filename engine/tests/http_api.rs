@@ -739,9 +739,12 @@ async fn http_picks_and_sticky_mappings() {
 
     let mapping = api.get("/pools/p/sticky/447400123459").await;
     assert_eq!(
-        mapping.body,
-        json!({ "to": "447400123459", "from": sender })
+        (&mapping.body["to"], &mapping.body["from"]),
+        (&json!("447400123459"), &json!(sender))
     );
+    let (since, last_use) = (&mapping.body["since"], &mapping.body["last_use"]);
+    assert!(since.as_str().unwrap().ends_with('Z'), "{mapping:?}");
+    assert!(since.as_str() <= last_use.as_str(), "{mapping:?}");
     let dropped = api.delete("/pools/p/sticky/447400123459").await;
     assert_eq!(dropped.status, StatusCode::NO_CONTENT);
     api.get("/pools/p/sticky/447400123459")

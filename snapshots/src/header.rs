@@ -16,8 +16,9 @@ pub const SNAPSHOT_MAGIC: [u8; 8] = *b"NPSNAPSH";
 /// version; the version tells the payload's decoder which shape it holds (it is the decode
 /// context of [`crate::read_snapshot`]). Version 2: owned numbers carry a status. Version 3:
 /// and throughput limits (`mps`, `burst`, `daily_new_conversations`). Version 4: pools carry
-/// health settings, a type priority and geomatch. Version 5: and opt-outs.
-pub const SNAPSHOT_FORMAT_VERSION: u32 = 5;
+/// health settings, a type priority and geomatch. Version 5: and opt-outs. Version 6:
+/// sticky mappings carry when they were made.
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 6;
 /// Oldest snapshot format version this build still reads: every released one.
 pub const OLDEST_SNAPSHOT_FORMAT_VERSION: u32 = 1;
 /// Snapshot header length: magic 8 + version 4 + seq 8 + payload length 8 + payload CRC 4 + header CRC 4.

@@ -6,7 +6,7 @@ use crate::durability::image::Record;
 use crate::durability::StorageFailure;
 use numpool_core::delivery::{HealthFigures, HealthState, ReceiptClass};
 use numpool_core::model::{Msisdn, OptOut, OwnedNumber, PoolSettings};
-use numpool_core::select::{Pick, PickError, PickRequest};
+use numpool_core::select::{Conversation, Pick, PickError, PickRequest};
 
 /// One pick with owned arguments, so it can cross to the actor's thread. `from` and `network`
 /// are rare, so the common job carries no heap allocation at all.
@@ -108,7 +108,40 @@ impl Message for SetSettings {
 pub(crate) struct StickyGet(pub(crate) Msisdn);
 
 impl Message for StickyGet {
-    type Result = Option<Msisdn>;
+    type Result = Option<Conversation>;
+}
+
+/// An inbound reply from `to` to `sender` (DESIGN §3.6): refreshes the last use of `to`'s
+/// conversation if it is live and on `sender`, and answers it as it now is.
+#[derive(Debug)]
+pub(crate) struct Touch {
+    /// The recipient who wrote.
+    pub(crate) to: Msisdn,
+    /// The pool's number they wrote to.
+    pub(crate) sender: Msisdn,
+}
+
+impl Message for Touch {
+    type Result = Option<Conversation>;
+}
+
+/// The live conversations of one sticky shard (on `sender` only, if given) in recipient
+/// order, `skip` of them skipped and at most `take` returned, with how many the shard has:
+/// a listing pages through the shards one message each, so it never holds the pool longer.
+#[derive(Debug)]
+pub(crate) struct ConversationSlice {
+    /// The shard.
+    pub(crate) shard: usize,
+    /// Only conversations on this number, if given.
+    pub(crate) sender: Option<Msisdn>,
+    /// Conversations of the shard to skip.
+    pub(crate) skip: usize,
+    /// Most to return.
+    pub(crate) take: usize,
+}
+
+impl Message for ConversationSlice {
+    type Result = (Vec<Conversation>, usize);
 }
 
 /// Counts the conversations (sticky mappings) on each of these members; 0 for a number the
@@ -170,10 +203,20 @@ pub(crate) struct SetOptOut {
     pub(crate) opt_out: Option<OptOut>,
     /// The sender the recipient's mapping must be on for the change to apply.
     pub(crate) only_if_mapped_to: Option<Msisdn>,
+    /// Most opt-outs the pool may hold (`max_opt_outs_per_pool`): a new one past it is refused
+    /// and nothing is journaled.
+    pub(crate) max: usize,
 }
 
 impl Message for SetOptOut {
-    type Result = Result<bool, StorageFailure>;
+    type Result = Result<Result<bool, OptOutsFull>, StorageFailure>;
+}
+
+/// A new opt-out refused: the pool already holds as many as it may.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct OptOutsFull {
+    /// How many it holds.
+    pub(crate) held: usize,
 }
 
 /// A page of the pool's opt-outs in recipient order, and how many there are.
@@ -211,19 +254,7 @@ impl Message for StickyDel {
 pub(crate) struct CopyShard(pub(crate) usize);
 
 impl Message for CopyShard {
-    type Result = Vec<StickyMapping>;
-}
-
-/// One live sticky mapping as [`CopyShard`] copies it: the engine's types, which `durability`
-/// turns into the snapshot's, so that the actor protocol does not change with the file format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct StickyMapping {
-    /// The recipient.
-    pub(crate) to: Msisdn,
-    /// The sender the recipient sticks to.
-    pub(crate) sender: Msisdn,
-    /// Last use, Unix seconds: what the pool's TTL runs from.
-    pub(crate) last_use: u32,
+    type Result = Vec<Conversation>;
 }
 
 /// Stops the actor (its pool was deleted); its mappings go with it.

@@ -12,15 +12,16 @@ use actix::{
 
 use super::counters::PoolCounters;
 use super::messages::{
-    Conversations, CopyShard, GetOptOut, Member, MemberView, Observe, OptOutPage, PickBatch,
-    PickRefusal, Remove, SetOptOut, SetSettings, StickyDel, StickyGet, StickyMapping, Stop, Upsert,
+    ConversationSlice, Conversations, CopyShard, GetOptOut, Member, MemberView, Observe,
+    OptOutPage, OptOutsFull, PickBatch, PickRefusal, Remove, SetOptOut, SetSettings, StickyDel,
+    StickyGet, Stop, Touch, Upsert,
 };
 use crate::clock::{unix_now, unix_now_micros, unix_now_u32};
 use crate::durability::convert::opt_out_image;
 use crate::durability::image::{Record, StickyImage};
 use crate::durability::{Durability, StorageFailure, Ticket};
 use numpool_core::model::Msisdn;
-use numpool_core::select::{pick, Now, Pick, PickError, PoolState, Reason, Sender};
+use numpool_core::select::{pick, Conversation, Now, Pick, PickError, PoolState, Reason, Sender};
 use numpool_core::sticky::SHARDS;
 
 /// Mailbox size: callers may have many batches in flight at once; a bigger mailbox lets them
@@ -208,6 +209,7 @@ impl Handler<PickBatch> for PoolActor {
                     mapping: StickyImage {
                         to: to.get(),
                         sender: sender.get(),
+                        since: now.secs(),
                         last_use: now.secs(),
                     },
                 })
@@ -290,10 +292,34 @@ impl Handler<SetSettings> for PoolActor {
 }
 
 impl Handler<StickyGet> for PoolActor {
-    type Result = Option<numpool_core::model::Msisdn>;
+    type Result = Option<Conversation>;
 
     fn handle(&mut self, msg: StickyGet, _: &mut Self::Context) -> Self::Result {
-        self.state.sticky_get(msg.0, unix_now_u32())
+        self.state.conversation(msg.0, unix_now_u32())
+    }
+}
+
+impl Handler<Touch> for PoolActor {
+    type Result = Option<Conversation>;
+
+    /// Not journaled, like a sticky hit's refresh: last use is coarse, and the next snapshot
+    /// carries it.
+    fn handle(&mut self, msg: Touch, _: &mut Self::Context) -> Self::Result {
+        self.state
+            .touch_conversation(msg.to, msg.sender, unix_now_u32())
+    }
+}
+
+impl Handler<ConversationSlice> for PoolActor {
+    type Result = MessageResult<ConversationSlice>;
+
+    fn handle(&mut self, msg: ConversationSlice, _: &mut Self::Context) -> Self::Result {
+        let live = self
+            .state
+            .live_conversations(msg.shard, msg.sender, unix_now_u32());
+        let count = live.len();
+        let page = live.into_iter().skip(msg.skip).take(msg.take).collect();
+        MessageResult((page, count))
     }
 }
 
@@ -318,14 +344,19 @@ impl Handler<StickyDel> for PoolActor {
 }
 
 impl Handler<SetOptOut> for PoolActor {
-    type Result = AtomicResponse<Self, Result<bool, StorageFailure>>;
+    type Result = AtomicResponse<Self, Result<Result<bool, OptOutsFull>, StorageFailure>>;
 
     fn handle(&mut self, msg: SetOptOut, _: &mut Self::Context) -> Self::Result {
         let SetOptOut {
             to,
             opt_out,
             only_if_mapped_to,
+            max,
         } = msg;
+        let held = self.state.opt_out_count();
+        if opt_out.is_some() && held >= max && self.state.opted_out(to).is_none() {
+            return AtomicResponse::new(Box::pin(fut::ready(Ok(Err(OptOutsFull { held })))));
+        }
         let applies = only_if_mapped_to
             .is_none_or(|sender| self.state.sticky_get(to, unix_now_u32()) == Some(sender));
         let record = self
@@ -343,11 +374,11 @@ impl Handler<SetOptOut> for PoolActor {
                 },
             });
         after_journal(self.journaled(record), move |actor| {
-            applies
+            Ok(applies
                 && match opt_out {
                     Some(opt_out) => actor.state.opt_out(to, opt_out),
                     None => actor.state.opt_in(to),
-                }
+                })
         })
     }
 }
@@ -403,17 +434,10 @@ impl Handler<Member> for PoolActor {
 }
 
 impl Handler<CopyShard> for PoolActor {
-    type Result = Vec<StickyMapping>;
+    type Result = Vec<Conversation>;
 
     fn handle(&mut self, msg: CopyShard, _: &mut Self::Context) -> Self::Result {
-        self.state
-            .sticky_entries(msg.0)
-            .map(|(to, sender, last_use)| StickyMapping {
-                to,
-                sender,
-                last_use,
-            })
-            .collect()
+        self.state.sticky_entries(msg.0).collect()
     }
 }
 

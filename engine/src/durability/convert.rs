@@ -9,6 +9,7 @@ use numpool_core::model::{
     Country, CustomFrom, Fallback, Geomatch, Msisdn, NumberSpec, NumberStatus, NumberType, OptOut,
     OptOutReason, OwnedNumber, PoolId, PoolSettings, TypePriority,
 };
+use numpool_core::select::Conversation;
 
 /// A persisted value that does not pass the model's validation.
 #[derive(Debug, Error)]
@@ -161,13 +162,24 @@ fn type_priority(entries: &[(String, Vec<String>)]) -> Result<TypePriority, Inva
     TypePriority::new(entries).map_err(|e| invalid("type_priority", e))
 }
 
-/// A live sticky mapping as persisted.
-pub(crate) fn sticky_image(to: Msisdn, sender: Msisdn, last_use: u32) -> StickyImage {
+/// A sticky mapping as persisted.
+pub(crate) fn sticky_image(mapping: &Conversation) -> StickyImage {
     StickyImage {
-        to: to.get(),
-        sender: sender.get(),
-        last_use,
+        to: mapping.to.get(),
+        sender: mapping.sender.get(),
+        since: mapping.since,
+        last_use: mapping.last_use,
     }
+}
+
+/// A persisted sticky mapping as the pool restores it; `None` for digits that are no number.
+pub(crate) fn conversation(image: StickyImage) -> Option<Conversation> {
+    Some(Conversation {
+        to: Msisdn::from_u64(image.to).ok()?,
+        sender: Msisdn::from_u64(image.sender).ok()?,
+        since: image.since,
+        last_use: image.last_use,
+    })
 }
 
 /// An opt-out as persisted.

@@ -1,7 +1,7 @@
 //! The persisted shapes (DESIGN §6): the state image a snapshot holds and the journal's
 //! records. Plain data with bincode's native derive, kept apart from the model types so that a
 //! refactor of the model cannot silently change the on-disk format (the golden tests guard it).
-//! This is format version 5; `image_v1` to `image_v4` keep the shapes older versions wrote,
+//! This is format version 6; `image_v1` to `image_v5` keep the shapes older versions wrote,
 //! which are still read.
 
 use bincode::de::{Decode, Decoder};
@@ -12,6 +12,7 @@ use super::image_v1::{NumberImageV1, StateImageV1};
 use super::image_v2::{NumberImageV2, StateImageV2};
 use super::image_v3::{PoolHeaderV3, StateImageV3};
 use super::image_v4::StateImageV4;
+use super::image_v5::{StateImageV5, StickyImageV5};
 
 /// Everything numpool keeps: inventories, pools and sticky tables of every account. Decoded
 /// with the snapshot's format version as context: a version-1 payload is read in its own shape
@@ -31,6 +32,7 @@ impl Decode<u32> for StateImage {
             2 => StateImageV2::decode(decoder).map(StateImage::from),
             3 => StateImageV3::decode(decoder).map(StateImage::from),
             4 => StateImageV4::decode(decoder).map(StateImage::from),
+            5 => StateImageV5::decode(decoder).map(StateImage::from),
             _ => Ok(StateImage {
                 next_pool_uid: u64::decode(decoder)?,
                 accounts: Vec::decode(decoder)?,
@@ -165,6 +167,8 @@ pub struct StickyImage {
     pub to: u64,
     /// Its sender.
     pub sender: u64,
+    /// When it was made, Unix seconds (format 6).
+    pub since: u32,
     /// Last use, Unix seconds.
     pub last_use: u32,
 }
@@ -226,12 +230,13 @@ pub enum Record {
         /// When, Unix seconds.
         at: u64,
     },
-    /// A recipient was assigned a sender.
-    StickyAssign {
+    /// A recipient was assigned a sender, as format version 5 wrote it (no `since`).
+    /// Replayed from older journals, no longer written.
+    StickyAssignV5 {
         /// The pool's uid (uids are unique across accounts).
         uid: u64,
         /// The mapping.
-        mapping: StickyImage,
+        mapping: StickyImageV5,
     },
     /// A recipient's mapping was deleted (`STICKY.DEL`).
     StickyRemove {
@@ -286,5 +291,13 @@ pub enum Record {
         uid: u64,
         /// The recipient.
         to: u64,
+    },
+    /// A recipient was assigned a sender (when included). Appended after the older records,
+    /// so journals written before it still decode.
+    StickyAssign {
+        /// The pool's uid (uids are unique across accounts).
+        uid: u64,
+        /// The mapping.
+        mapping: StickyImage,
     },
 }

@@ -6,8 +6,9 @@
 use bincode::Decode;
 
 use super::convert::health_image;
+use super::image::StateImage;
 use super::image::{AccountImage, NumberImage, OptOutSignalImage, PoolHeader, PoolImage};
-use super::image::{StateImage, StickyImage};
+use super::image_v5::{sticky, StickyImageV5};
 use numpool_core::model::PoolSettings;
 
 /// [`StateImage`] as version 3 wrote it.
@@ -40,7 +41,7 @@ pub(crate) struct PoolImageV3 {
     /// Member numbers, ascending.
     members: Vec<u64>,
     /// Live mappings.
-    sticky: Vec<StickyImage>,
+    sticky: Vec<StickyImageV5>,
 }
 
 /// [`PoolHeader`] as versions 1 to 3 wrote it, in snapshots and in `Record::PutPoolV3`.
@@ -93,7 +94,7 @@ impl From<PoolImageV3> for PoolImage {
         PoolImage {
             header: old.header.into(),
             members: old.members,
-            sticky: old.sticky,
+            sticky: sticky(old.sticky),
             opt_outs: Vec::new(),
         }
     }

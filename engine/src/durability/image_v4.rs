@@ -1,11 +1,13 @@
-//! The shapes format version 4 wrote that version 5 changed: pools had no opt-outs. Read from
+//! The shapes format version 4 wrote that version 5 changed: pools had no opt-outs (and, as
+//! until version 5, mappings no `since`). Read from
 //! older snapshots and brought up to the current shapes (no pool has an opt-out); never
 //! written.
 
 use bincode::Decode;
 
+use super::image::StateImage;
 use super::image::{AccountImage, NumberImage, OptOutSignalImage, PoolHeader, PoolImage};
-use super::image::{StateImage, StickyImage};
+use super::image_v5::{sticky, StickyImageV5};
 
 /// [`StateImage`] as version 4 wrote it.
 #[derive(Clone, Debug, PartialEq, Eq, Decode)]
@@ -37,7 +39,7 @@ struct PoolImageV4 {
     /// Member numbers, ascending.
     members: Vec<u64>,
     /// Live mappings.
-    sticky: Vec<StickyImage>,
+    sticky: Vec<StickyImageV5>,
 }
 
 impl From<PoolImageV4> for PoolImage {
@@ -46,7 +48,7 @@ impl From<PoolImageV4> for PoolImage {
         PoolImage {
             header: old.header,
             members: old.members,
-            sticky: old.sticky,
+            sticky: sticky(old.sticky),
             opt_outs: Vec::new(),
         }
     }

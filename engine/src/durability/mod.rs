@@ -16,6 +16,7 @@ pub mod image_v1;
 pub mod image_v2;
 pub mod image_v3;
 pub mod image_v4;
+pub mod image_v5;
 pub mod replay;
 mod writer;
 

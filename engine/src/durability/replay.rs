@@ -55,7 +55,7 @@ pub struct WorkingSticky {
     base: Vec<StickyImage>,
     /// Recipient → the mapping the journal last set (with the step it was set at), or `None`
     /// where it removed one.
-    changes: FxHashMap<u64, Option<(u64, u32, u64)>>,
+    changes: FxHashMap<u64, Option<(StickyImage, u64)>>,
     /// Sender → the last step at which it left the pool: mappings to it set before then are
     /// dead, as they are in the running engine, even if it has joined again since.
     departures: FxHashMap<u64, u64>,
@@ -67,10 +67,7 @@ impl WorkingSticky {
     /// The journal set a mapping.
     pub(crate) fn set(&mut self, mapping: StickyImage) {
         self.step += 1;
-        self.changes.insert(
-            mapping.to,
-            Some((mapping.sender, mapping.last_use, self.step)),
-        );
+        self.changes.insert(mapping.to, Some((mapping, self.step)));
     }
 
     /// The journal removed a recipient's mapping.
@@ -93,13 +90,9 @@ impl WorkingSticky {
                 .get(&sender)
                 .is_none_or(|left| *left < set_at)
         };
-        let journal = self.changes.iter().filter_map(move |(&to, set)| {
-            let (sender, last_use, set_at) = (*set)?;
-            alive(sender, set_at).then_some(StickyImage {
-                to,
-                sender,
-                last_use,
-            })
+        let journal = self.changes.values().filter_map(move |set| {
+            let (mapping, set_at) = (*set)?;
+            alive(mapping.sender, set_at).then_some(mapping)
         });
         self.base
             .iter()
@@ -241,6 +234,11 @@ impl WorkingState {
                     pool.sticky.set(mapping);
                 }
             }
+            Record::StickyAssignV5 { uid, mapping } => {
+                if let Some(pool) = self.pool_by_uid(uid) {
+                    pool.sticky.set(mapping.into());
+                }
+            }
             Record::OptOutPut { uid, opt_out } => {
                 if let Some(pool) = self.pool_by_uid(uid) {
                     pool.opt_outs.insert(opt_out.to, opt_out);
@@ -319,15 +317,10 @@ impl WorkingAccount {
                 .collect();
             let mut state = PoolState::new(settings.clone());
             state.upsert(members.iter().map(|n| inventory[n].clone()));
-            let mappings = || {
-                pool.sticky.mappings().filter_map(|m| {
-                    let to = Msisdn::from_u64(m.to).ok()?;
-                    Some((to, Msisdn::from_u64(m.sender).ok()?, m.last_use))
-                })
-            };
-            state.reserve_mappings(mappings().map(|(to, sender, _)| (to, sender)));
-            for (to, sender, last_use) in mappings() {
-                state.restore_mapping(to, sender, last_use);
+            let mappings = || pool.sticky.mappings().filter_map(convert::conversation);
+            state.reserve_mappings(mappings().map(|c| (c.to, c.sender)));
+            for conversation in mappings() {
+                state.restore_mapping(conversation);
             }
             for image in pool.opt_outs.values() {
                 let (to, opt_out) = convert::opt_out(image)?;
@@ -371,6 +364,7 @@ mod tests {
         StickyImage {
             to,
             sender,
+            since: last_use,
             last_use,
         }
     }
@@ -489,7 +483,12 @@ mod tests {
             for i in 0..mappings {
                 let to = Msisdn::from_u64(447_911_000_000 + i).unwrap();
                 let sender = Msisdn::from_u64(senders[i as usize % 3]).unwrap();
-                assert!(live.restore_mapping(to, sender, 5));
+                assert!(live.restore_mapping(numpool_core::select::Conversation {
+                    to,
+                    sender,
+                    since: 4,
+                    last_use: 5
+                }));
             }
             assert_eq!(pool.state.sticky_len(), mappings as usize);
             assert_eq!(

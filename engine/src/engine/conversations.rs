@@ -4,13 +4,16 @@
 //! conversation between one of its numbers and a recipient (§3.6, `RESOLVE`: where an inbound
 //! reply belongs). Each pool's actor counts its mappings per number as they come and go, so
 //! either answer is one read per pool holding the number, never a scan that would stall picks.
+//! A pool's conversations are listed a page at a time, one sticky shard per actor message.
 
 use std::collections::BTreeMap;
 
 use super::pools::pool_entry;
-use super::{AccountHandle, Engine, EngineError, Unavailable};
-use crate::actors::messages::{Conversations, Member, MemberView, StickyGet};
+use super::{AccountHandle, Engine, EngineError, Page, Paged, Unavailable};
+use crate::actors::messages::{ConversationSlice, Conversations, Member, MemberView, StickyGet};
 use numpool_core::model::{Msisdn, PoolId};
+use numpool_core::select::Conversation;
+use numpool_core::sticky::SHARDS;
 
 /// Conversations per pool holding a number; pools without the number are absent.
 pub(crate) type PerPool = BTreeMap<PoolId, u32>;
@@ -77,7 +80,7 @@ impl Engine {
         let mut pools = Vec::new();
         for (pool_id, answer) in asks {
             let sender = answer.await.map_err(Unavailable::of(pool_id.as_str()))?;
-            if sender == Some(ours) {
+            if sender.is_some_and(|c| c.sender == ours) {
                 pools.push(pool_id);
             }
         }
@@ -100,5 +103,38 @@ impl Engine {
             entry.addr.send(Member(number))
         };
         Ok(answer.await.map_err(Unavailable::of(pool_id))?)
+    }
+}
+
+impl Engine {
+    /// A page of pool `pool_id`'s live conversations (only those on `sender`, if given), in
+    /// the table's stable order: shard by shard (a shard is a range of recipient hashes), by
+    /// recipient within a shard. Every shard is asked in turn, one message each, to count its
+    /// share of the total; only the shards the page falls in return entries.
+    pub(crate) async fn conversation_page(
+        &self,
+        account: &AccountHandle,
+        pool_id: &str,
+        sender: Option<Msisdn>,
+        page: Page,
+    ) -> Result<Paged<Conversation>, EngineError> {
+        let addr = super::picks::route(account, pool_id)?;
+        let (mut skip, mut take) = (page.offset, page.limit);
+        let mut items = Vec::new();
+        let mut total = 0;
+        for shard in 0..SHARDS {
+            let ask = ConversationSlice {
+                shard,
+                sender,
+                skip,
+                take,
+            };
+            let (slice, count) = addr.send(ask).await.map_err(Unavailable::of(pool_id))?;
+            total += count;
+            skip = skip.saturating_sub(count);
+            take -= slice.len();
+            items.extend(slice);
+        }
+        Ok(Paged { items, total })
     }
 }

@@ -1,7 +1,8 @@
 //! Per-account limits (DESIGN §5): how many pools an account may have, how many numbers its
-//! inventory may hold and how many numbers one pool may hold. They are checked under the
-//! account's admin lock, where the change is applied, so concurrent calls cannot pass them
-//! together; a change that would pass one is refused whole.
+//! inventory may hold, how many numbers one pool may hold and how many opt-outs. They are
+//! checked where the change is applied (under the account's admin lock, or in the pool's actor
+//! for opt-outs), so concurrent calls cannot pass them together; a change that would pass one
+//! is refused whole.
 
 use std::fmt;
 
@@ -18,6 +19,8 @@ pub struct AccountLimits {
     pub numbers: usize,
     /// `max_numbers_per_pool`: most numbers one pool may hold.
     pub numbers_per_pool: usize,
+    /// `max_opt_outs_per_pool`: most recipients one pool may hold opted out.
+    pub opt_outs_per_pool: usize,
 }
 
 impl Default for AccountLimits {
@@ -36,6 +39,8 @@ pub enum Limit {
     Numbers,
     /// The numbers of this pool.
     NumbersPerPool(PoolId),
+    /// The opt-outs of this pool.
+    OptOutsPerPool(PoolId),
 }
 
 impl Limit {
@@ -45,6 +50,7 @@ impl Limit {
             Limit::Pools => "max_pools_per_account",
             Limit::Numbers => "max_numbers_per_account",
             Limit::NumbersPerPool(_) => "max_numbers_per_pool",
+            Limit::OptOutsPerPool(_) => "max_opt_outs_per_pool",
         }
     }
 }
@@ -56,6 +62,7 @@ impl fmt::Display for Limit {
             Limit::Pools => f.write_str("pools in the account"),
             Limit::Numbers => f.write_str("numbers in the account's inventory"),
             Limit::NumbersPerPool(pool) => write!(f, "numbers in pool '{pool}'"),
+            Limit::OptOutsPerPool(pool) => write!(f, "opt-outs of pool '{pool}'"),
         }
     }
 }
@@ -86,6 +93,7 @@ impl AccountLimits {
             Limit::Pools => self.pools,
             Limit::Numbers => self.numbers,
             Limit::NumbersPerPool(_) => self.numbers_per_pool,
+            Limit::OptOutsPerPool(_) => self.opt_outs_per_pool,
         }
     }
 
@@ -130,6 +138,7 @@ mod tests {
             pools: 2,
             numbers: 10,
             numbers_per_pool: 5,
+            opt_outs_per_pool: 3,
         };
         let account = AccountId::new("abcd1234").unwrap();
         assert!(limits.check(&account, Limit::Pools, 1, 1).is_ok());

@@ -4,6 +4,7 @@
 //! [`PoolActor`] sits behind a read-mostly lock that picks take for a moment only.
 
 mod conversations;
+mod inbound;
 mod inventory;
 mod limits;
 mod opt_outs;
@@ -23,6 +24,7 @@ use rustc_hash::FxHashMap;
 use thiserror::Error;
 
 pub(crate) use conversations::PerPool;
+pub(crate) use inbound::{Inbound, InboundOutcome, Part, Thread};
 pub use limits::{AccountLimits, Limit, LimitExceeded};
 pub use persist::{SnapshotReport, SnapshotSchedule};
 pub(crate) use picks::PickFailure;
@@ -234,6 +236,8 @@ struct AccountState {
     latency: PickLatency,
     /// Its receipts by class and numbers by health state, for `INFO` and `/metrics`.
     delivery: receipts::DeliveryCounters,
+    /// Parts of concatenated inbound messages still awaiting the rest.
+    partial: parking_lot::Mutex<inbound::PartialMessages>,
 }
 
 impl AccountState {
@@ -354,6 +358,7 @@ impl Engine {
                 routes: RwLock::new(routes),
                 latency: PickLatency::default(),
                 delivery: receipts::DeliveryCounters::default(),
+                partial: parking_lot::Mutex::default(),
             };
             states.insert(account.id, Arc::new(account_state));
         }

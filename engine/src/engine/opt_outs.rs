@@ -2,10 +2,13 @@
 //! pick and an opt-out of the same recipient are ordered, journaled and fsynced before the
 //! answer, and in snapshots. Deleting a pool drops them with it.
 
-use super::{change_pool, AccountHandle, Engine, EngineError, Page, Paged, Unavailable};
+use actix::Addr;
+
+use super::{change_pool, AccountHandle, Engine, EngineError, Limit, Page, Paged, Unavailable};
 use crate::actors::messages::{GetOptOut, OptOutPage, SetOptOut};
+use crate::actors::PoolActor;
 use crate::clock::unix_now;
-use numpool_core::model::{Msisdn, OptOut, OptOutReason};
+use numpool_core::model::{Msisdn, OptOut, OptOutReason, PoolId};
 
 impl Engine {
     /// Opts `to` out of pool `pool_id` for `reason` (now): whether it was not opted out yet,
@@ -45,12 +48,39 @@ impl Engine {
         opt_out: Option<OptOut>,
     ) -> Result<bool, EngineError> {
         let addr = super::picks::route(account, pool_id)?;
+        self.change_opt_out(account, &addr, pool_id, to, opt_out, None)
+            .await
+    }
+
+    /// Sends one opt-out change to a pool's actor, held to `max_opt_outs_per_pool`; with
+    /// `only_if_mapped_to`, it applies only if `to`'s conversation is on that number.
+    pub(super) async fn change_opt_out(
+        &self,
+        account: &AccountHandle,
+        addr: &Addr<PoolActor>,
+        pool_id: &str,
+        to: Msisdn,
+        opt_out: Option<OptOut>,
+        only_if_mapped_to: Option<Msisdn>,
+    ) -> Result<bool, EngineError> {
+        let limits = &self.inner.limits;
         let change = SetOptOut {
             to,
             opt_out,
-            only_if_mapped_to: None,
+            only_if_mapped_to,
+            max: limits.opt_outs_per_pool,
         };
-        change_pool(&addr, pool_id, change).await
+        match change_pool(addr, pool_id, change).await? {
+            Ok(changed) => Ok(changed),
+            Err(full) => {
+                let pool = PoolId::new(pool_id).expect("a routed pool id is valid");
+                let limit = Limit::OptOutsPerPool(pool);
+                Err(limits
+                    .check(account.id(), limit, full.held, 1)
+                    .expect_err("the actor holds at least the limit")
+                    .into())
+            }
+        }
     }
 
     /// `to`'s opt-out of pool `pool_id`, if any.

@@ -129,11 +129,7 @@ impl Engine {
                 for shard in 0..SHARDS {
                     // A pool deleted meanwhile has no actor: its mappings are gone anyway.
                     if let Ok(entries) = addr.send(CopyShard(shard)).await {
-                        sticky.extend(
-                            entries
-                                .iter()
-                                .map(|m| convert::sticky_image(m.to, m.sender, m.last_use)),
-                        );
+                        sticky.extend(entries.iter().map(convert::sticky_image));
                     }
                 }
                 // One message: opt-outs are few beside mappings.

@@ -10,7 +10,7 @@ use crate::actors::messages::{PickBatch, PickJob, PickRefusal, StickyDel, Sticky
 use crate::actors::PoolActor;
 use crate::durability::StorageFailure;
 use numpool_core::model::Msisdn;
-use numpool_core::select::{Pick, PickError, PickRequest};
+use numpool_core::select::{Conversation, Pick, PickError, PickRequest};
 
 /// Why a pick produced no sender.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -136,13 +136,13 @@ impl Engine {
             .collect()
     }
 
-    /// The live sender mapped to `to` in a pool.
+    /// The live conversation of `to` in a pool.
     pub async fn sticky_get(
         &self,
         account: &AccountHandle,
         pool_id: &str,
         to: Msisdn,
-    ) -> Result<Option<Msisdn>, EngineError> {
+    ) -> Result<Option<Conversation>, EngineError> {
         let addr = route(account, pool_id)?;
         Ok(addr
             .send(StickyGet(to))

@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{change_pool, AccountData, AccountHandle, Engine, EngineError};
-use crate::actors::messages::{Observe, SetOptOut};
+use super::{AccountData, AccountHandle, Engine, EngineError};
+use crate::actors::messages::Observe;
 use crate::clock::unix_now;
 use crate::durability::image::{OptOutSignalImage, Record};
 use numpool_core::delivery::{
@@ -185,12 +185,15 @@ impl Engine {
             };
             for (pool_id, entry) in pools.iter() {
                 if entry.members.contains(&receipt.sender) {
-                    let change = SetOptOut {
-                        to: receipt.to,
-                        opt_out: Some(opt_out),
-                        only_if_mapped_to: Some(receipt.sender),
-                    };
-                    change_pool(&entry.addr, pool_id.as_str(), change).await?;
+                    self.change_opt_out(
+                        account,
+                        &entry.addr,
+                        pool_id.as_str(),
+                        receipt.to,
+                        Some(opt_out),
+                        Some(receipt.sender),
+                    )
+                    .await?;
                 }
             }
         }

@@ -6,6 +6,7 @@
 
 mod auth;
 mod body;
+mod inbound;
 mod inventory;
 mod numbers;
 mod ops;
@@ -16,7 +17,9 @@ mod pool_settings;
 mod pools;
 mod problem;
 mod receipts;
+mod sticky;
 mod time;
+mod webhook;
 
 use std::future::ready;
 use std::net::TcpListener;
@@ -160,14 +163,22 @@ fn routes(cfg: &mut web::ServiceConfig, metrics_here: bool) {
                         .route(web::delete().to(optouts::delete)),
                 )
                 .service(
+                    resource("/pools/{pool_id}/sticky", "GET").route(web::get().to(sticky::list)),
+                )
+                .service(
                     resource("/pools/{pool_id}/sticky/{to}", "GET, DELETE")
-                        .route(web::get().to(picks::sticky_get))
-                        .route(web::delete().to(picks::sticky_delete)),
+                        .route(web::get().to(sticky::get))
+                        .route(web::delete().to(sticky::delete)),
                 )
                 .service(
                     resource("/numbers", "GET, POST")
                         .route(web::get().to(inventory::list))
                         .route(web::post().to(inventory::upsert_many)),
+                )
+                .service(
+                    resource("/inbound", "GET, POST")
+                        .route(web::get().to(inbound::get))
+                        .route(web::post().to(inbound::post)),
                 )
                 .service(
                     resource("/receipts", "GET, POST")

@@ -26,6 +26,9 @@ pub(crate) struct PageRequest {
     page: usize,
     /// Items per page, 0 to [`MAX_PAGE_SIZE`].
     page_size: usize,
+    /// A filter the listing applies (`sender=…`), kept in its links so that every page of it
+    /// is the same listing; validated values only, which need no escaping.
+    filter: Option<(&'static str, String)>,
 }
 
 impl FromRequest for PageRequest {
@@ -59,7 +62,16 @@ impl PageRequest {
             path: req.path().to_owned(),
             page,
             page_size,
+            filter: None,
         })
+    }
+
+    /// The same request, its links carrying the filter `name=value` (a validated value).
+    pub(crate) fn keeping(self, name: &'static str, value: String) -> Self {
+        PageRequest {
+            filter: Some((name, value)),
+            ..self
+        }
     }
 
     /// The slice of the listing to ask the engine for.
@@ -103,7 +115,11 @@ impl PageRequest {
     }
 
     fn link(&self, page: usize) -> Value {
-        json!({ "href": format!("{}?page={page}&page_size={}", self.path, self.page_size) })
+        let filter = match &self.filter {
+            Some((name, value)) => format!("&{name}={value}"),
+            None => String::new(),
+        };
+        json!({ "href": format!("{}?page={page}&page_size={}{filter}", self.path, self.page_size) })
     }
 }
 

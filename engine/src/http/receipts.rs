@@ -4,13 +4,13 @@
 //! is `400 #validation` naming its field, a sender the account does not own `404`; neither
 //! changes anything.
 
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::auth::Caller;
-use super::body::{read_limited, BodyLimit, FieldValue, Fields};
+use super::body::{BodyLimit, FieldValue, Fields};
 use super::problem::Problem;
+use super::webhook::{self, Posted};
 use super::AnswerResult;
 use crate::engine::{Engine, Receipt};
 use numpool_core::delivery::{DlrStatus, ReceiptClass};
@@ -71,8 +71,7 @@ pub(crate) async fn get(
     caller: Caller,
     request: HttpRequest,
 ) -> AnswerResult {
-    let fields = form_object(request.query_string(), "query")?;
-    count(&engine, &caller, sms_receipt(&fields)?).await
+    count(&engine, &caller, sms_receipt(&webhook::query(&request)?)?).await
 }
 
 /// `POST …/receipts`: an SMS API delivery receipt as a form or JSON, or a Messages API status
@@ -84,24 +83,10 @@ pub(crate) async fn post(
     limit: web::Data<BodyLimit>,
     payload: web::Payload,
 ) -> AnswerResult {
-    let body = read_limited(payload, **limit).await?;
-    let form = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let parsed = if form {
-        let text = std::str::from_utf8(&body)
-            .map_err(|e| Problem::invalid_field("body", e.to_string()))?;
-        sms_receipt(&form_object(text, "body")?)?
-    } else {
-        let value: Value =
-            serde_json::from_slice(&body).map_err(|e| Problem::invalid_json(e.to_string()))?;
-        if value.get("message_uuid").is_some() {
-            messages_api_receipt(&value)?
-        } else {
-            sms_receipt(&value)?
-        }
+    let parsed = match webhook::posted(&request, payload, **limit).await? {
+        Posted::Form(fields) => sms_receipt(&fields)?,
+        Posted::Json(value) if value.get("message_uuid").is_some() => messages_api_receipt(&value)?,
+        Posted::Json(value) => sms_receipt(&value)?,
     };
     count(&engine, &caller, parsed).await
 }
@@ -129,18 +114,6 @@ struct Parsed {
     to: Msisdn,
     /// What the receipt says.
     class: ReceiptClass,
-}
-
-/// A query string or form body as a JSON object of strings, so one reader serves every shape.
-fn form_object(text: &str, what: &str) -> Result<Value, Problem> {
-    let pairs = web::Query::<Vec<(String, String)>>::from_query(text)
-        .map_err(|e| Problem::invalid_field(what, e.to_string()))?;
-    let object: Map<String, Value> = pairs
-        .into_inner()
-        .into_iter()
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect();
-    Ok(Value::Object(object))
 }
 
 /// An SMS API delivery receipt: `msisdn` (the recipient), `to` (our number), `status` and

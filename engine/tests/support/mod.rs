@@ -118,6 +118,15 @@ impl Numpool {
         (self.child, self.resp, self.http, self.metrics) = (child, resp, http, metrics);
     }
 
+    /// Kills the server with SIGKILL (no final snapshot: a restart replays the journal) and
+    /// starts it again as [`Numpool::restart`] does.
+    pub fn crash_and_restart(&mut self) {
+        self.child.kill().expect("SIGKILL numpool");
+        self.child.wait().expect("wait for numpool");
+        let (child, [resp, http], metrics) = spawn(self.dir.path(), &self.config, &self.args);
+        (self.child, self.resp, self.http, self.metrics) = (child, resp, http, metrics);
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

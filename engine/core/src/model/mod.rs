@@ -4,6 +4,7 @@
 mod account;
 pub mod classify;
 mod ids;
+mod keyword;
 mod limits;
 mod msisdn;
 mod number;
@@ -18,6 +19,7 @@ use thiserror::Error;
 
 pub use account::{Account, BadSecretDigest};
 pub use ids::{AccountId, Country, CustomFrom, IdError, Network, PoolId, SenderId};
+pub use keyword::{Keyword, KeywordAction};
 pub use limits::{Limits, Mps, MAX_MPS};
 pub use msisdn::{Msisdn, MsisdnError};
 pub use number::{NumberPatch, NumberSpec, NumberType, OwnedNumber, MAX_WEIGHT};

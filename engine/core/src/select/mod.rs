@@ -25,7 +25,7 @@ use thiserror::Error;
 
 pub use ineligible::Ineligible;
 pub use pick::pick;
-pub use state::PoolState;
+pub use state::{Conversation, PoolState};
 pub use stats::PickStats;
 pub use throughput::Now;
 

@@ -216,7 +216,7 @@ impl Chooser<'_> {
         }
         if let Some(sticky) = self.sticky.as_deref_mut() {
             let in_country = member.country == self.recipient.country;
-            sticky.insert(self.key, Mapping::new(slot, in_country, self.now.secs()));
+            sticky.insert(self.key, Mapping::made(slot, in_country, self.now.secs()));
         }
         Pick {
             sender: Sender::Number(member.number),

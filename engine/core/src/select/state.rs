@@ -15,6 +15,20 @@ use crate::sticky::{Key, Mapping, StickyTable, SHARDS};
 /// compaction costs a pass over every mapping, so it waits until removals are many.
 const MIN_DEAD_SLOTS_TO_COMPACT: usize = 4_096;
 
+/// A sticky mapping as the pool's API sees it: a conversation between a recipient and one of
+/// the pool's numbers (DESIGN §3.6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conversation {
+    /// The recipient.
+    pub to: Msisdn,
+    /// The pool number the recipient sticks to.
+    pub sender: Msisdn,
+    /// When the mapping was made, Unix seconds.
+    pub since: u32,
+    /// Its last use (a pick or an inbound reply), Unix seconds: what the pool's TTL runs from.
+    pub last_use: u32,
+}
+
 /// A pool's members, index, sticky table and settings.
 #[derive(Debug)]
 pub struct PoolState {
@@ -95,6 +109,11 @@ impl PoolState {
     /// Lifts `to`'s opt-out; whether there was one.
     pub fn opt_in(&mut self, to: Msisdn) -> bool {
         self.opt_outs.remove(&to).is_some()
+    }
+
+    /// How many recipients have opted out.
+    pub fn opt_out_count(&self) -> usize {
+        self.opt_outs.len()
     }
 
     /// `to`'s opt-out, if it has one.
@@ -260,12 +279,74 @@ impl PoolState {
         })
     }
 
-    /// The live mappings as `(recipient, sender, last use)`, one shard at a time, for snapshots
-    /// and inspection.
-    pub fn sticky_entries(&self, shard: usize) -> impl Iterator<Item = (Msisdn, Msisdn, u32)> + '_ {
-        self.sticky.shard_entries(shard).filter_map(|(to, m)| {
-            let sender = self.member(m.slot())?.number;
-            Some((Msisdn::from_u64(to).ok()?, sender, m.last_use))
+    /// The mappings of one shard whose sender is still in the pool (expired ones not yet swept
+    /// included: a snapshot keeps what the table holds), for snapshots and listings.
+    pub fn sticky_entries(&self, shard: usize) -> impl Iterator<Item = Conversation> + '_ {
+        self.sticky
+            .shard_entries(shard)
+            .filter_map(|(to, m)| self.conversation_of(to, m))
+    }
+
+    /// The conversation a table entry stands for, if its sender is still in the pool.
+    fn conversation_of(&self, to: u64, mapping: Mapping) -> Option<Conversation> {
+        Some(Conversation {
+            to: Msisdn::from_u64(to).ok()?,
+            sender: self.member(mapping.slot())?.number,
+            since: mapping.since,
+            last_use: mapping.last_use,
+        })
+    }
+
+    /// The live conversations of one shard (unexpired, sender still in the pool), optionally
+    /// only those on `sender`, in recipient order: a page of a listing is built from these one
+    /// shard at a time (DESIGN §3.6), so a listing never holds the pool for more than a shard.
+    pub fn live_conversations(
+        &self,
+        shard: usize,
+        sender: Option<Msisdn>,
+        now: u32,
+    ) -> Vec<Conversation> {
+        let ttl = self.settings.sticky_ttl_seconds;
+        let slot = match sender {
+            Some(number) => match self.by_number.get(&number) {
+                Some(&slot) => Some(slot),
+                None => return Vec::new(),
+            },
+            None => None,
+        };
+        let mut live: Vec<Conversation> = self
+            .sticky
+            .shard_entries(shard)
+            .filter(|(_, m)| !m.expired(ttl, now) && slot.is_none_or(|s| s == m.slot()))
+            .filter_map(|(to, m)| self.conversation_of(to, m))
+            .collect();
+        live.sort_unstable_by_key(|c| c.to);
+        live
+    }
+
+    /// The live conversation of `to`, if it has one.
+    pub fn conversation(&self, to: Msisdn, now: u32) -> Option<Conversation> {
+        let mapping = self.sticky.get(Key::new(to))?;
+        if mapping.expired(self.settings.sticky_ttl_seconds, now) {
+            return None;
+        }
+        self.conversation_of(to.get(), mapping)
+    }
+
+    /// Refreshes the last use of `to`'s conversation if it is live and on `sender` (an inbound
+    /// reply keeps it alive, DESIGN §3.6); the conversation as it now is.
+    pub fn touch_conversation(
+        &mut self,
+        to: Msisdn,
+        sender: Msisdn,
+        now: u32,
+    ) -> Option<Conversation> {
+        let conversation = self.conversation(to, now).filter(|c| c.sender == sender)?;
+        let mapping = self.sticky.get_mut(Key::new(to))?;
+        mapping.last_use = mapping.last_use.max(now);
+        Some(Conversation {
+            last_use: mapping.last_use,
+            ..conversation
         })
     }
 
@@ -283,9 +364,15 @@ impl PoolState {
         );
     }
 
-    /// Restores a mapping (from a snapshot or journal). Ignored when `sender` is no longer in
-    /// the pool, or the recipient cannot be classified.
-    pub fn restore_mapping(&mut self, to: Msisdn, sender: Msisdn, last_use: u32) -> bool {
+    /// Restores a mapping (from a snapshot or journal). Ignored when its sender is no longer
+    /// in the pool, or the recipient cannot be classified.
+    pub fn restore_mapping(&mut self, mapping: Conversation) -> bool {
+        let Conversation {
+            to,
+            sender,
+            since,
+            last_use,
+        } = mapping;
         let Some(&slot) = self.by_number.get(&sender) else {
             return false;
         };
@@ -295,8 +382,10 @@ impl PoolState {
         let in_country = self.slots[slot as usize]
             .as_ref()
             .is_some_and(|m| m.country == recipient.country);
-        self.sticky
-            .insert(Key::new(to), Mapping::new(slot, in_country, last_use));
+        self.sticky.insert(
+            Key::new(to),
+            Mapping::new(slot, in_country, since, last_use),
+        );
         true
     }
 
@@ -367,7 +456,7 @@ impl PoolState {
             self.sticky
                 .retain_shard(shard, |m| match renumber.get(m.slot() as usize).copied() {
                     Some(new_slot) if new_slot != u32::MAX => {
-                        *m = Mapping::new(new_slot, m.in_country(), m.last_use);
+                        *m = m.on_slot(new_slot);
                         true
                     }
                     _ => false,

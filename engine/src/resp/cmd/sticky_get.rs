@@ -14,7 +14,7 @@ impl StickyGet<'_> {
             .sticky_get(ctx.account, self.0.pool, self.0.to)
             .await
         {
-            Ok(Some(sender)) => write_number(out, sender),
+            Ok(Some(conversation)) => write_number(out, conversation.sender),
             Ok(None) => out.null(),
             Err(err) => write_engine_error(out, &err),
         }
