@@ -50,6 +50,16 @@ fn pools_of(answer: &Value) -> Vec<&str> {
         .collect()
 }
 
+/// Pools `a` and `b`, both holding FIRST.
+async fn two_pools_holding_first(api: &Api) {
+    api.seed_pool("a", json!({}), &[FIRST]).await;
+    api.create_pool("b", json!({})).await;
+    let joined = api
+        .post("/pools/b/numbers", json!({ "numbers": [FIRST] }))
+        .await;
+    assert_eq!(joined.status, StatusCode::CREATED);
+}
+
 fn optout_get(con: &mut redis::Connection, pool: &str) -> i64 {
     redis::cmd("OPTOUT.GET")
         .arg(pool)
@@ -64,12 +74,7 @@ fn optout_get(con: &mut redis::Connection, pool: &str) -> i64 {
 async fn keywords_act_on_the_pools_of_the_conversation() {
     let mut server = Numpool::start(&[]);
     let api = Api::new(&server);
-    api.seed_pool("a", json!({}), &[FIRST]).await;
-    api.create_pool("b", json!({})).await;
-    let joined = api
-        .post("/pools/b/numbers", json!({ "numbers": [FIRST] }))
-        .await;
-    assert_eq!(joined.status, StatusCode::CREATED);
+    two_pools_holding_first(&api).await;
     let mut con = server.sidecar();
     assert_eq!(pick(&mut con, "a", RECIPIENT).unwrap(), FIRST);
 
@@ -145,12 +150,7 @@ async fn keywords_act_on_the_pools_of_the_conversation() {
 async fn without_a_conversation_the_pools_holding_the_number_are_the_scope() {
     let server = Numpool::start(&[]);
     let api = Api::new(&server);
-    api.seed_pool("a", json!({}), &[FIRST]).await;
-    api.create_pool("b", json!({})).await;
-    let joined = api
-        .post("/pools/b/numbers", json!({ "numbers": [FIRST] }))
-        .await;
-    assert_eq!(joined.status, StatusCode::CREATED);
+    two_pools_holding_first(&api).await;
     api.own(&[SECOND]).await;
 
     let body = json!({ "msisdn": RECIPIENT, "to": FIRST, "text": "  stop\n", "type": "text" });

@@ -314,12 +314,11 @@ impl Handler<ConversationSlice> for PoolActor {
     type Result = MessageResult<ConversationSlice>;
 
     fn handle(&mut self, msg: ConversationSlice, _: &mut Self::Context) -> Self::Result {
-        let live = self
-            .state
-            .live_conversations(msg.shard, msg.sender, unix_now_u32());
-        let count = live.len();
-        let page = live.into_iter().skip(msg.skip).take(msg.take).collect();
-        MessageResult((page, count))
+        let page = (msg.skip, msg.take);
+        MessageResult(
+            self.state
+                .conversation_slice(msg.shard, msg.sender, page, unix_now_u32()),
+        )
     }
 }
 

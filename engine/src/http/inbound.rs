@@ -78,12 +78,8 @@ struct PartCount(u8);
 
 impl FieldValue for PartCount {
     fn from_json(value: &Value) -> Result<Self, String> {
-        let count = match value {
-            Value::String(text) if (1..=3).contains(&text.len()) => text.parse::<u8>().ok(),
-            Value::String(_) => None,
-            other => other.as_u64().and_then(|n| u8::try_from(n).ok()),
-        };
-        count
+        webhook::small_integer(value, 3)
+            .and_then(|n| u8::try_from(n).ok())
             .filter(|&n| n >= 1)
             .map(PartCount)
             .ok_or_else(|| "Must be an integer from 1 to 255".into())

@@ -42,12 +42,8 @@ struct ErrCode(u32);
 impl FieldValue for ErrCode {
     fn from_json(value: &Value) -> Result<Self, String> {
         // Vonage's codes are small: 1 to 9 digits, so any code taken fits and none is cut.
-        let code = match value {
-            Value::String(text) if (1..=9).contains(&text.len()) => text.parse::<u64>().ok(),
-            Value::String(_) => None,
-            other => other.as_u64().filter(|n| *n < 1_000_000_000),
-        };
-        code.and_then(|n| u32::try_from(n).ok())
+        webhook::small_integer(value, 9)
+            .and_then(|n| u32::try_from(n).ok())
             .map(ErrCode)
             .ok_or_else(|| "Must be a non-negative integer of at most 9 digits".into())
     }

@@ -56,3 +56,13 @@ fn form_object(text: &str, what: &str) -> Result<Value, Problem> {
         .collect();
     Ok(Value::Object(object))
 }
+
+/// A count as Vonage's webhooks send it, a string of 1 to `max_digits` digits, or as JSON may
+/// carry it, a non-negative number below `10^max_digits`; `None` for anything else.
+pub(crate) fn small_integer(value: &Value, max_digits: u32) -> Option<u64> {
+    match value {
+        Value::String(text) if (1..=max_digits as usize).contains(&text.len()) => text.parse().ok(),
+        Value::String(_) => None,
+        other => other.as_u64().filter(|n| *n < 10u64.pow(max_digits)),
+    }
+}

@@ -230,11 +230,7 @@ impl PoolState {
     /// The live sender mapped to `to` (DESIGN §4 `STICKY.GET`): `None` when there is no
     /// mapping, or it points at a removed number, or it expired.
     pub fn sticky_get(&self, to: Msisdn, now: u32) -> Option<Msisdn> {
-        let mapping = self.sticky.get(Key::new(to))?;
-        if mapping.expired(self.settings.sticky_ttl_seconds, now) {
-            return None;
-        }
-        self.member(mapping.slot()).map(|m| m.number)
+        self.conversation(to, now).map(|c| c.sender)
     }
 
     /// Drops the mapping of `to`; whether a live one was removed (DESIGN §4 `STICKY.DEL`).
@@ -298,30 +294,41 @@ impl PoolState {
     }
 
     /// The live conversations of one shard (unexpired, sender still in the pool), optionally
-    /// only those on `sender`, in recipient order: a page of a listing is built from these one
-    /// shard at a time (DESIGN §3.6), so a listing never holds the pool for more than a shard.
-    pub fn live_conversations(
+    /// only those on `sender`, in recipient order, `skip` of them skipped and at most `take`
+    /// returned; and how many the shard has. A page of a listing is built from these one shard
+    /// at a time (DESIGN §3.6), so a listing never holds the pool for more than a shard, and a
+    /// shard the page does not reach is only counted, never copied or sorted.
+    pub fn conversation_slice(
         &self,
         shard: usize,
         sender: Option<Msisdn>,
+        (skip, take): (usize, usize),
         now: u32,
-    ) -> Vec<Conversation> {
+    ) -> (Vec<Conversation>, usize) {
         let ttl = self.settings.sticky_ttl_seconds;
         let slot = match sender {
             Some(number) => match self.by_number.get(&number) {
                 Some(&slot) => Some(slot),
-                None => return Vec::new(),
+                None => return (Vec::new(), 0),
             },
             None => None,
         };
-        let mut live: Vec<Conversation> = self
-            .sticky
-            .shard_entries(shard)
-            .filter(|(_, m)| !m.expired(ttl, now) && slot.is_none_or(|s| s == m.slot()))
+        let live = || {
+            self.sticky.shard_entries(shard).filter(move |(_, m)| {
+                !m.expired(ttl, now)
+                    && slot.is_none_or(|s| s == m.slot())
+                    && self.member(m.slot()).is_some()
+            })
+        };
+        let count = live().count();
+        if take == 0 || skip >= count {
+            return (Vec::new(), count);
+        }
+        let mut page: Vec<Conversation> = live()
             .filter_map(|(to, m)| self.conversation_of(to, m))
             .collect();
-        live.sort_unstable_by_key(|c| c.to);
-        live
+        page.sort_unstable_by_key(|c| c.to);
+        (page.into_iter().skip(skip).take(take).collect(), count)
     }
 
     /// The live conversation of `to`, if it has one.
@@ -341,12 +348,18 @@ impl PoolState {
         sender: Msisdn,
         now: u32,
     ) -> Option<Conversation> {
-        let conversation = self.conversation(to, now).filter(|c| c.sender == sender)?;
+        let slot = *self.by_number.get(&sender)?;
+        let ttl = self.settings.sticky_ttl_seconds;
         let mapping = self.sticky.get_mut(Key::new(to))?;
+        if mapping.slot() != slot || mapping.expired(ttl, now) {
+            return None;
+        }
         mapping.last_use = mapping.last_use.max(now);
         Some(Conversation {
+            to,
+            sender,
+            since: mapping.since,
             last_use: mapping.last_use,
-            ..conversation
         })
     }
 
