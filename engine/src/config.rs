@@ -74,6 +74,9 @@ pub(crate) struct Config {
     /// Protocol limits: the `[limits]` table; their flags carry no prefix.
     #[command(flatten)]
     pub(crate) limits: Limits,
+    /// Cluster mode (DESIGN §10): the `[cluster]` table; its flags start with `--cluster`.
+    #[command(flatten)]
+    pub(crate) cluster: ClusterSettings,
     /// The `[[accounts]]` tables: file only, since a secret on a command line is visible to
     /// every local user; never serialized, so secrets never leave this struct.
     #[arg(skip)]
@@ -167,6 +170,121 @@ fn defaults<T: clap::Args + FromArgMatches>() -> T {
 impl Default for Config {
     fn default() -> Self {
         defaults()
+    }
+}
+
+impl Default for ClusterSettings {
+    fn default() -> Self {
+        defaults()
+    }
+}
+
+/// The cluster to join (DESIGN §10, docs/cluster.md); with no URL, numpool runs alone.
+#[derive(Clone, Debug, Deserialize, Serialize, clap::Args)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct ClusterSettings {
+    /// Join the cluster whose NATS JetStream servers these are (comma-separated
+    /// `nats://host:port` URLs): state is shared with every sidecar of the cluster.
+    #[arg(long = "cluster", value_delimiter = ',')]
+    pub(crate) urls: Vec<String>,
+    /// The cluster's name, so that several clusters can share one JetStream.
+    #[arg(long = "cluster-name", default_value = "numpool")]
+    pub(crate) name: String,
+    /// This sidecar's id in the cluster [default: the host name and process id].
+    #[arg(long = "cluster-member")]
+    pub(crate) member: Option<String>,
+    /// A NATS `.creds` file (JWT and NKey seed) to authenticate with.
+    #[arg(long = "cluster-credentials")]
+    pub(crate) credentials: Option<PathBuf>,
+    /// A NATS user, with `password`: file only, like every secret.
+    #[arg(skip)]
+    #[serde(skip_serializing)]
+    pub(crate) user: Option<String>,
+    /// The NATS user's password: file only.
+    #[arg(skip)]
+    #[serde(skip_serializing)]
+    pub(crate) password: Option<String>,
+    /// A NATS token: file only.
+    #[arg(skip)]
+    #[serde(skip_serializing)]
+    pub(crate) token: Option<String>,
+    /// A NATS NKey seed: file only.
+    #[arg(skip)]
+    #[serde(skip_serializing)]
+    pub(crate) nkey: Option<String>,
+    /// Replicas of the streams and buckets this sidecar creates (3 survives one lost server).
+    #[arg(long = "cluster-replicas", default_value_t = 3)]
+    pub(crate) replicas: usize,
+    /// How long a call waits for JetStream before it is answered "unavailable" (ms).
+    #[arg(long = "cluster-timeout-ms", default_value_t = 2000)]
+    pub(crate) timeout_ms: u64,
+}
+
+impl ClusterSettings {
+    /// The cluster's configuration, when one is given; [`ConfigError::Cluster`] for
+    /// credentials given two ways, or a user without a password.
+    pub(crate) fn cluster_config(
+        &self,
+    ) -> Result<Option<numpool_cluster::ClusterConfig>, ConfigError> {
+        use numpool_cluster::Credentials;
+        if self.urls.is_empty() {
+            return Ok(None);
+        }
+        let given = [
+            self.credentials.is_some(),
+            self.user.is_some() || self.password.is_some(),
+            self.token.is_some(),
+            self.nkey.is_some(),
+        ];
+        let credentials = match (given.iter().filter(|g| **g).count(), self) {
+            (0, _) => Credentials::None,
+            (
+                1,
+                ClusterSettings {
+                    credentials: Some(path),
+                    ..
+                },
+            ) => Credentials::File(path.clone()),
+            (
+                1,
+                ClusterSettings {
+                    user: Some(user),
+                    password: Some(password),
+                    ..
+                },
+            ) => Credentials::UserPassword {
+                user: user.clone(),
+                password: password.clone(),
+            },
+            (
+                1,
+                ClusterSettings {
+                    token: Some(token), ..
+                },
+            ) => Credentials::Token(token.clone()),
+            (
+                1,
+                ClusterSettings {
+                    nkey: Some(seed), ..
+                },
+            ) => Credentials::NKey(seed.clone()),
+            (1, _) => {
+                return Err(ConfigError::Cluster(
+                    "a NATS user needs a password, and a password a user".into(),
+                ))
+            }
+            _ => {
+                return Err(ConfigError::Cluster(
+                    "give one kind of NATS credentials".into(),
+                ))
+            }
+        };
+        let mut config = numpool_cluster::ClusterConfig::new(self.urls.clone());
+        config.name = self.name.clone();
+        config.credentials = credentials;
+        config.replicas = self.replicas;
+        config.timeout = std::time::Duration::from_millis(self.timeout_ms.max(1));
+        Ok(Some(config))
     }
 }
 
@@ -377,12 +495,18 @@ impl ServeArgs {
             });
         }
         let accounts = config.accounts()?;
+        let clustered = !config.cluster.urls.is_empty();
+        if clustered && config.data_dir.is_some() {
+            return Err(ConfigError::Cluster(
+                "a sidecar keeps its state in JetStream and memory: give no data_dir".into(),
+            ));
+        }
         let storage = match (&config.data_dir, config.in_memory) {
             (Some(_), true) => return Err(ConfigError::StorageConflict),
             (Some(dir), false) => Storage::Dir(dir.clone()),
             (None, true) => Storage::Memory,
             // The demo is for trying things: it starts afresh each time unless asked.
-            (None, false) if self.demo => Storage::Memory,
+            (None, false) if self.demo || clustered => Storage::Memory,
             (None, false) => Storage::Dir(PathBuf::from(DEFAULT_DATA_DIR)),
         };
         Ok(Settings {
@@ -420,6 +544,9 @@ impl std::fmt::Debug for AccountConfig {
 /// Why the configuration was refused.
 #[derive(Debug, Error)]
 pub enum ConfigError {
+    /// The `[cluster]` settings cannot work.
+    #[error("cluster: {0}")]
+    Cluster(String),
     /// The file could not be read.
     #[error("cannot read config {path}: {source}")]
     Read {

@@ -8,6 +8,7 @@
 
 pub(crate) mod actors;
 pub(crate) mod clock;
+pub(crate) mod cluster;
 pub mod config;
 pub(crate) mod demo;
 pub mod durability;

@@ -44,6 +44,12 @@ pub enum ServeError {
     /// The RESP accept loop failed.
     #[error("RESP server")]
     Resp(#[source] std::io::Error),
+    /// The cluster could not be joined.
+    #[error("joining the cluster")]
+    Cluster(#[source] numpool_cluster::ClusterError),
+    /// The cluster settings cannot work.
+    #[error(transparent)]
+    ClusterConfig(#[from] crate::config::ConfigError),
     /// The snapshot written at shutdown failed.
     #[error("final snapshot")]
     FinalSnapshot(#[source] EngineError),
@@ -86,6 +92,14 @@ pub async fn start(settings: Settings) -> Result<Running, ServeError> {
                 })?,
             Storage::Memory => Engine::start(accounts, limits, workers),
         };
+    if let Some(cluster) = config.cluster.cluster_config()? {
+        let store = numpool_cluster::Cluster::connect(cluster)
+            .await
+            .map_err(ServeError::Cluster)?;
+        let member = config.cluster.member.clone().unwrap_or_else(default_member);
+        let ids: Vec<String> = accounts_ids(&engine);
+        engine.join_cluster(crate::cluster::ClusterLink::new(store, member, &ids));
+    }
     if demo {
         demo::seed(&engine).await.map_err(ServeError::Demo)?;
     }
@@ -202,4 +216,21 @@ impl Running {
         tracing::info!("numpool stopped");
         Ok(())
     }
+}
+
+/// A sidecar's default cluster id: its host name and process id, unique among live sidecars.
+fn default_member() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "numpool".to_owned());
+    numpool_cluster::token(&format!("{host}-{}", std::process::id()))
+}
+
+/// The ids of the engine's accounts.
+fn accounts_ids(engine: &Engine) -> Vec<String> {
+    engine
+        .stats_by_account()
+        .into_iter()
+        .map(|(id, _)| id.to_string())
+        .collect()
 }

@@ -248,6 +248,30 @@ impl Message for StickyDel {
     type Result = Result<bool, StorageFailure>;
 }
 
+/// Caches a mapping the cluster committed (cluster mode, DESIGN §10): a won claim, a lost one's
+/// winner, or one another sidecar made. Not journaled: the cluster's bucket holds it. Whether
+/// its sender is a member here.
+#[derive(Debug)]
+pub(crate) struct Adopt(pub(crate) Conversation);
+
+impl Message for Adopt {
+    type Result = bool;
+}
+
+/// Drops a recipient's mapping if it is still on `sender` (cluster mode): a tentative mapping
+/// whose claim failed, or a mapping the cluster deleted or expired.
+#[derive(Debug)]
+pub(crate) struct Withdraw {
+    /// The recipient.
+    pub(crate) to: Msisdn,
+    /// The sender it must still be on.
+    pub(crate) sender: Msisdn,
+}
+
+impl Message for Withdraw {
+    type Result = ();
+}
+
 /// Copies the live mappings of one sticky shard, for a snapshot: one shard per message, so a
 /// snapshot never holds a pool for longer than one shard's copy.
 #[derive(Debug)]

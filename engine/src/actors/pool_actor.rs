@@ -12,9 +12,9 @@ use actix::{
 
 use super::counters::PoolCounters;
 use super::messages::{
-    ConversationSlice, Conversations, CopyShard, GetOptOut, Member, MemberView, Observe,
+    Adopt, ConversationSlice, Conversations, CopyShard, GetOptOut, Member, MemberView, Observe,
     OptOutPage, OptOutsFull, PickBatch, PickRefusal, Remove, SetOptOut, SetSettings, StickyDel,
-    StickyGet, Stop, Touch, Upsert,
+    StickyGet, Stop, Touch, Upsert, Withdraw,
 };
 use crate::clock::{unix_now, unix_now_micros, unix_now_u32};
 use crate::durability::convert::opt_out_image;
@@ -319,6 +319,22 @@ impl Handler<ConversationSlice> for PoolActor {
             self.state
                 .conversation_slice(msg.shard, msg.sender, page, unix_now_u32()),
         )
+    }
+}
+
+impl Handler<Adopt> for PoolActor {
+    type Result = bool;
+
+    fn handle(&mut self, msg: Adopt, _: &mut Self::Context) -> Self::Result {
+        self.state.restore_mapping(msg.0)
+    }
+}
+
+impl Handler<Withdraw> for PoolActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Withdraw, _: &mut Self::Context) -> Self::Result {
+        self.state.sticky_forget(msg.to, msg.sender);
     }
 }
 

@@ -18,7 +18,7 @@ impl Engine {
         account: &AccountHandle,
         numbers: Vec<OwnedNumber>,
     ) -> Result<Vec<bool>, EngineError> {
-        let mut data = account.0.admin.lock().await;
+        let mut data = self.admin_lock(account).await?;
         self.upsert_locked(account, &mut data, numbers).await
     }
 
@@ -30,7 +30,7 @@ impl Engine {
         number: Msisdn,
         patch: &NumberPatch,
     ) -> Result<OwnedNumber, EngineError> {
-        let mut data = account.0.admin.lock().await;
+        let mut data = self.admin_lock(account).await?;
         let patched = data
             .inventory
             .get(&number)
@@ -48,7 +48,6 @@ impl Engine {
         data: &mut AccountData,
         numbers: Vec<OwnedNumber>,
     ) -> Result<Vec<bool>, EngineError> {
-        let state = &account.0;
         // All or nothing: numbers not yet owned count once each, however often listed.
         let new: BTreeSet<Msisdn> = numbers
             .iter()
@@ -61,11 +60,25 @@ impl Engine {
             data.inventory.len(),
             new.len(),
         )?;
-        self.journal(|| Record::PutNumbers {
+        self.commit(account, || Record::PutNumbers {
             account: account.id().to_string(),
             numbers: numbers.iter().map(convert::number_image).collect(),
         })
         .await?;
+        let created = self.apply_upsert(account, data, numbers).await?;
+        tracing::info!(account = %account.id(), numbers = created.len(), "inventory numbers upserted");
+        Ok(created)
+    }
+
+    /// `numbers` as they now are, in the inventory and in every pool holding them; per number,
+    /// whether it was new.
+    pub(super) async fn apply_upsert(
+        &self,
+        account: &AccountHandle,
+        data: &mut AccountData,
+        numbers: Vec<OwnedNumber>,
+    ) -> Result<Vec<bool>, EngineError> {
+        let state = &account.0;
         let mut changed_in_pools: BTreeMap<PoolId, Vec<OwnedNumber>> = BTreeMap::new();
         let created: Vec<bool> = numbers
             .into_iter()
@@ -96,7 +109,6 @@ impl Engine {
             )
             .await?;
         }
-        tracing::info!(account = %account.id(), numbers = created.len(), "inventory numbers upserted");
         Ok(created)
     }
 
@@ -134,15 +146,31 @@ impl Engine {
         account: &AccountHandle,
         number: Msisdn,
     ) -> Result<OwnedNumber, EngineError> {
-        let state = &account.0;
-        let mut data = state.admin.lock().await;
+        let mut data = self.admin_lock(account).await?;
         if !data.inventory.contains_key(&number) {
             return Err(EngineError::NumberNotOwned(number));
         }
+        self.replicate(account, || Record::DeleteNumber {
+            account: account.id().to_string(),
+            number: number.get(),
+        })
+        .await?;
+        let owned = self.apply_delete_number(account, &mut data, number).await?;
+        tracing::info!(account = %account.id(), %number, "inventory number released");
+        Ok(owned)
+    }
+
+    /// `number` out of the inventory and every pool; the number as it was.
+    pub(super) async fn apply_delete_number(
+        &self,
+        account: &AccountHandle,
+        data: &mut AccountData,
+        number: Msisdn,
+    ) -> Result<OwnedNumber, EngineError> {
+        let state = &account.0;
         // Each pool journals the number's departure in its own order (after any pick it already
         // made with it), then the inventory's record follows.
-        self.remove_from_every_pool(account, &mut data, number)
-            .await?;
+        self.remove_from_every_pool(account, data, number).await?;
         self.journal(|| Record::DeleteNumber {
             account: account.id().to_string(),
             number: number.get(),
@@ -154,7 +182,6 @@ impl Engine {
         state
             .owned
             .store(data.inventory.len() as u64, Ordering::Relaxed);
-        tracing::info!(account = %account.id(), %number, "inventory number released");
         Ok(owned)
     }
 }

@@ -3,6 +3,7 @@
 //! mutex (admin changes are rare and must not interleave), while the route from pool id to
 //! [`PoolActor`] sits behind a read-mostly lock that picks take for a moment only.
 
+mod claims;
 mod conversations;
 mod inbound;
 mod inventory;
@@ -12,6 +13,7 @@ mod persist;
 mod picks;
 mod pools;
 mod receipts;
+mod replication;
 #[cfg(test)]
 mod tests;
 
@@ -40,6 +42,7 @@ use hdrhistogram::Histogram;
 
 use crate::actors::{Placement, PoolActor, PoolHandle, PoolJournal};
 use crate::clock::unix_now;
+use crate::cluster::ClusterLink;
 use crate::durability::image::Record;
 use crate::durability::replay::{WorkingAccount, WorkingState};
 use crate::durability::{Durability, FsyncPolicy, StorageError, StorageFailure};
@@ -70,6 +73,14 @@ pub enum EngineError {
     /// The change would pass one of the account's limits, so none of it was made.
     #[error(transparent)]
     Limit(#[from] LimitExceeded),
+    /// Cluster mode: JetStream could not take the change, so it was not made (or, after a
+    /// timeout, may yet be: every change sets state, so repeating it is harmless).
+    #[error("the cluster is unavailable")]
+    ClusterUnavailable,
+    /// Cluster mode: another sidecar changed the account at the same moment; nothing of this
+    /// change was made.
+    #[error("a concurrent change to the account came first: retry")]
+    Conflict,
 }
 
 impl From<StorageError> for EngineError {
@@ -218,6 +229,8 @@ struct Inner {
     limits: AccountLimits,
     /// Latency and connection measurements the servers record.
     metrics: Metrics,
+    /// The cluster this sidecar is a member of (`--cluster`), once joined.
+    cluster: std::sync::OnceLock<Arc<ClusterLink>>,
 }
 
 /// One account's state.
@@ -238,6 +251,10 @@ struct AccountState {
     delivery: receipts::DeliveryCounters,
     /// Parts of concatenated inbound messages still awaiting the rest.
     partial: parking_lot::Mutex<inbound::PartialMessages>,
+    /// Cluster mode: the admin log's sequence of the account's last change applied here,
+    /// changed under the admin lock only. A change published expects it to still be the
+    /// account's last, so a sidecar behind, or racing another, cannot publish.
+    applied_seq: AtomicU64,
 }
 
 impl AccountState {
@@ -359,6 +376,7 @@ impl Engine {
                 latency: PickLatency::default(),
                 delivery: receipts::DeliveryCounters::default(),
                 partial: parking_lot::Mutex::default(),
+                applied_seq: AtomicU64::new(0),
             };
             states.insert(account.id, Arc::new(account_state));
         }
@@ -374,6 +392,7 @@ impl Engine {
                 placement,
                 limits,
                 metrics: Metrics::default(),
+                cluster: std::sync::OnceLock::new(),
             }),
         })
     }

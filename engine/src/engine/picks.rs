@@ -27,6 +27,9 @@ pub enum PickFailure {
     /// The pick needed a record stored that could not be (DESIGN §6): nothing was recorded.
     #[error(transparent)]
     Storage(StorageFailure),
+    /// Cluster mode: a new conversation needs the cluster, which did not answer (DESIGN §10).
+    #[error("the cluster is unavailable")]
+    ClusterUnavailable,
 }
 
 impl From<PickRefusal> for PickFailure {
@@ -130,10 +133,12 @@ impl Engine {
                 }
             }
         }
-        results
+        let mut results: Vec<_> = results
             .into_iter()
             .map(|r| r.expect("every request answered"))
-            .collect()
+            .collect();
+        self.settle_claims(account, requests, &mut results).await;
+        results
     }
 
     /// The live conversation of `to` in a pool.
@@ -158,6 +163,7 @@ impl Engine {
         to: Msisdn,
     ) -> Result<bool, EngineError> {
         let addr = route(account, pool_id)?;
+        self.delete_claim(account, pool_id, to).await?;
         change_pool(&addr, pool_id, StickyDel(to)).await
     }
 }

@@ -2,7 +2,6 @@
 //! numbers with a per-number outcome.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::Ordering;
 
 use super::{
     change_pool, AccountData, AccountHandle, Engine, EngineError, Limit, Page, Paged, PoolEntry,
@@ -103,21 +102,35 @@ impl Engine {
         pool_id: PoolId,
         settings: PoolSettings,
     ) -> Result<PoolRecord, EngineError> {
-        let state = &account.0;
-        let mut data = state.admin.lock().await;
+        let mut data = self.admin_lock(account).await?;
         if data.pools.contains_key(&pool_id) {
             return Err(EngineError::PoolExists(pool_id));
         }
         self.inner
             .limits
             .check(account.id(), Limit::Pools, data.pools.len(), 1)?;
-        let uid = self.inner.next_pool_uid.fetch_add(1, Ordering::Relaxed);
+        let uid = self.new_pool_uid();
         let now = unix_now();
-        self.journal(|| Record::PutPool {
+        self.commit(account, || Record::PutPool {
             account: account.id().to_string(),
             header: convert::pool_header(uid, &pool_id, &settings, now, now),
         })
         .await?;
+        let record = self.apply_create_pool(account, &mut data, pool_id, settings, uid, now);
+        tracing::info!(account = %account.id(), pool = %record.pool_id, "pool created");
+        Ok(record)
+    }
+
+    /// The pool `uid` made at `now`: its actor, its admin record and its route.
+    pub(super) fn apply_create_pool(
+        &self,
+        account: &AccountHandle,
+        data: &mut AccountData,
+        pool_id: PoolId,
+        settings: PoolSettings,
+        uid: u64,
+        now: u64,
+    ) -> PoolRecord {
         let pool = self
             .inner
             .placement
@@ -132,9 +145,8 @@ impl Engine {
         };
         let record = entry.record(&pool_id);
         data.pools.insert(pool_id.clone(), entry);
-        state.routes.write().insert(pool_id, pool);
-        tracing::info!(account = %account.id(), pool = %record.pool_id, "pool created");
-        Ok(record)
+        account.0.routes.write().insert(pool_id, pool);
+        record
     }
 
     /// One pool.
@@ -169,8 +181,7 @@ impl Engine {
         pool_id: &str,
         update: &PoolUpdate,
     ) -> Result<PoolRecord, EngineError> {
-        let state = &account.0;
-        let mut data = state.admin.lock().await;
+        let mut data = self.admin_lock(account).await?;
         let id = pool_entry(&data, pool_id)?.0.clone();
         let new_id = update.pool_id.clone().unwrap_or_else(|| id.clone());
         if new_id != id && data.pools.contains_key(&new_id) {
@@ -180,29 +191,50 @@ impl Engine {
         let mut settings = entry.settings.clone();
         update.apply(&mut settings);
         let now = unix_now();
+        self.replicate(account, || Record::PutPool {
+            account: account.id().to_string(),
+            header: convert::pool_header(entry.uid, &new_id, &settings, entry.created_at, now),
+        })
+        .await?;
+        let record = self
+            .apply_update_pool(account, &mut data, &id, new_id, settings, now)
+            .await?;
+        tracing::info!(account = %account.id(), pool = %id, now = %record.pool_id, "pool changed");
+        Ok(record)
+    }
+
+    /// Pool `id` with `settings` and id `new_id` from `now` on. Its actor journals the change
+    /// and applies it in its own order; the admin view follows only once it is stored.
+    pub(super) async fn apply_update_pool(
+        &self,
+        account: &AccountHandle,
+        data: &mut AccountData,
+        id: &PoolId,
+        new_id: PoolId,
+        settings: PoolSettings,
+        now: u64,
+    ) -> Result<PoolRecord, EngineError> {
+        let entry = &data.pools[id];
         let record = self.record(|| Record::PutPool {
             account: account.id().to_string(),
             header: convert::pool_header(entry.uid, &new_id, &settings, entry.created_at, now),
         });
-        // The actor journals the change and applies it in its own order; the admin view
-        // follows only once it is stored.
         let change = SetSettings {
             settings: settings.clone(),
             record,
         };
         change_pool(&entry.addr, id.as_str(), change).await?;
-        let mut entry = data.pools.remove(&id).expect("looked up above");
+        let mut entry = data.pools.remove(id).expect("looked up above");
         entry.settings = settings;
         entry.updated_at = now;
         let record = entry.record(&new_id);
-        if new_id != id {
-            let mut routes = state.routes.write();
-            if let Some(pool) = routes.remove(&id) {
+        if new_id != *id {
+            let mut routes = account.0.routes.write();
+            if let Some(pool) = routes.remove(id) {
                 routes.insert(new_id.clone(), pool);
             }
         }
-        data.pools.insert(new_id.clone(), entry);
-        tracing::info!(account = %account.id(), pool = %id, now = %new_id, "pool changed");
+        data.pools.insert(new_id, entry);
         Ok(record)
     }
 
@@ -212,21 +244,31 @@ impl Engine {
         account: &AccountHandle,
         pool_id: &str,
     ) -> Result<PoolRecord, EngineError> {
-        let state = &account.0;
-        let mut data = state.admin.lock().await;
+        let mut data = self.admin_lock(account).await?;
         let (id, entry) = pool_entry(&data, pool_id)?;
         let (id, uid) = (id.clone(), entry.uid);
-        self.journal(|| Record::DeletePool {
+        self.commit(account, || Record::DeletePool {
             account: account.id().to_string(),
             uid,
         })
         .await?;
-        let entry = data.pools.remove(&id).expect("looked up above");
-        state.routes.write().remove(&id);
+        let record = self.apply_delete_pool(account, &mut data, &id).await;
+        tracing::info!(account = %account.id(), pool = %id, "pool deleted");
+        Ok(record)
+    }
+
+    /// Pool `id` gone, with its actor and mappings; the pool as it was.
+    pub(super) async fn apply_delete_pool(
+        &self,
+        account: &AccountHandle,
+        data: &mut AccountData,
+        id: &PoolId,
+    ) -> PoolRecord {
+        let entry = data.pools.remove(id).expect("looked up by the caller");
+        account.0.routes.write().remove(id);
         // The actor may already be gone at shutdown; the pool is deleted either way.
         let _ = entry.addr.send(Stop).await;
-        tracing::info!(account = %account.id(), pool = %id, "pool deleted");
-        Ok(entry.record(&id))
+        entry.record(id)
     }
 
     /// Adds owned numbers to a pool; per number, what happened.
@@ -236,25 +278,21 @@ impl Engine {
         pool_id: &str,
         numbers: &[Msisdn],
     ) -> Result<Vec<AddOutcome>, EngineError> {
-        let state = &account.0;
-        let mut data = state.admin.lock().await;
+        let mut data = self.admin_lock(account).await?;
         let id = pool_entry(&data, pool_id)?.0.clone();
-        let AccountData {
-            inventory, pools, ..
-        } = &mut *data;
-        let entry = pools.get_mut(&id).expect("looked up above");
-        let mut joining: Vec<OwnedNumber> = Vec::new();
+        let entry = &data.pools[&id];
+        let mut joining: Vec<Msisdn> = Vec::new();
         // A number listed twice joins once; the second mention finds it already there.
         let mut seen = BTreeSet::new();
         let outcomes: Vec<AddOutcome> = numbers
             .iter()
-            .map(|number| match inventory.get(number) {
+            .map(|number| match data.inventory.get(number) {
                 None => AddOutcome::NotOwned,
                 Some(_) if entry.members.contains(number) || !seen.insert(*number) => {
                     AddOutcome::AlreadyInPool
                 }
-                Some(owned) => {
-                    joining.push(owned.clone());
+                Some(_) => {
+                    joining.push(*number);
                     AddOutcome::Added
                 }
             })
@@ -266,28 +304,58 @@ impl Engine {
             entry.members.len(),
             joining.len(),
         )?;
-        if !joining.is_empty() {
-            let now = unix_now();
-            let record = self.record(|| Record::AddMembers {
-                account: account.id().to_string(),
-                uid: entry.uid,
-                numbers: joining.iter().map(|n| n.number.get()).collect(),
-                at: now,
-            });
-            let members: Vec<Msisdn> = joining.iter().map(|n| n.number).collect();
-            let change = Upsert {
-                numbers: joining,
-                record,
-            };
-            change_pool(&entry.addr, id.as_str(), change).await?;
-            entry.members.extend(members);
-            entry.updated_at = now;
-        } else {
+        if joining.is_empty() {
             self.barrier().await?;
+        } else {
+            let now = unix_now();
+            let uid = entry.uid;
+            self.replicate(account, || Record::AddMembers {
+                account: account.id().to_string(),
+                uid,
+                numbers: joining.iter().map(|n| n.get()).collect(),
+                at: now,
+            })
+            .await?;
+            self.apply_add_members(account, &mut data, &id, &joining, now)
+                .await?;
         }
         let added = outcomes.iter().filter(|o| **o == AddOutcome::Added).count();
         tracing::info!(account = %account.id(), pool = %pool_id, added, "numbers added to a pool");
         Ok(outcomes)
+    }
+
+    /// `joining` (owned, not yet members) in pool `id` from `now` on, journaled by its actor.
+    pub(super) async fn apply_add_members(
+        &self,
+        account: &AccountHandle,
+        data: &mut AccountData,
+        id: &PoolId,
+        joining: &[Msisdn],
+        now: u64,
+    ) -> Result<(), EngineError> {
+        let AccountData {
+            inventory, pools, ..
+        } = data;
+        let entry = pools.get_mut(id).expect("looked up by the caller");
+        let owned: Vec<OwnedNumber> = joining
+            .iter()
+            .filter_map(|n| inventory.get(n).cloned())
+            .collect();
+        let record = self.record(|| Record::AddMembers {
+            account: account.id().to_string(),
+            uid: entry.uid,
+            numbers: owned.iter().map(|n| n.number.get()).collect(),
+            at: now,
+        });
+        let members: Vec<Msisdn> = owned.iter().map(|n| n.number).collect();
+        let change = Upsert {
+            numbers: owned,
+            record,
+        };
+        change_pool(&entry.addr, id.as_str(), change).await?;
+        entry.members.extend(members);
+        entry.updated_at = now;
+        Ok(())
     }
 
     /// Removes numbers from a pool (DESIGN §3.2 rule 6); per number, what happened.
@@ -297,10 +365,9 @@ impl Engine {
         pool_id: &str,
         numbers: &[Msisdn],
     ) -> Result<Vec<RemoveOutcome>, EngineError> {
-        let state = &account.0;
-        let mut data = state.admin.lock().await;
+        let mut data = self.admin_lock(account).await?;
         let id = pool_entry(&data, pool_id)?.0.clone();
-        let entry = data.pools.get_mut(&id).expect("looked up above");
+        let entry = &data.pools[&id];
         let mut leaving: Vec<Msisdn> = Vec::new();
         let mut seen = BTreeSet::new();
         let outcomes: Vec<RemoveOutcome> = numbers
@@ -314,25 +381,20 @@ impl Engine {
                 }
             })
             .collect();
-        if !leaving.is_empty() {
+        if leaving.is_empty() {
+            self.barrier().await?;
+        } else {
             let now = unix_now();
-            let record = self.record(|| Record::RemoveMembers {
+            let uid = entry.uid;
+            self.replicate(account, || Record::RemoveMembers {
                 account: account.id().to_string(),
-                uid: entry.uid,
+                uid,
                 numbers: leaving.iter().map(|n| n.get()).collect(),
                 at: now,
-            });
-            let change = Remove {
-                numbers: leaving.clone(),
-                record,
-            };
-            change_pool(&entry.addr, id.as_str(), change).await?;
-            for number in &leaving {
-                entry.members.remove(number);
-            }
-            entry.updated_at = now;
-        } else {
-            self.barrier().await?;
+            })
+            .await?;
+            self.apply_remove_members(account, &mut data, &id, &leaving, now)
+                .await?;
         }
         let removed = outcomes
             .iter()
@@ -340,6 +402,34 @@ impl Engine {
             .count();
         tracing::info!(account = %account.id(), pool = %pool_id, removed, "numbers removed from a pool");
         Ok(outcomes)
+    }
+
+    /// `leaving` (members) out of pool `id` from `now` on, journaled by its actor.
+    pub(super) async fn apply_remove_members(
+        &self,
+        account: &AccountHandle,
+        data: &mut AccountData,
+        id: &PoolId,
+        leaving: &[Msisdn],
+        now: u64,
+    ) -> Result<(), EngineError> {
+        let entry = data.pools.get_mut(id).expect("looked up by the caller");
+        let record = self.record(|| Record::RemoveMembers {
+            account: account.id().to_string(),
+            uid: entry.uid,
+            numbers: leaving.iter().map(|n| n.get()).collect(),
+            at: now,
+        });
+        let change = Remove {
+            numbers: leaving.to_vec(),
+            record,
+        };
+        change_pool(&entry.addr, id.as_str(), change).await?;
+        for number in leaving {
+            entry.members.remove(number);
+        }
+        entry.updated_at = now;
+        Ok(())
     }
 
     /// A page of a pool's numbers, in number order.

@@ -47,6 +47,26 @@ const OPENAPI_JSON: &str = include_str!("../../../docs/openapi.json");
 /// while it cannot (DESIGN §6), so a load balancer or supervisor sees it.
 pub(crate) async fn healthz(engine: web::Data<Engine>) -> HttpResponse {
     let state = engine.storage_state();
+    if let Some(cluster) = engine.cluster().map(|link| link.status()) {
+        // Not ready until caught up with the cluster (DESIGN §10): a load balancer sends it
+        // nothing until it answers as the others do.
+        let body = serde_json::json!({
+            "status": if cluster.ready { "ok" } else { "catching_up" },
+            "storage": state.as_str(),
+            "cluster": {
+                "member": cluster.member,
+                "connected": cluster.connected,
+                "ready": cluster.ready,
+                "applied": cluster.applied,
+                "lag": cluster.lag,
+            },
+        });
+        return if cluster.ready {
+            HttpResponse::Ok().json(body)
+        } else {
+            HttpResponse::ServiceUnavailable().json(body)
+        };
+    }
     match &state {
         StorageState::Failed(why) => HttpResponse::ServiceUnavailable().json(serde_json::json!({
             "status": "unavailable",
@@ -179,6 +199,20 @@ pub(crate) async fn metrics(
         );
     }
     delivery(&mut out, "numpool", &[("", &stats)]);
+    if let Some(cluster) = engine.cluster().map(|link| link.status()) {
+        let series: [(&str, &str, &str, u64); 6] = [
+            ("numpool_cluster_ready", "gauge", "1 once caught up with the cluster's admin log and sticky bucket.", u64::from(cluster.ready)),
+            ("numpool_cluster_connected", "gauge", "1 while the NATS connection is up.", u64::from(cluster.connected)),
+            ("numpool_cluster_lag", "gauge", "Admin log records not applied here yet, as far as last seen.", cluster.lag),
+            ("numpool_cluster_conflicts_total", "counter", "Admin changes refused because another sidecar changed the account at the same moment.", cluster.conflicts),
+            ("numpool_cluster_claims_lost_total", "counter", "First contacts whose claim another sidecar won; its sender was adopted.", cluster.claims_lost),
+            ("numpool_cluster_unavailable_total", "counter", "Calls answered unavailable because JetStream did not answer.", cluster.unavailable),
+        ];
+        for (name, kind, help, value) in series {
+            header(&mut out, name, kind, help);
+            sample(&mut out, name, "", value);
+        }
+    }
     if settings.per_account {
         per_account(&mut out, &engine.stats_by_account());
     }

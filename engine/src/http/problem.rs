@@ -75,6 +75,21 @@ pub(crate) const STORAGE: Kind = Kind {
     title: "Storage Unavailable",
     detail: "The change could not be stored, so it was not made; retry later",
 };
+/// 503 (numpool extension, DESIGN §10): cluster mode, and JetStream did not answer; the
+/// change or new conversation was not made (sticky hits are still answered).
+pub(crate) const CLUSTER_UNAVAILABLE: Kind = Kind {
+    base: COMMON,
+    anchor: "cluster-unavailable",
+    title: "Cluster Unavailable",
+    detail: "The cluster's JetStream did not answer, so nothing was changed; retry later",
+};
+/// 409 (numpool extension, DESIGN §10): another sidecar changed the account at the same moment.
+pub(crate) const CONFLICT: Kind = Kind {
+    base: COMMON,
+    anchor: "conflict",
+    title: "Concurrent change",
+    detail: "Another change to the account reached the cluster first; nothing was changed, retry",
+};
 /// 400: the body is not JSON (or too large, or not declared as JSON).
 pub(crate) const INVALID_JSON: Kind = Kind {
     base: POOLS,
@@ -343,6 +358,12 @@ impl Problem {
 
     /// 503 `#storage-unavailable`, with `Retry-After`: the fault is the operator's to read in
     /// the log (logged once when it began), so the body names no path or OS error.
+    pub(crate) fn cluster_unavailable() -> Self {
+        let mut problem = Problem::new(StatusCode::SERVICE_UNAVAILABLE, CLUSTER_UNAVAILABLE);
+        problem.header = Some((header::RETRY_AFTER, HeaderValue::from_static("1")));
+        problem
+    }
+
     pub(crate) fn storage_unavailable() -> Self {
         let mut problem = Problem::new(StatusCode::SERVICE_UNAVAILABLE, STORAGE);
         problem.header = Some((header::RETRY_AFTER, HeaderValue::from_static("1")));
@@ -442,6 +463,8 @@ impl From<EngineError> for Problem {
             }
             EngineError::Storage(_) => Problem::storage_unavailable(),
             EngineError::Limit(exceeded) => Problem::limit_exceeded(&exceeded),
+            EngineError::ClusterUnavailable => Problem::cluster_unavailable(),
+            EngineError::Conflict => Problem::new(StatusCode::CONFLICT, CONFLICT),
         }
     }
 }
@@ -454,6 +477,7 @@ impl From<PickFailure> for Problem {
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
             }
             PickFailure::Storage(_) => Problem::storage_unavailable(),
+            PickFailure::ClusterUnavailable => Problem::cluster_unavailable(),
             PickFailure::Pick(PickError::InvalidRecipient(e)) => {
                 Problem::invalid_field("to", e.to_string())
             }

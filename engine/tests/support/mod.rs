@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+pub mod nats;
 pub mod raw;
 pub mod rest;
 
@@ -121,8 +122,19 @@ impl Numpool {
     /// Kills the server with SIGKILL (no final snapshot: a restart replays the journal) and
     /// starts it again as [`Numpool::restart`] does.
     pub fn crash_and_restart(&mut self) {
+        self.crash();
+        self.start_again();
+    }
+
+    /// Kills the server with SIGKILL and waits for it; [`Numpool::start_again`] restarts it.
+    pub fn crash(&mut self) {
         self.child.kill().expect("SIGKILL numpool");
         self.child.wait().expect("wait for numpool");
+    }
+
+    /// Starts the server again, after [`Numpool::crash`], with the same configuration and
+    /// arguments in the same directory (its ports may change).
+    pub fn start_again(&mut self) {
         let (child, [resp, http], metrics) = spawn(self.dir.path(), &self.config, &self.args);
         (self.child, self.resp, self.http, self.metrics) = (child, resp, http, metrics);
     }

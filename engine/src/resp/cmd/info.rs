@@ -151,6 +151,25 @@ impl Info {
                 ("pick_latency_p99_us", &p99),
                 ("pick_latency_p999_us", &p999),
             ]);
+            // Cluster mode (DESIGN §10): the sidecar's view of the cluster. Not Redis's
+            // `# Cluster` section, whose `cluster_enabled:1` would send cluster-aware clients
+            // to Redis Cluster commands numpool does not have.
+            let cluster = engine.cluster().map(|link| link.status());
+            let flags = cluster
+                .as_ref()
+                .map_or((0, 0), |c| (u8::from(c.connected), u8::from(c.ready)));
+            if let Some(cluster) = &cluster {
+                lines.extend([
+                    ("cluster_member", &cluster.member as &dyn std::fmt::Display),
+                    ("cluster_connected", &flags.0),
+                    ("cluster_ready", &flags.1),
+                    ("cluster_applied", &cluster.applied),
+                    ("cluster_lag", &cluster.lag),
+                    ("cluster_conflicts", &cluster.conflicts),
+                    ("cluster_claims_lost", &cluster.claims_lost),
+                    ("cluster_unavailable", &cluster.unavailable),
+                ]);
+            }
             section("Numpool", &lines);
         }
         text

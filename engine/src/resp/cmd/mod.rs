@@ -198,6 +198,10 @@ pub(crate) fn write_engine_error(out: &mut Reply<'_>, err: &EngineError) {
         EngineError::NoSuchPool(pool) => write_no_pool(out, pool),
         EngineError::Unavailable(_) => write_unavailable(out),
         EngineError::Storage(why) => write_storage(out, why),
+        EngineError::ClusterUnavailable => write_try_again(out),
+        EngineError::Conflict => {
+            out.error("CONFLICT a concurrent change to the account came first, retry")
+        }
         other => out.error_fmt(format_args!("ERR {other}")),
     }
 }
@@ -206,6 +210,12 @@ pub(crate) fn write_engine_error(out: &mut Reply<'_>, err: &EngineError) {
 /// not made (DESIGN §6).
 pub(crate) fn write_storage(out: &mut Reply<'_>, why: &StorageFailure) {
     out.error_fmt(format_args!("ERR STORAGE {}", why.reason()));
+}
+
+/// `-TRYAGAIN` (Redis Cluster's code for "retry later"): cluster mode, and JetStream did not
+/// answer, so nothing was made (DESIGN §10).
+pub(crate) fn write_try_again(out: &mut Reply<'_>) {
+    out.error("TRYAGAIN the cluster is unavailable, retry");
 }
 
 /// A pool whose actor did not answer (the engine is stopping): the client may retry.

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::{
     parse_recipient, write_invalid_recipient, write_no_pool, write_number, write_storage,
-    write_unavailable, AccountCtx, CommandError,
+    write_try_again, write_unavailable, AccountCtx, CommandError,
 };
 use crate::engine::PickFailure;
 use crate::resp::parse::ArgCursor;
@@ -143,6 +143,7 @@ impl<'a> Pick<'a> {
             )),
             PickFailure::Unavailable(_) => write_unavailable(out),
             PickFailure::Storage(why) => write_storage(out, why),
+            PickFailure::ClusterUnavailable => write_try_again(out),
         }
     }
 }

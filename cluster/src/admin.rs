@@ -1,0 +1,174 @@
+//! The admin log: one JetStream stream whose subjects name what a change is about (an
+//! account's inventory, its pool list, one pool), published with optimistic concurrency per
+//! subject (`Nats-Expected-Last-Subject-Sequence`), so each has one total order, and replayed in
+//! stream order by every sidecar from the sequence it had applied.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use async_nats::jetstream::consumer::pull::OrderedConfig;
+use async_nats::jetstream::consumer::DeliverPolicy;
+use async_nats::jetstream::stream::{self, LastRawMessageErrorKind, StorageType};
+use async_nats::jetstream::Context;
+use async_nats::HeaderMap;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+
+use crate::{ClusterConfig, ClusterError};
+
+/// The header naming the sidecar that published a record: it alone answers the request.
+const ORIGIN: &str = "Numpool-Origin";
+
+/// One record read back from the log.
+#[derive(Debug, Clone)]
+pub struct AdminEntry {
+    /// Its stream sequence: the total order every sidecar applies.
+    pub seq: u64,
+    /// The sidecar that published it.
+    pub origin: String,
+    /// What the engine encoded.
+    pub payload: Bytes,
+}
+
+/// The admin stream.
+#[derive(Clone)]
+pub struct AdminLog {
+    /// The JetStream context, for publishing.
+    js: Context,
+    /// The stream, for replays and last-sequence lookups.
+    stream: stream::Stream,
+    /// `numpool.{name}.admin`: every subject starts with it.
+    prefix: Arc<str>,
+    /// Makes each publish's `Nats-Msg-Id` unique, so a retried publish is stored once.
+    published: Arc<AtomicU64>,
+}
+
+impl AdminLog {
+    pub(crate) async fn open(js: &Context, config: &ClusterConfig) -> Result<Self, ClusterError> {
+        let prefix = format!("numpool.{}.admin", config.name);
+        let stream = js
+            .get_or_create_stream(stream::Config {
+                name: format!("NUMPOOL_{}_ADMIN", config.name),
+                subjects: vec![format!("{prefix}.>")],
+                storage: StorageType::File,
+                num_replicas: config.replicas,
+                // Two minutes of duplicate detection: a publish retried after a timeout (which
+                // may have landed) is stored once.
+                duplicate_window: std::time::Duration::from_secs(120),
+                ..Default::default()
+            })
+            .await
+            .map_err(ClusterError::unavailable)?;
+        Ok(AdminLog {
+            js: js.clone(),
+            stream,
+            prefix: prefix.into(),
+            published: Arc::default(),
+        })
+    }
+
+    /// The full subject of `topic` (dot-separated tokens, see [`crate::token`]).
+    fn subject(&self, topic: &str) -> String {
+        format!("{}.{topic}", self.prefix)
+    }
+
+    /// The sequence of the last record on `topic`, 0 if none: what a publish on it expects,
+    /// read from the stream's leader so that it is current.
+    pub async fn last_on(&self, topic: &str) -> Result<u64, ClusterError> {
+        match self
+            .stream
+            .get_last_raw_message_by_subject(&self.subject(topic))
+            .await
+        {
+            Ok(message) => Ok(message.sequence),
+            Err(err) if matches!(err.kind(), LastRawMessageErrorKind::NoMessageFound) => Ok(0),
+            Err(err) => Err(ClusterError::unavailable(err)),
+        }
+    }
+
+    /// The stream's last sequence: how far a replay must get to be caught up.
+    pub async fn last_seq(&self) -> Result<u64, ClusterError> {
+        let info = self
+            .stream
+            .get_info()
+            .await
+            .map_err(ClusterError::unavailable)?;
+        Ok(info.state.last_sequence)
+    }
+
+    /// Appends `payload` on `topic` if the last record there is still `expected` (0: none),
+    /// as `origin`; its sequence once JetStream has stored it. [`ClusterError::Conflict`] when
+    /// another record reached `topic` first.
+    pub async fn publish(
+        &self,
+        topic: &str,
+        expected: u64,
+        origin: &str,
+        payload: Bytes,
+    ) -> Result<u64, ClusterError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(ORIGIN, origin);
+        headers.insert(
+            async_nats::header::NATS_EXPECTED_LAST_SUBJECT_SEQUENCE,
+            expected.to_string().as_str(),
+        );
+        let id = self.published.fetch_add(1, Ordering::Relaxed);
+        headers.insert(
+            async_nats::header::NATS_MESSAGE_ID,
+            format!("{origin}-{id}").as_str(),
+        );
+        let ack = self
+            .js
+            .publish_with_headers(self.subject(topic), headers, payload)
+            .await
+            .map_err(ClusterError::unavailable)?
+            .await;
+        match ack {
+            Ok(ack) => Ok(ack.sequence),
+            Err(err) if crate::error::wrong_last_sequence(&err) => Err(ClusterError::Conflict),
+            Err(err) => Err(ClusterError::unavailable(err)),
+        }
+    }
+
+    /// Every record from sequence `from` (1: all) on, in stream order, then new ones as they
+    /// come. An ordered consumer: it recreates itself after a gap or a lost server, so the
+    /// order holds across failures.
+    pub async fn replay(
+        &self,
+        from: u64,
+    ) -> Result<impl Stream<Item = Result<AdminEntry, ClusterError>> + Send + 'static, ClusterError>
+    {
+        let consumer = self
+            .stream
+            .create_consumer(OrderedConfig {
+                deliver_policy: DeliverPolicy::ByStartSequence {
+                    start_sequence: from.max(1),
+                },
+                ..Default::default()
+            })
+            .await
+            .map_err(ClusterError::unavailable)?;
+        let messages = consumer
+            .messages()
+            .await
+            .map_err(ClusterError::unavailable)?;
+        Ok(messages.map(|message| {
+            let message = message.map_err(ClusterError::unavailable)?;
+            let seq = message
+                .info()
+                .map_err(ClusterError::Unavailable)?
+                .stream_sequence;
+            let origin = message
+                .headers
+                .as_ref()
+                .and_then(|h| h.get(ORIGIN))
+                .map(|v| v.as_str().to_owned())
+                .unwrap_or_default();
+            Ok(AdminEntry {
+                seq,
+                origin,
+                payload: message.message.payload.clone(),
+            })
+        }))
+    }
+}

@@ -1,0 +1,109 @@
+//! How to reach the cluster and what to make in it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::ClusterError;
+
+/// Cluster settings (`--cluster`, `[cluster]` in the config file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// NATS server URLs: any one reachable is enough, the client learns the rest.
+    pub urls: Vec<String>,
+    /// The cluster's name: several numpool clusters can share one JetStream, each under its own
+    /// stream and bucket names.
+    pub name: String,
+    /// How this sidecar authenticates to NATS.
+    pub credentials: Credentials,
+    /// Replicas of each stream and bucket made here (3 survives the loss of one server).
+    pub replicas: usize,
+    /// How long a call waits for JetStream before it is answered "unavailable".
+    pub timeout: Duration,
+}
+
+impl ClusterConfig {
+    /// A cluster at `urls` named `numpool`, with no credentials, three replicas and a 2 s timeout.
+    pub fn new(urls: Vec<String>) -> Self {
+        ClusterConfig {
+            urls,
+            name: "numpool".to_owned(),
+            credentials: Credentials::None,
+            replicas: 3,
+            timeout: Duration::from_secs(2),
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), ClusterError> {
+        if self.urls.is_empty() {
+            return Err(ClusterError::InvalidConfig("no NATS URL".to_owned()));
+        }
+        let plain = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+        if self.name.is_empty() || !self.name.chars().all(plain) || self.name.len() > 32 {
+            return Err(ClusterError::InvalidConfig(format!(
+                "cluster name '{}' must be 1-32 of A-Z, a-z, 0-9, - and _",
+                self.name
+            )));
+        }
+        if !(1..=5).contains(&self.replicas) {
+            return Err(ClusterError::InvalidConfig(format!(
+                "replicas must be 1 to 5 (JetStream's range), not {}",
+                self.replicas
+            )));
+        }
+        Ok(())
+    }
+
+    /// The client options: credentials, the timeout for requests, a name servers show, and
+    /// retries from the first connect on (a sidecar may start before its NATS servers).
+    pub(crate) async fn connect_options(&self) -> Result<async_nats::ConnectOptions, ClusterError> {
+        let options = async_nats::ConnectOptions::new()
+            .name(format!("numpool {}", self.name))
+            .request_timeout(Some(self.timeout))
+            .connection_timeout(self.timeout)
+            .retry_on_initial_connect();
+        Ok(match &self.credentials {
+            Credentials::None => options,
+            Credentials::File(path) => options.credentials_file(path).await.map_err(|err| {
+                ClusterError::InvalidConfig(format!("credentials file {}: {err}", path.display()))
+            })?,
+            Credentials::UserPassword { user, password } => {
+                options.user_and_password(user.clone(), password.clone())
+            }
+            Credentials::Token(token) => options.token(token.clone()),
+            Credentials::NKey(seed) => options.nkey(seed.clone()),
+        })
+    }
+}
+
+/// NATS authentication, as `async-nats` supports it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// None: an open server.
+    None,
+    /// A `.creds` file (JWT and NKey seed), as `nsc` writes it.
+    File(PathBuf),
+    /// A user and password.
+    UserPassword {
+        /// The user.
+        user: String,
+        /// The password.
+        password: String,
+    },
+    /// A token.
+    Token(String),
+    /// An NKey seed.
+    NKey(String),
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never a secret: only which kind.
+        f.write_str(match self {
+            Credentials::None => "None",
+            Credentials::File(_) => "File",
+            Credentials::UserPassword { .. } => "UserPassword",
+            Credentials::Token(_) => "Token",
+            Credentials::NKey(_) => "NKey",
+        })
+    }
+}

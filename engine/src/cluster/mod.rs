@@ -1,0 +1,120 @@
+//! Cluster mode (DESIGN §10): the sidecar's link to the cluster's JetStream. Admin changes go
+//! through the admin log and every sidecar applies it in order ([`admin`]); first contacts
+//! are claimed in the sticky bucket and the local table caches what the bucket holds
+//! ([`sticky`]). The local state is a cache of the cluster's, kept correct by both.
+
+pub(crate) mod pending;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use numpool_cluster::Cluster;
+use rustc_hash::FxHashMap;
+
+pub(crate) use pending::PendingClaims;
+
+/// A sidecar's membership of a cluster.
+pub(crate) struct ClusterLink {
+    /// The cluster's streams and buckets.
+    pub(crate) store: Cluster,
+    /// This sidecar's id: the admin log's origin header, and its heartbeat key.
+    pub(crate) member: String,
+    /// The admin log's sequence applied here so far, in stream order: what a change waits
+    /// for before it validates, and what readiness compares with the log's end.
+    pub(crate) applied: tokio::sync::watch::Sender<u64>,
+    /// Whether the admin replay has reached the log's end as it was at start.
+    pub(crate) admin_current: AtomicBool,
+    /// Whether the sticky watch has delivered every mapping the bucket held at start.
+    pub(crate) sticky_current: AtomicBool,
+    /// The admin log's last sequence as last read: the lag is this minus `applied`.
+    pub(crate) log_end: AtomicU64,
+    /// Admin changes refused because another sidecar changed the account at the same moment.
+    pub(crate) conflicts: AtomicU64,
+    /// First contacts that lost their claim to another sidecar and adopted its sender.
+    pub(crate) claims_lost: AtomicU64,
+    /// Calls answered "unavailable" because JetStream did not answer.
+    pub(crate) unavailable: AtomicU64,
+    /// Account tokens (as in sticky keys) to account ids, for the watch.
+    pub(crate) accounts_by_token: FxHashMap<String, String>,
+    /// First contacts being claimed here now, so a second pick of one waits for the first.
+    pub(crate) pending: PendingClaims,
+}
+
+/// What `INFO`, `/healthz` and `/metrics` show of the cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ClusterStatus {
+    /// This sidecar's id.
+    pub(crate) member: String,
+    /// Whether the NATS connection is up.
+    pub(crate) connected: bool,
+    /// Whether the admin log and the sticky bucket have been caught up with since start.
+    pub(crate) ready: bool,
+    /// The admin log's sequence applied here.
+    pub(crate) applied: u64,
+    /// Records of the log not applied here yet, as far as last seen.
+    pub(crate) lag: u64,
+    /// Admin changes refused as concurrent.
+    pub(crate) conflicts: u64,
+    /// Claims lost to another sidecar.
+    pub(crate) claims_lost: u64,
+    /// Calls answered "unavailable".
+    pub(crate) unavailable: u64,
+}
+
+impl ClusterLink {
+    /// A link for sidecar `member` of `store`, serving accounts `accounts`; nothing replayed
+    /// yet.
+    pub(crate) fn new(store: Cluster, member: String, accounts: &[String]) -> Self {
+        ClusterLink {
+            store,
+            member,
+            applied: tokio::sync::watch::channel(0).0,
+            admin_current: AtomicBool::new(false),
+            sticky_current: AtomicBool::new(false),
+            log_end: AtomicU64::new(0),
+            conflicts: AtomicU64::new(0),
+            claims_lost: AtomicU64::new(0),
+            unavailable: AtomicU64::new(0),
+            accounts_by_token: accounts
+                .iter()
+                .map(|id| (numpool_cluster::token(id), id.clone()))
+                .collect(),
+            pending: PendingClaims::default(),
+        }
+    }
+
+    /// How long a call waits for JetStream.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.store.config().timeout
+    }
+
+    /// The figures shown of the cluster.
+    pub(crate) fn status(&self) -> ClusterStatus {
+        let applied = *self.applied.borrow();
+        ClusterStatus {
+            member: self.member.clone(),
+            connected: self.store.connected(),
+            ready: self.ready(),
+            applied,
+            lag: self.log_end.load(Ordering::Relaxed).saturating_sub(applied),
+            conflicts: self.conflicts.load(Ordering::Relaxed),
+            claims_lost: self.claims_lost.load(Ordering::Relaxed),
+            unavailable: self.unavailable.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Ready to serve (`/healthz`): caught up with the admin log and the sticky bucket.
+    pub(crate) fn ready(&self) -> bool {
+        self.admin_current.load(Ordering::Acquire) && self.sticky_current.load(Ordering::Acquire)
+    }
+
+    /// Counts a call answered "unavailable", and returns the engine's error for it.
+    pub(crate) fn unavailable(
+        &self,
+        err: &numpool_cluster::ClusterError,
+    ) -> crate::engine::EngineError {
+        self.unavailable.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(error = err as &dyn std::error::Error, "cluster call failed");
+        crate::engine::EngineError::ClusterUnavailable
+    }
+}

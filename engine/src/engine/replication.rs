@@ -1,0 +1,310 @@
+//! The admin log in cluster mode (DESIGN §10): a change validates under the account's admin
+//! lock once this sidecar has applied every earlier change of the account, is published
+//! expecting the account's last sequence to be the one applied here (so a sidecar behind, or
+//! racing another, cannot publish), and is applied here at once; every other sidecar applies
+//! it when its replay reaches it, in stream order. Single-node, all of this is a no-op.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use numpool_cluster::{AdminEntry, ClusterError};
+
+use super::{AccountData, AccountHandle, Engine, EngineError};
+use crate::cluster::ClusterLink;
+use crate::durability::convert;
+use crate::durability::image::Record;
+use numpool_core::model::{Msisdn, PoolId};
+
+/// The admin log's topic of an account: one subject per account, so its changes (inventory,
+/// pools, members) have one total order.
+fn topic(account: &AccountHandle) -> String {
+    format!("account.{}", numpool_cluster::token(account.id().as_str()))
+}
+
+/// What a published change carries: the account's id and the change's journal record.
+fn encode(account: &AccountHandle, record: &Record) -> bytes::Bytes {
+    let body = (account.id().to_string(), record);
+    bincode::encode_to_vec(body, bincode::config::standard())
+        .expect("records always encode")
+        .into()
+}
+
+impl Engine {
+    /// The cluster link, in cluster mode.
+    pub(crate) fn cluster(&self) -> Option<&Arc<ClusterLink>> {
+        self.inner.cluster.get()
+    }
+
+    /// The account's admin lock. In cluster mode, taken only once this sidecar has applied
+    /// every change the admin log holds for the account (read from the stream's leader), so
+    /// that what the change validates against includes them.
+    pub(super) async fn admin_lock<'a>(
+        &self,
+        account: &'a AccountHandle,
+    ) -> Result<tokio::sync::MutexGuard<'a, AccountData>, EngineError> {
+        if let Some(link) = self.cluster() {
+            let last = link
+                .store
+                .admin
+                .last_on(&topic(account))
+                .await
+                .map_err(|err| link.unavailable(&err))?;
+            let mut applied = link.applied.subscribe();
+            let caught_up = tokio::time::timeout(link.timeout(), applied.wait_for(|s| *s >= last));
+            if !matches!(caught_up.await, Ok(Ok(_))) {
+                link.unavailable.fetch_add(1, Ordering::Relaxed);
+                return Err(EngineError::ClusterUnavailable);
+            }
+        }
+        Ok(account.0.admin.lock().await)
+    }
+
+    /// Cluster mode: publishes the change `record` builds on the admin log, under the admin
+    /// lock, before it is applied here. [`EngineError::Conflict`] when another change of the
+    /// account reached the log first. A no-op single-node.
+    pub(super) async fn replicate(
+        &self,
+        account: &AccountHandle,
+        record: impl FnOnce() -> Record,
+    ) -> Result<(), EngineError> {
+        let Some(link) = self.cluster() else {
+            return Ok(());
+        };
+        let expected = account.0.applied_seq.load(Ordering::Acquire);
+        let published = link
+            .store
+            .admin
+            .publish(
+                &topic(account),
+                expected,
+                &link.member,
+                encode(account, &record()),
+            )
+            .await;
+        match published {
+            Ok(seq) => {
+                // Applied here by the caller, under the lock it holds: the replay skips it.
+                account.0.applied_seq.store(seq, Ordering::Release);
+                Ok(())
+            }
+            Err(ClusterError::Conflict) => {
+                link.conflicts.fetch_add(1, Ordering::Relaxed);
+                Err(EngineError::Conflict)
+            }
+            Err(err) => Err(link.unavailable(&err)),
+        }
+    }
+
+    /// An account-level change: published in cluster mode, then journaled and fsynced where
+    /// there is storage, before it is applied.
+    pub(super) async fn commit(
+        &self,
+        account: &AccountHandle,
+        record: impl Fn() -> Record,
+    ) -> Result<(), EngineError> {
+        self.replicate(account, &record).await?;
+        self.journal(record).await
+    }
+
+    /// A new pool's uid. Single-node, the next of the counter snapshots keep; in cluster mode
+    /// a random one (never below 2^48, above any counter), since sidecars allocate
+    /// independently and a uid only has to be unique.
+    pub(super) fn new_pool_uid(&self) -> u64 {
+        match self.cluster() {
+            None => self.inner.next_pool_uid.fetch_add(1, Ordering::Relaxed),
+            Some(_) => fastrand::u64(1 << 48..u64::MAX),
+        }
+    }
+
+    /// Joins the cluster of `link`: replays the admin log and watches the sticky bucket, for
+    /// the process's life. Call once, before serving.
+    pub(crate) fn join_cluster(&self, link: ClusterLink) -> Arc<ClusterLink> {
+        let link = Arc::new(link);
+        if self.inner.cluster.set(link.clone()).is_err() {
+            panic!("an engine joins one cluster");
+        }
+        let engine = self.clone();
+        tokio::spawn(async move { engine.replay_admin_log().await });
+        let engine = self.clone();
+        tokio::spawn(async move { engine.watch_sticky().await });
+        let beats = link.clone();
+        tokio::spawn(async move { heartbeat(&beats).await });
+        link
+    }
+
+    /// Applies the admin log from the first record not applied here, for ever: after an
+    /// error the replay starts again from there.
+    async fn replay_admin_log(&self) {
+        let link = self.cluster().expect("joined").clone();
+        loop {
+            if let Err(err) = self.replay_once(&link).await {
+                tracing::warn!(
+                    error = &err as &dyn std::error::Error,
+                    "admin log replay interrupted"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    async fn replay_once(&self, link: &ClusterLink) -> Result<(), ClusterError> {
+        let end = link.store.admin.last_seq().await?;
+        link.log_end.fetch_max(end, Ordering::Relaxed);
+        let from = *link.applied.borrow() + 1;
+        if from > end {
+            link.admin_current.store(true, Ordering::Release);
+        }
+        let mut entries = std::pin::pin!(link.store.admin.replay(from).await?);
+        while let Some(entry) = entries.next().await {
+            let entry = entry?;
+            let seq = entry.seq;
+            self.apply_entry(entry).await;
+            link.log_end.fetch_max(seq, Ordering::Relaxed);
+            link.applied.send_replace(seq);
+            if seq >= end {
+                link.admin_current.store(true, Ordering::Release);
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies one record of the log, unless this sidecar published it and applied it then.
+    async fn apply_entry(&self, entry: AdminEntry) {
+        let decoded = bincode::decode_from_slice::<(String, Record), _>(
+            &entry.payload,
+            bincode::config::standard(),
+        );
+        let Ok(((account_id, record), _)) = decoded else {
+            tracing::error!(seq = entry.seq, "admin log record does not decode: skipped");
+            return;
+        };
+        let Some(account) = self.account(&account_id) else {
+            tracing::warn!(seq = entry.seq, account = %account_id, "admin log record for an account not configured here: skipped");
+            return;
+        };
+        let mut data = account.0.admin.lock().await;
+        if entry.seq <= account.0.applied_seq.load(Ordering::Acquire) {
+            return;
+        }
+        if let Err(err) = self.apply_record(&account, &mut data, record).await {
+            tracing::error!(
+                seq = entry.seq,
+                error = &err as &dyn std::error::Error,
+                "admin log record not applied"
+            );
+        }
+        account.0.applied_seq.store(entry.seq, Ordering::Release);
+    }
+
+    /// Applies a change another sidecar published, as the call that made it applied it there.
+    async fn apply_record(
+        &self,
+        account: &AccountHandle,
+        data: &mut AccountData,
+        record: Record,
+    ) -> Result<(), EngineError> {
+        let by_uid = |data: &AccountData, uid: u64| -> Option<PoolId> {
+            data.pools
+                .iter()
+                .find(|(_, entry)| entry.uid == uid)
+                .map(|(id, _)| id.clone())
+        };
+        let numbers = |numbers: &[u64]| -> Vec<Msisdn> {
+            numbers
+                .iter()
+                .filter_map(|n| Msisdn::from_u64(*n).ok())
+                .collect()
+        };
+        match record {
+            Record::PutNumbers { numbers, .. } => {
+                let owned = numbers
+                    .iter()
+                    .filter_map(|image| convert::owned_number(image).ok())
+                    .collect();
+                self.apply_upsert(account, data, owned).await.map(drop)
+            }
+            Record::DeleteNumber { number, .. } => match Msisdn::from_u64(number) {
+                Ok(number) if data.inventory.contains_key(&number) => self
+                    .apply_delete_number(account, data, number)
+                    .await
+                    .map(drop),
+                _ => Ok(()),
+            },
+            Record::PutPool { header, .. } => {
+                let Ok((new_id, settings)) = convert::pool_settings(&header) else {
+                    return Ok(());
+                };
+                match by_uid(data, header.uid) {
+                    Some(id) => self
+                        .apply_update_pool(account, data, &id, new_id, settings, header.updated_at)
+                        .await
+                        .map(drop),
+                    None => {
+                        self.apply_create_pool(
+                            account,
+                            data,
+                            new_id,
+                            settings,
+                            header.uid,
+                            header.created_at,
+                        );
+                        Ok(())
+                    }
+                }
+            }
+            Record::DeletePool { uid, .. } => {
+                if let Some(id) = by_uid(data, uid) {
+                    self.apply_delete_pool(account, data, &id).await;
+                }
+                Ok(())
+            }
+            Record::AddMembers {
+                uid,
+                numbers: added,
+                at,
+                ..
+            } => match by_uid(data, uid) {
+                Some(id) => {
+                    let joining = numbers(&added);
+                    self.apply_add_members(account, data, &id, &joining, at)
+                        .await
+                }
+                None => Ok(()),
+            },
+            Record::RemoveMembers {
+                uid,
+                numbers: removed,
+                at,
+                ..
+            } => match by_uid(data, uid) {
+                Some(id) => {
+                    let leaving = numbers(&removed);
+                    self.apply_remove_members(account, data, &id, &leaving, at)
+                        .await
+                }
+                None => Ok(()),
+            },
+            other => {
+                tracing::warn!(record = ?other, "admin log record of a kind not replicated: skipped");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Announces this sidecar every second for the process's life (its key expires when it
+/// stops), so that the others count it.
+async fn heartbeat(link: &ClusterLink) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        ticks.tick().await;
+        if let Err(err) = link.store.members.beat(&link.member).await {
+            tracing::debug!(
+                error = &err as &dyn std::error::Error,
+                "heartbeat not stored"
+            );
+        }
+    }
+}

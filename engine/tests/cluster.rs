@@ -1,0 +1,529 @@
+//! Cluster mode against real servers (DESIGN §10): three `nats-server` nodes as one JetStream
+//! cluster on loopback and three `numpool` sidecars joined to it.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+use support::nats::NatsCluster;
+use support::rest::Api;
+use support::Numpool;
+
+/// Three sidecars of the cluster at `urls`, each ready (caught up, `/healthz` 200).
+async fn sidecars(nats: &NatsCluster) -> Vec<Numpool> {
+    let urls = nats.urls();
+    let sidecars: Vec<Numpool> = (0..3)
+        .map(|i| {
+            let member = format!("s{i}");
+            Numpool::start(&["--cluster", &urls, "--cluster-member", &member])
+        })
+        .collect();
+    for sidecar in &sidecars {
+        wait_ready(sidecar).await;
+    }
+    sidecars
+}
+
+/// Waits until `/healthz` answers 200: caught up with the cluster.
+async fn wait_ready(sidecar: &Numpool) {
+    let api = Api::new(sidecar);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let health = api.get("/healthz").await;
+        if health.status == StatusCode::OK {
+            return;
+        }
+        assert!(Instant::now() < deadline, "sidecar never ready: {health:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// How long until `check` holds on `api`, polled every 5 ms; panics past `bound`.
+async fn visible_within<F, Fut>(bound: Duration, mut check: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < bound, "not visible within {bound:?}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    started.elapsed()
+}
+
+/// `PICK pool to` for each recipient over one pipelined connection: the senders, in order.
+fn pick_all(sidecar: &Numpool, pool: &str, recipients: &[String]) -> Vec<String> {
+    let mut con = sidecar.sidecar();
+    let mut senders = Vec::with_capacity(recipients.len());
+    for chunk in recipients.chunks(100) {
+        let mut pipe = redis::pipe();
+        for to in chunk {
+            pipe.cmd("PICK").arg(pool).arg(to);
+        }
+        let answers: Vec<String> = pipe.query(&mut con).expect("picks answered");
+        senders.extend(answers);
+    }
+    senders
+}
+
+const NUMBERS: [&str; 6] = [
+    "14155550101",
+    "14155550102",
+    "14155550103",
+    "447700900101",
+    "447700900102",
+    "447700900103",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_sidecars_agree_on_every_first_contact_and_share_admin_changes() {
+    let nats = NatsCluster::start(3);
+    let sidecars = sidecars(&nats).await;
+    let apis: Vec<Api> = sidecars.iter().map(Api::new).collect();
+
+    // (b) A pool made on one sidecar is visible on the others within a stated bound. Each
+    // number sends one message a second: a sidecar's choice then depends on its own meters,
+    // so consistent hashing alone would not agree, and only the claims can.
+    let numbers: Vec<_> = NUMBERS
+        .iter()
+        .map(|n| json!({ "number": n, "mps": 1, "burst": 1 }))
+        .collect();
+    let owned = apis[0]
+        .post("/numbers", json!({ "numbers": numbers }))
+        .await;
+    assert!(owned.status.is_success(), "{owned:?}");
+    apis[0].create_pool("shared", json!({})).await;
+    let added = apis[0]
+        .post("/pools/shared/numbers", json!({ "numbers": NUMBERS }))
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{added:?}");
+    for api in &apis[1..] {
+        let took = visible_within(Duration::from_secs(2), || async {
+            let reply = api.get("/pools/shared").await;
+            reply.status == StatusCode::OK && reply.body["number_count"] == 6
+        })
+        .await;
+        println!("pool and its six numbers visible on another sidecar after {took:?}");
+    }
+    // A change on a second sidecar reaches the first.
+    let changed = apis[1]
+        .patch(
+            "/pools/shared",
+            json!({ "sticky_ttl_seconds": 0, "fallback": "Reject" }),
+        )
+        .await;
+    assert!(changed.status.is_success(), "{changed:?}");
+    visible_within(Duration::from_secs(2), || async {
+        apis[0].get("/pools/shared").await.body["fallback"] == "Reject"
+    })
+    .await;
+    // The same pool id made on another sidecar is the same pool: a conflict, nothing made.
+    let again = apis[2]
+        .post("/pools", json!({ "pool_id": "shared", "fallback": "Pool", "localized_sender_preferred": true, "predictable_sender_preferred": true }))
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{again:?}");
+
+    // (a) 3 × 5,000 concurrent first contacts for the same recipients, one sidecar each.
+    let recipients: Vec<String> = (0..5_000)
+        .map(|i| {
+            if i % 2 == 0 {
+                format!("1415666{i:04}")
+            } else {
+                format!("4477009{i:05}")
+            }
+        })
+        .collect();
+    // Each sidecar sees them in its own order (a third further on each), so its meters differ.
+    let answers: Vec<Vec<String>> = std::thread::scope(|scope| {
+        let threads: Vec<_> = sidecars
+            .iter()
+            .enumerate()
+            .map(|(i, sidecar)| {
+                let recipients = &recipients;
+                scope.spawn(move || {
+                    let shift = i * recipients.len() / 3;
+                    let mut order = recipients.clone();
+                    order.rotate_left(shift);
+                    let mut senders = pick_all(sidecar, "shared", &order);
+                    senders.rotate_right(shift);
+                    senders
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let disagreements = (0..recipients.len())
+        .filter(|&i| answers[0][i] != answers[1][i] || answers[0][i] != answers[2][i])
+        .count();
+    assert_eq!(disagreements, 0, "recipients with different senders");
+    // Asked again, each on another sidecar than the one that answered first: the same.
+    let again: Vec<Vec<String>> = sidecars
+        .iter()
+        .map(|sidecar| pick_all(sidecar, "shared", &recipients))
+        .collect();
+    assert_eq!(again[0], answers[0]);
+    assert_eq!(again[1], answers[0]);
+    assert_eq!(again[2], answers[0]);
+    // Every sender is a pool number in the recipient's country (the pool is localized).
+    for (to, sender) in recipients.iter().zip(&answers[0]) {
+        assert_eq!(
+            to[..2] == *"14",
+            sender.starts_with("1415555"),
+            "{to} → {sender}"
+        );
+    }
+    // Each sidecar shows its cluster state; none refused a change or lost an answer.
+    for api in &apis {
+        let metrics = reqwest::get(api.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(metrics.contains("numpool_cluster_ready 1"), "{metrics}");
+        assert!(
+            metrics.contains("numpool_cluster_unavailable_total 0"),
+            "{metrics}"
+        );
+    }
+}
+
+/// Polls `PICK pool to` on `con` until it answers `expected` (or any sender, for `None`);
+/// panics past `bound`. What it answered.
+fn pick_until(
+    con: &mut redis::Connection,
+    pool: &str,
+    to: &str,
+    expected: Option<&str>,
+    bound: Duration,
+) -> String {
+    let started = Instant::now();
+    loop {
+        match support::pick(con, pool, to) {
+            Ok(sender) if expected.is_none_or(|e| e == sender) => return sender,
+            other => assert!(
+                started.elapsed() < bound,
+                "PICK {pool} {to}: {other:?} after {bound:?}"
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_jetstream_hits_are_served_and_the_rest_is_asked_to_retry() {
+    let mut nats = NatsCluster::start(3);
+    let sidecars = sidecars(&nats).await;
+    let api = Api::new(&sidecars[0]);
+    api.seed_pool("p", json!({}), &NUMBERS).await;
+    visible_within(Duration::from_secs(2), || async {
+        Api::new(&sidecars[1]).get("/pools/p").await.body["number_count"] == 6
+    })
+    .await;
+    let known = "14156660001";
+    let mut con = sidecars[1].sidecar();
+    let sender = support::pick(&mut con, "p", known).expect("first contact");
+
+    // (f) Every JetStream node stalled: a sticky hit is still answered, from the cache.
+    for i in 0..3 {
+        nats.signal(i, "-STOP");
+    }
+    assert_eq!(
+        support::pick(&mut con, "p", known).as_deref(),
+        Ok(sender.as_str())
+    );
+    let mut con0 = sidecars[0].sidecar();
+    pick_until(&mut con0, "p", known, Some(&sender), Duration::from_secs(5));
+    // A new conversation, and an admin change, are asked to retry; nothing is made.
+    let new = support::pick(&mut con, "p", "14156669999").unwrap_err();
+    // The redis crate names the `-TRYAGAIN` code `TryAgain`: a retryable error to it too.
+    assert!(
+        new.contains("TryAgain: the cluster is unavailable"),
+        "{new}"
+    );
+    let create = api
+        .post("/pools", json!({ "pool_id": "later", "fallback": "Pool", "localized_sender_preferred": true, "predictable_sender_preferred": true }))
+        .await;
+    assert_eq!(create.status, StatusCode::SERVICE_UNAVAILABLE, "{create:?}");
+    assert_eq!(create.headers["retry-after"], "1");
+    assert_eq!(
+        create.body["type"]
+            .as_str()
+            .map(|t| t.ends_with("#cluster-unavailable")),
+        Some(true)
+    );
+
+    for i in 0..3 {
+        nats.signal(i, "-CONT");
+    }
+    // Once JetStream answers again, the same requests succeed, and agree everywhere.
+    let resumed = Instant::now();
+    let answered = pick_until(&mut con, "p", "14156669999", None, Duration::from_secs(30));
+    println!(
+        "new conversations answered again {:?} after SIGCONT",
+        resumed.elapsed()
+    );
+    assert_eq!(support::pick(&mut con0, "p", "14156669999"), Ok(answered));
+    assert_eq!(api.get("/pools/later").await.status, StatusCode::NOT_FOUND);
+}
+
+/// The sticky bucket's stream: where claims are decided.
+const STICKY_STREAM: &str = "KV_NUMPOOL_numpool_STICKY";
+
+/// One answered pick of a load run: the recipient's index, the sender, when it was answered.
+struct Answered {
+    /// Index into the run's recipients.
+    index: usize,
+    /// The sender.
+    sender: String,
+    /// When the answer arrived.
+    at: Instant,
+}
+
+/// What one load thread saw: answers, refused picks and when.
+#[derive(Default)]
+struct LoadRun {
+    /// Every pick answered with a sender.
+    answered: Vec<Answered>,
+    /// When each refused pick (`TRYAGAIN`, or a connection error) came back.
+    refused: Vec<Instant>,
+}
+
+/// First contacts on `sidecar` until `stop`: recipients `0..`, starting at `offset`, in
+/// pipelined batches of 20; a refused batch is counted and the next one sent.
+fn first_contacts(
+    sidecar: &Numpool,
+    recipients: &[String],
+    offset: usize,
+    stop: &std::sync::atomic::AtomicBool,
+) -> LoadRun {
+    let mut run = LoadRun::default();
+    let mut con = sidecar.sidecar();
+    let mut next = offset;
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let batch: Vec<usize> = (next..next + 20).map(|i| i % recipients.len()).collect();
+        next += 20;
+        let mut pipe = redis::pipe();
+        for &i in &batch {
+            pipe.cmd("PICK").arg("load").arg(&recipients[i]);
+        }
+        let answers: Vec<redis::Value> = match pipe.query(&mut con) {
+            Ok(answers) => answers,
+            Err(_) => {
+                run.refused.push(Instant::now());
+                continue;
+            }
+        };
+        let at = Instant::now();
+        for (index, answer) in batch.into_iter().zip(answers) {
+            match answer {
+                redis::Value::BulkString(bytes) => run.answered.push(Answered {
+                    index,
+                    sender: String::from_utf8(bytes).unwrap(),
+                    at,
+                }),
+                _ => run.refused.push(at),
+            }
+        }
+    }
+    run
+}
+
+/// Runs first contacts through every sidecar for `before`, then `fault`, then `after`; checks
+/// that every answered recipient has one sender on every sidecar, asked again, and returns how
+/// long after the fault new conversations were answered again.
+async fn under_load(
+    sidecars: &[Numpool],
+    before: Duration,
+    after: Duration,
+    fault: impl FnOnce(),
+) -> Duration {
+    let recipients: Vec<String> = (0..30_000).map(|i| format!("1415777{i:04}")).collect();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let mut faulted = Instant::now();
+    let runs: Vec<LoadRun> = std::thread::scope(|scope| {
+        let threads: Vec<_> = sidecars
+            .iter()
+            .enumerate()
+            // The same recipients on every sidecar, a little apart, so that claims race.
+            .map(|(i, sidecar)| {
+                let (recipients, stop) = (&recipients, &stop);
+                scope.spawn(move || first_contacts(sidecar, recipients, i * 7, stop))
+            })
+            .collect();
+        std::thread::sleep(before);
+        faulted = Instant::now();
+        fault();
+        std::thread::sleep(after);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let mut first: std::collections::BTreeMap<usize, String> = Default::default();
+    let mut disagreements = 0;
+    for answer in runs.iter().flat_map(|r| &r.answered) {
+        let sender = first
+            .entry(answer.index)
+            .or_insert_with(|| answer.sender.clone());
+        disagreements += usize::from(*sender != answer.sender);
+    }
+    assert_eq!(
+        disagreements, 0,
+        "answers with another sender than the recipient's first"
+    );
+    let refused: usize = runs.iter().map(|r| r.refused.len()).sum();
+    let answered: usize = runs.iter().map(|r| r.answered.len()).sum();
+    // Nothing acknowledged is lost: every answered recipient, asked again on every sidecar,
+    // gets the sender it was first answered.
+    let asked: Vec<String> = first.keys().map(|&i| recipients[i].clone()).collect();
+    for sidecar in sidecars {
+        let again = pick_all_in(sidecar, "load", &asked);
+        let lost = first.values().zip(&again).filter(|(a, b)| a != b).count();
+        assert_eq!(lost, 0, "acknowledged senders not kept");
+    }
+    let resumed = runs
+        .iter()
+        .filter_map(|run| {
+            run.answered
+                .iter()
+                .find(|a| a.at > faulted && run.refused.iter().all(|r| *r < a.at))
+        })
+        .map(|a| a.at - faulted)
+        .max()
+        .expect("new conversations answered after the fault");
+    println!(
+        "{answered} picks answered, {refused} refused, {} recipients; new conversations answered again {resumed:?} after the fault",
+        first.len()
+    );
+    resumed
+}
+
+/// [`pick_all`] for a pool named `pool`, retrying a refused batch (the cluster may still be
+/// electing a leader right after a fault).
+fn pick_all_in(sidecar: &Numpool, pool: &str, recipients: &[String]) -> Vec<String> {
+    let mut con = sidecar.sidecar();
+    let mut senders = Vec::with_capacity(recipients.len());
+    for chunk in recipients.chunks(100) {
+        let started = Instant::now();
+        loop {
+            let mut pipe = redis::pipe();
+            for to in chunk {
+                pipe.cmd("PICK").arg(pool).arg(to);
+            }
+            match pipe.query::<Vec<String>>(&mut con) {
+                Ok(answers) => {
+                    senders.extend(answers);
+                    break;
+                }
+                Err(err) => assert!(started.elapsed() < Duration::from_secs(30), "{err}"),
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    senders
+}
+
+/// Three NATS nodes, three sidecars, and a pool `load` of the six numbers, visible everywhere.
+async fn loaded_cluster() -> (NatsCluster, Vec<Numpool>) {
+    let nats = NatsCluster::start(3);
+    let sidecars = sidecars(&nats).await;
+    Api::new(&sidecars[0])
+        .seed_pool("load", json!({}), &NUMBERS)
+        .await;
+    for sidecar in &sidecars[1..] {
+        let api = Api::new(sidecar);
+        visible_within(Duration::from_secs(2), || async {
+            api.get("/pools/load").await.body["number_count"] == 6
+        })
+        .await;
+    }
+    (nats, sidecars)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn killing_the_jetstream_leader_under_load_loses_nothing_and_picks_resume() {
+    let (mut nats, sidecars) = loaded_cluster().await;
+    let leader = nats
+        .stream_leader(STICKY_STREAM, 0)
+        .expect("the sticky bucket has a leader");
+    // (c) SIGKILL of the node leading the sticky bucket, 1 s into the load.
+    let resumed = under_load(
+        &sidecars,
+        Duration::from_secs(1),
+        Duration::from_secs(12),
+        || nats.signal(leader, "-KILL"),
+    )
+    .await;
+    println!("leader n{leader} killed: picks resumed after {resumed:?}");
+    let live = (leader + 1) % 3;
+    let new_leader = nats
+        .stream_leader(STICKY_STREAM, live)
+        .expect("a new leader");
+    assert_ne!(new_leader, leader);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stalled_nats_node_holds_nothing_up_for_long_and_loses_nothing() {
+    let (mut nats, sidecars) = loaded_cluster().await;
+    let leader = nats
+        .stream_leader(STICKY_STREAM, 0)
+        .expect("the sticky bucket has a leader");
+    // (e) SIGSTOP of the leading node: a peer that stops answering without closing anything.
+    let resumed = under_load(
+        &sidecars,
+        Duration::from_secs(1),
+        Duration::from_secs(12),
+        || nats.signal(leader, "-STOP"),
+    )
+    .await;
+    println!("leader n{leader} stalled: picks resumed after {resumed:?}");
+    nats.signal(leader, "-CONT");
+    // Back, it catches up as a follower; the cluster still answers as one.
+    let again = pick_all_in(&sidecars[0], "load", &["14157770001".to_owned()]);
+    assert_eq!(
+        pick_all_in(&sidecars[2], "load", &["14157770001".to_owned()]),
+        again
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_sidecar_catches_up_on_restart_and_agrees() {
+    let (_nats, mut sidecars) = loaded_cluster().await;
+    let recipients: Vec<String> = (0..500).map(|i| format!("4477009{i:05}")).collect();
+    let before = pick_all_in(&sidecars[1], "load", &recipients);
+    // (d) SIGKILL of a sidecar; meanwhile the others change the pool and make conversations.
+    sidecars[2].crash();
+    let api = Api::new(&sidecars[0]);
+    let removed = api
+        .post(
+            "/pools/load/numbers/delete",
+            json!({ "numbers": ["447700900103"] }),
+        )
+        .await;
+    assert!(removed.status.is_success(), "{removed:?}");
+    let later: Vec<String> = (500..1_000).map(|i| format!("4477009{i:05}")).collect();
+    let made_while_down = pick_all_in(&sidecars[1], "load", &later);
+    sidecars[2].start_again();
+    let restarted = Instant::now();
+    wait_ready(&sidecars[2]).await;
+    println!("restarted sidecar ready after {:?}", restarted.elapsed());
+    let restarted_api = Api::new(&sidecars[2]);
+    assert_eq!(
+        restarted_api.get("/pools/load").await.body["number_count"],
+        5
+    );
+    // Every conversation, made before or while it was down, has the same sender there.
+    let on_restarted = pick_all_in(&sidecars[2], "load", &later);
+    assert_eq!(on_restarted, made_while_down);
+    let again = pick_all_in(&sidecars[2], "load", &recipients);
+    let on_first = pick_all_in(&sidecars[0], "load", &recipients);
+    assert_eq!(again, on_first);
+    // Those on the number that left moved; the rest kept theirs.
+    for (old, new) in before.iter().zip(&again) {
+        if old != "447700900103" {
+            assert_eq!(old, new);
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! A three-node NATS JetStream cluster on loopback (DESIGN §10): the real `nats-server`
+//! (`$NATS_SERVER`, else `nats-server` on the PATH; `.ci/run` installs the pinned wheel), each
+//! node with `sync_interval: always`, stopped when dropped.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One node.
+pub struct Node {
+    /// Its client port.
+    pub port: u16,
+    /// Its monitoring port, for `/healthz`.
+    monitor: u16,
+    /// The process.
+    child: Child,
+    /// Its config file, for a restart.
+    config: PathBuf,
+}
+
+/// The cluster.
+pub struct NatsCluster {
+    /// Its nodes.
+    pub nodes: Vec<Node>,
+    /// Holds the configs and JetStream stores.
+    _dir: tempfile::TempDir,
+}
+
+/// A free loopback port (released at once: the server binds it right after).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn server_binary() -> String {
+    std::env::var("NATS_SERVER").unwrap_or_else(|_| "nats-server".to_owned())
+}
+
+impl NatsCluster {
+    /// Starts `count` nodes as one cluster and waits until JetStream answers on each.
+    pub fn start(count: usize) -> NatsCluster {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ports: Vec<(u16, u16, u16)> = (0..count)
+            .map(|_| (free_port(), free_port(), free_port()))
+            .collect();
+        let nodes = (0..count)
+            .map(|i| {
+                let (client, route, monitor) = ports[i];
+                let routes: Vec<String> = ports
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, (_, r, _))| format!("\"nats-route://127.0.0.1:{r}\""))
+                    .collect();
+                let store = dir.path().join(format!("n{i}"));
+                let config = dir.path().join(format!("n{i}.conf"));
+                std::fs::write(
+                    &config,
+                    format!(
+                        "server_name: n{i}\nlisten: \"127.0.0.1:{client}\"\nhttp: \"127.0.0.1:{monitor}\"\n\
+                         jetstream {{ store_dir: \"{}\", sync_interval: always }}\n\
+                         cluster {{ name: c1, listen: \"127.0.0.1:{route}\", routes: [{}] }}\n",
+                        store.display(),
+                        routes.join(", ")
+                    ),
+                )
+                .expect("write nats config");
+                Node {
+                    port: client,
+                    monitor,
+                    child: spawn(&config),
+                    config,
+                }
+            })
+            .collect();
+        let cluster = NatsCluster { nodes, _dir: dir };
+        for node in &cluster.nodes {
+            node.wait_healthy(Duration::from_secs(30));
+        }
+        cluster
+    }
+
+    /// Every node's URL, comma-separated: what `--cluster` takes.
+    pub fn urls(&self) -> String {
+        self.nodes
+            .iter()
+            .map(|n| format!("nats://127.0.0.1:{}", n.port))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Sends `signal` (`-KILL`, `-STOP`, `-CONT`) to node `i`.
+    pub fn signal(&mut self, i: usize, signal: &str) {
+        let status = Command::new("kill")
+            .arg(signal)
+            .arg(self.nodes[i].child.id().to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        if signal == "-KILL" {
+            self.nodes[i].child.wait().expect("wait");
+        }
+    }
+
+    /// The node leading stream `stream` now, as the first live node's monitoring endpoint
+    /// reports it (`/jsz`); `None` while it has no leader.
+    pub fn stream_leader(&self, stream: &str, live: usize) -> Option<usize> {
+        let body = self.nodes[live].get("/jsz?streams=true")?;
+        let jsz: serde_json::Value = serde_json::from_str(&body).ok()?;
+        let leader = jsz["account_details"]
+            .as_array()?
+            .iter()
+            .flat_map(|account| {
+                account["stream_detail"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .find(|detail| detail["name"] == stream)?["cluster"]["leader"]
+            .as_str()?
+            .to_owned();
+        leader.strip_prefix('n')?.parse().ok()
+    }
+
+    /// Starts node `i` again (after a SIGKILL), with its store.
+    pub fn restart(&mut self, i: usize) {
+        let node = &mut self.nodes[i];
+        node.child = spawn(&node.config);
+        node.wait_healthy(Duration::from_secs(30));
+    }
+}
+
+fn spawn(config: &PathBuf) -> Child {
+    Command::new(server_binary())
+        .arg("-c")
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {} failed: {e}; set NATS_SERVER", server_binary()))
+}
+
+impl Node {
+    /// The body of a 200 answer to `GET path` on the monitoring port.
+    fn get(&self, path: &str) -> Option<String> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.monitor)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        stream
+            .write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
+            .ok()?;
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).ok()?;
+        let ok = reply.starts_with("HTTP/1.0 200") || reply.starts_with("HTTP/1.1 200");
+        let (_, body) = reply.split_once("\r\n\r\n")?;
+        ok.then(|| body.to_owned())
+    }
+
+    /// Waits until the node's `/healthz` says JetStream is up (it has a meta leader).
+    fn wait_healthy(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.get("/healthz").is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "nats node on {} not healthy",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for NatsCluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            let _ = node.child.kill();
+            let _ = node.child.wait();
+        }
+    }
+}
