@@ -126,6 +126,31 @@ async fn three_sidecars_agree_on_every_first_contact_and_share_admin_changes() {
         .await;
     assert_eq!(again.status, StatusCode::CONFLICT, "{again:?}");
 
+    // An opt-out taken on one sidecar holds on the others, and so does its lifting.
+    let opted = apis[2]
+        .put("/pools/shared/optouts/14156669999", json!({}))
+        .await;
+    assert!(opted.status.is_success(), "{opted:?}");
+    let mut con0 = sidecars[0].sidecar();
+    let opted_out = |con: &mut redis::Connection| {
+        support::pick(con, "shared", "14156669999").is_err_and(|e| e.contains("OPTEDOUT"))
+    };
+    let started = Instant::now();
+    while !opted_out(&mut con0) {
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "opt-out not applied"
+        );
+    }
+    let lifted = apis[1].delete("/pools/shared/optouts/14156669999").await;
+    assert!(lifted.status.is_success(), "{lifted:?}");
+    while opted_out(&mut con0) {
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "opt-in not applied"
+        );
+    }
+
     // (a) 3 × 5,000 concurrent first contacts for the same recipients, one sidecar each.
     let recipients: Vec<String> = (0..5_000)
         .map(|i| {
@@ -526,4 +551,106 @@ async fn a_killed_sidecar_catches_up_on_restart_and_agrees() {
             assert_eq!(old, new);
         }
     }
+}
+
+/// `loadgen run` over `targets` (RESP addresses) with `extra` flags, its `results.json`.
+async fn loadgen(targets: &[&Numpool], extra: &[&str]) -> serde_json::Value {
+    use clap::Parser;
+    let out = tempfile::tempdir().unwrap();
+    let targets: Vec<String> = targets.iter().map(|s| s.resp.to_string()).collect();
+    let targets = targets.join(",");
+    let out_dir = out.path().to_str().unwrap();
+    let mut args = vec![
+        "loadgen",
+        "run",
+        "--targets",
+        &targets,
+        "--auth",
+        support::KEY,
+        support::SECRET,
+        "--pool",
+        "lg",
+        "--connections",
+        "6",
+        "--pipeline",
+        "8",
+        "--max",
+        "--duration",
+        "2s",
+        "--warmup",
+        "500ms",
+        "--recipients",
+        "3000",
+        "--quiet",
+        "--out",
+        out_dir,
+    ];
+    args.extend_from_slice(extra);
+    let cli = numpool_loadgen::cli::Cli::try_parse_from(args).expect("loadgen flags");
+    let run = match cli.command {
+        Some(numpool_loadgen::cli::Command::Run(run)) => *run,
+        _ => unreachable!("a run"),
+    };
+    numpool_loadgen::app::run_command(run)
+        .await
+        .expect("loadgen run");
+    let results = std::fs::read_to_string(out.path().join("results.json")).unwrap();
+    serde_json::from_str(&results).unwrap()
+}
+
+/// The picks a sidecar answered, from its `/metrics`.
+async fn picks_answered(sidecar: &Numpool) -> u64 {
+    let api = Api::new(sidecar);
+    let metrics = reqwest::get(api.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("numpool_picks_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn loadgen_spreads_over_the_sidecars_and_reasks_on_each() {
+    let nats = NatsCluster::start(3);
+    let sidecars = sidecars(&nats).await;
+    let http = format!("http://{}", sidecars[0].http);
+    let results = loadgen(
+        &sidecars.iter().collect::<Vec<_>>(),
+        &["--seed-pool", "--http", &http, "--numbers", "60"],
+    )
+    .await;
+    assert_eq!(results["error_total"], 0, "{results}");
+    assert_eq!(results["recheck"]["recipients"], 2000, "{results}");
+    assert_eq!(results["recheck"]["disagreements"], 0, "{results}");
+    assert_eq!(results["config"]["targets"].as_array().unwrap().len(), 3);
+    for sidecar in &sidecars {
+        assert!(
+            picks_answered(sidecar).await > 1_000,
+            "every sidecar took its share"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn loadgen_counts_the_disagreements_of_sidecars_that_share_nothing() {
+    // Two single-process servers, each with its own numbers in pool `lg`: every recipient
+    // gets a different sender from each, and the recheck must say so.
+    let alone: Vec<Numpool> = (0..2).map(|_| Numpool::start(&["--in-memory"])).collect();
+    for (server, numbers) in alone.iter().zip([["14155550101"], ["14155550102"]]) {
+        let api = Api::new(server);
+        api.seed_pool(
+            "lg",
+            json!({ "localized_sender_preferred": false }),
+            &numbers,
+        )
+        .await;
+    }
+    let results = loadgen(&alone.iter().collect::<Vec<_>>(), &["--countries", "US"]).await;
+    assert_eq!(results["recheck"]["recipients"], 2000, "{results}");
+    assert_eq!(results["recheck"]["disagreements"], 2000, "{results}");
 }

@@ -4,6 +4,7 @@ use crate::cli::{auth_pair, ModeArg, PlotArgs, RunArgs, SeedArgs};
 use crate::client::{ClientError, ConnConfig};
 use crate::countries::{parse_mix, MixError};
 use crate::procstat::{self, ProcError};
+use crate::recheck;
 use crate::report::{self, LoadError, PlottedRun, ReportError, RunMeta, Summary};
 use crate::run::{run, RunConfig};
 use crate::schedule::Pace;
@@ -136,13 +137,19 @@ pub async fn run_command(args: RunArgs) -> Result<Summary, AppError> {
         Some(r) => Pace::Rate(r),
         None => Pace::Max,
     };
+    let addrs = if args.targets.is_empty() {
+        vec![addr.clone()]
+    } else {
+        args.targets.clone()
+    };
     let cfg = RunConfig {
         conn: ConnConfig {
-            addr: addr.clone(),
+            addr: addrs[0].clone(),
             auth,
             pipeline: args.pipeline as usize,
             timeout: args.timeout,
         },
+        addrs: addrs.clone(),
         connections: args.connections as usize,
         duration: args.duration,
         warmup: args.warmup,
@@ -151,14 +158,28 @@ pub async fn run_command(args: RunArgs) -> Result<Summary, AppError> {
         progress: !args.quiet,
         server_pid: spawned.as_ref().and_then(|s| s.pid()).or(args.server_pid),
     };
-    let outcome = run(&cfg, workload).await;
+    let outcome = run(&cfg, workload.clone()).await;
     if let Some(s) = spawned {
         s.stop().await;
     }
     let outcome = outcome?;
+    let recheck = match addrs.len() {
+        1 => None,
+        _ => {
+            let targets: Vec<ConnConfig> = addrs
+                .iter()
+                .map(|addr| ConnConfig {
+                    addr: addr.clone(),
+                    ..cfg.conn.clone()
+                })
+                .collect();
+            Some(recheck::recheck(&targets, &workload).await?)
+        }
+    };
 
     let meta = RunMeta {
-        addr,
+        addr: addrs[0].clone(),
+        targets: args.targets.clone(),
         mode: mode.name().to_string(),
         pool: (mode != Mode::Ping).then(|| args.pool.clone()),
         script_sha: args
@@ -182,7 +203,8 @@ pub async fn run_command(args: RunArgs) -> Result<Summary, AppError> {
     if let Some(Err(e)) = &outcome.server_cpu {
         eprintln!("warning: no server CPU figure: {e}");
     }
-    let summary = Summary::new(meta, args.rate, &outcome);
+    let mut summary = Summary::new(meta, args.rate, &outcome);
+    summary.recheck = recheck;
     print!("{}", report::table::render(&summary));
     let files = report::write_all(&out, &summary, &outcome)?;
     eprintln!(

@@ -31,7 +31,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Drive a RESP server and report latency (the default).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Create inventory and a pool on a numpool (REST) or the Lua peer's keys in Redis.
     Seed(SeedArgs),
     /// Draw finished runs (their output directories) on one latency plot.
@@ -61,6 +61,12 @@ pub struct RunArgs {
     /// RESP server address (ignored with --spawn).
     #[arg(long, default_value = "127.0.0.1:7400")]
     pub(crate) addr: String,
+    /// Cluster mode: the RESP addresses of several sidecars (comma-separated), instead of
+    /// --addr. Connections are spread over them in turn, and after the run the most-asked
+    /// recipients are asked again on every sidecar: any two answers that differ are reported
+    /// as disagreements.
+    #[arg(long, value_delimiter = ',', conflicts_with = "spawn")]
+    pub(crate) targets: Vec<String>,
     /// Send `AUTH KEY SECRET` on every connection (and use them for --seed-pool).
     #[arg(long, num_args = 2, value_names = ["KEY", "SECRET"])]
     pub(crate) auth: Option<Vec<String>>,

@@ -13,6 +13,7 @@ pub mod client;
 pub mod countries;
 pub(crate) mod pacer;
 pub mod procstat;
+pub mod recheck;
 pub mod report;
 pub mod resp;
 pub mod run;

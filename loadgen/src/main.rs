@@ -11,7 +11,7 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Run(cli.run));
+    let command = cli.command.unwrap_or(Command::Run(Box::new(cli.run)));
     let threads = match &command {
         Command::Run(r) => r.threads as usize,
         Command::Seed(_) | Command::Plot(_) => 1,
@@ -23,7 +23,7 @@ fn main() -> anyhow::Result<()> {
         .context("building the tokio runtime")?;
     runtime.block_on(async {
         match command {
-            Command::Run(args) => app::run_command(args).await.map(drop),
+            Command::Run(args) => app::run_command(*args).await.map(drop),
             Command::Seed(args) => app::seed_command(args).await,
             Command::Plot(args) => app::plot_command(&args),
         }

@@ -15,8 +15,11 @@ use tokio::sync::Notify;
 /// Everything a run needs besides the workload.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
-    /// Connection settings.
+    /// Connection settings; `conn.addr` is the first of `addrs`.
     pub conn: ConnConfig,
+    /// The servers: connection `c` goes to `addrs[c % addrs.len()]` (several sidecars of a
+    /// cluster, or one server).
+    pub addrs: Vec<String>,
     /// Number of connections.
     pub connections: usize,
     /// Measured time.
@@ -64,10 +67,20 @@ impl RunOutcome {
 pub async fn run(cfg: &RunConfig, workload: Arc<Workload>) -> Result<RunOutcome, ClientError> {
     // Asked before anything starts, so that `getconf` runs outside the measured window.
     let clock_ticks = cfg.server_pid.map(|_| procstat::clock_ticks_per_second());
-    let conn_cfg = Arc::new(cfg.conn.clone());
+    let conn_cfgs: Vec<Arc<ConnConfig>> = cfg
+        .addrs
+        .iter()
+        .map(|addr| {
+            Arc::new(ConnConfig {
+                addr: addr.clone(),
+                ..cfg.conn.clone()
+            })
+        })
+        .collect();
+    let conn_cfg = |c: usize| conn_cfgs[c % conn_cfgs.len()].clone();
     let mut conns = Vec::with_capacity(cfg.connections);
-    for _ in 0..cfg.connections {
-        conns.push(connect(&conn_cfg).await?);
+    for c in 0..cfg.connections {
+        conns.push(connect(&conn_cfg(c)).await?);
     }
     // A short lead so that every task is spawned before the first slot is due.
     let start = Instant::now() + Duration::from_millis(20);
@@ -102,7 +115,7 @@ pub async fn run(cfg: &RunConfig, workload: Arc<Workload>) -> Result<RunOutcome,
         };
         tasks.push(tokio::spawn(run_connection(
             conn,
-            conn_cfg.clone(),
+            conn_cfg(c),
             workload.clone(),
             pace,
             window,

@@ -169,10 +169,14 @@ impl Workload {
         })
     }
 
-    /// Encoded command `i`.
-    #[cfg(test)]
+    /// Encoded command `i` (recipient `i`, the `i+1`-th most asked).
     pub(crate) fn command(&self, i: usize) -> &[u8] {
         self.commands.command(i)
+    }
+
+    /// How many distinct commands there are (one per recipient).
+    pub(crate) fn len(&self) -> usize {
+        self.commands.ends.len()
     }
 
     /// Appends one randomly chosen command (or, at the receipt share, its recipient's receipt)

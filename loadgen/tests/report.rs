@@ -44,6 +44,7 @@ fn outcome_over(measured: Duration) -> RunOutcome {
 fn meta() -> RunMeta {
     RunMeta {
         addr: "127.0.0.1:7400".into(),
+        targets: Vec::new(),
         mode: "pick".into(),
         pool: Some("main".into()),
         script_sha: None,

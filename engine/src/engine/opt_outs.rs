@@ -5,9 +5,11 @@
 use actix::Addr;
 
 use super::{change_pool, AccountHandle, Engine, EngineError, Limit, Page, Paged, Unavailable};
-use crate::actors::messages::{GetOptOut, OptOutPage, SetOptOut};
+use crate::actors::messages::{GetOptOut, OptOutPage, SetOptOut, StickyGet};
 use crate::actors::PoolActor;
 use crate::clock::unix_now;
+use crate::durability::convert;
+use crate::durability::image::Record;
 use numpool_core::model::{Msisdn, OptOut, OptOutReason, PoolId};
 
 impl Engine {
@@ -55,6 +57,87 @@ impl Engine {
     /// Sends one opt-out change to a pool's actor, held to `max_opt_outs_per_pool`; with
     /// `only_if_mapped_to`, it applies only if `to`'s conversation is on that number.
     pub(super) async fn change_opt_out(
+        &self,
+        account: &AccountHandle,
+        addr: &Addr<PoolActor>,
+        pool_id: &str,
+        to: Msisdn,
+        opt_out: Option<OptOut>,
+        only_if_mapped_to: Option<Msisdn>,
+    ) -> Result<bool, EngineError> {
+        if self.cluster().is_some() {
+            let data = self.admin_lock(account).await?;
+            let uid = super::pools::pool_entry(&data, pool_id)?.1.uid;
+            let changed = self
+                .replicate_opt_out(account, uid, addr, pool_id, to, opt_out, only_if_mapped_to)
+                .await;
+            drop(data);
+            return changed;
+        }
+        self.apply_opt_out(account, addr, pool_id, to, opt_out, only_if_mapped_to)
+            .await
+    }
+
+    /// [`Engine::change_opt_out`] for a caller already holding the account's admin lock
+    /// (a receipt), of pool `uid`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn change_opt_out_locked(
+        &self,
+        account: &AccountHandle,
+        uid: u64,
+        addr: &Addr<PoolActor>,
+        pool_id: &str,
+        to: Msisdn,
+        opt_out: Option<OptOut>,
+        only_if_mapped_to: Option<Msisdn>,
+    ) -> Result<bool, EngineError> {
+        if self.cluster().is_some() {
+            return self
+                .replicate_opt_out(account, uid, addr, pool_id, to, opt_out, only_if_mapped_to)
+                .await;
+        }
+        self.apply_opt_out(account, addr, pool_id, to, opt_out, only_if_mapped_to)
+            .await
+    }
+
+    /// Cluster mode, under the account's admin lock: the opt-out change of pool `uid`
+    /// published on the admin log (so it has its place in the account's order), then made
+    /// here. A change that applies only if `to`'s conversation is on a number is decided here
+    /// first and published as plain, so every sidecar applies the same.
+    #[allow(clippy::too_many_arguments)]
+    async fn replicate_opt_out(
+        &self,
+        account: &AccountHandle,
+        uid: u64,
+        addr: &Addr<PoolActor>,
+        pool_id: &str,
+        to: Msisdn,
+        opt_out: Option<OptOut>,
+        only_if_mapped_to: Option<Msisdn>,
+    ) -> Result<bool, EngineError> {
+        if let Some(sender) = only_if_mapped_to {
+            let current = addr
+                .send(StickyGet(to))
+                .await
+                .map_err(Unavailable::of(pool_id))?;
+            if current.is_none_or(|c| c.sender != sender) {
+                return Ok(false);
+            }
+        }
+        self.replicate(account, || match &opt_out {
+            Some(opt_out) => Record::OptOutPut {
+                uid,
+                opt_out: convert::opt_out_image(to, opt_out),
+            },
+            None => Record::OptOutRemove { uid, to: to.get() },
+        })
+        .await?;
+        self.apply_opt_out(account, addr, pool_id, to, opt_out, None)
+            .await
+    }
+
+    /// The opt-out change made by the pool's actor, held to `max_opt_outs_per_pool`.
+    pub(super) async fn apply_opt_out(
         &self,
         account: &AccountHandle,
         addr: &Addr<PoolActor>,

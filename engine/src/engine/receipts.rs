@@ -185,8 +185,9 @@ impl Engine {
             };
             for (pool_id, entry) in pools.iter() {
                 if entry.members.contains(&receipt.sender) {
-                    self.change_opt_out(
+                    self.change_opt_out_locked(
                         account,
+                        entry.uid,
                         &entry.addr,
                         pool_id.as_str(),
                         receipt.to,

@@ -286,6 +286,28 @@ impl Engine {
                 }
                 None => Ok(()),
             },
+            Record::OptOutPut { uid, opt_out } => {
+                let (Some(id), Ok((to, opt_out))) = (by_uid(data, uid), convert::opt_out(&opt_out))
+                else {
+                    return Ok(());
+                };
+                let addr = data.pools[&id].addr.clone();
+                // Over the limit here is over it on the sidecar that published it too: it
+                // was answered so there, and nothing changes anywhere.
+                let _ = self
+                    .apply_opt_out(account, &addr, id.as_str(), to, Some(opt_out), None)
+                    .await;
+                Ok(())
+            }
+            Record::OptOutRemove { uid, to } => {
+                let (Some(id), Ok(to)) = (by_uid(data, uid), Msisdn::from_u64(to)) else {
+                    return Ok(());
+                };
+                let addr = data.pools[&id].addr.clone();
+                self.apply_opt_out(account, &addr, id.as_str(), to, None, None)
+                    .await
+                    .map(drop)
+            }
             other => {
                 tracing::warn!(record = ?other, "admin log record of a kind not replicated: skipped");
                 Ok(())

@@ -33,6 +33,9 @@ pub struct ReportError {
 pub struct RunMeta {
     /// RESP server address.
     pub addr: String,
+    /// The sidecars the run was spread over (`--targets`); empty for one server.
+    #[serde(default)]
+    pub targets: Vec<String>,
     /// `pick`, `ping` or `evalsha`.
     pub mode: String,
     /// Pool id (pick and evalsha).
@@ -141,6 +144,9 @@ pub struct Summary {
     /// (`--spawn`, `--server-pid`) and `/proc` could be read; `null` otherwise.
     #[serde(default)]
     pub(crate) server_cpu: Option<ServerCpu>,
+    /// With `--targets`: the most-asked recipients asked again on every sidecar.
+    #[serde(default)]
+    pub(crate) recheck: Option<crate::recheck::Recheck>,
 }
 
 impl Summary {
@@ -163,6 +169,7 @@ impl Summary {
                 .as_ref()
                 .and_then(|cpu| cpu.as_ref().ok())
                 .cloned(),
+            recheck: None,
         }
     }
 }

@@ -8,10 +8,14 @@ use std::fmt::Write;
 pub fn render(s: &Summary) -> String {
     let mut t = String::new();
     let c = &s.config;
+    let against = match c.targets.as_slice() {
+        [] => c.addr.clone(),
+        targets => targets.join(", "),
+    };
     let _ = writeln!(
         t,
-        "{} against {} · {} connections × pipeline {} · {} loop · {:.0}s measured after {:.0}s warmup",
-        c.mode, c.addr, c.connections, c.pipeline, c.loop_kind, c.duration_s, c.warmup_s
+        "{} against {against} · {} connections × pipeline {} · {} loop · {:.0}s measured after {:.0}s warmup",
+        c.mode, c.connections, c.pipeline, c.loop_kind, c.duration_s, c.warmup_s
     );
     let target = match s.target_rate {
         Some(r) => format!("{r:.0}/s"),
@@ -43,6 +47,17 @@ pub fn render(s: &Summary) -> String {
             "    {name:<20} {:>10} {:>10}",
             format_micros(a),
             format_micros(b)
+        );
+    }
+    if let Some(recheck) = &s.recheck {
+        let _ = writeln!(
+            t,
+            "  {:<22} {} of {} recipients asked again on each of {} sidecars ({} answered with an error)",
+            "disagreements",
+            recheck.disagreements,
+            recheck.recipients,
+            c.targets.len(),
+            recheck.errors
         );
     }
     if let Some(cpu) = &s.server_cpu {

@@ -128,6 +128,7 @@ pub fn config(
             pipeline,
             timeout: Duration::from_secs(5),
         },
+        addrs: vec![addr.to_string()],
         connections,
         duration,
         warmup,
