@@ -1,19 +1,20 @@
 //! numpool's shared state on NATS JetStream (DESIGN §10): the admin log every sidecar applies
-//! in order, the sticky-mapping bucket whose `create` decides each recipient's sender once, and
-//! the member heartbeats that split throughput. It knows subjects, keys and JetStream's
+//! in order, the receipt log every sidecar computes health from, the sticky-mapping bucket
+//! whose `create` decides each recipient's sender once, and the member heartbeats that split
+//! throughput. It knows subjects, keys and JetStream's
 //! semantics, never the engine's types: payloads are bytes it carries, and the engine decides
 //! what they mean.
 
-mod admin;
 mod config;
 mod error;
+mod log;
 mod members;
 mod names;
 mod sticky;
 
-pub use admin::{AdminEntry, AdminLog};
 pub use config::{ClusterConfig, Credentials};
 pub use error::ClusterError;
+pub use log::{Log, LogEntry};
 pub use members::Members;
 pub use names::token;
 pub use sticky::{Claim, StickyChange, StickyEntry, StickyStore};
@@ -51,7 +52,9 @@ pub struct Cluster {
     /// The NATS connection: its state is the cluster's reachability.
     client: async_nats::Client,
     /// The admin log.
-    pub admin: AdminLog,
+    pub admin: Log,
+    /// The receipt log.
+    pub receipts: Log,
     /// The sticky mappings.
     pub sticky: StickyStore,
     /// The live sidecars.
@@ -82,10 +85,11 @@ impl Cluster {
         // Several sidecars starting at once race to make the streams, and a new replicated
         // stream takes a moment to elect its leader: each keeps trying for a while.
         let started = std::time::Instant::now();
-        let (admin, sticky, members) = loop {
+        let (admin, receipts, sticky, members) = loop {
             let opened = async {
                 Ok::<_, ClusterError>((
-                    AdminLog::open(&js, &config).await?,
+                    Log::admin(&js, &config).await?,
+                    Log::receipts(&js, &config).await?,
                     StickyStore::open(&js, &config).await?,
                     Members::open(&js, &config).await?,
                 ))
@@ -105,6 +109,7 @@ impl Cluster {
         Ok(Cluster {
             client,
             admin,
+            receipts,
             sticky,
             members,
             config: Arc::new(config),

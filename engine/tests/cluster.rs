@@ -654,3 +654,57 @@ async fn loadgen_counts_the_disagreements_of_sidecars_that_share_nothing() {
     assert_eq!(results["recheck"]["recipients"], 2000, "{results}");
     assert_eq!(results["recheck"]["disagreements"], 2000, "{results}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn receipts_taken_by_one_sidecar_count_in_the_health_every_sidecar_computes() {
+    let nats = NatsCluster::start(3);
+    let sidecars = sidecars(&nats).await;
+    let api = Api::new(&sidecars[0]);
+    api.seed_pool(
+        "health",
+        json!({ "skip_unhealthy": true }),
+        &["14155550101", "14155550102"],
+    )
+    .await;
+    // 25 sender failures of one number, reported to the first sidecar (err-code 8: the
+    // sender's fault), and one delivery of the other, reported to the second.
+    let mut con = sidecars[0].sidecar();
+    for i in 0..25 {
+        let _: () = redis::cmd("REPORT")
+            .arg("14155550101")
+            .arg(format!("1415888{i:04}"))
+            .arg("failed")
+            .arg("ERRCODE")
+            .arg(8)
+            .query(&mut con)
+            .expect("receipt counted");
+    }
+    let _: () = redis::cmd("REPORT")
+        .arg("14155550102")
+        .arg("14158880000")
+        .arg("delivered")
+        .query(&mut sidecars[1].sidecar())
+        .expect("receipt counted");
+    // Every sidecar sees both numbers' receipts and the same state.
+    for sidecar in &sidecars {
+        let api = Api::new(sidecar);
+        let took = visible_within(Duration::from_secs(2), || async {
+            let bad = api.get("/numbers/14155550101").await.body;
+            let good = api.get("/numbers/14155550102").await.body;
+            bad["health"]["receipts"] == 25
+                && bad["health"]["state"] == "unhealthy"
+                && good["health"]["receipts"] == 1
+        })
+        .await;
+        println!("receipts counted on a sidecar after {took:?}");
+        // And its picks shun the unhealthy number, as the pool asks.
+        let mut con = sidecar.sidecar();
+        for i in 0..20 {
+            let to = format!("1415999{i:04}");
+            assert_eq!(
+                support::pick(&mut con, "health", &to).unwrap(),
+                "14155550102"
+            );
+        }
+    }
+}

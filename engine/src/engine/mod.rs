@@ -12,6 +12,7 @@ mod opt_outs;
 mod persist;
 mod picks;
 mod pools;
+mod receipt_log;
 mod receipts;
 mod replication;
 #[cfg(test)]

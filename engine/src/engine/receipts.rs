@@ -168,15 +168,14 @@ impl Engine {
             return Err(EngineError::NumberNotOwned(receipt.sender));
         }
         let now = unix_now();
+        // Cluster mode: on the receipt log first, so that every sidecar counts it.
+        self.share_receipt(account, receipt, now).await?;
         if receipt.class == ReceiptClass::OptOut {
             self.journal(|| Record::OptOutSignal {
                 account: account.id().to_string(),
                 signal: signal_image(receipt.sender, receipt.to, now),
             })
             .await?;
-            feedback
-                .opt_out_signals
-                .insert((receipt.sender, receipt.to), now);
             // The recipient opts out of the pools whose conversation with it is on the sender
             // (DESIGN §3.5), each fsynced before the receipt is answered.
             let opt_out = OptOut {
@@ -197,6 +196,25 @@ impl Engine {
                     .await?;
                 }
             }
+        }
+        self.apply_receipt(account, feedback, pools, receipt, now);
+        Ok(())
+    }
+
+    /// Counts `receipt`, received at `now`, in its sender's health and passes it to the pools
+    /// holding the sender: what every sidecar of a cluster does with every receipt.
+    pub(super) fn apply_receipt(
+        &self,
+        account: &AccountHandle,
+        feedback: &mut Feedback,
+        pools: &std::collections::BTreeMap<numpool_core::model::PoolId, super::PoolEntry>,
+        receipt: Receipt,
+        now: u64,
+    ) {
+        if receipt.class == ReceiptClass::OptOut {
+            feedback
+                .opt_out_signals
+                .insert((receipt.sender, receipt.to), now);
         }
         let health = feedback.by_number.entry(receipt.sender).or_default();
         health.window.record(receipt.class, now);
@@ -219,7 +237,6 @@ impl Engine {
                 });
             }
         }
-        Ok(())
     }
 
     /// The health of each of `numbers`: its window up to now (zeros for a number without

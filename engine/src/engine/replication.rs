@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use numpool_cluster::{AdminEntry, ClusterError};
+use numpool_cluster::{ClusterError, LogEntry};
 
 use super::{AccountData, AccountHandle, Engine, EngineError};
 use crate::cluster::ClusterLink;
@@ -19,7 +19,7 @@ use numpool_core::model::{Msisdn, PoolId};
 
 /// The admin log's topic of an account: one subject per account, so its changes (inventory,
 /// pools, members) have one total order.
-fn topic(account: &AccountHandle) -> String {
+pub(super) fn topic(account: &AccountHandle) -> String {
     format!("account.{}", numpool_cluster::token(account.id().as_str()))
 }
 
@@ -78,7 +78,7 @@ impl Engine {
             .admin
             .publish(
                 &topic(account),
-                expected,
+                Some(expected),
                 &link.member,
                 encode(account, &record()),
             )
@@ -129,6 +129,8 @@ impl Engine {
         tokio::spawn(async move { engine.replay_admin_log().await });
         let engine = self.clone();
         tokio::spawn(async move { engine.watch_sticky().await });
+        let engine = self.clone();
+        tokio::spawn(async move { engine.replay_receipts().await });
         let beats = link.clone();
         tokio::spawn(async move { heartbeat(&beats).await });
         link
@@ -171,7 +173,7 @@ impl Engine {
     }
 
     /// Applies one record of the log, unless this sidecar published it and applied it then.
-    async fn apply_entry(&self, entry: AdminEntry) {
+    async fn apply_entry(&self, entry: LogEntry) {
         let decoded = bincode::decode_from_slice::<(String, Record), _>(
             &entry.payload,
             bincode::config::standard(),

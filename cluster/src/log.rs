@@ -1,10 +1,12 @@
-//! The admin log: one JetStream stream whose subjects name what a change is about (an
-//! account's inventory, its pool list, one pool), published with optimistic concurrency per
-//! subject (`Nats-Expected-Last-Subject-Sequence`), so each has one total order, and replayed in
-//! stream order by every sidecar from the sequence it had applied.
+//! A log of the cluster: one JetStream stream whose subjects name what a record is about (an
+//! account), replayed in stream order by every sidecar. The admin log publishes with optimistic
+//! concurrency per subject (`Nats-Expected-Last-Subject-Sequence`), so each account's changes
+//! have one total order; the receipt log keeps a day of delivery receipts, so that every
+//! sidecar computes the same health.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_nats::jetstream::consumer::pull::OrderedConfig;
 use async_nats::jetstream::consumer::DeliverPolicy;
@@ -19,9 +21,9 @@ use crate::{ClusterConfig, ClusterError};
 /// The header naming the sidecar that published a record: it alone answers the request.
 const ORIGIN: &str = "Numpool-Origin";
 
-/// One record read back from the log.
+/// One record read back from a log.
 #[derive(Debug, Clone)]
-pub struct AdminEntry {
+pub struct LogEntry {
     /// Its stream sequence: the total order every sidecar applies.
     pub seq: u64,
     /// The sidecar that published it.
@@ -30,36 +32,56 @@ pub struct AdminEntry {
     pub payload: Bytes,
 }
 
-/// The admin stream.
+/// A log's stream.
 #[derive(Clone)]
-pub struct AdminLog {
+pub struct Log {
     /// The JetStream context, for publishing.
     js: Context,
     /// The stream, for replays and last-sequence lookups.
     stream: stream::Stream,
-    /// `numpool.{name}.admin`: every subject starts with it.
+    /// `numpool.{name}.{kind}`: every subject starts with it.
     prefix: Arc<str>,
     /// Makes each publish's `Nats-Msg-Id` unique, so a retried publish is stored once.
     published: Arc<AtomicU64>,
 }
 
-impl AdminLog {
-    pub(crate) async fn open(js: &Context, config: &ClusterConfig) -> Result<Self, ClusterError> {
-        let prefix = format!("numpool.{}.admin", config.name);
+impl Log {
+    /// The admin log: every admin change, kept for ever.
+    pub(crate) async fn admin(js: &Context, config: &ClusterConfig) -> Result<Self, ClusterError> {
+        Log::open(js, config, "admin", Duration::ZERO).await
+    }
+
+    /// The receipt log: the last day of delivery receipts (a health window's span).
+    pub(crate) async fn receipts(
+        js: &Context,
+        config: &ClusterConfig,
+    ) -> Result<Self, ClusterError> {
+        Log::open(js, config, "receipts", Duration::from_secs(24 * 3600)).await
+    }
+
+    /// The log of `kind`, its records kept `max_age` (zero: for ever).
+    async fn open(
+        js: &Context,
+        config: &ClusterConfig,
+        kind: &str,
+        max_age: Duration,
+    ) -> Result<Self, ClusterError> {
+        let prefix = format!("numpool.{}.{kind}", config.name);
         let stream = js
             .get_or_create_stream(stream::Config {
-                name: format!("NUMPOOL_{}_ADMIN", config.name),
+                name: format!("NUMPOOL_{}_{}", config.name, kind.to_ascii_uppercase()),
                 subjects: vec![format!("{prefix}.>")],
                 storage: StorageType::File,
                 num_replicas: config.replicas,
+                max_age,
                 // Two minutes of duplicate detection: a publish retried after a timeout (which
                 // may have landed) is stored once.
-                duplicate_window: std::time::Duration::from_secs(120),
+                duplicate_window: Duration::from_secs(120),
                 ..Default::default()
             })
             .await
             .map_err(ClusterError::unavailable)?;
-        Ok(AdminLog {
+        Ok(Log {
             js: js.clone(),
             stream,
             prefix: prefix.into(),
@@ -96,22 +118,24 @@ impl AdminLog {
         Ok(info.state.last_sequence)
     }
 
-    /// Appends `payload` on `topic` if the last record there is still `expected` (0: none),
-    /// as `origin`; its sequence once JetStream has stored it. [`ClusterError::Conflict`] when
-    /// another record reached `topic` first.
+    /// Appends `payload` on `topic` as `origin`, if the last record there is still
+    /// `expected` (0: none) when one is given; its sequence once JetStream has stored it.
+    /// [`ClusterError::Conflict`] when another record reached `topic` first.
     pub async fn publish(
         &self,
         topic: &str,
-        expected: u64,
+        expected: Option<u64>,
         origin: &str,
         payload: Bytes,
     ) -> Result<u64, ClusterError> {
         let mut headers = HeaderMap::new();
         headers.insert(ORIGIN, origin);
-        headers.insert(
-            async_nats::header::NATS_EXPECTED_LAST_SUBJECT_SEQUENCE,
-            expected.to_string().as_str(),
-        );
+        if let Some(expected) = expected {
+            headers.insert(
+                async_nats::header::NATS_EXPECTED_LAST_SUBJECT_SEQUENCE,
+                expected.to_string().as_str(),
+            );
+        }
         let id = self.published.fetch_add(1, Ordering::Relaxed);
         headers.insert(
             async_nats::header::NATS_MESSAGE_ID,
@@ -136,7 +160,7 @@ impl AdminLog {
     pub async fn replay(
         &self,
         from: u64,
-    ) -> Result<impl Stream<Item = Result<AdminEntry, ClusterError>> + Send + 'static, ClusterError>
+    ) -> Result<impl Stream<Item = Result<LogEntry, ClusterError>> + Send + 'static, ClusterError>
     {
         let consumer = self
             .stream
@@ -164,7 +188,7 @@ impl AdminLog {
                 .and_then(|h| h.get(ORIGIN))
                 .map(|v| v.as_str().to_owned())
                 .unwrap_or_default();
-            Ok(AdminEntry {
+            Ok(LogEntry {
                 seq,
                 origin,
                 payload: message.message.payload.clone(),
