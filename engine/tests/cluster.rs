@@ -708,3 +708,57 @@ async fn receipts_taken_by_one_sidecar_count_in_the_health_every_sidecar_compute
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_numbers_rate_is_split_among_the_live_sidecars() {
+    let nats = NatsCluster::start(3);
+    let sidecars = sidecars(&nats).await;
+    for sidecar in &sidecars {
+        visible_within(Duration::from_secs(10), || async {
+            let url = Api::new(sidecar).url("/metrics");
+            let metrics = reqwest::get(url).await.unwrap().text().await.unwrap();
+            metrics.contains("numpool_cluster_members 3")
+        })
+        .await;
+    }
+    // One number, one message a second across the cluster: a third of one on each sidecar.
+    let api = Api::new(&sidecars[0]);
+    let owned = api
+        .post(
+            "/numbers",
+            json!({ "numbers": [{ "number": "14155550101", "mps": 1, "burst": 1 }] }),
+        )
+        .await;
+    assert!(owned.status.is_success(), "{owned:?}");
+    api.create_pool("rate", json!({})).await;
+    let added = api
+        .post("/pools/rate/numbers", json!({ "numbers": ["14155550101"] }))
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{added:?}");
+    let mut con = sidecars[1].sidecar();
+    let wait = |con: &mut redis::Connection, to: &str| -> i64 {
+        let info: Vec<redis::Value> = redis::cmd("PICK")
+            .arg("rate")
+            .arg(to)
+            .arg("WITHINFO")
+            .query(con)
+            .expect("pick");
+        match info.last() {
+            Some(redis::Value::Int(ms)) => *ms,
+            other => panic!("wait_ms: {other:?}"),
+        }
+    };
+    pick_until(
+        &mut con,
+        "rate",
+        "14156660001",
+        None,
+        Duration::from_secs(2),
+    );
+    let second = wait(&mut con, "14156660002");
+    // 1 mps alone would book the second message 1 s later; a third of it, 3 s.
+    assert!(
+        (2_500..=3_000).contains(&second),
+        "second message waits {second} ms"
+    );
+}

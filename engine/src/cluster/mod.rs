@@ -5,7 +5,7 @@
 
 pub(crate) mod pending;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use numpool_cluster::Cluster;
@@ -38,6 +38,9 @@ pub(crate) struct ClusterLink {
     pub(crate) accounts_by_token: FxHashMap<String, String>,
     /// First contacts being claimed here now, so a second pick of one waits for the first.
     pub(crate) pending: PendingClaims,
+    /// Live sidecars as the heartbeats last counted them (at least 1): each number's `mps` is
+    /// split evenly among them (DESIGN §10).
+    pub(crate) share: AtomicU32,
 }
 
 /// What `INFO`, `/healthz` and `/metrics` show of the cluster.
@@ -59,6 +62,8 @@ pub(crate) struct ClusterStatus {
     pub(crate) claims_lost: u64,
     /// Calls answered "unavailable".
     pub(crate) unavailable: u64,
+    /// Live sidecars, among which each number's `mps` is split.
+    pub(crate) members: u32,
 }
 
 impl ClusterLink {
@@ -80,6 +85,7 @@ impl ClusterLink {
                 .map(|id| (numpool_cluster::token(id), id.clone()))
                 .collect(),
             pending: PendingClaims::default(),
+            share: AtomicU32::new(1),
         }
     }
 
@@ -100,6 +106,7 @@ impl ClusterLink {
             conflicts: self.conflicts.load(Ordering::Relaxed),
             claims_lost: self.claims_lost.load(Ordering::Relaxed),
             unavailable: self.unavailable.load(Ordering::Relaxed),
+            members: self.share.load(Ordering::Relaxed),
         }
     }
 

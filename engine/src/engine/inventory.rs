@@ -88,7 +88,7 @@ impl Engine {
                         changed_in_pools
                             .entry(pool_id.clone())
                             .or_default()
-                            .push(number.clone());
+                            .push(self.metered(number.clone()));
                     }
                 }
                 data.inventory.insert(number.number, number).is_none()

@@ -340,6 +340,7 @@ impl Engine {
         let owned: Vec<OwnedNumber> = joining
             .iter()
             .filter_map(|n| inventory.get(n).cloned())
+            .map(|n| self.metered(n))
             .collect();
         let record = self.record(|| Record::AddMembers {
             account: account.id().to_string(),

@@ -12,10 +12,11 @@ use futures_util::StreamExt;
 use numpool_cluster::{ClusterError, LogEntry};
 
 use super::{AccountData, AccountHandle, Engine, EngineError};
+use crate::actors::messages::Upsert;
 use crate::cluster::ClusterLink;
 use crate::durability::convert;
 use crate::durability::image::Record;
-use numpool_core::model::{Msisdn, PoolId};
+use numpool_core::model::{Mps, Msisdn, OwnedNumber, PoolId};
 
 /// The admin log's topic of an account: one subject per account, so its changes (inventory,
 /// pools, members) have one total order.
@@ -131,9 +132,74 @@ impl Engine {
         tokio::spawn(async move { engine.watch_sticky().await });
         let engine = self.clone();
         tokio::spawn(async move { engine.replay_receipts().await });
-        let beats = link.clone();
-        tokio::spawn(async move { heartbeat(&beats).await });
+        let engine = self.clone();
+        tokio::spawn(async move { engine.heartbeat().await });
         link
+    }
+
+    /// Announces this sidecar every second for the process's life (its key expires when it
+    /// stops), and counts the live ones: when their number changes, every pool's numbers get
+    /// their new share of `mps`.
+    async fn heartbeat(&self) {
+        let link = self.cluster().expect("joined").clone();
+        let mut ticks = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            ticks.tick().await;
+            if let Err(err) = link.store.members.beat(&link.member).await {
+                tracing::debug!(
+                    error = &err as &dyn std::error::Error,
+                    "heartbeat not stored"
+                );
+                continue;
+            }
+            let Ok(live) = link.store.members.live().await else {
+                continue;
+            };
+            let share = u32::try_from(live.len()).unwrap_or(u32::MAX).max(1);
+            if link.share.swap(share, Ordering::AcqRel) != share {
+                tracing::info!(members = share, "live sidecars changed: mps split anew");
+                self.reshare().await;
+            }
+        }
+    }
+
+    /// `number` as this sidecar's pools meter it: its `mps` split among the live sidecars in
+    /// cluster mode (the burst and daily allowance stay whole), as it is single-node.
+    pub(super) fn metered(&self, mut number: OwnedNumber) -> OwnedNumber {
+        let share = self
+            .cluster()
+            .map_or(1, |link| link.share.load(Ordering::Acquire));
+        if share > 1 {
+            if let Some(mps) = number.limits.mps {
+                number.limits.mps = Mps::new(mps.get() / f64::from(share)).ok().or(Some(mps));
+            }
+        }
+        number
+    }
+
+    /// Every pool's numbers sent again to its actor with their current share of `mps`.
+    async fn reshare(&self) {
+        for state in self.inner.accounts.values() {
+            let data = state.admin.lock().await;
+            for entry in data.pools.values() {
+                let numbers: Vec<OwnedNumber> = entry
+                    .members
+                    .iter()
+                    .filter_map(|n| data.inventory.get(n))
+                    .filter(|n| n.limits.mps.is_some())
+                    .map(|n| self.metered(n.clone()))
+                    .collect();
+                if !numbers.is_empty() {
+                    let _ = entry
+                        .addr
+                        .send(Upsert {
+                            numbers,
+                            record: None,
+                        })
+                        .await;
+                }
+            }
+        }
     }
 
     /// Applies the admin log from the first record not applied here, for ever: after an
@@ -314,21 +380,6 @@ impl Engine {
                 tracing::warn!(record = ?other, "admin log record of a kind not replicated: skipped");
                 Ok(())
             }
-        }
-    }
-}
-
-/// Announces this sidecar every second for the process's life (its key expires when it
-/// stops), so that the others count it.
-async fn heartbeat(link: &ClusterLink) {
-    let mut ticks = tokio::time::interval(Duration::from_secs(1));
-    loop {
-        ticks.tick().await;
-        if let Err(err) = link.store.members.beat(&link.member).await {
-            tracing::debug!(
-                error = &err as &dyn std::error::Error,
-                "heartbeat not stored"
-            );
         }
     }
 }

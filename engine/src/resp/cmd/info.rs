@@ -163,6 +163,7 @@ impl Info {
                     ("cluster_member", &cluster.member as &dyn std::fmt::Display),
                     ("cluster_connected", &flags.0),
                     ("cluster_ready", &flags.1),
+                    ("cluster_members", &cluster.members),
                     ("cluster_applied", &cluster.applied),
                     ("cluster_lag", &cluster.lag),
                     ("cluster_conflicts", &cluster.conflicts),
