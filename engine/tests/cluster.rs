@@ -666,9 +666,14 @@ async fn receipts_taken_by_one_sidecar_count_in_the_health_every_sidecar_compute
         &["14155550101", "14155550102"],
     )
     .await;
+    // A conversation on the number about to fail.
+    let mut con = sidecars[0].sidecar();
+    let talker = (0..100)
+        .map(|i| format!("1415777{i:04}"))
+        .find(|to| support::pick(&mut con, "health", to).unwrap() == "14155550101")
+        .expect("some recipient maps to the first number");
     // 25 sender failures of one number, reported to the first sidecar (err-code 8: the
     // sender's fault), and one delivery of the other, reported to the second.
-    let mut con = sidecars[0].sidecar();
     for i in 0..25 {
         let _: () = redis::cmd("REPORT")
             .arg("14155550101")
@@ -697,8 +702,13 @@ async fn receipts_taken_by_one_sidecar_count_in_the_health_every_sidecar_compute
         })
         .await;
         println!("receipts counted on a sidecar after {took:?}");
-        // And its picks shun the unhealthy number, as the pool asks.
+        // And its picks shun the unhealthy number, as the pool asks: the conversation on it
+        // moves (every sidecar to the same number), and new ones avoid it.
         let mut con = sidecar.sidecar();
+        assert_eq!(
+            support::pick(&mut con, "health", &talker).unwrap(),
+            "14155550102"
+        );
         for i in 0..20 {
             let to = format!("1415999{i:04}");
             assert_eq!(

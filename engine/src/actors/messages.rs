@@ -250,7 +250,7 @@ impl Message for StickyDel {
 
 /// Caches a mapping the cluster committed (cluster mode, DESIGN §10): a won claim, a lost one's
 /// winner, or one another sidecar made. Not journaled: the cluster's bucket holds it. Whether
-/// its sender is a member here.
+/// it was adopted: only if its sender would keep the conversation here.
 #[derive(Debug)]
 pub(crate) struct Adopt(pub(crate) Conversation);
 

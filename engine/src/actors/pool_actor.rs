@@ -325,8 +325,12 @@ impl Handler<ConversationSlice> for PoolActor {
 impl Handler<Adopt> for PoolActor {
     type Result = bool;
 
+    /// Adopts the mapping only if its sender would keep the conversation here: a sender
+    /// suspended, unhealthy (in a pool that acts on it) or no member is not adopted, and the
+    /// caller replaces the mapping instead.
     fn handle(&mut self, msg: Adopt, _: &mut Self::Context) -> Self::Result {
-        self.state.restore_mapping(msg.0)
+        let now = Now::from_unix_micros(unix_now_micros());
+        self.state.keeps_on(msg.0.sender, now) && self.state.restore_mapping(msg.0)
     }
 }
 

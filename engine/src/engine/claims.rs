@@ -302,7 +302,8 @@ async fn claim(
                         guard.resolve(Some(winner));
                         return Some(winner);
                     }
-                    // The winner's sender is no member here (it left the pool): replace the
+                    // The winner's sender would not keep the conversation here (it left the
+                    // pool, is suspended, or unhealthy in a pool that acts on it): replace the
                     // mapping, on the revision seen.
                     expected = revision;
                 }

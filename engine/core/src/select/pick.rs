@@ -152,6 +152,21 @@ fn sticky_hit(
     }
 }
 
+impl PoolState {
+    /// Whether a conversation on `sender` would stay on it now (rule 3): a member that keeps
+    /// conversations and is not shunned for its health. What a sidecar of a cluster checks
+    /// before it adopts another's mapping (DESIGN §10).
+    pub fn keeps_on(&self, sender: crate::model::Msisdn, now: Now) -> bool {
+        let Some(&slot) = self.by_number.get(&sender) else {
+            return false;
+        };
+        self.slots[slot as usize]
+            .as_ref()
+            .is_some_and(|m| m.status.keeps_conversations())
+            && !shunned(&self.settings, &self.health, slot, now)
+    }
+}
+
 /// Whether the member in `slot` is unhealthy in a pool that acts on health: it keeps no
 /// conversation (rule 3).
 fn shunned(settings: &PoolSettings, health: &[HealthTrack], slot: u32, now: Now) -> bool {

@@ -38,7 +38,7 @@ pub struct PoolState {
     /// that is never reused cannot send a recipient to the wrong number.
     pub(super) slots: Vec<Option<OwnedNumber>>,
     /// Slot of each live member.
-    by_number: FxHashMap<Msisdn, u32>,
+    pub(super) by_number: FxHashMap<Msisdn, u32>,
     /// Candidate sets per tier, rebuilt after each batch of membership changes.
     pub(super) index: PoolIndex,
     /// Recipient → slot.
