@@ -772,3 +772,124 @@ async fn each_numbers_rate_is_split_among_the_live_sidecars() {
         "second message waits {second} ms"
     );
 }
+
+/// A sidecar's figure `name` from its `/metrics`.
+async fn metric(sidecar: &Numpool, name: &str) -> u64 {
+    let url = Api::new(sidecar).url("/metrics");
+    let metrics = reqwest::get(url).await.unwrap().text().await.unwrap();
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{name} not in /metrics"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pool_that_answers_locally_during_an_outage_reconciles_after_it() {
+    let mut nats = NatsCluster::start(3);
+    let sidecars = sidecars(&nats).await;
+    for sidecar in &sidecars {
+        visible_within(Duration::from_secs(10), || async {
+            metric(sidecar, "numpool_cluster_members").await == 3
+        })
+        .await;
+    }
+    // Two numbers, one message a second each across the cluster (a third on each sidecar).
+    let api = Api::new(&sidecars[0]);
+    let (a, b) = ("14155550101", "14155550102");
+    let numbers = json!({ "numbers": [
+        { "number": a, "mps": 1, "burst": 1 },
+        { "number": b, "mps": 1, "burst": 1 },
+    ] });
+    assert!(api.post("/numbers", numbers).await.status.is_success());
+    let created = api
+        .create_pool("lp", json!({ "cluster_unavailable": "local" }))
+        .await;
+    assert_eq!(created["cluster_unavailable"], "local");
+    let added = api
+        .post("/pools/lp/numbers", json!({ "numbers": [a, b] }))
+        .await;
+    assert_eq!(added.status, StatusCode::CREATED, "{added:?}");
+    // A conversation on each number, committed before the outage.
+    let mut cons: Vec<redis::Connection> = sidecars.iter().map(|s| s.sidecar()).collect();
+    let mut on = std::collections::BTreeMap::new();
+    for i in 0..100 {
+        let to = format!("1415777{i:04}");
+        let sender = pick_until(&mut cons[0], "lp", &to, None, Duration::from_secs(2));
+        on.entry(sender).or_insert(to);
+        if on.len() == 2 {
+            break;
+        }
+    }
+    for con in &mut cons[1..] {
+        for (sender, to) in &on {
+            pick_until(con, "lp", to, Some(sender), Duration::from_secs(2));
+        }
+    }
+    std::thread::sleep(Duration::from_secs(4)); // every meter free again
+
+    for i in 0..3 {
+        nats.signal(i, "-STOP");
+    }
+    // During the outage a new recipient is answered locally on two sidecars, differently: the
+    // third picks its hashed choice; the second, with that number just charged by a sticky
+    // hit, the other one.
+    let fresh = "14156661234";
+    let third = support::pick(&mut cons[2], "lp", fresh).expect("answered locally");
+    let busy_one = &on[&third];
+    support::pick(&mut cons[1], "lp", busy_one).expect("a sticky hit, from the cache");
+    let second = support::pick(&mut cons[1], "lp", fresh).expect("answered locally");
+    assert_ne!(second, third, "the second sidecar's choice differs");
+    let refused = api.post("/pools", json!({ "pool_id": "x", "fallback": "Pool", "localized_sender_preferred": true, "predictable_sender_preferred": true })).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "admin changes still wait"
+    );
+
+    for i in 0..3 {
+        nats.signal(i, "-CONT");
+    }
+    // Reconciled: one claim won, the other sidecar adopted it, and counted the conflict.
+    let started = Instant::now();
+    loop {
+        let answers: Vec<String> = cons
+            .iter_mut()
+            .map(|con| support::pick(con, "lp", fresh).unwrap_or_default())
+            .collect();
+        if answers.iter().all(|s| *s == answers[0] && !s.is_empty()) {
+            assert!([&second, &third].contains(&&answers[0]));
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{answers:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    println!("reconciled {:?} after SIGCONT", started.elapsed());
+    let (mut reconciled, mut conflicts) = (0, 0);
+    for sidecar in &sidecars {
+        reconciled += metric(sidecar, "numpool_cluster_reconciled_total").await;
+        conflicts += metric(sidecar, "numpool_cluster_reconcile_conflicts_total").await;
+    }
+    assert_eq!((reconciled, conflicts), (2, 1));
+}
+
+#[tokio::test]
+async fn single_node_refuses_the_cluster_only_setting_and_changes_nothing() {
+    let alone = Numpool::start(&["--in-memory"]);
+    let api = Api::new(&alone);
+    let body = json!({ "pool_id": "p", "fallback": "Pool", "localized_sender_preferred": true,
+        "predictable_sender_preferred": true, "cluster_unavailable": "local" });
+    let refused = api.post("/pools", body).await;
+    refused.problem(400, "validation");
+    assert_eq!(refused.invalid_names(), ["cluster_unavailable"]);
+    assert_eq!(api.get("/pools/p").await.status, StatusCode::NOT_FOUND);
+    api.create_pool("p", json!({})).await;
+    let refused = api
+        .patch("/pools/p", json!({ "cluster_unavailable": "retry" }))
+        .await;
+    assert_eq!(refused.invalid_names(), ["cluster_unavailable"]);
+    let pool = api.get("/pools/p").await.body;
+    assert!(
+        pool.get("cluster_unavailable").is_none(),
+        "single-node shows no cluster setting"
+    );
+}

@@ -38,9 +38,29 @@ pub(crate) struct ClusterLink {
     pub(crate) accounts_by_token: FxHashMap<String, String>,
     /// First contacts being claimed here now, so a second pick of one waits for the first.
     pub(crate) pending: PendingClaims,
+    /// First contacts answered locally during an outage (pools with `cluster_unavailable =
+    /// "local"), still to be claimed.
+    pub(crate) unreconciled: parking_lot::Mutex<Vec<Unreconciled>>,
+    /// Local answers claimed after an outage.
+    pub(crate) reconciled: AtomicU64,
+    /// Local answers whose claim another sidecar had won: its sender was adopted.
+    pub(crate) reconcile_conflicts: AtomicU64,
     /// Live sidecars as the heartbeats last counted them (at least 1): each number's `mps` is
     /// split evenly among them (DESIGN §10).
     pub(crate) share: AtomicU32,
+}
+
+/// A first contact answered locally while the cluster was unreachable, to claim once it
+/// answers again (`cluster_unavailable = "local"`).
+pub(crate) struct Unreconciled {
+    /// The account, pool and recipient, as pending claims key them.
+    pub(crate) claim_key: pending::ClaimKey,
+    /// The mapping's key in the bucket.
+    pub(crate) key: String,
+    /// The pool's actor and TTL.
+    pub(crate) pool: crate::engine::ClaimPool,
+    /// The sender answered.
+    pub(crate) sender: numpool_core::model::Msisdn,
 }
 
 /// What `INFO`, `/healthz` and `/metrics` show of the cluster.
@@ -64,6 +84,10 @@ pub(crate) struct ClusterStatus {
     pub(crate) unavailable: u64,
     /// Live sidecars, among which each number's `mps` is split.
     pub(crate) members: u32,
+    /// Local answers of an outage claimed since.
+    pub(crate) reconciled: u64,
+    /// Those whose claim another sidecar had won.
+    pub(crate) reconcile_conflicts: u64,
 }
 
 impl ClusterLink {
@@ -86,6 +110,9 @@ impl ClusterLink {
                 .collect(),
             pending: PendingClaims::default(),
             share: AtomicU32::new(1),
+            unreconciled: parking_lot::Mutex::default(),
+            reconciled: AtomicU64::new(0),
+            reconcile_conflicts: AtomicU64::new(0),
         }
     }
 
@@ -107,6 +134,8 @@ impl ClusterLink {
             claims_lost: self.claims_lost.load(Ordering::Relaxed),
             unavailable: self.unavailable.load(Ordering::Relaxed),
             members: self.share.load(Ordering::Relaxed),
+            reconciled: self.reconciled.load(Ordering::Relaxed),
+            reconcile_conflicts: self.reconcile_conflicts.load(Ordering::Relaxed),
         }
     }
 

@@ -69,6 +69,11 @@ pub(crate) struct ClaimGuard<'a> {
 }
 
 impl ClaimGuard<'_> {
+    /// The claim's key.
+    pub(crate) fn key(&self) -> &ClaimKey {
+        &self.key
+    }
+
     /// Publishes the outcome to the picks waiting for it.
     pub(crate) fn resolve(self, outcome: Outcome) {
         self.tx.send_replace(Some(outcome));

@@ -7,7 +7,7 @@ use super::image::{HealthImage, NumberImage, OptOutImage, PoolHeader, StickyImag
 use numpool_core::delivery::Thresholds;
 use numpool_core::model::{
     Country, CustomFrom, Fallback, Geomatch, Msisdn, NumberSpec, NumberStatus, NumberType, OptOut,
-    OptOutReason, OwnedNumber, PoolId, PoolSettings, TypePriority,
+    OptOutReason, OutagePolicy, OwnedNumber, PoolId, PoolSettings, TypePriority,
 };
 use numpool_core::select::Conversation;
 
@@ -139,6 +139,8 @@ pub(crate) fn pool_settings(header: &PoolHeader) -> Result<(PoolId, PoolSettings
             health,
             type_priority: type_priority(&header.type_priority)?,
             geomatch,
+            // Kept by the cluster's admin log only (`Record::PutPoolCluster`).
+            cluster_unavailable: OutagePolicy::default(),
         },
     ))
 }

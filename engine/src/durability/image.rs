@@ -300,4 +300,15 @@ pub enum Record {
         /// The mapping.
         mapping: StickyImage,
     },
+    /// Cluster mode's pool record on the admin log: [`Record::PutPool`] and the one setting
+    /// only a cluster uses, `cluster_unavailable` (`retry` or `local`). Never journaled: a
+    /// sidecar in cluster mode keeps no data directory.
+    PutPoolCluster {
+        /// The account.
+        account: String,
+        /// The pool as it now is.
+        header: PoolHeader,
+        /// Its `cluster_unavailable`.
+        cluster_unavailable: String,
+    },
 }

@@ -196,7 +196,10 @@ impl WorkingState {
                 }
             }
             Record::PutPoolV3 { account, header } => self.put_pool(account, header.into()),
-            Record::PutPool { account, header } => self.put_pool(account, header),
+            Record::PutPool { account, header }
+            | Record::PutPoolCluster {
+                account, header, ..
+            } => self.put_pool(account, header),
             Record::DeletePool { account, uid } => {
                 if let Some(account) = self.accounts.get_mut(&account) {
                     account.pools.remove(&uid);

@@ -19,8 +19,8 @@ use crate::actors::messages::{Adopt, StickyDel, Withdraw};
 use crate::actors::PoolActor;
 use crate::clock::unix_now_u32;
 use crate::cluster::pending::{self, ClaimKey};
-use crate::cluster::ClusterLink;
-use numpool_core::model::Msisdn;
+use crate::cluster::{ClusterLink, Unreconciled};
+use numpool_core::model::{Msisdn, OutagePolicy};
 use numpool_core::select::{Conversation, Pick, PickRequest, Reason, Sender};
 
 /// Claims one first contact tries before it gives up: each lost round means another writer
@@ -29,13 +29,16 @@ const CLAIM_ROUNDS: usize = 8;
 
 /// What a claim needs of a pool.
 #[derive(Clone)]
-pub(super) struct ClaimPool {
+pub(crate) struct ClaimPool {
     /// Its uid, in the key.
     uid: u64,
     /// Its actor, to adopt or withdraw.
     addr: Addr<PoolActor>,
     /// Its sticky TTL, as the key's (`None`: never expires).
     ttl: Option<Duration>,
+    /// Whether a first contact the cluster cannot take is answered locally and claimed later
+    /// (`cluster_unavailable = "local"`).
+    local: bool,
 }
 
 /// A mapping's key in the bucket: `{account token}.{pool uid}.{recipient}`.
@@ -121,7 +124,7 @@ impl Engine {
             claims.push(Box::pin(async move {
                 (
                     position,
-                    claim(&link, claim_key, &key, &pool, to, sender).await,
+                    claim(&link, claim_key, &key, &pool, to, sender, false).await,
                 )
             }));
         }
@@ -148,6 +151,7 @@ impl Engine {
             addr: entry.addr.clone(),
             ttl: (settings.sticky_ttl_seconds > 0)
                 .then(|| Duration::from_secs(settings.sticky_ttl_seconds.into())),
+            local: settings.cluster_unavailable == OutagePolicy::Local,
         })
     }
 
@@ -255,8 +259,10 @@ fn conversation(to: Msisdn, sender: Msisdn, since: u32) -> Conversation {
 }
 
 /// Claims `to` → `proposed` in `pool` (its actor already holds the tentative mapping): the
-/// sender the cluster committed, ours or a winner's, now in the actor's table too; `None`
-/// when the bucket did not answer, the tentative mapping withdrawn.
+/// sender the cluster committed, ours or a winner's, now in the actor's table too. When the
+/// bucket did not answer: in a pool that answers locally, `proposed`, kept to be claimed once
+/// the cluster is back; else `None`, the tentative mapping withdrawn. `reconciling` when this
+/// is that later claim: a winner other than ours is then a conflict.
 async fn claim(
     link: &ClusterLink,
     claim_key: ClaimKey,
@@ -264,6 +270,7 @@ async fn claim(
     pool: &ClaimPool,
     to: Msisdn,
     proposed: Msisdn,
+    reconciling: bool,
 ) -> Option<Msisdn> {
     let guard = match link.pending.begin(claim_key) {
         Ok(guard) => guard,
@@ -284,6 +291,9 @@ async fn claim(
                     .addr
                     .send(Adopt(conversation(to, proposed, since)))
                     .await;
+                if reconciling {
+                    link.reconciled.fetch_add(1, Ordering::Relaxed);
+                }
                 guard.resolve(Some(proposed));
                 return Some(proposed);
             }
@@ -299,6 +309,12 @@ async fn claim(
                     let adopted = pool.addr.send(Adopt(conversation(to, winner, since))).await;
                     if adopted == Ok(true) {
                         link.claims_lost.fetch_add(1, Ordering::Relaxed);
+                        if reconciling {
+                            link.reconciled.fetch_add(1, Ordering::Relaxed);
+                            if winner != proposed {
+                                link.reconcile_conflicts.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
                         guard.resolve(Some(winner));
                         return Some(winner);
                     }
@@ -325,6 +341,17 @@ async fn claim(
             }
         }
     }
+    if pool.local {
+        // Answered locally; claimed by the reconciliation once the cluster answers again.
+        link.unreconciled.lock().push(Unreconciled {
+            claim_key: guard.key().clone(),
+            key: key.to_owned(),
+            pool: pool.clone(),
+            sender: proposed,
+        });
+        guard.resolve(Some(proposed));
+        return Some(proposed);
+    }
     let _ = pool
         .addr
         .send(Withdraw {
@@ -333,4 +360,27 @@ async fn claim(
         })
         .await;
     None
+}
+
+impl Engine {
+    /// Claims the first contacts answered locally during an outage, once the cluster answers:
+    /// each one wins, or adopts the winner (a conflict, counted). One that still cannot be
+    /// claimed waits for the next round.
+    pub(super) async fn reconcile(&self) {
+        let Some(link) = self.cluster() else { return };
+        let waiting = std::mem::take(&mut *link.unreconciled.lock());
+        for local in waiting {
+            let to = local.claim_key.2;
+            claim(
+                link,
+                local.claim_key,
+                &local.key,
+                &local.pool,
+                to,
+                local.sender,
+                true,
+            )
+            .await;
+        }
+    }
 }

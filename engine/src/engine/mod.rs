@@ -26,6 +26,7 @@ use parking_lot::RwLock;
 use rustc_hash::FxHashMap;
 use thiserror::Error;
 
+pub(crate) use claims::ClaimPool;
 pub(crate) use conversations::PerPool;
 pub(crate) use inbound::{Inbound, InboundOutcome, Part, Thread};
 pub use limits::{AccountLimits, Limit, LimitExceeded};

@@ -12,8 +12,8 @@ use crate::durability::convert;
 use crate::durability::image::Record;
 use numpool_core::delivery::ThresholdsPatch;
 use numpool_core::model::{
-    CustomFrom, Fallback, Geomatch, Msisdn, OwnedNumber, PoolId, PoolRecord, PoolSettings,
-    TypePriority,
+    CustomFrom, Fallback, Geomatch, Msisdn, OutagePolicy, OwnedNumber, PoolId, PoolRecord,
+    PoolSettings, TypePriority,
 };
 use numpool_core::select::PoolState;
 
@@ -40,6 +40,8 @@ pub struct PoolUpdate {
     pub type_priority: Option<TypePriority>,
     /// A new geomatch.
     pub geomatch: Option<Geomatch>,
+    /// Cluster mode: a new `cluster_unavailable`.
+    pub cluster_unavailable: Option<OutagePolicy>,
 }
 
 impl PoolUpdate {
@@ -70,6 +72,9 @@ impl PoolUpdate {
         }
         if let Some(geomatch) = self.geomatch {
             settings.geomatch = geomatch;
+        }
+        if let Some(policy) = self.cluster_unavailable {
+            settings.cluster_unavailable = policy;
         }
     }
 }
@@ -111,14 +116,35 @@ impl Engine {
             .check(account.id(), Limit::Pools, data.pools.len(), 1)?;
         let uid = self.new_pool_uid();
         let now = unix_now();
-        self.commit(account, || Record::PutPool {
-            account: account.id().to_string(),
-            header: convert::pool_header(uid, &pool_id, &settings, now, now),
+        self.commit(account, || {
+            self.pool_record(account, uid, &pool_id, &settings, (now, now))
         })
         .await?;
         let record = self.apply_create_pool(account, &mut data, pool_id, settings, uid, now);
         tracing::info!(account = %account.id(), pool = %record.pool_id, "pool created");
         Ok(record)
+    }
+
+    /// A pool's record as it now is, made and last changed at `times`: in cluster mode with
+    /// the setting only a cluster uses.
+    fn pool_record(
+        &self,
+        account: &AccountHandle,
+        uid: u64,
+        pool_id: &PoolId,
+        settings: &PoolSettings,
+        (created_at, updated_at): (u64, u64),
+    ) -> Record {
+        let account = account.id().to_string();
+        let header = convert::pool_header(uid, pool_id, settings, created_at, updated_at);
+        match self.cluster() {
+            None => Record::PutPool { account, header },
+            Some(_) => Record::PutPoolCluster {
+                account,
+                header,
+                cluster_unavailable: settings.cluster_unavailable.as_str().to_owned(),
+            },
+        }
     }
 
     /// The pool `uid` made at `now`: its actor, its admin record and its route.
@@ -191,9 +217,9 @@ impl Engine {
         let mut settings = entry.settings.clone();
         update.apply(&mut settings);
         let now = unix_now();
-        self.replicate(account, || Record::PutPool {
-            account: account.id().to_string(),
-            header: convert::pool_header(entry.uid, &new_id, &settings, entry.created_at, now),
+        let times = (entry.created_at, now);
+        self.replicate(account, || {
+            self.pool_record(account, entry.uid, &new_id, &settings, times)
         })
         .await?;
         let record = self

@@ -15,8 +15,8 @@ use super::{AccountData, AccountHandle, Engine, EngineError};
 use crate::actors::messages::Upsert;
 use crate::cluster::ClusterLink;
 use crate::durability::convert;
-use crate::durability::image::Record;
-use numpool_core::model::{Mps, Msisdn, OwnedNumber, PoolId};
+use crate::durability::image::{PoolHeader, Record};
+use numpool_core::model::{Mps, Msisdn, OutagePolicy, OwnedNumber, PoolId};
 
 /// The admin log's topic of an account: one subject per account, so its changes (inventory,
 /// pools, members) have one total order.
@@ -152,6 +152,10 @@ impl Engine {
                 );
                 continue;
             }
+            // The cluster answers: the local answers of an outage can be claimed now.
+            if !link.unreconciled.lock().is_empty() {
+                self.reconcile().await;
+            }
             let Ok(live) = link.store.members.live().await else {
                 continue;
             };
@@ -266,6 +270,36 @@ impl Engine {
         account.0.applied_seq.store(entry.seq, Ordering::Release);
     }
 
+    /// A pool made or changed by another sidecar, with `policy` as its `cluster_unavailable`.
+    async fn apply_pool(
+        &self,
+        account: &AccountHandle,
+        data: &mut AccountData,
+        header: &PoolHeader,
+        policy: OutagePolicy,
+    ) -> Result<(), EngineError> {
+        let Ok((new_id, mut settings)) = convert::pool_settings(header) else {
+            return Ok(());
+        };
+        settings.cluster_unavailable = policy;
+        let existing = data
+            .pools
+            .iter()
+            .find(|(_, entry)| entry.uid == header.uid)
+            .map(|(id, _)| id.clone());
+        match existing {
+            Some(id) => self
+                .apply_update_pool(account, data, &id, new_id, settings, header.updated_at)
+                .await
+                .map(drop),
+            None => {
+                let (uid, at) = (header.uid, header.created_at);
+                self.apply_create_pool(account, data, new_id, settings, uid, at);
+                Ok(())
+            }
+        }
+    }
+
     /// Applies a change another sidecar published, as the call that made it applied it there.
     async fn apply_record(
         &self,
@@ -301,26 +335,16 @@ impl Engine {
                 _ => Ok(()),
             },
             Record::PutPool { header, .. } => {
-                let Ok((new_id, settings)) = convert::pool_settings(&header) else {
-                    return Ok(());
-                };
-                match by_uid(data, header.uid) {
-                    Some(id) => self
-                        .apply_update_pool(account, data, &id, new_id, settings, header.updated_at)
-                        .await
-                        .map(drop),
-                    None => {
-                        self.apply_create_pool(
-                            account,
-                            data,
-                            new_id,
-                            settings,
-                            header.uid,
-                            header.created_at,
-                        );
-                        Ok(())
-                    }
-                }
+                let policy = OutagePolicy::default();
+                self.apply_pool(account, data, &header, policy).await
+            }
+            Record::PutPoolCluster {
+                header,
+                cluster_unavailable,
+                ..
+            } => {
+                let policy = OutagePolicy::from_name(&cluster_unavailable).unwrap_or_default();
+                self.apply_pool(account, data, &header, policy).await
             }
             Record::DeletePool { uid, .. } => {
                 if let Some(id) = by_uid(data, uid) {

@@ -200,7 +200,9 @@ pub(crate) async fn metrics(
     }
     delivery(&mut out, "numpool", &[("", &stats)]);
     if let Some(cluster) = engine.cluster().map(|link| link.status()) {
-        let series: [(&str, &str, &str, u64); 7] = [
+        let series: [(&str, &str, &str, u64); 9] = [
+            ("numpool_cluster_reconciled_total", "counter", "First contacts answered locally during an outage (cluster_unavailable = local) and claimed since.", cluster.reconciled),
+            ("numpool_cluster_reconcile_conflicts_total", "counter", "Of those, the ones another sidecar had claimed first: its sender was adopted.", cluster.reconcile_conflicts),
             ("numpool_cluster_members", "gauge", "Live sidecars counted by their heartbeats: each number's mps is split among them.", u64::from(cluster.members)),
             ("numpool_cluster_ready", "gauge", "1 once caught up with the cluster's admin log and sticky bucket.", u64::from(cluster.ready)),
             ("numpool_cluster_connected", "gauge", "1 while the NATS connection is up.", u64::from(cluster.connected)),

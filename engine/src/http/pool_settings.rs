@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::body::FieldValue;
 use numpool_core::delivery::{Thresholds, ThresholdsPatch};
-use numpool_core::model::{Country, Geomatch, NumberType, TypePriority};
+use numpool_core::model::{Country, Geomatch, NumberType, OutagePolicy, TypePriority};
 
 /// The members a `health` object may have.
 const HEALTH_MEMBERS: [&str; 4] = [
@@ -85,6 +85,15 @@ impl FieldValue for Geomatch {
             .as_str()
             .and_then(Geomatch::from_name)
             .ok_or_else(|| "Must be one of area, region, off".into())
+    }
+}
+
+impl FieldValue for OutagePolicy {
+    fn from_json(value: &Value) -> Result<Self, String> {
+        value
+            .as_str()
+            .and_then(OutagePolicy::from_name)
+            .ok_or_else(|| "Must be one of retry, local".into())
     }
 }
 

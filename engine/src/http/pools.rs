@@ -15,7 +15,7 @@ use super::time::rfc3339;
 use super::{pool_href, AnswerResult};
 use crate::engine::{Engine, PoolUpdate};
 use numpool_core::delivery::ThresholdsPatch;
-use numpool_core::model::{AccountId, CustomFrom, PoolRecord, PoolSettings};
+use numpool_core::model::{AccountId, CustomFrom, OutagePolicy, PoolRecord, PoolSettings};
 
 /// The `{pool_id}` of a pool's path. Not validated: an id that breaks the pattern names no pool,
 /// so it is answered 404 like any unknown pool.
@@ -26,10 +26,10 @@ pub(crate) struct PoolPath {
 }
 
 /// The Pool object: the spec's fields, then numpool's extensions.
-fn pool_json(account: &AccountId, record: &PoolRecord) -> Value {
+fn pool_json(engine: &Engine, account: &AccountId, record: &PoolRecord) -> Value {
     let href = pool_href(account, record.pool_id.as_str());
     let settings = &record.settings;
-    json!({
+    let mut pool = json!({
         "pool_id": record.pool_id,
         "account_id": account,
         "fallback": settings.fallback,
@@ -48,7 +48,27 @@ fn pool_json(account: &AccountId, record: &PoolRecord) -> Value {
             "self": { "href": href },
             "numbers": { "href": format!("{href}/numbers") },
         },
-    })
+    });
+    // A setting only a cluster has (docs/cluster.md): shown in cluster mode only.
+    if engine.cluster().is_some() {
+        pool["cluster_unavailable"] = json!(settings.cluster_unavailable.as_str());
+    }
+    pool
+}
+
+/// `cluster_unavailable` as a request gave it: refused (400, naming it) single-node, where it
+/// would mean nothing.
+fn outage_policy(
+    engine: &Engine,
+    given: Option<OutagePolicy>,
+) -> Result<Option<OutagePolicy>, Problem> {
+    match given {
+        Some(_) if engine.cluster().is_none() => Err(Problem::invalid_field(
+            "cluster_unavailable",
+            "Only a sidecar in cluster mode (--cluster) has this setting".to_owned(),
+        )),
+        given => Ok(given),
+    }
 }
 
 /// `GET …/pools`.
@@ -63,7 +83,7 @@ pub(crate) async fn list(
     let pools = paged
         .items
         .iter()
-        .map(|record| pool_json(caller.account.id(), record))
+        .map(|record| pool_json(&engine, caller.account.id(), record))
         .collect();
     Ok(page.respond::<Value>("pools", pools, paged.total))
 }
@@ -85,7 +105,9 @@ pub(crate) async fn create(
     let health: Option<ThresholdsPatch> = fields.optional("health");
     let type_priority = fields.nullable("type_priority");
     let geomatch = fields.optional("geomatch");
+    let cluster_unavailable = fields.optional("cluster_unavailable");
     fields.finish()?;
+    let cluster_unavailable = outage_policy(&engine, cluster_unavailable)?;
     let (Some(pool_id), Some(fallback), Some(localized), Some(predictable)) =
         (pool_id, fallback, localized, predictable)
     else {
@@ -102,6 +124,7 @@ pub(crate) async fn create(
         health: health.map_or(defaults.health, |patch| patch.apply(&defaults.health)),
         type_priority: type_priority.flatten().unwrap_or_default(),
         geomatch: geomatch.unwrap_or(defaults.geomatch),
+        cluster_unavailable: cluster_unavailable.unwrap_or_default(),
     };
     let record = engine
         .create_pool(&caller.account, pool_id, settings)
@@ -111,7 +134,7 @@ pub(crate) async fn create(
             header::LOCATION,
             pool_href(caller.account.id(), record.pool_id.as_str()),
         ))
-        .json(pool_json(caller.account.id(), &record)))
+        .json(pool_json(&engine, caller.account.id(), &record)))
 }
 
 /// `GET …/pools/{pool_id}`.
@@ -121,7 +144,7 @@ pub(crate) async fn get(
     path: web::Path<PoolPath>,
 ) -> AnswerResult {
     let record = engine.get_pool(&caller.account, &path.pool_id).await?;
-    Ok(HttpResponse::Ok().json(pool_json(caller.account.id(), &record)))
+    Ok(HttpResponse::Ok().json(pool_json(&engine, caller.account.id(), &record)))
 }
 
 /// `PATCH …/pools/{pool_id}`: 201 (the spec's code) with the changed pool. A `pool_id` renames
@@ -146,16 +169,21 @@ pub(crate) async fn patch(
             .nullable("type_priority")
             .map(Option::unwrap_or_default),
         geomatch: fields.optional("geomatch"),
+        cluster_unavailable: fields.optional("cluster_unavailable"),
     };
     let account_id: Option<String> = fields.optional("account_id");
     fields.finish()?;
+    let update = PoolUpdate {
+        cluster_unavailable: outage_policy(&engine, update.cluster_unavailable)?,
+        ..update
+    };
     if account_id.is_some_and(|id| id != caller.account.id().as_str()) {
         return Err(Problem::new(StatusCode::CONFLICT, ACCOUNT_ID_MISMATCH));
     }
     let record = engine
         .update_pool(&caller.account, &path.pool_id, &update)
         .await?;
-    Ok(HttpResponse::Created().json(pool_json(caller.account.id(), &record)))
+    Ok(HttpResponse::Created().json(pool_json(&engine, caller.account.id(), &record)))
 }
 
 /// `DELETE …/pools/{pool_id}`: 200 with the pool as it was.
@@ -165,5 +193,5 @@ pub(crate) async fn delete(
     path: web::Path<PoolPath>,
 ) -> AnswerResult {
     let record = engine.delete_pool(&caller.account, &path.pool_id).await?;
-    Ok(HttpResponse::Ok().json(pool_json(caller.account.id(), &record)))
+    Ok(HttpResponse::Ok().json(pool_json(&engine, caller.account.id(), &record)))
 }

@@ -24,7 +24,7 @@ pub use limits::{Limits, Mps, MAX_MPS};
 pub use msisdn::{Msisdn, MsisdnError};
 pub use number::{NumberPatch, NumberSpec, NumberType, OwnedNumber, MAX_WEIGHT};
 pub use opt_out::{OptOut, OptOutReason};
-pub use pool::{Fallback, Geomatch, PoolRecord, PoolSettings};
+pub use pool::{Fallback, Geomatch, OutagePolicy, PoolRecord, PoolSettings};
 pub use status::NumberStatus;
 pub use table::TableError;
 pub use type_priority::TypePriority;

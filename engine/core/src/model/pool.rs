@@ -77,6 +77,36 @@ impl Geomatch {
     }
 }
 
+/// What a pool's new conversations get while the cluster's JetStream is unreachable (cluster
+/// mode, DESIGN §10); single-node it means nothing.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+pub enum OutagePolicy {
+    /// `-TRYAGAIN` / 503: no sender is answered that the cluster did not commit.
+    #[default]
+    Retry,
+    /// The sidecar's own choice, claimed once the cluster answers again; if another sidecar's
+    /// claim came first, its sender is adopted (a conflict, counted).
+    Local,
+}
+
+impl OutagePolicy {
+    /// Every policy, for parsing and error messages.
+    pub const ALL: [OutagePolicy; 2] = [OutagePolicy::Retry, OutagePolicy::Local];
+
+    /// The API name (`retry`, `local`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutagePolicy::Retry => "retry",
+            OutagePolicy::Local => "local",
+        }
+    }
+
+    /// The policy with API name `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
 /// How a pool selects; what `PATCH` changes.
 #[derive(Clone, PartialEq, Debug)]
 pub struct PoolSettings {
@@ -100,6 +130,8 @@ pub struct PoolSettings {
     pub type_priority: TypePriority,
     /// How finely a localized pick matches the recipient's place.
     pub geomatch: Geomatch,
+    /// Cluster mode: what new conversations get while the cluster is unreachable.
+    pub cluster_unavailable: OutagePolicy,
 }
 
 impl Default for PoolSettings {
@@ -115,6 +147,7 @@ impl Default for PoolSettings {
             health: Thresholds::default(),
             type_priority: TypePriority::default(),
             geomatch: Geomatch::default(),
+            cluster_unavailable: OutagePolicy::default(),
         }
     }
 }

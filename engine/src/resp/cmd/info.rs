@@ -169,6 +169,8 @@ impl Info {
                     ("cluster_conflicts", &cluster.conflicts),
                     ("cluster_claims_lost", &cluster.claims_lost),
                     ("cluster_unavailable", &cluster.unavailable),
+                    ("cluster_reconciled", &cluster.reconciled),
+                    ("cluster_reconcile_conflicts", &cluster.reconcile_conflicts),
                 ]);
             }
             section("Numpool", &lines);
