@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # DESIGN §8 P8 (issue 16): numpool in cluster mode on this machine, three `nats-server` nodes
-# (R3, file storage, sync_interval: always) and three sidecars, beside the same workload on one
+# (R3, file storage, sync_interval: always unless SYNC says otherwise) and three sidecars, beside the same workload on one
 # single-process numpool (durable, fsync everysec).
 #   1. New conversations: loadgen open loop over the three sidecars (--targets), recipients
 #      drawn uniformly from 2 million (nearly every pick a first contact, so a claim in the
@@ -12,7 +12,8 @@
 #
 # Usage: benches/cluster/p8.sh target/release/numpool
 # Environment: NATS_SERVER (else nats-server on the PATH), LOADGEN (else built --release),
-# RATE (new conversations per second, default 1500), OUT (default target/p8).
+# RATE (new conversations per second, default 1500), SYNC (the nodes' sync_interval, default
+# always; 2m is NATS's default), OUT (default target/p8).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -20,6 +21,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 NUMPOOL_BIN=${1:?usage: p8.sh NUMPOOL_BIN}
 NATS_SERVER=${NATS_SERVER:-nats-server}
 RATE=${RATE:-1500}
+SYNC=${SYNC:-always}
 OUT=${OUT:-$ROOT/target/p8}
 KEY=bench001 SECRET=bench-secret POOL=loadgen
 if [ -z "${LOADGEN:-}" ]; then
@@ -42,7 +44,7 @@ for k in 0 1 2; do
 server_name: n$k
 listen: "127.0.0.1:2422$k"
 http: "127.0.0.1:2922$k"
-jetstream { store_dir: "$OUT/n$k", sync_interval: always }
+jetstream { store_dir: "$OUT/n$k", sync_interval: $SYNC }
 cluster { name: p8, listen: "127.0.0.1:2822$k", routes: [${routes%,}] }
 CONF
   "$NATS_SERVER" -c "$OUT/n$k.conf" >"$OUT/n$k.log" 2>&1 &
@@ -84,9 +86,9 @@ sticky() {
     --quiet --out "$OUT/$name-hits" | sed -n '1,4p'
   # redis-benchmark's keys: its first pass makes the mappings, the second is measured.
   redis-benchmark -p "$port" --user "$KEY" -a "$SECRET" -c 4 -P 32 -n 200000 -r 10000 -q \
-    PICK "$POOL" +4477__rand_int__ >/dev/null 2>&1
+    PICK "$POOL" +44__rand_int__ >/dev/null 2>&1
   redis-benchmark -p "$port" --user "$KEY" -a "$SECRET" -c 4 -P 32 -n 1000000 -r 10000 -q \
-    PICK "$POOL" +4477__rand_int__ 2>/dev/null | tr '\r' '\n' | grep 'requests per second' | tail -1 |
+    PICK "$POOL" +44__rand_int__ 2>/dev/null | tr '\r' '\n' | grep 'requests per second' | tail -1 |
     sed "s/^/redis-benchmark $name: /"
 }
 

@@ -6,7 +6,6 @@ use std::time::Duration;
 use async_nats::jetstream::kv::{self, Store};
 use async_nats::jetstream::stream::StorageType;
 use async_nats::jetstream::Context;
-use futures_util::TryStreamExt;
 
 use crate::{ClusterConfig, ClusterError};
 
@@ -46,14 +45,12 @@ impl Members {
             .map_err(ClusterError::unavailable)
     }
 
-    /// The members heard from within [`HEARTBEAT_TTL`], in order.
-    pub async fn live(&self) -> Result<Vec<String>, ClusterError> {
-        let keys = self.store.keys().await.map_err(ClusterError::unavailable)?;
-        let mut live: Vec<String> = keys
-            .try_collect()
-            .await
-            .map_err(ClusterError::unavailable)?;
-        live.sort();
-        Ok(live)
+    /// How many members were heard from within [`HEARTBEAT_TTL`]: the bucket's subjects, one
+    /// per member, read from the stream's state (listing the keys would make a consumer, a
+    /// replicated operation, every second on every sidecar).
+    pub async fn live(&self) -> Result<u64, ClusterError> {
+        let mut stream = self.store.stream.clone();
+        let info = stream.info().await.map_err(ClusterError::unavailable)?;
+        Ok(info.state.subjects_count)
     }
 }

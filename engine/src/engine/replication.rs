@@ -159,7 +159,7 @@ impl Engine {
             let Ok(live) = link.store.members.live().await else {
                 continue;
             };
-            let share = u32::try_from(live.len()).unwrap_or(u32::MAX).max(1);
+            let share = u32::try_from(live).unwrap_or(u32::MAX).max(1);
             if link.share.swap(share, Ordering::AcqRel) != share {
                 tracing::info!(members = share, "live sidecars changed: mps split anew");
                 self.reshare().await;
