@@ -19,10 +19,15 @@ pub struct ClusterConfig {
     pub replicas: usize,
     /// How long a call waits for JetStream before it is answered "unavailable".
     pub timeout: Duration,
+    /// How often the client pings its server: a server that stops answering (stalled, not
+    /// closed) is left for another after two unanswered pings, instead of the client's
+    /// default of a minute each.
+    pub ping_interval: Duration,
 }
 
 impl ClusterConfig {
-    /// A cluster at `urls` named `numpool`, with no credentials, three replicas and a 2 s timeout.
+    /// A cluster at `urls` named `numpool`, with no credentials, three replicas, a 2 s timeout
+    /// and a ping every second.
     pub fn new(urls: Vec<String>) -> Self {
         ClusterConfig {
             urls,
@@ -30,6 +35,7 @@ impl ClusterConfig {
             credentials: Credentials::None,
             replicas: 3,
             timeout: Duration::from_secs(2),
+            ping_interval: Duration::from_secs(1),
         }
     }
 
@@ -60,6 +66,7 @@ impl ClusterConfig {
             .name(format!("numpool {}", self.name))
             .request_timeout(Some(self.timeout))
             .connection_timeout(self.timeout)
+            .ping_interval(self.ping_interval)
             .retry_on_initial_connect();
         Ok(match &self.credentials {
             Credentials::None => options,

@@ -26,7 +26,13 @@ pub struct NatsCluster {
     pub nodes: Vec<Node>,
     /// Holds the configs and JetStream stores.
     _dir: tempfile::TempDir,
+    /// One cluster at a time in a test binary: six processes per test on two cores are
+    /// enough, and free ports picked by parallel tests could collide.
+    _one_at_a_time: std::sync::MutexGuard<'static, ()>,
 }
+
+/// What [`NatsCluster::_one_at_a_time`] holds.
+static CLUSTERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A free loopback port (released at once: the server binds it right after).
 fn free_port() -> u16 {
@@ -44,6 +50,8 @@ fn server_binary() -> String {
 impl NatsCluster {
     /// Starts `count` nodes as one cluster and waits until JetStream answers on each.
     pub fn start(count: usize) -> NatsCluster {
+        // A test that failed while holding it leaves it poisoned; the next one may go on.
+        let one_at_a_time = CLUSTERS.lock().unwrap_or_else(|e| e.into_inner());
         let dir = tempfile::tempdir().expect("temp dir");
         let ports: Vec<(u16, u16, u16)> = (0..count)
             .map(|_| (free_port(), free_port(), free_port()))
@@ -78,7 +86,11 @@ impl NatsCluster {
                 }
             })
             .collect();
-        let cluster = NatsCluster { nodes, _dir: dir };
+        let cluster = NatsCluster {
+            nodes,
+            _dir: dir,
+            _one_at_a_time: one_at_a_time,
+        };
         for node in &cluster.nodes {
             node.wait_healthy(Duration::from_secs(30));
         }
