@@ -40,18 +40,29 @@ async fn wait_ready(sidecar: &Numpool) {
     }
 }
 
-/// How long until `check` holds on `api`, polled every 5 ms; panics past `bound`.
-async fn visible_within<F, Fut>(bound: Duration, mut check: F) -> Duration
+/// How long until `check` holds, polled every 5 ms; panics past `bound`, naming the caller's
+/// line.
+#[track_caller]
+fn visible_within<F, Fut>(
+    bound: Duration,
+    mut check: F,
+) -> impl std::future::Future<Output = Duration>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let started = Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < bound, "not visible within {bound:?}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
+    let caller = std::panic::Location::caller();
+    async move {
+        let started = Instant::now();
+        while !check().await {
+            assert!(
+                started.elapsed() < bound,
+                "not visible within {bound:?} ({caller})"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        started.elapsed()
     }
-    started.elapsed()
 }
 
 /// `PICK pool to` for each recipient over one pipelined connection: the senders, in order.
@@ -724,7 +735,7 @@ async fn each_numbers_rate_is_split_among_the_live_sidecars() {
     let nats = NatsCluster::start(3);
     let sidecars = sidecars(&nats).await;
     for sidecar in &sidecars {
-        visible_within(Duration::from_secs(10), || async {
+        visible_within(Duration::from_secs(30), || async {
             let url = Api::new(sidecar).url("/metrics");
             let metrics = reqwest::get(url).await.unwrap().text().await.unwrap();
             metrics.contains("numpool_cluster_members 3")
@@ -788,7 +799,7 @@ async fn a_pool_that_answers_locally_during_an_outage_reconciles_after_it() {
     let mut nats = NatsCluster::start(3);
     let sidecars = sidecars(&nats).await;
     for sidecar in &sidecars {
-        visible_within(Duration::from_secs(10), || async {
+        visible_within(Duration::from_secs(30), || async {
             metric(sidecar, "numpool_cluster_members").await == 3
         })
         .await;
@@ -874,7 +885,7 @@ async fn a_pool_that_answers_locally_during_an_outage_reconciles_after_it() {
         }
         (reconciled, conflicts)
     };
-    visible_within(Duration::from_secs(10), || async {
+    visible_within(Duration::from_secs(30), || async {
         counted().await == (2, 1)
     })
     .await;
