@@ -220,7 +220,26 @@ pub(crate) struct ClusterSettings {
     pub(crate) timeout_ms: u64,
 }
 
+/// The NATS credentials only the file may give, held aside while the flags are layered over
+/// it (they are never serialized): user, password, token, NKey seed.
+type NatsSecrets = [Option<String>; 4];
+
 impl ClusterSettings {
+    /// Takes the file-only credentials out.
+    fn take_secrets(&mut self) -> NatsSecrets {
+        [
+            self.user.take(),
+            self.password.take(),
+            self.token.take(),
+            self.nkey.take(),
+        ]
+    }
+
+    /// Puts back what [`ClusterSettings::take_secrets`] took.
+    fn restore_secrets(&mut self, [user, password, token, nkey]: NatsSecrets) {
+        (self.user, self.password, self.token, self.nkey) = (user, password, token, nkey);
+    }
+
     /// The cluster's configuration, when one is given; [`ConfigError::Cluster`] for
     /// credentials given two ways, or a user without a password.
     pub(crate) fn cluster_config(
@@ -606,12 +625,14 @@ impl Config {
     fn overlay(mut self, flags: &Flags) -> Result<Self, ConfigError> {
         let accounts = std::mem::take(&mut self.accounts);
         let metrics_token = self.metrics_token.take();
+        let nats_secrets = self.cluster.take_secrets();
         let mut table = toml::Table::try_from(self)
             .map_err(|e| ConfigError::Flags(serde::de::Error::custom(e)))?;
         layer(&mut table, flags.0.clone());
         let mut config: Config = table.try_into().map_err(ConfigError::Flags)?;
         config.accounts = accounts;
         config.metrics_token = metrics_token;
+        config.cluster.restore_secrets(nats_secrets);
         Ok(config)
     }
 
@@ -703,6 +724,51 @@ mod tests {
     }
 
     /// A config file holding `text`, and `--config <it>` followed by `args`.
+    #[test]
+    fn the_cluster_table_and_its_flags_give_the_cluster_to_join() {
+        let file = "[cluster]\nurls = [\"nats://a:4222\", \"nats://b:4222\"]\nname = \"east\"\ntoken = \"t0k\"\n\
+                    [[accounts]]\napi_key = \"abcd1234\"\napi_secret = \"a\"";
+        let settings = with_file(file, &["--cluster-timeout-ms", "500"]).unwrap();
+        let cluster = settings.config.cluster.cluster_config().unwrap().unwrap();
+        assert_eq!(cluster.urls, ["nats://a:4222", "nats://b:4222"]);
+        assert_eq!(cluster.name, "east");
+        assert_eq!(
+            cluster.credentials,
+            numpool_cluster::Credentials::Token("t0k".into())
+        );
+        assert_eq!(cluster.timeout, std::time::Duration::from_millis(500));
+        // In memory: the cluster is the store.
+        assert_eq!(settings.storage, Storage::Memory);
+        // The flag alone, over no file.
+        let flags = serve(&["--cluster", "nats://c:4222,nats://d:4222"])
+            .validate()
+            .unwrap();
+        let cluster = flags.config.cluster.cluster_config().unwrap().unwrap();
+        assert_eq!(cluster.urls, ["nats://c:4222", "nats://d:4222"]);
+        // Two kinds of credentials, a user without a password, a data directory: refused.
+        let two = "[cluster]\nurls = [\"nats://a:4222\"]\ntoken = \"t\"\nnkey = \"SU\"\n";
+        let two = with_file(two, &[]).unwrap().config.cluster.cluster_config();
+        assert!(matches!(two, Err(ConfigError::Cluster(_))));
+        let user = "[cluster]\nurls = [\"nats://a:4222\"]\nuser = \"u\"\n";
+        let user = with_file(user, &[])
+            .unwrap()
+            .config
+            .cluster
+            .cluster_config();
+        assert!(matches!(user, Err(ConfigError::Cluster(_))));
+        let dir = serve(&["--cluster", "nats://a:4222", "--data-dir", "/tmp/x"]).validate();
+        assert!(matches!(dir, Err(ConfigError::Cluster(_))));
+        // Without urls, no cluster.
+        assert!(serve(&[])
+            .validate()
+            .unwrap()
+            .config
+            .cluster
+            .cluster_config()
+            .unwrap()
+            .is_none());
+    }
+
     fn with_file(text: &str, args: &[&str]) -> Result<Settings, ConfigError> {
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), text).unwrap();
