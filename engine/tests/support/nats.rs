@@ -34,13 +34,16 @@ pub struct NatsCluster {
 /// What [`NatsCluster::_one_at_a_time`] holds.
 static CLUSTERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// A free loopback port (released at once: the server binds it right after).
+/// A free loopback port, below the kernel's ephemeral range (32768 and up), so that no port the
+/// kernel hands out meanwhile (to a test server on `:0`, or to a client connection) can take
+/// it between this check and the server's bind.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    loop {
+        let port = fastrand::u16(20_000..32_000);
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 fn server_binary() -> String {
@@ -52,49 +55,30 @@ impl NatsCluster {
     pub fn start(count: usize) -> NatsCluster {
         // A test that failed while holding it leaves it poisoned; the next one may go on.
         let one_at_a_time = CLUSTERS.lock().unwrap_or_else(|e| e.into_inner());
-        let dir = tempfile::tempdir().expect("temp dir");
-        let ports: Vec<(u16, u16, u16)> = (0..count)
-            .map(|_| (free_port(), free_port(), free_port()))
-            .collect();
-        let nodes = (0..count)
-            .map(|i| {
-                let (client, route, monitor) = ports[i];
-                let routes: Vec<String> = ports
-                    .iter()
-                    .enumerate()
-                    .filter(|(j, _)| *j != i)
-                    .map(|(_, (_, r, _))| format!("\"nats-route://127.0.0.1:{r}\""))
-                    .collect();
-                let store = dir.path().join(format!("n{i}"));
-                let config = dir.path().join(format!("n{i}.conf"));
-                std::fs::write(
-                    &config,
-                    format!(
-                        "server_name: n{i}\nlisten: \"127.0.0.1:{client}\"\nhttp: \"127.0.0.1:{monitor}\"\n\
-                         jetstream {{ store_dir: \"{}\", sync_interval: always }}\n\
-                         cluster {{ name: c1, listen: \"127.0.0.1:{route}\", routes: [{}] }}\n",
-                        store.display(),
-                        routes.join(", ")
-                    ),
-                )
-                .expect("write nats config");
-                Node {
-                    port: client,
-                    monitor,
-                    child: spawn(&config),
-                    config,
-                }
-            })
-            .collect();
-        let cluster = NatsCluster {
-            nodes,
-            _dir: dir,
-            _one_at_a_time: one_at_a_time,
-        };
-        for node in &cluster.nodes {
-            node.wait_healthy(Duration::from_secs(30));
+        // A node that cannot bind a port it was given never becomes healthy: the cluster is
+        // started again on other ports, at most three times.
+        let mut logs = String::new();
+        for _ in 0..3 {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let nodes = start_nodes(dir.path(), count);
+            if nodes
+                .iter()
+                .all(|node| node.wait_healthy(Duration::from_secs(30)))
+            {
+                return NatsCluster {
+                    nodes,
+                    _dir: dir,
+                    _one_at_a_time: one_at_a_time,
+                };
+            }
+            for (i, mut node) in nodes.into_iter().enumerate() {
+                let _ = node.child.kill();
+                let _ = node.child.wait();
+                let log = std::fs::read_to_string(dir.path().join(format!("n{i}.log")));
+                logs.push_str(&format!("n{i}: {}\n", log.unwrap_or_default()));
+            }
         }
-        cluster
+        panic!("no healthy nats cluster in three tries:\n{logs}");
     }
 
     /// Every node's URL, comma-separated: what `--cluster` takes.
@@ -143,16 +127,63 @@ impl NatsCluster {
     pub fn restart(&mut self, i: usize) {
         let node = &mut self.nodes[i];
         node.child = spawn(&node.config);
-        node.wait_healthy(Duration::from_secs(30));
+        assert!(
+            node.wait_healthy(Duration::from_secs(30)),
+            "restarted node not healthy"
+        );
     }
 }
 
+/// Starts `count` nodes routed to each other, with their configs, stores and logs in `dir`.
+fn start_nodes(dir: &std::path::Path, count: usize) -> Vec<Node> {
+    let mut taken = std::collections::BTreeSet::new();
+    let mut port = || loop {
+        let port = free_port();
+        if taken.insert(port) {
+            return port;
+        }
+    };
+    let ports: Vec<(u16, u16, u16)> = (0..count).map(|_| (port(), port(), port())).collect();
+    (0..count)
+        .map(|i| {
+            let (client, route, monitor) = ports[i];
+            let routes: Vec<String> = ports
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, (_, r, _))| format!("\"nats-route://127.0.0.1:{r}\""))
+                .collect();
+            let store = dir.join(format!("n{i}"));
+            let config = dir.join(format!("n{i}.conf"));
+            std::fs::write(
+                &config,
+                format!(
+                    "server_name: n{i}\nlisten: \"127.0.0.1:{client}\"\nhttp: \"127.0.0.1:{monitor}\"\n\
+                     jetstream {{ store_dir: \"{}\", sync_interval: always }}\n\
+                     cluster {{ name: c1, listen: \"127.0.0.1:{route}\", routes: [{}] }}\n",
+                    store.display(),
+                    routes.join(", ")
+                ),
+            )
+            .expect("write nats config");
+            Node {
+                port: client,
+                monitor,
+                child: spawn(&config),
+                config,
+            }
+        })
+        .collect()
+}
+
+/// Starts `nats-server -c config`, its output in the `.log` beside the config.
 fn spawn(config: &PathBuf) -> Child {
+    let log = std::fs::File::create(config.with_extension("log")).expect("nats log");
     Command::new(server_binary())
         .arg("-c")
         .arg(config)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .unwrap_or_else(|e| panic!("starting {} failed: {e}; set NATS_SERVER", server_binary()))
 }
@@ -172,17 +203,17 @@ impl Node {
         ok.then(|| body.to_owned())
     }
 
-    /// Waits until the node's `/healthz` says JetStream is up (it has a meta leader).
-    fn wait_healthy(&self, within: Duration) {
+    /// Waits until the node's `/healthz` says JetStream is up (it has a meta leader); whether
+    /// it did within `within`.
+    fn wait_healthy(&self, within: Duration) -> bool {
         let deadline = Instant::now() + within;
         while self.get("/healthz").is_none() {
-            assert!(
-                Instant::now() < deadline,
-                "nats node on {} not healthy",
-                self.port
-            );
+            if Instant::now() >= deadline {
+                return false;
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
+        true
     }
 }
 
