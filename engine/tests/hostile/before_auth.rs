@@ -126,6 +126,9 @@ fn the_input_budget_bounds_what_authenticated_clients_make_it_hold() {
     // a second (not after its idle timeout, 300 s), so a new client is served at once.
     assert!(pongs(server.resp));
     for (mut s, _) in held {
+        // Closed one after another as the freed budget lets the next resume and stall again:
+        // seconds each on a loaded machine, never the 300 s idle timeout.
+        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
         let mut rest = Vec::new();
         let closed = match s.read_to_end(&mut rest) {
             Ok(_) => true,
