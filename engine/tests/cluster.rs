@@ -478,20 +478,28 @@ async fn loaded_cluster() -> (NatsCluster, Vec<Numpool>) {
     (nats, sidecars)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn killing_the_jetstream_leader_under_load_loses_nothing_and_picks_resume() {
+/// A loaded cluster whose node leading the sticky bucket gets `signal` 1 s into first-contact
+/// load from every sidecar, checked by [`under_load`]; that node, and how long after the
+/// signal new conversations were answered again.
+async fn fault_the_sticky_leader(signal: &str) -> (NatsCluster, Vec<Numpool>, usize, Duration) {
     let (mut nats, sidecars) = loaded_cluster().await;
     let leader = nats
         .stream_leader(STICKY_STREAM, 0)
         .expect("the sticky bucket has a leader");
-    // (c) SIGKILL of the node leading the sticky bucket, 1 s into the load.
     let resumed = under_load(
         &sidecars,
         Duration::from_secs(1),
         Duration::from_secs(12),
-        || nats.signal(leader, "-KILL"),
+        || nats.signal(leader, signal),
     )
     .await;
+    (nats, sidecars, leader, resumed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn killing_the_jetstream_leader_under_load_loses_nothing_and_picks_resume() {
+    // (c) SIGKILL of the node leading the sticky bucket.
+    let (nats, _sidecars, leader, resumed) = fault_the_sticky_leader("-KILL").await;
     println!("leader n{leader} killed: picks resumed after {resumed:?}");
     let live = (leader + 1) % 3;
     let new_leader = nats
@@ -502,18 +510,8 @@ async fn killing_the_jetstream_leader_under_load_loses_nothing_and_picks_resume(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_stalled_nats_node_holds_nothing_up_for_long_and_loses_nothing() {
-    let (mut nats, sidecars) = loaded_cluster().await;
-    let leader = nats
-        .stream_leader(STICKY_STREAM, 0)
-        .expect("the sticky bucket has a leader");
     // (e) SIGSTOP of the leading node: a peer that stops answering without closing anything.
-    let resumed = under_load(
-        &sidecars,
-        Duration::from_secs(1),
-        Duration::from_secs(12),
-        || nats.signal(leader, "-STOP"),
-    )
-    .await;
+    let (mut nats, sidecars, leader, resumed) = fault_the_sticky_leader("-STOP").await;
     println!("leader n{leader} stalled: picks resumed after {resumed:?}");
     nats.signal(leader, "-CONT");
     // Back, it catches up as a follower; the cluster still answers as one.

@@ -231,10 +231,7 @@ impl Engine {
         };
         let addr = {
             let data = account.0.admin.lock().await;
-            data.pools
-                .values()
-                .find(|entry| entry.uid == uid)
-                .map(|entry| entry.addr.clone())
+            data.pool_id_of(uid).map(|id| data.pools[&id].addr.clone())
         };
         // A mapping of a pool deleted meanwhile goes with it.
         let Some(addr) = addr else { return };

@@ -304,6 +304,17 @@ struct PoolEntry {
     addr: Addr<PoolActor>,
 }
 
+impl AccountData {
+    /// The id of the pool whose uid is `uid`: journal and cluster records, and sticky keys,
+    /// name pools by uid, which survives renames.
+    fn pool_id_of(&self, uid: u64) -> Option<PoolId> {
+        self.pools
+            .iter()
+            .find(|(_, entry)| entry.uid == uid)
+            .map(|(id, _)| id.clone())
+    }
+}
+
 impl PoolEntry {
     fn record(&self, pool_id: &PoolId) -> PoolRecord {
         PoolRecord {

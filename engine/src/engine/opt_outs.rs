@@ -65,16 +65,15 @@ impl Engine {
         opt_out: Option<OptOut>,
         only_if_mapped_to: Option<Msisdn>,
     ) -> Result<bool, EngineError> {
-        if self.cluster().is_some() {
-            let data = self.admin_lock(account).await?;
-            let uid = super::pools::pool_entry(&data, pool_id)?.1.uid;
-            let changed = self
-                .replicate_opt_out(account, uid, addr, pool_id, to, opt_out, only_if_mapped_to)
+        if self.cluster().is_none() {
+            return self
+                .apply_opt_out(account, addr, pool_id, to, opt_out, only_if_mapped_to)
                 .await;
-            drop(data);
-            return changed;
         }
-        self.apply_opt_out(account, addr, pool_id, to, opt_out, only_if_mapped_to)
+        // Held until the change is made, so that it has its place in the account's order.
+        let data = self.admin_lock(account).await?;
+        let uid = super::pools::pool_entry(&data, pool_id)?.1.uid;
+        self.change_opt_out_locked(account, uid, addr, pool_id, to, opt_out, only_if_mapped_to)
             .await
     }
 

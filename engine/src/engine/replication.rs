@@ -16,7 +16,7 @@ use crate::actors::messages::Upsert;
 use crate::cluster::ClusterLink;
 use crate::durability::convert;
 use crate::durability::image::{PoolHeader, Record};
-use numpool_core::model::{Mps, Msisdn, OutagePolicy, OwnedNumber, PoolId};
+use numpool_core::model::{Mps, Msisdn, OutagePolicy, OwnedNumber};
 
 /// The admin log's topic of an account: one subject per account, so its changes (inventory,
 /// pools, members) have one total order.
@@ -282,12 +282,7 @@ impl Engine {
             return Ok(());
         };
         settings.cluster_unavailable = policy;
-        let existing = data
-            .pools
-            .iter()
-            .find(|(_, entry)| entry.uid == header.uid)
-            .map(|(id, _)| id.clone());
-        match existing {
+        match data.pool_id_of(header.uid) {
             Some(id) => self
                 .apply_update_pool(account, data, &id, new_id, settings, header.updated_at)
                 .await
@@ -307,12 +302,6 @@ impl Engine {
         data: &mut AccountData,
         record: Record,
     ) -> Result<(), EngineError> {
-        let by_uid = |data: &AccountData, uid: u64| -> Option<PoolId> {
-            data.pools
-                .iter()
-                .find(|(_, entry)| entry.uid == uid)
-                .map(|(id, _)| id.clone())
-        };
         let numbers = |numbers: &[u64]| -> Vec<Msisdn> {
             numbers
                 .iter()
@@ -347,7 +336,7 @@ impl Engine {
                 self.apply_pool(account, data, &header, policy).await
             }
             Record::DeletePool { uid, .. } => {
-                if let Some(id) = by_uid(data, uid) {
+                if let Some(id) = data.pool_id_of(uid) {
                     self.apply_delete_pool(account, data, &id).await;
                 }
                 Ok(())
@@ -357,7 +346,7 @@ impl Engine {
                 numbers: added,
                 at,
                 ..
-            } => match by_uid(data, uid) {
+            } => match data.pool_id_of(uid) {
                 Some(id) => {
                     let joining = numbers(&added);
                     self.apply_add_members(account, data, &id, &joining, at)
@@ -370,7 +359,7 @@ impl Engine {
                 numbers: removed,
                 at,
                 ..
-            } => match by_uid(data, uid) {
+            } => match data.pool_id_of(uid) {
                 Some(id) => {
                     let leaving = numbers(&removed);
                     self.apply_remove_members(account, data, &id, &leaving, at)
@@ -379,7 +368,8 @@ impl Engine {
                 None => Ok(()),
             },
             Record::OptOutPut { uid, opt_out } => {
-                let (Some(id), Ok((to, opt_out))) = (by_uid(data, uid), convert::opt_out(&opt_out))
+                let (Some(id), Ok((to, opt_out))) =
+                    (data.pool_id_of(uid), convert::opt_out(&opt_out))
                 else {
                     return Ok(());
                 };
@@ -392,7 +382,7 @@ impl Engine {
                 Ok(())
             }
             Record::OptOutRemove { uid, to } => {
-                let (Some(id), Ok(to)) = (by_uid(data, uid), Msisdn::from_u64(to)) else {
+                let (Some(id), Ok(to)) = (data.pool_id_of(uid), Msisdn::from_u64(to)) else {
                     return Ok(());
                 };
                 let addr = data.pools[&id].addr.clone();
