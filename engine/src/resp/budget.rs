@@ -4,11 +4,17 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use tokio::sync::Notify;
+
 /// Bytes of unexecuted input the whole server may hold.
 #[derive(Debug)]
 pub(crate) struct InputBudget {
     /// What is left.
     left: AtomicUsize,
+    /// Woken each time a take finds the budget spent, so that a connection holding part of a
+    /// command while it waits for its client's next bytes learns that someone waits for the
+    /// share it holds (see [`InputBudget::starved`]).
+    refused: Notify,
 }
 
 impl InputBudget {
@@ -16,6 +22,7 @@ impl InputBudget {
     pub(crate) fn new(bytes: usize) -> Self {
         InputBudget {
             left: AtomicUsize::new(bytes),
+            refused: Notify::new(),
         }
     }
 
@@ -27,8 +34,17 @@ impl InputBudget {
                 (left > 0).then(|| left - left.min(bytes))
             }) {
             Ok(before) => before.min(bytes),
-            Err(_) => 0,
+            Err(_) => {
+                self.refused.notify_waiters();
+                0
+            }
         }
+    }
+
+    /// Completes the next time a take finds the budget spent (a connection waits for bytes
+    /// others hold).
+    pub(crate) async fn starved(&self) {
+        self.refused.notified().await;
     }
 
     /// Gives `bytes` back.

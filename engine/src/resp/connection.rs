@@ -33,10 +33,11 @@ use super::frame::{write_protocol_error, FrameLimits, ProtocolError};
 /// How often a read refused by a spent [`InputBudget`] tries again.
 const BUDGET_RETRY: Duration = Duration::from_millis(5);
 
-/// How long a connection holding part of a command waits for budget before it is closed. Those
-/// connections are what spends a budget (a complete command runs and gives its bytes back), and
-/// none of them can finish without more: waiting for their idle timeouts would stall every
-/// client for minutes. Closing the waiters frees the budget within about this long.
+/// How long a connection holding part of a command may go without reading while the budget is
+/// spent, whether it waits for budget or for its client's next bytes while another waits for
+/// budget. Those connections are what spends a budget (a complete command runs and gives its
+/// bytes back), and none of them can finish without more: waiting for their idle timeouts would
+/// stall every client for minutes. Closing them frees the budget within about this long.
 const BUDGET_WAIT: Duration = Duration::from_secs(1);
 
 /// Most bytes taken from the socket per read. Large enough that a pipelined
@@ -72,7 +73,7 @@ pub(crate) enum ConnError {
         buffered: usize,
     },
     /// The server-wide input budget stayed spent for [`BUDGET_WAIT`] while this connection held
-    /// part of a command it could not finish without more.
+    /// part of a command, waiting for budget or for its client while another waited for budget.
     #[error("input budget spent: {held} bytes of an unfinished command held for {waited:?}")]
     InputBudgetSpent {
         /// The bytes of the unfinished command (given back when the connection closes).
@@ -227,13 +228,34 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             return Err(ConnError::ReadBufferFull { cap: self.read_cap });
         }
         let (deadline, expired) = self.deadline();
+        let since = Instant::now();
         let read = async {
-            let want = self.take_budget(room.min(READ_CHUNK)).await?;
+            let want = self.take_budget(room.min(READ_CHUNK), since).await?;
+            // Holding part of a command while others wait for budget is what `BUDGET_WAIT`
+            // bounds, whether this connection waits for budget or, its socket drained, for
+            // its client's next bytes.
+            let holder = match &self.budget {
+                Some((budget, held)) if !self.read_buf.is_empty() => Some((budget.clone(), *held)),
+                _ => None,
+            };
             self.read_buf.reserve(want);
             // `limit` stops one read from filling more than `want` even when the
             // buffer has more spare capacity.
             let mut limited = (&mut self.read_buf).limit(want);
-            Ok::<_, ConnError>((want, self.stream.read_buf(&mut limited).await?))
+            let Some((budget, held)) = holder else {
+                return Ok::<_, ConnError>((want, self.stream.read_buf(&mut limited).await?));
+            };
+            loop {
+                tokio::select! {
+                    n = self.stream.read_buf(&mut limited) => return Ok((want, n?)),
+                    () = budget.starved() => {
+                        let waited = since.elapsed();
+                        if waited >= BUDGET_WAIT {
+                            return Err(ConnError::InputBudgetSpent { held, waited });
+                        }
+                    }
+                }
+            }
         };
         let (want, n) = match deadline {
             Some(deadline) => tokio::time::timeout_at(deadline, read)
@@ -270,13 +292,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
 
     /// Takes up to `bytes` from the server's budget, waiting while it is spent: the connection
     /// reads nothing more until others give some back. One that holds part of a command gives
-    /// up after [`BUDGET_WAIT`] (closing it frees its share); one that holds nothing waits (its
-    /// deadlines still run). How many it may read.
-    async fn take_budget(&mut self, bytes: usize) -> Result<usize, ConnError> {
+    /// up [`BUDGET_WAIT`] after `since`, its last read (closing it frees its share); one that
+    /// holds nothing waits (its deadlines still run). How many it may read.
+    async fn take_budget(&mut self, bytes: usize, since: Instant) -> Result<usize, ConnError> {
         let Some((budget, held)) = &mut self.budget else {
             return Ok(bytes);
         };
-        let since = Instant::now();
         loop {
             let taken = budget.take_up_to(bytes);
             if taken > 0 {

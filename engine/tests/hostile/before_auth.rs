@@ -122,19 +122,86 @@ fn the_input_budget_bounds_what_authenticated_clients_make_it_hold() {
     );
     // Sent far more than the server holds: the rest waits in socket buffers, unread.
     assert!(written > 2 * 33_554_432, "only {written} bytes sent");
-    // None of them can finish its command: each is closed once the budget has stayed spent for
-    // a second (not after its idle timeout, 300 s), so a new client is served at once.
+    // None of them can finish its command. One that waits for budget while holding part of its
+    // command is closed a second after its last read, and so is one that holds part and waits
+    // for bytes while another waits for budget: a new client is served at once, and one that
+    // needs half the budget gets it within seconds, not after the attackers' 300 s idle timeout.
     assert!(pongs(server.resp));
-    for (mut s, _) in held {
-        // Closed one after another as the freed budget lets the next resume and stall again:
-        // seconds each on a loaded machine, never the 300 s idle timeout.
-        s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-        let mut rest = Vec::new();
-        let closed = match s.read_to_end(&mut rest) {
-            Ok(_) => true,
-            // Closed with its unread input still queued: a reset, not a FIN.
-            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
-        };
-        assert!(closed, "an attacker is still connected");
+    let mut client = connect(server.resp);
+    client
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    client.write_all(DEMO_AUTH).unwrap();
+    client
+        .write_all(&unknown_command(16 * 1024 * 1024))
+        .unwrap();
+    let mut got = vec![0; UNKNOWN_REPLY.len()];
+    client.read_exact(&mut got).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(UNKNOWN_REPLY)
+    );
+    drop(held);
+}
+
+/// What an authenticated client is told for [`unknown_command`].
+const UNKNOWN_REPLY: &[u8] = b"+OK\r\n-ERR unknown command 'NOSUCHCOMMAND'\r\n";
+
+/// A complete command of about `bytes` (64 KiB arguments) that the server must buffer whole
+/// before it can answer that it does not know it.
+fn unknown_command(bytes: usize) -> Vec<u8> {
+    let arg = "y".repeat(64 * 1024);
+    let args: Vec<&str> = std::iter::once("NOSUCHCOMMAND")
+        .chain(std::iter::repeat_n(arg.as_str(), bytes / arg.len()))
+        .collect();
+    command(&args)
+}
+
+#[test]
+fn clients_that_hold_the_budget_and_go_silent_are_closed_for_one_that_needs_it() {
+    // Three clients send 1.2 MiB each of a command they never finish and go silent: 3.6 of the
+    // 4 MiB budget. Their sockets are empty, so they wait for bytes, not for budget.
+    let budget = 4 * 1024 * 1024;
+    let server = Numpool::start(&["--demo", "--max-buffered-input-bytes", &budget.to_string()]);
+    let silent: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut s = connect(server.resp);
+            s.write_all(DEMO_AUTH).unwrap();
+            let mut ok = [0u8; 5];
+            s.read_exact(&mut ok).unwrap();
+            let mut half = b"*1024\r\n".to_vec();
+            for _ in 0..20 {
+                half.extend(format!("${BULK}\r\n").into_bytes());
+                half.extend(vec![b'x'; BULK]);
+                half.extend(b"\r\n");
+            }
+            s.write_all(&half).unwrap();
+            s
+        })
+        .collect();
+    // Silent for longer than a stalled client waits.
+    std::thread::sleep(Duration::from_millis(1500));
+    // A client whose whole 2 MiB command needs more than is left: it is answered, because the
+    // silent holders are closed (not after their 300 s idle timeout) and free their share.
+    let mut client = connect(server.resp);
+    client
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    client.write_all(DEMO_AUTH).unwrap();
+    client.write_all(&unknown_command(2 * 1024 * 1024)).unwrap();
+    let mut got = vec![0; UNKNOWN_REPLY.len()];
+    client.read_exact(&mut got).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(UNKNOWN_REPLY)
+    );
+    for mut s in silent {
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let said = read_to_close(&mut s);
+        assert!(
+            String::from_utf8_lossy(&said).starts_with("-ERR server input budget spent"),
+            "{}",
+            String::from_utf8_lossy(&said)
+        );
     }
 }
