@@ -4,7 +4,6 @@
 //! have one total order; the receipt log keeps a day of delivery receipts, so that every
 //! sidecar computes the same health.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,8 +40,6 @@ pub struct Log {
     stream: stream::Stream,
     /// `numpool.{name}.{kind}`: every subject starts with it.
     prefix: Arc<str>,
-    /// Makes each publish's `Nats-Msg-Id` unique, so a retried publish is stored once.
-    published: Arc<AtomicU64>,
 }
 
 impl Log {
@@ -74,9 +71,6 @@ impl Log {
                 storage: StorageType::File,
                 num_replicas: config.replicas,
                 max_age,
-                // Two minutes of duplicate detection: a publish retried after a timeout (which
-                // may have landed) is stored once.
-                duplicate_window: Duration::from_secs(120),
                 ..Default::default()
             })
             .await
@@ -85,7 +79,6 @@ impl Log {
             js: js.clone(),
             stream,
             prefix: prefix.into(),
-            published: Arc::default(),
         })
     }
 
@@ -136,11 +129,9 @@ impl Log {
                 expected.to_string().as_str(),
             );
         }
-        let id = self.published.fetch_add(1, Ordering::Relaxed);
-        headers.insert(
-            async_nats::header::NATS_MESSAGE_ID,
-            format!("{origin}-{id}").as_str(),
-        );
+        // No `Nats-Msg-Id`: nothing publishes a record twice, and an id that repeats (a counter
+        // restarted with its process) makes JetStream drop a new record as a duplicate and
+        // acknowledge the old one's sequence.
         let ack = self
             .js
             .publish_with_headers(self.subject(topic), headers, payload)

@@ -515,11 +515,6 @@ impl ServeArgs {
         }
         let accounts = config.accounts()?;
         let clustered = !config.cluster.urls.is_empty();
-        if clustered && config.data_dir.is_some() {
-            return Err(ConfigError::Cluster(
-                "a sidecar keeps its state in JetStream and memory: give no data_dir".into(),
-            ));
-        }
         let storage = match (&config.data_dir, config.in_memory) {
             (Some(_), true) => return Err(ConfigError::StorageConflict),
             (Some(dir), false) => Storage::Dir(dir.clone()),
@@ -745,7 +740,7 @@ mod tests {
             .unwrap();
         let cluster = flags.config.cluster.cluster_config().unwrap().unwrap();
         assert_eq!(cluster.urls, ["nats://c:4222", "nats://d:4222"]);
-        // Two kinds of credentials, a user without a password, a data directory: refused.
+        // Two kinds of credentials, a user without a password: refused.
         let two = "[cluster]\nurls = [\"nats://a:4222\"]\ntoken = \"t\"\nnkey = \"SU\"\n";
         let two = with_file(two, &[]).unwrap().config.cluster.cluster_config();
         assert!(matches!(two, Err(ConfigError::Cluster(_))));
@@ -756,8 +751,9 @@ mod tests {
             .cluster
             .cluster_config();
         assert!(matches!(user, Err(ConfigError::Cluster(_))));
+        // A data directory, for checkpoints.
         let dir = serve(&["--cluster", "nats://a:4222", "--data-dir", "/tmp/x"]).validate();
-        assert!(matches!(dir, Err(ConfigError::Cluster(_))));
+        assert_eq!(dir.unwrap().storage, Storage::Dir("/tmp/x".into()));
         // Without urls, no cluster.
         assert!(serve(&[])
             .validate()

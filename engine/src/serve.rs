@@ -10,6 +10,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::config::{Settings, Storage};
+use crate::durability::checkpoint::Checkpoints;
 use crate::durability::StorageError;
 use crate::engine::{Engine, EngineError, SnapshotSchedule};
 use crate::throttle::AuthThrottle;
@@ -83,23 +84,43 @@ pub async fn start(settings: Settings) -> Result<Running, ServeError> {
     numpool_core::model::classify::classifier();
     let workers = config.worker_count();
     let limits = config.limits.account();
-    let engine =
-        match &storage {
-            Storage::Dir(dir) => Engine::open(accounts, limits, dir, config.fsync, workers)
-                .map_err(|source| ServeError::Open {
-                    dir: dir.clone(),
-                    source,
-                })?,
-            Storage::Memory => Engine::start(accounts, limits, workers),
+    let open_error = |dir: &PathBuf| {
+        let dir = dir.clone();
+        move |source| ServeError::Open { dir, source }
+    };
+    let engine = if let Some(cluster) = config.cluster.cluster_config()? {
+        // A sidecar's data directory holds checkpoints only: the cluster holds every change.
+        let (engine, checkpoints) = match &storage {
+            Storage::Dir(dir) => {
+                let (checkpoints, state, replayed) =
+                    Checkpoints::open(dir, &cluster.name).map_err(open_error(dir))?;
+                let engine =
+                    Engine::resume(accounts, limits, workers, state).map_err(open_error(dir))?;
+                (engine, Some((checkpoints, replayed)))
+            }
+            Storage::Memory => (Engine::start(accounts, limits, workers), None),
         };
-    if let Some(cluster) = config.cluster.cluster_config()? {
         let store = numpool_cluster::Cluster::connect(cluster)
             .await
             .map_err(ServeError::Cluster)?;
         let member = config.cluster.member.clone().unwrap_or_else(default_member);
         let ids: Vec<String> = accounts_ids(&engine);
-        engine.join_cluster(crate::cluster::ClusterLink::new(store, member, &ids));
-    }
+        let mut link = crate::cluster::ClusterLink::new(store, member, &ids);
+        if let Some((checkpoints, replayed)) = checkpoints {
+            link = link.with_checkpoints(checkpoints, replayed);
+        }
+        engine
+            .join_cluster(link)
+            .await
+            .map_err(ServeError::Cluster)?;
+        engine
+    } else {
+        match &storage {
+            Storage::Dir(dir) => Engine::open(accounts, limits, dir, config.fsync, workers)
+                .map_err(open_error(dir))?,
+            Storage::Memory => Engine::start(accounts, limits, workers),
+        }
+    };
     if demo {
         demo::seed(&engine).await.map_err(ServeError::Demo)?;
     }

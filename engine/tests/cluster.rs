@@ -562,6 +562,122 @@ async fn a_killed_sidecar_catches_up_on_restart_and_agrees() {
     }
 }
 
+/// A cluster figure from `INFO` (a `cluster_*` line of `# Numpool`).
+fn info_figure(sidecar: &Numpool, name: &str) -> u64 {
+    let info: String = redis::cmd("INFO").query(&mut sidecar.sidecar()).unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} not in INFO"))
+}
+
+/// Pool `p{i}` made through `api` with one PATCH after it: two admin records each.
+async fn pools_made(api: &Api, range: std::ops::Range<usize>) {
+    for i in range {
+        let made = api
+            .post("/pools", json!({ "pool_id": format!("p{i}"), "fallback": "Pool", "localized_sender_preferred": true, "predictable_sender_preferred": true }))
+            .await;
+        assert!(made.status.is_success(), "{made:?}");
+        let changed = api
+            .patch(&format!("/pools/p{i}"), json!({ "fallback": "Reject" }))
+            .await;
+        assert!(changed.status.is_success(), "{changed:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restarted_sidecar_resumes_from_the_checkpoint_in_its_data_directory() {
+    let (nats, sidecars) = loaded_cluster().await;
+    // A fourth sidecar with a data directory, checkpointing every second.
+    let urls = nats.urls();
+    let args = [
+        "--cluster",
+        &urls,
+        "--cluster-member",
+        "s3",
+        "--data-dir",
+        "checkpoints",
+    ];
+    let mut durable = Numpool::start(&[&args[..], &["--snapshot-interval-seconds", "1"]].concat());
+    wait_ready(&durable).await;
+    let api = Api::new(&sidecars[0]);
+    pools_made(&api, 0..10).await;
+    let recipients: Vec<String> = (0..300).map(|i| format!("4477009{i:05}")).collect();
+    let before = pick_all_in(&durable, "load", &recipients);
+    let end = info_figure(&sidecars[0], "cluster_applied");
+    visible_within(Duration::from_secs(10), || async {
+        info_figure(&durable, "cluster_checkpointed") >= end
+    })
+    .await;
+    let checkpointed = info_figure(&durable, "cluster_checkpointed");
+    // SIGKILL: no final checkpoint. Meanwhile more changes and conversations elsewhere.
+    durable.crash();
+    pools_made(&api, 10..15).await;
+    let removed = api
+        .post(
+            "/pools/load/numbers/delete",
+            json!({ "numbers": ["447700900103"] }),
+        )
+        .await;
+    assert!(removed.status.is_success(), "{removed:?}");
+    let later: Vec<String> = (300..600).map(|i| format!("4477009{i:05}")).collect();
+    let made_while_down = pick_all_in(&sidecars[1], "load", &later);
+    let end = info_figure(&sidecars[0], "cluster_applied");
+    durable.start_again();
+    wait_ready(&durable).await;
+    // It replayed only what came after its checkpoint, and agrees on everything.
+    assert_eq!(info_figure(&durable, "cluster_resumed_from"), checkpointed);
+    assert!(checkpointed > 20, "checkpoint at {checkpointed}");
+    assert_eq!(
+        info_figure(&durable, "cluster_replayed"),
+        end - checkpointed
+    );
+    let durable_api = Api::new(&durable);
+    for i in 0..15 {
+        let pool = durable_api.get(&format!("/pools/p{i}")).await;
+        assert_eq!(pool.body["fallback"], "Reject", "p{i}: {pool:?}");
+    }
+    assert_eq!(durable_api.get("/pools/load").await.body["number_count"], 5);
+    assert_eq!(pick_all_in(&durable, "load", &later), made_while_down);
+    let again = pick_all_in(&durable, "load", &recipients);
+    for (old, new) in before.iter().zip(&again) {
+        if old != "447700900103" {
+            assert_eq!(old, new);
+        }
+    }
+    // An admin change through it finds the account's last record where it expects it.
+    pools_made(&durable_api, 15..16).await;
+    // SIGTERM writes a last checkpoint: the next start replays nothing.
+    let end = info_figure(&durable, "cluster_applied");
+    durable.restart();
+    wait_ready(&durable).await;
+    assert_eq!(info_figure(&durable, "cluster_resumed_from"), end);
+    assert_eq!(info_figure(&durable, "cluster_replayed"), 0);
+    // Each account's last record came from the checkpoint alone: a change still goes through,
+    // and reaches the others (a third life of the same member id publishes anew).
+    pools_made(&Api::new(&durable), 16..17).await;
+    visible_within(Duration::from_secs(2), || async {
+        api.get("/pools/p16").await.body["fallback"] == "Reject"
+    })
+    .await;
+    // Its directory is for sidecars of this cluster only.
+    let (single, _) = durable.serve_beside(&["--data-dir", "checkpoints"]);
+    let (other, _) =
+        durable.serve_beside(&[&args[..2], &["--cluster-name", "west"], &args[4..]].concat());
+    for (out, says) in [
+        (
+            single,
+            "holds the checkpoints of a sidecar of cluster \"numpool\": start it with --cluster",
+        ),
+        (
+            other,
+            "holds the checkpoints of cluster \"numpool\", not of \"west\"",
+        ),
+    ] {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(says), "{stderr}");
+    }
+}
+
 /// `loadgen run` over `targets` (RESP addresses) with `extra` flags, its `results.json`.
 async fn loadgen(targets: &[&Numpool], extra: &[&str]) -> serde_json::Value {
     use clap::Parser;

@@ -4,7 +4,6 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use support::Numpool;
@@ -17,41 +16,11 @@ fn serve(data: &Path, extra: &[&str]) -> Numpool {
     Numpool::start(&args)
 }
 
-/// Runs a second `numpool serve` with `first`'s config on `data` and waits up to 10 s for it to
-/// exit; its output. Killed (and the test failed) if it keeps running.
-fn second_serve(first: &Numpool, data: &Path) -> (Output, Duration) {
-    let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_numpool"))
-        .current_dir(first.dir())
-        .arg("serve")
-        .arg("--config")
-        .arg(first.config())
-        .arg("--data-dir")
-        .arg(data)
-        .args(["--resp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn numpool");
-    while child.try_wait().expect("wait").is_none() {
-        if started.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!(
-                "a second numpool on the same data directory kept running; stdout: {}",
-                String::from_utf8_lossy(&out.stdout)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (child.wait_with_output().expect("output"), started.elapsed())
-}
-
 #[test]
 fn a_second_process_is_refused_and_a_killed_ones_lock_does_not_linger() {
     let data = tempfile::tempdir().unwrap();
     let first = serve(data.path(), &[]);
-    let (out, took) = second_serve(&first, data.path());
+    let (out, took) = first.serve_beside(&["--data-dir", data.path().to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(
@@ -99,4 +68,38 @@ fn the_snapshot_interval_runs_from_the_last_snapshot_not_from_the_start() {
         "no snapshot within 10 s of a start 2 h after the last one"
     );
     drop(server);
+}
+
+#[test]
+fn a_single_process_data_directory_is_refused_to_a_cluster_sidecar() {
+    let data = tempfile::tempdir().unwrap();
+    let first = serve(data.path(), &[]);
+    // Refused from the directory, before any connection to the cluster is tried.
+    let (out, _) = first.serve_beside(&[
+        "--cluster",
+        "nats://127.0.0.1:1",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr
+            .contains("holds a single-process numpool's data, not a cluster sidecar's checkpoints"),
+        "{stderr}"
+    );
+    // Nothing was set aside or added: the single process restarts on it as before.
+    drop(first);
+    let names: Vec<String> = std::fs::read_dir(data.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.ends_with(".corrupt") || n == "cluster-name"),
+        "{names:?}"
+    );
+    let again = serve(data.path(), &[]);
+    assert!(support::raw::pongs(again.resp));
 }

@@ -6,10 +6,13 @@
 pub(crate) mod pending;
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use numpool_cluster::Cluster;
 use rustc_hash::FxHashMap;
+
+use crate::durability::checkpoint::Checkpoints;
 
 pub(crate) use pending::PendingClaims;
 
@@ -48,6 +51,15 @@ pub(crate) struct ClusterLink {
     /// Live sidecars as the heartbeats last counted them (at least 1): each number's `mps` is
     /// split evenly among them (DESIGN §10).
     pub(crate) share: AtomicU32,
+    /// The data directory's checkpoints, when the sidecar has one.
+    pub(crate) checkpoints: Option<Arc<Checkpoints>>,
+    /// The admin log's sequence the recovered checkpoint had applied: the replay began after it.
+    pub(crate) resumed_from: u64,
+    /// Admin log records the replay has gone through since start (applied, or skipped as
+    /// applied already when this sidecar published them).
+    pub(crate) replayed: AtomicU64,
+    /// The admin log's sequence the last checkpoint written holds (a restart replays after it).
+    pub(crate) checkpointed: AtomicU64,
 }
 
 /// A first contact answered locally while the cluster was unreachable, to claim once it
@@ -88,6 +100,13 @@ pub(crate) struct ClusterStatus {
     pub(crate) reconciled: u64,
     /// Those whose claim another sidecar had won.
     pub(crate) reconcile_conflicts: u64,
+    /// The admin log's sequence the recovered checkpoint had applied (0 without one).
+    pub(crate) resumed_from: u64,
+    /// Admin log records replayed since start.
+    pub(crate) replayed: u64,
+    /// The admin log's sequence the last checkpoint holds (the recovered one's until one is
+    /// written).
+    pub(crate) checkpointed: u64,
 }
 
 impl ClusterLink {
@@ -113,7 +132,21 @@ impl ClusterLink {
             unreconciled: parking_lot::Mutex::default(),
             reconciled: AtomicU64::new(0),
             reconcile_conflicts: AtomicU64::new(0),
+            checkpoints: None,
+            resumed_from: 0,
+            replayed: AtomicU64::new(0),
+            checkpointed: AtomicU64::new(0),
         }
+    }
+
+    /// Keeps checkpoints in a data directory, whose latest had applied the admin log up to
+    /// `replayed`: the replay goes on after it.
+    pub(crate) fn with_checkpoints(mut self, checkpoints: Checkpoints, replayed: u64) -> Self {
+        self.checkpoints = Some(Arc::new(checkpoints));
+        self.resumed_from = replayed;
+        self.checkpointed = AtomicU64::new(replayed);
+        self.applied.send_replace(replayed);
+        self
     }
 
     /// How long a call waits for JetStream.
@@ -136,6 +169,9 @@ impl ClusterLink {
             members: self.share.load(Ordering::Relaxed),
             reconciled: self.reconciled.load(Ordering::Relaxed),
             reconcile_conflicts: self.reconcile_conflicts.load(Ordering::Relaxed),
+            resumed_from: self.resumed_from,
+            replayed: self.replayed.load(Ordering::Relaxed),
+            checkpointed: self.checkpointed.load(Ordering::Relaxed),
         }
     }
 

@@ -10,6 +10,7 @@
 //! `everysec` fsyncs once a second on the writer, `no` leaves it to the OS. A failed write is a
 //! fault that refuses every later change until the engine has rotated and snapshotted.
 
+pub(crate) mod checkpoint;
 pub mod convert;
 pub mod image;
 pub mod image_v1;
@@ -72,6 +73,38 @@ pub enum StorageError {
     JournalGone {
         /// The journal's generation.
         seq: u64,
+    },
+    /// The data directory could not be read or prepared.
+    #[error("data directory {}", path.display())]
+    Io {
+        /// The directory or file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A sidecar's data directory holds the checkpoints of another cluster.
+    #[error("data directory {} holds the checkpoints of cluster {found:?}, not of {expected:?}", dir.display())]
+    OtherCluster {
+        /// The directory.
+        dir: PathBuf,
+        /// The cluster its marker names.
+        found: String,
+        /// The cluster this sidecar joins.
+        expected: String,
+    },
+    /// A sidecar was given a single-process numpool's data directory.
+    #[error("data directory {} holds a single-process numpool's data, not a cluster sidecar's checkpoints", dir.display())]
+    SingleNodeData {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// A single-process numpool was given a cluster sidecar's data directory.
+    #[error("data directory {} holds the checkpoints of a sidecar of cluster {cluster:?}: start it with --cluster", dir.display())]
+    ClusterCheckpoints {
+        /// The directory.
+        dir: PathBuf,
+        /// The cluster its marker names.
+        cluster: String,
     },
     /// A change refused because of an earlier failure, or after the writer stopped.
     #[error("storage refused the change after an earlier failure")]
@@ -143,6 +176,12 @@ impl Durability {
         dir: &Path,
         policy: FsyncPolicy,
     ) -> Result<(Durability, WorkingState), StorageError> {
+        if let Ok(cluster) = std::fs::read_to_string(dir.join(checkpoint::CLUSTER_MARKER)) {
+            return Err(StorageError::ClusterCheckpoints {
+                dir: dir.to_owned(),
+                cluster,
+            });
+        }
         let recovered = recover::<StateImage, Record>(dir)?;
         let replayed = recovered.records.len();
         let mut state = WorkingState::from_image(recovered.snapshot.unwrap_or_default());

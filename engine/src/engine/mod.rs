@@ -366,6 +366,17 @@ impl Engine {
         )
     }
 
+    /// Starts a cluster sidecar's engine from its recovered checkpoint `state`: nothing is
+    /// journaled (the cluster holds every change), its pools spread over `workers` arbiters.
+    pub(crate) fn resume(
+        accounts: Vec<Account>,
+        limits: AccountLimits,
+        workers: usize,
+        state: WorkingState,
+    ) -> Result<Self, StorageError> {
+        Engine::build(accounts, limits, Placement::start(workers), None, state)
+    }
+
     fn build(
         accounts: Vec<Account>,
         limits: AccountLimits,

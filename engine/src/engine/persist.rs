@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::{Engine, EngineError};
 use crate::actors::messages::{CopyShard, OptOutPage};
+use crate::durability::checkpoint::CheckpointImage;
 use crate::durability::image::{AccountImage, PoolImage, StateImage};
 use crate::durability::{convert, StorageError};
 use numpool_core::sticky::SHARDS;
@@ -92,6 +93,70 @@ impl Engine {
         }))
     }
 
+    /// Cluster mode with a data directory: writes a checkpoint, the whole state with the admin
+    /// log's sequence applied before its capture began; `None` without one. Picks go on
+    /// meanwhile, as for a snapshot.
+    pub async fn checkpoint(&self) -> Result<Option<SnapshotReport>, EngineError> {
+        let Some(link) = self.cluster() else {
+            return Ok(None);
+        };
+        let Some(checkpoints) = link.checkpoints.clone() else {
+            return Ok(None);
+        };
+        let _one_at_a_time = self.inner.snapshotting.lock().await;
+        let started = Instant::now();
+        // Read first: every record up to it was applied under its account's admin lock, which
+        // the capture takes afterwards, so the image holds them all.
+        let replayed = *link.applied.borrow();
+        let state = self.capture().await;
+        let capture = started.elapsed();
+        let mappings = state
+            .accounts
+            .iter()
+            .flat_map(|a| &a.pools)
+            .map(|p| p.sticky.len() as u64)
+            .sum();
+        let image = CheckpointImage { replayed, state };
+        let written = tokio::task::spawn_blocking(move || checkpoints.write(&image))
+            .await
+            .map_err(|source| StorageError::TaskFailed {
+                task: "checkpoint writing",
+                source,
+            })??;
+        link.checkpointed.store(replayed, Ordering::Relaxed);
+        tracing::info!(
+            replayed,
+            mappings,
+            bytes = written.file_len,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "checkpoint written"
+        );
+        Ok(Some(SnapshotReport {
+            seq: written.seq,
+            mappings,
+            bytes: written.file_len,
+            capture,
+            encode: Duration::ZERO,
+            write: started.elapsed() - capture,
+        }))
+    }
+
+    /// A checkpoint every `interval` for the process's life (cluster mode with a data
+    /// directory).
+    async fn run_checkpoints(&self, interval: Duration) {
+        if self.cluster().is_none_or(|link| link.checkpoints.is_none()) {
+            return;
+        }
+        let mut ticks = tokio::time::interval(interval);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            if let Err(err) = self.checkpoint().await {
+                tracing::error!(error = &err as &dyn Error, "checkpoint failed");
+            }
+        }
+    }
+
     /// The whole state as an image. Each account's admin view is copied under its lock; the
     /// sticky tables are copied afterwards, shard by shard, without it.
     async fn capture(&self) -> StateImage {
@@ -165,11 +230,12 @@ impl Engine {
 
     /// Runs the background duties of a durable engine until the process ends: snapshots by
     /// `schedule`, and, while a storage fault lasts, a try every second to end it (rotate, then
-    /// a snapshot of everything acknowledged). A no-op without storage. (The `everysec` fsync
+    /// a snapshot of everything acknowledged). Without storage, the checkpoints of a cluster
+    /// sidecar with a data directory, or nothing. (The `everysec` fsync
     /// runs on the journal writer, not here.)
     pub(crate) async fn run_background(&self, schedule: SnapshotSchedule) {
         let Some(storage) = self.inner.storage.clone() else {
-            return;
+            return self.run_checkpoints(schedule.interval).await;
         };
         let mut ticks = tokio::time::interval(Duration::from_secs(1));
         // Due an interval after the base snapshot was taken, not after this start: a process
@@ -203,6 +269,7 @@ impl Engine {
     /// At shutdown: a final snapshot, so a clean stop loses nothing and the next start replays
     /// little, then the journal writer's last fsync.
     pub(crate) async fn shutdown(&self) -> Result<(), EngineError> {
+        self.checkpoint().await?;
         let snapshot = self.snapshot().await.map(drop);
         if let Some(storage) = &self.inner.storage {
             storage.close().await.map_err(EngineError::Storage)?;

@@ -119,9 +119,33 @@ impl Engine {
         }
     }
 
-    /// Joins the cluster of `link`: replays the admin log and watches the sticky bucket, for
-    /// the process's life. Call once, before serving.
-    pub(crate) fn join_cluster(&self, link: ClusterLink) -> Arc<ClusterLink> {
+    /// Joins the cluster of `link`: replays the admin log (after what a recovered checkpoint
+    /// had applied) and watches the sticky bucket, for the process's life. Call once, before
+    /// serving. Refused when the checkpoint had applied more of the admin log than it holds:
+    /// the directory's state came from another log.
+    pub(crate) async fn join_cluster(
+        &self,
+        link: ClusterLink,
+    ) -> Result<Arc<ClusterLink>, ClusterError> {
+        if link.resumed_from > 0 {
+            let end = link.store.admin.last_seq().await?;
+            if end < link.resumed_from {
+                return Err(ClusterError::InvalidConfig(format!(
+                    "the data directory's checkpoint applied the admin log up to {}, but the \
+                     log ends at {end}: it is another cluster's, or the log was deleted",
+                    link.resumed_from
+                )));
+            }
+            // Each account's last change, when the checkpoint holds it, is what the next
+            // change here must find last on the log.
+            for state in self.inner.accounts.values() {
+                let account = AccountHandle(state.clone());
+                let last = link.store.admin.last_on(&topic(&account)).await?;
+                if last <= link.resumed_from {
+                    state.applied_seq.store(last, Ordering::Release);
+                }
+            }
+        }
         let link = Arc::new(link);
         if self.inner.cluster.set(link.clone()).is_err() {
             panic!("an engine joins one cluster");
@@ -134,7 +158,7 @@ impl Engine {
         tokio::spawn(async move { engine.replay_receipts().await });
         let engine = self.clone();
         tokio::spawn(async move { engine.heartbeat().await });
-        link
+        Ok(link)
     }
 
     /// Announces this sidecar every second for the process's life (its key expires when it
@@ -233,6 +257,7 @@ impl Engine {
             let entry = entry?;
             let seq = entry.seq;
             self.apply_entry(entry).await;
+            link.replayed.fetch_add(1, Ordering::Relaxed);
             link.log_end.fetch_max(seq, Ordering::Relaxed);
             link.applied.send_replace(seq);
             if seq >= end {

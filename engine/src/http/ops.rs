@@ -200,7 +200,10 @@ pub(crate) async fn metrics(
     }
     delivery(&mut out, "numpool", &[("", &stats)]);
     if let Some(cluster) = engine.cluster().map(|link| link.status()) {
-        let series: [(&str, &str, &str, u64); 9] = [
+        let series: [(&str, &str, &str, u64); 12] = [
+            ("numpool_cluster_checkpointed", "gauge", "The admin log sequence the data directory's last checkpoint holds: a restart replays after it.", cluster.checkpointed),
+            ("numpool_cluster_resumed_from", "gauge", "The admin log sequence the data directory's checkpoint had applied at start: the replay began after it (0 without one).", cluster.resumed_from),
+            ("numpool_cluster_replayed_total", "counter", "Admin log records replayed since start.", cluster.replayed),
             ("numpool_cluster_reconciled_total", "counter", "First contacts answered locally during an outage (cluster_unavailable = local) and claimed since.", cluster.reconciled),
             ("numpool_cluster_reconcile_conflicts_total", "counter", "Of those, the ones another sidecar had claimed first: its sender was adopted.", cluster.reconcile_conflicts),
             ("numpool_cluster_members", "gauge", "Live sidecars counted by their heartbeats: each number's mps is split among them.", u64::from(cluster.members)),

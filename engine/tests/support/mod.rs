@@ -159,6 +159,36 @@ impl Numpool {
         format!("http://{}", self.http)
     }
 
+    /// Runs another `numpool serve` with this one's config and directory plus `args`, expecting
+    /// it to refuse to start: waits up to 10 s for it to exit; its output, and how long it
+    /// took. Killed (and the test failed) if it keeps running.
+    pub fn serve_beside(&self, args: &[&str]) -> (std::process::Output, std::time::Duration) {
+        let started = std::time::Instant::now();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_numpool"))
+            .current_dir(self.dir.path())
+            .arg("serve")
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .args(["--resp", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn numpool");
+        while child.try_wait().expect("wait").is_none() {
+            if started.elapsed() > std::time::Duration::from_secs(10) {
+                let _ = child.kill();
+                let out = child.wait_with_output().expect("output");
+                panic!(
+                    "a numpool expected to refuse to start kept running; stdout: {}",
+                    String::from_utf8_lossy(&out.stdout)
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        (child.wait_with_output().expect("output"), started.elapsed())
+    }
+
     /// Sends SIGTERM and waits for the process to exit; its exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         signal_and_wait(&mut self.child, "-TERM")

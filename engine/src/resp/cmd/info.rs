@@ -171,6 +171,9 @@ impl Info {
                     ("cluster_unavailable", &cluster.unavailable),
                     ("cluster_reconciled", &cluster.reconciled),
                     ("cluster_reconcile_conflicts", &cluster.reconcile_conflicts),
+                    ("cluster_resumed_from", &cluster.resumed_from),
+                    ("cluster_replayed", &cluster.replayed),
+                    ("cluster_checkpointed", &cluster.checkpointed),
                 ]);
             }
             section("Numpool", &lines);

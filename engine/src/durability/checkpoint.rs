@@ -1,0 +1,146 @@
+//! A cluster sidecar's data directory (DESIGN §10, docs/cluster.md). JetStream holds the
+//! cluster's state; the directory holds checkpoints of this sidecar's copy of it: snapshots of
+//! the whole state, each with the admin log's sequence that had been applied in order when it
+//! was captured, so that a restart replays the log from there rather than from its start. There
+//! is no journal: what changed after the last checkpoint comes back from the cluster. A marker
+//! file names the cluster, so that neither a single-process numpool and a sidecar nor sidecars
+//! of two clusters read each other's data (which would fail to decode and be set aside as
+//! corrupt).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bincode::de::{Decode, Decoder};
+use bincode::error::DecodeError;
+use bincode::Encode;
+use numpool_snapshots::{
+    journal_path, recover, write_snapshot_bytes, DirLock, Journal, WrittenSnapshot,
+};
+
+use super::image::{Record, StateImage};
+use super::replay::WorkingState;
+use super::StorageError;
+
+/// The marker file: the name of the cluster whose checkpoints the directory holds.
+pub(crate) const CLUSTER_MARKER: &str = "cluster-name";
+
+/// What a checkpoint holds: the state, and the admin log's sequence applied before it was
+/// captured (every record up to it is in the state; later ones may be, and are applied again,
+/// which sets what they set).
+#[derive(Clone, Debug, PartialEq, Eq, Encode)]
+pub(crate) struct CheckpointImage {
+    /// The admin log's sequence applied, in stream order, when the capture began.
+    pub(crate) replayed: u64,
+    /// The state.
+    pub(crate) state: StateImage,
+}
+
+impl Decode<u32> for CheckpointImage {
+    fn decode<D: Decoder<Context = u32>>(decoder: &mut D) -> Result<Self, DecodeError> {
+        Ok(CheckpointImage {
+            replayed: u64::decode(decoder)?,
+            state: StateImage::decode(decoder)?,
+        })
+    }
+}
+
+/// The checkpoints of one sidecar.
+pub(crate) struct Checkpoints {
+    /// The data directory.
+    dir: PathBuf,
+    /// The next checkpoint's sequence (snapshot files are numbered, newest kept).
+    next_seq: AtomicU64,
+    /// The directory's lock, held for the process's life: a second sidecar is refused.
+    _lock: DirLock,
+}
+
+impl Checkpoints {
+    /// Opens `dir` for the sidecars of `cluster`, creating it if needed: the state of the newest
+    /// valid checkpoint and the sequence to replay the admin log after. A directory of another
+    /// cluster, or of a single-process numpool, is refused.
+    pub(crate) fn open(
+        dir: &Path,
+        cluster: &str,
+    ) -> Result<(Checkpoints, WorkingState, u64), StorageError> {
+        let io = |source| StorageError::Io {
+            path: dir.to_owned(),
+            source,
+        };
+        fs::create_dir_all(dir).map_err(io)?;
+        let marker = dir.join(CLUSTER_MARKER);
+        match fs::read_to_string(&marker) {
+            Ok(found) if found == cluster => {}
+            Ok(found) => {
+                return Err(StorageError::OtherCluster {
+                    dir: dir.to_owned(),
+                    found,
+                    expected: cluster.to_owned(),
+                })
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                if holds_numpool_data(dir).map_err(io)? {
+                    return Err(StorageError::SingleNodeData {
+                        dir: dir.to_owned(),
+                    });
+                }
+                write_marker(dir, &marker, cluster).map_err(io)?;
+            }
+            Err(err) => return Err(io(err)),
+        }
+        let recovered = recover::<CheckpointImage, Record>(dir)?;
+        let (state, replayed) = match recovered.snapshot {
+            Some(image) => (WorkingState::from_image(image.state), image.replayed),
+            None => (WorkingState::default(), 0),
+        };
+        tracing::info!(
+            dir = %dir.display(),
+            checkpoint = recovered.snapshot_seq,
+            replayed,
+            rejected_checkpoints = recovered.report.rejected_snapshots.len(),
+            "checkpoint recovered"
+        );
+        let checkpoints = Checkpoints {
+            dir: dir.to_owned(),
+            next_seq: AtomicU64::new(recovered.seq + 1),
+            _lock: recovered.lock,
+        };
+        Ok((checkpoints, state, replayed))
+    }
+
+    /// Writes `image` as the next checkpoint (atomically; older ones beyond two are pruned).
+    /// Blocking: run it off the async threads, one at a time.
+    pub(crate) fn write(&self, image: &CheckpointImage) -> Result<WrittenSnapshot, StorageError> {
+        let payload = numpool_snapshots::encode_payload(image)?;
+        let seq = self.next_seq.fetch_add(1, Ordering::AcqRel);
+        // Recovery expects each snapshot's generation to have its journal (written before the
+        // snapshot): an empty one, since nothing is journaled here.
+        if !journal_path(&self.dir, seq).exists() {
+            Journal::create(&self.dir, seq)?;
+        }
+        Ok(write_snapshot_bytes(&self.dir, seq, &payload)?)
+    }
+}
+
+/// Whether `dir` holds a single-process numpool's snapshots or journals.
+fn holds_numpool_data(dir: &Path) -> std::io::Result<bool> {
+    for entry in fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snapshot-") || name.starts_with("journal-") {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Writes the marker atomically (temp file, fsync, rename, directory fsync).
+fn write_marker(dir: &Path, marker: &Path, cluster: &str) -> std::io::Result<()> {
+    let tmp = marker.with_extension("tmp");
+    let mut file = fs::File::create(&tmp)?;
+    file.write_all(cluster.as_bytes())?;
+    file.sync_all()?;
+    fs::rename(&tmp, marker)?;
+    fs::File::open(dir)?.sync_all()
+}
