@@ -678,6 +678,72 @@ async fn a_restarted_sidecar_resumes_from_the_checkpoint_in_its_data_directory()
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_conversation_in_use_outlives_its_ttl_in_the_bucket_and_an_idle_one_expires() {
+    let nats = NatsCluster::start(3);
+    let sidecars = sidecars(&nats).await;
+    let settings = json!({ "sticky_ttl_seconds": 4 });
+    Api::new(&sidecars[0])
+        .seed_pool("ttl", settings, &NUMBERS)
+        .await;
+    for sidecar in &sidecars[1..] {
+        let api = Api::new(sidecar);
+        visible_within(Duration::from_secs(2), || async {
+            api.get("/pools/ttl").await.body["number_count"] == 6
+        })
+        .await;
+    }
+    let (used, idle) = ("447700900555".to_owned(), "447700900556".to_owned());
+    let first = pick_all_in(&sidecars[0], "ttl", &[used.clone(), idle.clone()]);
+    let api = Api::new(&sidecars[0]);
+    let since = api.get(&format!("/pools/ttl/sticky/{used}")).await.body["since"].clone();
+    // 10 s of use on one sidecar, two and a half TTLs: the bucket's key is written again.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        assert_eq!(
+            pick_all_in(&sidecars[0], "ttl", std::slice::from_ref(&used)),
+            first[..1]
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let held = api.get(&format!("/pools/ttl/sticky/{used}")).await;
+    assert_eq!(
+        held.body["since"], since,
+        "the conversation was made again: {held:?}"
+    );
+    assert!(metric(&sidecars[0], "numpool_cluster_sticky_refreshed_total").await >= 2);
+    // Another sidecar, whose copy expired with its own last use, still finds the same sender.
+    assert_eq!(
+        pick_all_in(&sidecars[2], "ttl", std::slice::from_ref(&used)),
+        first[..1]
+    );
+    // The idle one expired everywhere (its marker reached every table).
+    for sidecar in &sidecars {
+        let gone = Api::new(sidecar)
+            .get(&format!("/pools/ttl/sticky/{idle}"))
+            .await;
+        assert_eq!(gone.status, StatusCode::NOT_FOUND, "{gone:?}");
+    }
+    // Unused, the other expires too: no sidecar keeps writing it for another.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let refreshed: Vec<u64> = {
+        let mut all = Vec::new();
+        for sidecar in &sidecars {
+            all.push(metric(sidecar, "numpool_cluster_sticky_refreshed_total").await);
+        }
+        all
+    };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for (sidecar, before) in sidecars.iter().zip(&refreshed) {
+        let now = metric(sidecar, "numpool_cluster_sticky_refreshed_total").await;
+        assert_eq!(now, *before, "still refreshed");
+        let gone = Api::new(sidecar)
+            .get(&format!("/pools/ttl/sticky/{used}"))
+            .await;
+        assert_eq!(gone.status, StatusCode::NOT_FOUND, "{gone:?}");
+    }
+}
+
 /// `loadgen run` over `targets` (RESP addresses) with `extra` flags, its `results.json`.
 async fn loadgen(targets: &[&Numpool], extra: &[&str]) -> serde_json::Value {
     use clap::Parser;

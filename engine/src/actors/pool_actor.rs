@@ -328,9 +328,15 @@ impl Handler<Adopt> for PoolActor {
     /// Adopts the mapping only if its sender would keep the conversation here: a sender
     /// suspended, unhealthy (in a pool that acts on it) or no member is not adopted, and the
     /// caller replaces the mapping instead.
+    /// A mapping it holds already, on the same sender, keeps its last use: another sidecar's
+    /// refresh of it is no use here, and counting it as one would make this sidecar refresh it
+    /// in turn, and the key never expire.
     fn handle(&mut self, msg: Adopt, _: &mut Self::Context) -> Self::Result {
         let now = Now::from_unix_micros(unix_now_micros());
-        self.state.keeps_on(msg.0.sender, now) && self.state.restore_mapping(msg.0)
+        let Conversation { to, sender, .. } = msg.0;
+        self.state.keeps_on(sender, now)
+            && (self.state.sticky_get(to, unix_now_u32()) == Some(sender)
+                || self.state.restore_mapping(msg.0))
     }
 }
 

@@ -60,6 +60,9 @@ pub(crate) struct ClusterLink {
     pub(crate) replayed: AtomicU64,
     /// The admin log's sequence the last checkpoint written holds (a restart replays after it).
     pub(crate) checkpointed: AtomicU64,
+    /// Mappings written again in the bucket because they were used here: their TTL started
+    /// over.
+    pub(crate) refreshed: AtomicU64,
 }
 
 /// A first contact answered locally while the cluster was unreachable, to claim once it
@@ -107,6 +110,8 @@ pub(crate) struct ClusterStatus {
     /// The admin log's sequence the last checkpoint holds (the recovered one's until one is
     /// written).
     pub(crate) checkpointed: u64,
+    /// Mappings refreshed in the bucket since start.
+    pub(crate) refreshed: u64,
 }
 
 impl ClusterLink {
@@ -136,6 +141,7 @@ impl ClusterLink {
             resumed_from: 0,
             replayed: AtomicU64::new(0),
             checkpointed: AtomicU64::new(0),
+            refreshed: AtomicU64::new(0),
         }
     }
 
@@ -172,6 +178,7 @@ impl ClusterLink {
             resumed_from: self.resumed_from,
             replayed: self.replayed.load(Ordering::Relaxed),
             checkpointed: self.checkpointed.load(Ordering::Relaxed),
+            refreshed: self.refreshed.load(Ordering::Relaxed),
         }
     }
 

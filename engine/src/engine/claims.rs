@@ -42,7 +42,7 @@ pub(crate) struct ClaimPool {
 }
 
 /// A mapping's key in the bucket: `{account token}.{pool uid}.{recipient}`.
-fn key(account: &AccountHandle, uid: u64, to: Msisdn) -> String {
+pub(super) fn key(account: &AccountHandle, uid: u64, to: Msisdn) -> String {
     format!(
         "{}.{uid}.{to}",
         numpool_cluster::token(account.id().as_str())
@@ -58,7 +58,7 @@ fn value(sender: Msisdn, since: u32) -> Bytes {
 }
 
 /// The sender and `since` of a value; `None` for bytes no sidecar writes.
-fn parse_value(bytes: &[u8]) -> Option<(Msisdn, u32)> {
+pub(super) fn parse_value(bytes: &[u8]) -> Option<(Msisdn, u32)> {
     let sender = u64::from_le_bytes(bytes.get(..8)?.try_into().ok()?);
     let since = u32::from_le_bytes(bytes.get(8..12)?.try_into().ok()?);
     Some((Msisdn::from_u64(sender).ok()?, since))

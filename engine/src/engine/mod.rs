@@ -15,6 +15,7 @@ mod pools;
 mod receipt_log;
 mod receipts;
 mod replication;
+mod sticky_refresh;
 #[cfg(test)]
 mod tests;
 

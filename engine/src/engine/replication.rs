@@ -158,6 +158,8 @@ impl Engine {
         tokio::spawn(async move { engine.replay_receipts().await });
         let engine = self.clone();
         tokio::spawn(async move { engine.heartbeat().await });
+        let engine = self.clone();
+        tokio::spawn(async move { engine.refresh_sticky().await });
         Ok(link)
     }
 

@@ -174,6 +174,7 @@ impl Info {
                     ("cluster_resumed_from", &cluster.resumed_from),
                     ("cluster_replayed", &cluster.replayed),
                     ("cluster_checkpointed", &cluster.checkpointed),
+                    ("cluster_sticky_refreshed", &cluster.refreshed),
                 ]);
             }
             section("Numpool", &lines);
