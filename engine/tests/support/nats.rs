@@ -106,6 +106,20 @@ impl NatsCluster {
     /// The node leading stream `stream` now, as the first live node's monitoring endpoint
     /// reports it (`/jsz`); `None` while it has no leader.
     pub fn stream_leader(&self, stream: &str, live: usize) -> Option<usize> {
+        // Right after an election, or while a node catches up, `/jsz` may not name a leader
+        // yet: asked again for up to 10 s.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let leader = self.leader_now(stream, live);
+            if leader.is_some() || Instant::now() > deadline {
+                return leader;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The leader `/jsz` of node `live` names for `stream` now, if any.
+    fn leader_now(&self, stream: &str, live: usize) -> Option<usize> {
         let body = self.nodes[live].get("/jsz?streams=true")?;
         let jsz: serde_json::Value = serde_json::from_str(&body).ok()?;
         let leader = jsz["account_details"]
