@@ -522,6 +522,26 @@ async fn a_stalled_nats_node_holds_nothing_up_for_long_and_loses_nothing() {
     );
 }
 
+/// What the others do while a sidecar is down: `447700900103` leaves pool `load` (through
+/// `api`), and `sidecar` makes the conversations of recipients `range`; those recipients and
+/// their senders.
+async fn while_one_is_down(
+    api: &Api,
+    sidecar: &Numpool,
+    range: std::ops::Range<usize>,
+) -> (Vec<String>, Vec<String>) {
+    let removed = api
+        .post(
+            "/pools/load/numbers/delete",
+            json!({ "numbers": ["447700900103"] }),
+        )
+        .await;
+    assert!(removed.status.is_success(), "{removed:?}");
+    let recipients: Vec<String> = range.map(|i| format!("4477009{i:05}")).collect();
+    let senders = pick_all_in(sidecar, "load", &recipients);
+    (recipients, senders)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_sidecar_catches_up_on_restart_and_agrees() {
     let (_nats, mut sidecars) = loaded_cluster().await;
@@ -530,15 +550,7 @@ async fn a_killed_sidecar_catches_up_on_restart_and_agrees() {
     // (d) SIGKILL of a sidecar; meanwhile the others change the pool and make conversations.
     sidecars[2].crash();
     let api = Api::new(&sidecars[0]);
-    let removed = api
-        .post(
-            "/pools/load/numbers/delete",
-            json!({ "numbers": ["447700900103"] }),
-        )
-        .await;
-    assert!(removed.status.is_success(), "{removed:?}");
-    let later: Vec<String> = (500..1_000).map(|i| format!("4477009{i:05}")).collect();
-    let made_while_down = pick_all_in(&sidecars[1], "load", &later);
+    let (later, made_while_down) = while_one_is_down(&api, &sidecars[1], 500..1_000).await;
     sidecars[2].start_again();
     let restarted = Instant::now();
     wait_ready(&sidecars[2]).await;
@@ -612,15 +624,7 @@ async fn a_restarted_sidecar_resumes_from_the_checkpoint_in_its_data_directory()
     // SIGKILL: no final checkpoint. Meanwhile more changes and conversations elsewhere.
     durable.crash();
     pools_made(&api, 10..15).await;
-    let removed = api
-        .post(
-            "/pools/load/numbers/delete",
-            json!({ "numbers": ["447700900103"] }),
-        )
-        .await;
-    assert!(removed.status.is_success(), "{removed:?}");
-    let later: Vec<String> = (300..600).map(|i| format!("4477009{i:05}")).collect();
-    let made_while_down = pick_all_in(&sidecars[1], "load", &later);
+    let (later, made_while_down) = while_one_is_down(&api, &sidecars[1], 300..600).await;
     let end = info_figure(&sidecars[0], "cluster_applied");
     durable.start_again();
     wait_ready(&durable).await;

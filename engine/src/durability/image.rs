@@ -25,6 +25,17 @@ pub struct StateImage {
     pub accounts: Vec<AccountImage>,
 }
 
+impl StateImage {
+    /// Sticky mappings it holds, across every account and pool.
+    pub fn mappings(&self) -> u64 {
+        self.accounts
+            .iter()
+            .flat_map(|a| &a.pools)
+            .map(|p| p.sticky.len() as u64)
+            .sum()
+    }
+}
+
 impl Decode<u32> for StateImage {
     fn decode<D: Decoder<Context = u32>>(decoder: &mut D) -> Result<Self, DecodeError> {
         match *decoder.context() {

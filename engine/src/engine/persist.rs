@@ -55,12 +55,7 @@ impl Engine {
         let seq = storage.rotate().await.map_err(EngineError::Storage)?;
         let image = self.capture().await;
         let capture = started.elapsed();
-        let mappings = image
-            .accounts
-            .iter()
-            .flat_map(|a| &a.pools)
-            .map(|p| p.sticky.len() as u64)
-            .sum();
+        let mappings = image.mappings();
         let (written, encode, write) = tokio::task::spawn_blocking(move || {
             let encoding = Instant::now();
             let payload = numpool_snapshots::encode_payload(&image).map_err(StorageError::from)?;
@@ -110,12 +105,7 @@ impl Engine {
         let replayed = *link.applied.borrow();
         let state = self.capture().await;
         let capture = started.elapsed();
-        let mappings = state
-            .accounts
-            .iter()
-            .flat_map(|a| &a.pools)
-            .map(|p| p.sticky.len() as u64)
-            .sum();
+        let mappings = state.mappings();
         let image = CheckpointImage { replayed, state };
         let written = tokio::task::spawn_blocking(move || checkpoints.write(&image))
             .await
