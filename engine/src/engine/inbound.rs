@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use super::opt_outs::OptOutChange;
 use super::{AccountHandle, Engine, EngineError, Unavailable};
 use crate::actors::messages::Touch;
 use crate::clock::unix_now;
@@ -129,7 +130,8 @@ impl Engine {
         };
         if let Some(opt_out) = opt_out {
             for (pool_id, addr, _) in &holding {
-                self.change_opt_out(account, addr, pool_id.as_str(), theirs, opt_out, None)
+                let change = OptOutChange::of(theirs, opt_out);
+                self.change_opt_out(account, addr, pool_id.as_str(), change)
                     .await?;
             }
         }

@@ -12,6 +12,29 @@ use crate::durability::convert;
 use crate::durability::image::Record;
 use numpool_core::model::{Msisdn, OptOut, OptOutReason, PoolId};
 
+/// One change of a recipient's opt-out in a pool.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct OptOutChange {
+    /// The recipient.
+    pub(super) to: Msisdn,
+    /// Opted out (with when and why), or back in.
+    pub(super) opt_out: Option<OptOut>,
+    /// Applies only if `to`'s conversation is on this number (a receipt's opt-out, which
+    /// concerns the sender it came from).
+    pub(super) only_if_mapped_to: Option<Msisdn>,
+}
+
+impl OptOutChange {
+    /// `to` opted out (`Some`) or back in, whatever its conversation.
+    pub(super) fn of(to: Msisdn, opt_out: Option<OptOut>) -> Self {
+        OptOutChange {
+            to,
+            opt_out,
+            only_if_mapped_to: None,
+        }
+    }
+}
+
 impl Engine {
     /// Opts `to` out of pool `pool_id` for `reason` (now): whether it was not opted out yet,
     /// and the opt-out as stored. An opt-out already there gets the new time and reason.
@@ -50,71 +73,60 @@ impl Engine {
         opt_out: Option<OptOut>,
     ) -> Result<bool, EngineError> {
         let addr = super::picks::route(account, pool_id)?;
-        self.change_opt_out(account, &addr, pool_id, to, opt_out, None)
+        self.change_opt_out(account, &addr, pool_id, OptOutChange::of(to, opt_out))
             .await
     }
 
-    /// Sends one opt-out change to a pool's actor, held to `max_opt_outs_per_pool`; with
-    /// `only_if_mapped_to`, it applies only if `to`'s conversation is on that number.
+    /// Sends one opt-out change to a pool's actor, held to `max_opt_outs_per_pool`.
     pub(super) async fn change_opt_out(
         &self,
         account: &AccountHandle,
         addr: &Addr<PoolActor>,
         pool_id: &str,
-        to: Msisdn,
-        opt_out: Option<OptOut>,
-        only_if_mapped_to: Option<Msisdn>,
+        change: OptOutChange,
     ) -> Result<bool, EngineError> {
         if self.cluster().is_none() {
-            return self
-                .apply_opt_out(account, addr, pool_id, to, opt_out, only_if_mapped_to)
-                .await;
+            return self.apply_opt_out(account, addr, pool_id, change).await;
         }
         // Held until the change is made, so that it has its place in the account's order.
         let data = self.admin_lock(account).await?;
         let uid = super::pools::pool_entry(&data, pool_id)?.1.uid;
-        self.change_opt_out_locked(account, uid, addr, pool_id, to, opt_out, only_if_mapped_to)
+        self.change_opt_out_locked(account, uid, addr, pool_id, change)
             .await
     }
 
     /// [`Engine::change_opt_out`] for a caller already holding the account's admin lock
     /// (a receipt), of pool `uid`.
-    #[allow(clippy::too_many_arguments)]
     pub(super) async fn change_opt_out_locked(
         &self,
         account: &AccountHandle,
         uid: u64,
         addr: &Addr<PoolActor>,
         pool_id: &str,
-        to: Msisdn,
-        opt_out: Option<OptOut>,
-        only_if_mapped_to: Option<Msisdn>,
+        change: OptOutChange,
     ) -> Result<bool, EngineError> {
         if self.cluster().is_some() {
             return self
-                .replicate_opt_out(account, uid, addr, pool_id, to, opt_out, only_if_mapped_to)
+                .replicate_opt_out(account, uid, addr, pool_id, change)
                 .await;
         }
-        self.apply_opt_out(account, addr, pool_id, to, opt_out, only_if_mapped_to)
-            .await
+        self.apply_opt_out(account, addr, pool_id, change).await
     }
 
     /// Cluster mode, under the account's admin lock: the opt-out change of pool `uid`
     /// published on the admin log (so it has its place in the account's order), then made
     /// here. A change that applies only if `to`'s conversation is on a number is decided here
     /// first and published as plain, so every sidecar applies the same.
-    #[allow(clippy::too_many_arguments)]
     async fn replicate_opt_out(
         &self,
         account: &AccountHandle,
         uid: u64,
         addr: &Addr<PoolActor>,
         pool_id: &str,
-        to: Msisdn,
-        opt_out: Option<OptOut>,
-        only_if_mapped_to: Option<Msisdn>,
+        change: OptOutChange,
     ) -> Result<bool, EngineError> {
-        if let Some(sender) = only_if_mapped_to {
+        let OptOutChange { to, opt_out, .. } = change;
+        if let Some(sender) = change.only_if_mapped_to {
             let current = addr
                 .send(StickyGet(to))
                 .await
@@ -131,7 +143,7 @@ impl Engine {
             None => Record::OptOutRemove { uid, to: to.get() },
         })
         .await?;
-        self.apply_opt_out(account, addr, pool_id, to, opt_out, None)
+        self.apply_opt_out(account, addr, pool_id, OptOutChange::of(to, opt_out))
             .await
     }
 
@@ -141,15 +153,13 @@ impl Engine {
         account: &AccountHandle,
         addr: &Addr<PoolActor>,
         pool_id: &str,
-        to: Msisdn,
-        opt_out: Option<OptOut>,
-        only_if_mapped_to: Option<Msisdn>,
+        change: OptOutChange,
     ) -> Result<bool, EngineError> {
         let limits = &self.inner.limits;
         let change = SetOptOut {
-            to,
-            opt_out,
-            only_if_mapped_to,
+            to: change.to,
+            opt_out: change.opt_out,
+            only_if_mapped_to: change.only_if_mapped_to,
             max: limits.opt_outs_per_pool,
         };
         match change_pool(addr, pool_id, change).await? {

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::opt_outs::OptOutChange;
 use super::{AccountData, AccountHandle, Engine, EngineError};
 use crate::actors::messages::Observe;
 use crate::clock::unix_now;
@@ -184,14 +185,17 @@ impl Engine {
             };
             for (pool_id, entry) in pools.iter() {
                 if entry.members.contains(&receipt.sender) {
+                    let change = OptOutChange {
+                        to: receipt.to,
+                        opt_out: Some(opt_out),
+                        only_if_mapped_to: Some(receipt.sender),
+                    };
                     self.change_opt_out_locked(
                         account,
                         entry.uid,
                         &entry.addr,
                         pool_id.as_str(),
-                        receipt.to,
-                        Some(opt_out),
-                        Some(receipt.sender),
+                        change,
                     )
                     .await?;
                 }

@@ -11,6 +11,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use numpool_cluster::{ClusterError, LogEntry};
 
+use super::opt_outs::OptOutChange;
 use super::{AccountData, AccountHandle, Engine, EngineError};
 use crate::actors::messages::Upsert;
 use crate::cluster::ClusterLink;
@@ -404,7 +405,12 @@ impl Engine {
                 // Over the limit here is over it on the sidecar that published it too: it
                 // was answered so there, and nothing changes anywhere.
                 let _ = self
-                    .apply_opt_out(account, &addr, id.as_str(), to, Some(opt_out), None)
+                    .apply_opt_out(
+                        account,
+                        &addr,
+                        id.as_str(),
+                        OptOutChange::of(to, Some(opt_out)),
+                    )
                     .await;
                 Ok(())
             }
@@ -413,7 +419,7 @@ impl Engine {
                     return Ok(());
                 };
                 let addr = data.pools[&id].addr.clone();
-                self.apply_opt_out(account, &addr, id.as_str(), to, None, None)
+                self.apply_opt_out(account, &addr, id.as_str(), OptOutChange::of(to, None))
                     .await
                     .map(drop)
             }
