@@ -3,11 +3,12 @@
 //! sender; a watch of the bucket keeps every sidecar's table warm with what the others
 //! committed, so a sticky hit never leaves the process.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::Addr;
+use actix::{Addr, WeakAddr};
 use bytes::Bytes;
 use futures_util::future::join_all;
 use futures_util::StreamExt;
@@ -20,7 +21,7 @@ use crate::actors::PoolActor;
 use crate::clock::unix_now_u32;
 use crate::cluster::pending::{self, ClaimKey};
 use crate::cluster::{ClusterLink, Unreconciled};
-use numpool_core::model::{Msisdn, OutagePolicy};
+use numpool_core::model::{AccountId, Msisdn, OutagePolicy};
 use numpool_core::select::{Conversation, Pick, PickRequest, Reason, Sender};
 
 /// Claims one first contact tries before it gives up: each lost round means another writer
@@ -204,9 +205,10 @@ impl Engine {
             link.sticky_current.store(true, Ordering::Release);
         }
         let mut changes = std::pin::pin!(link.store.sticky.watch().await?);
+        let mut actors = PoolActors::new();
         while let Some(change) = changes.next().await {
             let change = change?;
-            self.apply_sticky_change(link, &change).await;
+            self.apply_sticky_change(link, &change, &mut actors).await;
             if change.pending == 0 || change.revision >= end {
                 link.sticky_current.store(true, Ordering::Release);
             }
@@ -215,7 +217,12 @@ impl Engine {
     }
 
     /// One change the watch saw, into the pool's table: a mapping adopted, or dropped.
-    async fn apply_sticky_change(&self, link: &ClusterLink, change: &StickyChange) {
+    async fn apply_sticky_change(
+        &self,
+        link: &ClusterLink,
+        change: &StickyChange,
+        actors: &mut PoolActors,
+    ) {
         let mut parts = change.key.splitn(3, '.');
         let (Some(token), Some(uid), Some(to)) = (parts.next(), parts.next(), parts.next()) else {
             return;
@@ -229,21 +236,35 @@ impl Engine {
         ) else {
             return;
         };
-        let addr = {
-            let data = account.0.admin.lock().await;
-            data.pool_id_of(uid).map(|id| data.pools[&id].addr.clone())
+        let key = (account.id().clone(), uid);
+        let addr = match actors.get(&key).and_then(WeakAddr::upgrade) {
+            Some(addr) => Some(addr),
+            None => {
+                let data = account.0.admin.lock().await;
+                data.pool_id_of(uid).map(|id| data.pools[&id].addr.clone())
+            }
         };
         // A mapping of a pool deleted meanwhile goes with it.
         let Some(addr) = addr else { return };
-        let _ = match change.value.as_deref().and_then(parse_value) {
+        let sent = match change.value.as_deref().and_then(parse_value) {
             Some((sender, since)) => addr
                 .send(Adopt(conversation(to, sender, since)))
                 .await
                 .map(drop),
             None => addr.send(StickyDel(to)).await.map(drop),
         };
+        match sent {
+            Ok(()) => actors.insert(key, addr.downgrade()),
+            // Stopped: the pool was deleted.
+            Err(_) => actors.remove(&key),
+        };
     }
 }
+
+/// The watch's pool actors by account and pool uid, found under the account's admin lock at a
+/// pool's first change and not again while it lives: the lock is every admin change's, and
+/// finding a uid walks the account's pools. Weak, so that a deleted pool's actor goes.
+type PoolActors = HashMap<(AccountId, u64), WeakAddr<PoolActor>>;
 
 /// A mapping as the bucket holds it, used now.
 fn conversation(to: Msisdn, sender: Msisdn, since: u32) -> Conversation {
