@@ -1,26 +1,31 @@
 #!/usr/bin/env bash
 # DESIGN §8 P8 (issue 16): numpool in cluster mode on this machine, three `nats-server` nodes
-# (R3, file storage, sync_interval: always unless SYNC says otherwise) and three sidecars, beside the same workload on one
-# single-process numpool (durable, fsync everysec).
-#   1. New conversations: loadgen open loop over the three sidecars (--targets), recipients
-#      drawn uniformly from 2 million (nearly every pick a first contact, so a claim in the
-#      cluster's bucket), then the 2,000 most-asked recipients asked again on every sidecar.
-#   2. Sticky hits: 10,000 recipients made sticky, then picked closed-loop on one sidecar,
-#      by loadgen and by redis-benchmark (an independent client); then the same on the
-#      single-process server with the cluster stopped.
-# Six processes and the client share two cores: the caveat of every figure here.
+# (R3, file storage, sync_interval: always unless SYNC says otherwise) and three sidecars, with
+# one single-process numpool (durable, fsync everysec) running beside them the whole time.
+#   1. New conversations, at each rate of RATES: loadgen open loop over the three sidecars
+#      (--targets), recipients drawn uniformly from 2 million with a new seed per rate (nearly
+#      every pick a first contact, so a claim in the cluster's bucket), then the 2,000
+#      most-asked recipients asked again on every sidecar. Then the floor at the same rate:
+#      bare key creates on the same bucket by an independent client (kv_create.py, nats-py).
+#   2. Sticky hits: 10,000 recipients made sticky on one sidecar and on the single-process
+#      server, then PAIRS alternating runs on each, by loadgen and by redis-benchmark (an
+#      independent client), the other processes idle meanwhile; then PAIRS loadgen runs on
+#      the single-process server with the cluster stopped.
+# Seven processes and the client share two cores: the caveat of every figure here.
 #
 # Usage: benches/cluster/p8.sh target/release/numpool
 # Environment: NATS_SERVER (else nats-server on the PATH), LOADGEN (else built --release),
-# RATE (new conversations per second, default 1500), SYNC (the nodes' sync_interval, default
-# always; 2m is NATS's default), OUT (default target/p8).
+# RATES (new conversations per second, default "250 500 1000 1500"), PAIRS (default 3), SYNC
+# (the nodes' sync_interval, default always; 2m is NATS's default), OUT (default target/p8).
+# Needs python3 with nats-py (pip install nats-py) and redis-benchmark.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 NUMPOOL_BIN=${1:?usage: p8.sh NUMPOOL_BIN}
 NATS_SERVER=${NATS_SERVER:-nats-server}
-RATE=${RATE:-1500}
+RATES=${RATES:-"250 500 1000 1500"}
+PAIRS=${PAIRS:-3}
 SYNC=${SYNC:-always}
 OUT=${OUT:-$ROOT/target/p8}
 KEY=bench001 SECRET=bench-secret POOL=loadgen
@@ -59,67 +64,137 @@ for k in 0 1 2; do
   "$NUMPOOL_BIN" serve --config "$OUT/numpool.toml" --cluster "$URLS" --cluster-member "s$k" \
     --resp "127.0.0.1:2740$k" --http "127.0.0.1:2750$k" >"$OUT/s$k.log" 2>&1 &
   PIDS+=($!)
+  [ "$k" != 0 ] || SIDECAR=$!
 done
-for k in 0 1 2; do
+"$NUMPOOL_BIN" serve --config "$OUT/numpool.toml" --data-dir "$OUT/single-data" --fsync everysec \
+  --resp 127.0.0.1:27410 --http 127.0.0.1:27510 >"$OUT/single.log" 2>&1 &
+SINGLE=$!
+PIDS+=($SINGLE)
+for port in 27500 27501 27502 27510; do
   for _ in $(seq 1 300); do
-    curl -sf "http://127.0.0.1:2750$k/healthz" >/dev/null && break
+    curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
     sleep 0.1
   done
 done
-"$LOADGEN" seed --http http://127.0.0.1:27500 --auth "$KEY" "$SECRET" --pool "$POOL" \
-  --numbers 1000 >/dev/null
+for port in 27500 27510; do
+  "$LOADGEN" seed --http "http://127.0.0.1:$port" --auth "$KEY" "$SECRET" --pool "$POOL" \
+    --numbers 1000 >/dev/null
+done
 sleep 1
 TARGETS=127.0.0.1:27400,127.0.0.1:27401,127.0.0.1:27402
 
-echo "== new conversations over three sidecars, open loop at $RATE/s"
-"$LOADGEN" run --targets "$TARGETS" --auth "$KEY" "$SECRET" --pool "$POOL" --rate "$RATE" \
-  --connections 6 --pipeline 16 --recipients 2000000 --zipf-s 0 --duration 10s --warmup 2s \
-  --quiet --out "$OUT/new-conversations"
-
-# Sticky hits on sidecar `addr` (port), after the recipients were made sticky.
-sticky() {
-  local name=$1 port=$2
-  "$LOADGEN" run --addr "127.0.0.1:$port" --auth "$KEY" "$SECRET" --pool "$POOL" --max \
-    --recipients 10000 --zipf-s 0 --duration 4s --warmup 0s --quiet --out "$OUT/$name-warm" >/dev/null
-  "$LOADGEN" run --addr "127.0.0.1:$port" --auth "$KEY" "$SECRET" --pool "$POOL" --max \
-    --connections 4 --pipeline 32 --recipients 10000 --zipf-s 0 --duration 10s --warmup 2s \
-    --quiet --out "$OUT/$name-hits" | sed -n '1,4p'
-  # redis-benchmark's keys: its first pass makes the mappings, the second is measured.
-  redis-benchmark -p "$port" --user "$KEY" -a "$SECRET" -c 4 -P 32 -n 200000 -r 10000 -q \
-    PICK "$POOL" +44__rand_int__ >/dev/null 2>&1
-  redis-benchmark -p "$port" --user "$KEY" -a "$SECRET" -c 4 -P 32 -n 1000000 -r 10000 -q \
-    PICK "$POOL" +44__rand_int__ 2>/dev/null | tr '\r' '\n' | grep 'requests per second' | tail -1 |
-    sed "s/^/redis-benchmark $name: /"
+# The VM's CPU time stolen by its host during a phase, as a share of all CPU time: the host's
+# neighbours change the figures of one run to the next, and this says by how much they took.
+cpu_mark() {
+  local _ a b c d e f g h
+  read -r _ a b c d e f g h _ </proc/stat
+  echo "$((a + b + c + d + e + f + g + h)) $h"
+}
+steal_since() {
+  local total0 steal0 total1 steal1
+  read -r total0 steal0 <<<"$1"
+  read -r total1 steal1 <<<"$(cpu_mark)"
+  python3 -c "print(round(100 * ($steal1 - $steal0) / max(1, $total1 - $total0), 1))" >"$OUT/$2.steal"
 }
 
-echo "== sticky hits on one sidecar of the cluster"
-sticky cluster 27400
-kill "${PIDS[@]}"
-wait 2>/dev/null || true
-PIDS=()
-
-echo "== sticky hits on one single-process numpool (the cluster stopped)"
-"$NUMPOOL_BIN" serve --config "$OUT/numpool.toml" --data-dir "$OUT/single-data" --fsync everysec \
-  --resp 127.0.0.1:27410 --http 127.0.0.1:27510 >"$OUT/single.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 100); do
-  curl -sf http://127.0.0.1:27510/healthz >/dev/null && break
-  sleep 0.1
+# Connection c of a run seeded s draws with seed s + c: runs 1,000 apart share no recipients.
+seed=0
+for rate in $RATES; do
+  echo "== new conversations over three sidecars, open loop at $rate/s; then bare creates"
+  seed=$((seed + 1000))
+  mark=$(cpu_mark)
+  "$LOADGEN" run --targets "$TARGETS" --auth "$KEY" "$SECRET" --pool "$POOL" --rate "$rate" \
+    --connections 6 --pipeline 16 --recipients 2000000 --zipf-s 0 --duration 10s --warmup 2s \
+    --rng-seed "$seed" --quiet --out "$OUT/new-$rate" >/dev/null
+  steal_since "$mark" "new-$rate"
+  python3 "$HERE/kv_create.py" nats://127.0.0.1:24220 NUMPOOL_numpool_STICKY "$rate" 10 \
+    "$OUT/creates-$rate.json" >/dev/null
 done
-"$LOADGEN" seed --http http://127.0.0.1:27510 --auth "$KEY" "$SECRET" --pool "$POOL" \
-  --numbers 1000 >/dev/null
-sticky single 27410
 
-python3 - "$OUT" <<'PY'
-import json, sys
-out = sys.argv[1]
-r = lambda name: json.load(open(f"{out}/{name}/results.json"))
-new, cluster, single = r("new-conversations"), r("cluster-hits"), r("single-hits")
-lat = new["latency_us"]
-print(f"new conversations: {new['achieved_rate']:.0f}/s, p50 {lat['p50']/1000:.2f} ms, "
-      f"p99 {lat['p99']/1000:.2f} ms, p99.9 {lat['p999']/1000:.2f} ms, errors {new['error_total']}, "
-      f"disagreements {new['recheck']['disagreements']} of {new['recheck']['recipients']}")
-ratio = cluster["achieved_rate"] / single["achieved_rate"]
-print(f"sticky hits (loadgen): cluster sidecar {cluster['achieved_rate']:.0f}/s, "
-      f"single {single['achieved_rate']:.0f}/s: {ratio:.1%}")
+# Sticky hits on the server at `port`: loadgen's (its recipients made sticky first), then
+# redis-benchmark's (its first pass makes the mappings).
+warm() {
+  local port=$1
+  "$LOADGEN" run --addr "127.0.0.1:$port" --auth "$KEY" "$SECRET" --pool "$POOL" --max \
+    --recipients 10000 --zipf-s 0 --duration 4s --warmup 0s --quiet --out "$OUT/warm-$port" >/dev/null
+  redis-benchmark -p "$port" --user "$KEY" -a "$SECRET" -c 4 -P 32 -n 200000 -r 10000 -q \
+    PICK "$POOL" +44__rand_int__ >/dev/null 2>&1
+}
+# Its CPU time per request too (--server-pid): the host's neighbours move throughput from one
+# run to the next far more than they move the work a request costs.
+hits() {
+  local name=$1 port=$2 pid=$3
+  "$LOADGEN" run --addr "127.0.0.1:$port" --auth "$KEY" "$SECRET" --pool "$POOL" --max \
+    --connections 4 --pipeline 32 --recipients 10000 --zipf-s 0 --duration 10s --warmup 2s \
+    --server-pid "$pid" --quiet --out "$OUT/$name" >/dev/null
+}
+benchmark() {
+  local name=$1 port=$2
+  redis-benchmark -p "$port" --user "$KEY" -a "$SECRET" -c 4 -P 32 -n 1000000 -r 10000 -q \
+    PICK "$POOL" +44__rand_int__ 2>/dev/null | tr '\r' '\n' | grep 'requests per second' | tail -1 |
+    sed 's/.*: \([0-9.]*\) requests per second.*/\1/' >"$OUT/$name.rps"
+}
+
+echo "== sticky hits: one sidecar of the cluster and the single-process server, alternately"
+warm 27400
+warm 27410
+mark=$(cpu_mark)
+for i in $(seq 1 "$PAIRS"); do
+  hits "cluster-hits-$i" 27400 "$SIDECAR"
+  hits "single-hits-$i" 27410 "$SINGLE"
+done
+for i in $(seq 1 "$PAIRS"); do
+  benchmark "cluster-rb-$i" 27400
+  benchmark "single-rb-$i" 27410
+done
+steal_since "$mark" hits
+
+echo "== sticky hits on the single-process server, the cluster stopped"
+for pid in "${PIDS[@]}"; do
+  [ "$pid" = "$SINGLE" ] || kill "$pid"
+done
+sleep 2
+mark=$(cpu_mark)
+for i in $(seq 1 "$PAIRS"); do
+  hits "alone-hits-$i" 27410 "$SINGLE"
+done
+steal_since "$mark" alone
+
+python3 - "$OUT" "$RATES" "$PAIRS" <<'PY'
+import json, statistics, sys
+out, rates, pairs = sys.argv[1], sys.argv[2].split(), int(sys.argv[3])
+load = lambda name: json.load(open(f"{out}/{name}"))
+steal = lambda name: open(f"{out}/{name}.steal").read().strip() + "% stolen"
+print("new conversations (loadgen over three sidecars) | bare creates (nats-py), ms")
+for rate in rates:
+    new, bare = load(f"new-{rate}/results.json"), load(f"creates-{rate}.json")
+    lat = new["latency_us"]
+    print(f"  {rate}/s: achieved {new['achieved_rate']:.0f}/s, p50 {lat['p50']/1000:.2f}, "
+          f"p99 {lat['p99']/1000:.2f}, p99.9 {lat['p999']/1000:.2f}, errors {new['error_total']}, "
+          f"disagreements {new['recheck']['disagreements']} of {new['recheck']['recipients']} | "
+          f"p50 {bare['p50_ms']}, p99 {bare['p99_ms']}, p99.9 {bare['p999_ms']}, errors {bare['errors']}"
+          f" | {steal(f'new-{rate}')}")
+rate = lambda name: load(f"{name}/results.json")["achieved_rate"]
+rps = lambda name: float(open(f"{out}/{name}.rps").read())
+print(f"sticky hits beside the cluster: {steal('hits')}; with the cluster stopped: {steal('alone')}")
+def series(label, cluster, single):
+    ratios = [c / s for c, s in zip(cluster, single)]
+    pairs_text = ", ".join(f"{c/1000:.0f}k/{s/1000:.0f}k" for c, s in zip(cluster, single))
+    print(f"{label}: {pairs_text}; ratios {', '.join(f'{r:.1%}' for r in ratios)}; "
+          f"median {statistics.median(ratios):.1%}")
+series("sticky hits, loadgen, cluster sidecar / single beside it",
+       [rate(f"cluster-hits-{i}") for i in range(1, pairs + 1)],
+       [rate(f"single-hits-{i}") for i in range(1, pairs + 1)])
+series("sticky hits, redis-benchmark, cluster sidecar / single beside it",
+       [rps(f"cluster-rb-{i}") for i in range(1, pairs + 1)],
+       [rps(f"single-rb-{i}") for i in range(1, pairs + 1)])
+series("sticky hits, loadgen, cluster sidecar / single with the cluster stopped",
+       [rate(f"cluster-hits-{i}") for i in range(1, pairs + 1)],
+       [rate(f"alone-hits-{i}") for i in range(1, pairs + 1)])
+cpu = lambda name: load(f"{name}/results.json")["server_cpu"]["us_per_request"]
+for label, name in (("cluster sidecar", "cluster-hits"), ("single beside it", "single-hits"),
+                    ("single, the cluster stopped", "alone-hits")):
+    runs = [cpu(f"{name}-{i}") for i in range(1, pairs + 1)]
+    print(f"server CPU per sticky hit, {label}: {', '.join(f'{u:.2f}' for u in runs)} us; "
+          f"median {statistics.median(runs):.2f} us")
 PY

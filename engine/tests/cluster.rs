@@ -486,10 +486,12 @@ async fn fault_the_sticky_leader(signal: &str) -> (NatsCluster, Vec<Numpool>, us
     let leader = nats
         .stream_leader(STICKY_STREAM, 0)
         .expect("the sticky bucket has a leader");
+    // A stalled leader is noticed by missed heartbeats: resuming took 6–10.4 s in runs here,
+    // so the load goes on for twice that.
     let resumed = under_load(
         &sidecars,
         Duration::from_secs(1),
-        Duration::from_secs(12),
+        Duration::from_secs(20),
         || nats.signal(leader, signal),
     )
     .await;
