@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream::kv::{self, Operation, Store};
-use async_nats::jetstream::stream::StorageType;
+use async_nats::jetstream::stream::{LastRawMessageErrorKind, StorageType};
 use async_nats::jetstream::Context;
 use async_nats::HeaderMap;
 use bytes::Bytes;
@@ -118,17 +118,26 @@ impl StickyStore {
         }
     }
 
-    /// `key`'s current state; `None` when it never existed (or its marker has gone too).
+    /// `key`'s current state; `None` when it never existed (or its marker has gone too). Read
+    /// from the stream's leader, not by the client's direct get: any replica answers a direct
+    /// get, so one that has not applied the write that beat a claim reads it as never made, and
+    /// a stalled one (SIGSTOP, test (e)) takes every read sent its way into the timeout while
+    /// the leader the others elected answers.
     pub async fn entry(&self, key: &str) -> Result<Option<StickyEntry>, ClusterError> {
-        let entry = self
+        let subject = format!("{}{key}", self.subject_prefix);
+        match self
             .store
-            .entry(key)
+            .stream
+            .get_last_raw_message_by_subject(&subject)
             .await
-            .map_err(ClusterError::unavailable)?;
-        Ok(entry.map(|entry| StickyEntry {
-            value: (entry.operation == Operation::Put).then_some(entry.value),
-            revision: entry.revision,
-        }))
+        {
+            Ok(message) => Ok(Some(StickyEntry {
+                value: is_value(&message.headers).then_some(message.payload),
+                revision: message.sequence,
+            })),
+            Err(err) if err.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(None),
+            Err(err) => Err(ClusterError::unavailable(err)),
+        }
     }
 
     /// Deletes `key` (a marker every watch sees).
@@ -168,4 +177,17 @@ impl StickyStore {
             })
         }))
     }
+}
+
+/// Whether a message of the bucket holds a value: not a deletion or purge (`KV-Operation`, as
+/// the KV client writes them) and not a marker the server left (`Nats-Marker-Reason`, an
+/// expiry).
+fn is_value(headers: &HeaderMap) -> bool {
+    let removed = headers
+        .get("KV-Operation")
+        .is_some_and(|op| matches!(op.as_str(), "DEL" | "PURGE"));
+    !removed
+        && headers
+            .get(async_nats::header::NATS_MARKER_REASON)
+            .is_none()
 }

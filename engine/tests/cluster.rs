@@ -428,7 +428,25 @@ async fn under_load(
         })
         .map(|a| a.at - faulted)
         .max()
-        .expect("new conversations answered after the fault");
+        .unwrap_or_else(|| {
+            let after = |at: &[Instant]| {
+                let late: Vec<_> = at.iter().filter(|t| **t > faulted).collect();
+                let last = late.iter().max().map(|t| **t - faulted);
+                format!("{} after the fault, the last {last:?} after it", late.len())
+            };
+            let seen: Vec<String> = runs
+                .iter()
+                .map(|run| {
+                    let answered: Vec<Instant> = run.answered.iter().map(|a| a.at).collect();
+                    format!(
+                        "answered {}; refused {}",
+                        after(&answered),
+                        after(&run.refused)
+                    )
+                })
+                .collect();
+            panic!("no new conversation answered after the fault and its refusals: {seen:?}")
+        });
     println!(
         "{answered} picks answered, {refused} refused, {} recipients; new conversations answered again {resumed:?} after the fault",
         first.len()

@@ -346,7 +346,8 @@ async fn claim(
                     value: None,
                     revision,
                 })) => expected = revision,
-                // A read that lagged the write that beat ours: read again.
+                // Nothing there although ours lost: the winner's key went meanwhile (deleted,
+                // and its marker's time ran out). Claim again.
                 Ok(None) => tokio::time::sleep(Duration::from_millis(2)).await,
                 Err(err) => {
                     link.unavailable(&err);
