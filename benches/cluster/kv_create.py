@@ -7,30 +7,50 @@ Each create is what a sidecar's claim is: a publish to `$KV.<bucket>.<key>` expe
 last sequence to be 0. The keys (`bench.<run>.<n>`) name no account, so every sidecar's watch
 receives them (as it receives the claims) and ignores them.
 
-Usage: kv_create.py URL BUCKET RATE SECONDS OUT.json   (pip install nats-py)
+BUCKET may name several buckets, comma-separated: the creates go round-robin over them (whether
+spreading the sticky mappings over buckets, and so their leaders, would help: buckets.sh). With
+MAKE set, missing buckets are made first (R3, history 1), and their leaders printed.
+
+Usage: [MAKE=1] kv_create.py URL BUCKET[,BUCKET…] RATE SECONDS OUT.json   (pip install nats-py)
 """
 import asyncio
 import json
+import os
 import random
 import sys
 import time
 
 import nats
+from nats.js.api import KeyValueConfig
 
 
 def percentile(sorted_values, q):
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * q))]
 
 
-async def main(url, bucket, rate, seconds, out):
+async def make(js, buckets):
+    for bucket in buckets:
+        try:
+            await js.key_value(bucket)
+        except Exception:  # not there yet
+            await js.create_key_value(KeyValueConfig(bucket=bucket, history=1, replicas=3))
+    for bucket in buckets:
+        info = await js.stream_info(f"KV_{bucket}")
+        print(f"{bucket}: leader {info.cluster.leader}")
+
+
+async def main(url, buckets, rate, seconds, out):
     nc = await nats.connect(url)
     js = nc.jetstream()
-    prefix = f"$KV.{bucket}.bench.{random.randrange(1 << 30)}."
+    if os.environ.get("MAKE"):
+        await make(js, buckets)
+    run = random.randrange(1 << 30)
+    prefixes = [f"$KV.{bucket}.bench.{run}." for bucket in buckets]
     latencies, errors, tasks = [], [], []
 
     async def create(n, due):
         try:
-            await js.publish(prefix + str(n), b"x" * 12,
+            await js.publish(prefixes[n % len(prefixes)] + str(n), b"x" * 12,
                              headers={"Nats-Expected-Last-Subject-Sequence": "0"})
             latencies.append(time.perf_counter() - due)
         except Exception as err:  # counted, and reported by kind
@@ -55,5 +75,5 @@ async def main(url, bucket, rate, seconds, out):
 
 
 if __name__ == "__main__":
-    url, bucket, rate, seconds, out = sys.argv[1:6]
-    asyncio.run(main(url, bucket, int(rate), float(seconds), out))
+    url, buckets, rate, seconds, out = sys.argv[1:6]
+    asyncio.run(main(url, buckets.split(","), int(rate), float(seconds), out))

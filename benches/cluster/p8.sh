@@ -21,6 +21,8 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=nats3.sh
+source "$HERE/nats3.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 NUMPOOL_BIN=${1:?usage: p8.sh NUMPOOL_BIN}
 NATS_SERVER=${NATS_SERVER:-nats-server}
@@ -40,25 +42,7 @@ printf '[[accounts]]\napi_key = "%s"\napi_secret = "%s"\n' "$KEY" "$SECRET" >"$O
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
 
-for k in 0 1 2; do
-  routes=""
-  for j in 0 1 2; do
-    [ "$j" = "$k" ] || routes="$routes\"nats-route://127.0.0.1:2822$j\","
-  done
-  cat >"$OUT/n$k.conf" <<CONF
-server_name: n$k
-listen: "127.0.0.1:2422$k"
-http: "127.0.0.1:2922$k"
-jetstream { store_dir: "$OUT/n$k", sync_interval: $SYNC }
-cluster { name: p8, listen: "127.0.0.1:2822$k", routes: [${routes%,}] }
-CONF
-  "$NATS_SERVER" -c "$OUT/n$k.conf" >"$OUT/n$k.log" 2>&1 &
-  PIDS+=($!)
-done
-for _ in $(seq 1 100); do
-  curl -sf http://127.0.0.1:29220/healthz >/dev/null && break
-  sleep 0.2
-done
+start_nats3 "$OUT" "$SYNC" p8 2422 2822 2922
 URLS=nats://127.0.0.1:24220,nats://127.0.0.1:24221,nats://127.0.0.1:24222
 for k in 0 1 2; do
   "$NUMPOOL_BIN" serve --config "$OUT/numpool.toml" --cluster "$URLS" --cluster-member "s$k" \

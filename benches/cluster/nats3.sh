@@ -1,0 +1,28 @@
+# Sourced by the cluster benches (p8.sh, buckets.sh): three `nats-server` nodes as one JetStream
+# cluster on loopback.
+
+# start_nats3 DIR SYNC NAME CLIENT ROUTE HTTP: node k listens for clients on port CLIENTk, for
+# routes on ROUTEk and for monitoring on HTTPk, keeps its store in DIR/nk with SYNC as its
+# sync_interval, and logs to DIR/nk.log. Appends the pids to PIDS; returns once node 0 is healthy.
+start_nats3() {
+  local dir=$1 sync=$2 name=$3 client=$4 route=$5 http=$6 k j routes
+  for k in 0 1 2; do
+    routes=""
+    for j in 0 1 2; do
+      [ "$j" = "$k" ] || routes="$routes\"nats-route://127.0.0.1:$route$j\","
+    done
+    cat >"$dir/n$k.conf" <<CONF
+server_name: n$k
+listen: "127.0.0.1:$client$k"
+http: "127.0.0.1:$http$k"
+jetstream { store_dir: "$dir/n$k", sync_interval: $sync }
+cluster { name: $name, listen: "127.0.0.1:$route$k", routes: [${routes%,}] }
+CONF
+    "$NATS_SERVER" -c "$dir/n$k.conf" >"$dir/n$k.log" 2>&1 &
+    PIDS+=($!)
+  done
+  for _ in $(seq 1 100); do
+    curl -sf "http://127.0.0.1:${http}0/healthz" >/dev/null && break
+    sleep 0.2
+  done
+}
