@@ -180,12 +180,14 @@ impl StickyStore {
 }
 
 /// Whether a message of the bucket holds a value: not a deletion or purge (`KV-Operation`, as
-/// the KV client writes them) and not a marker the server left (`Nats-Marker-Reason`, an
-/// expiry).
+/// the KV client writes and parses them; the header's name is private to it) and not a marker
+/// the server left (`Nats-Marker-Reason`, an expiry).
 fn is_value(headers: &HeaderMap) -> bool {
-    let removed = headers
-        .get("KV-Operation")
-        .is_some_and(|op| matches!(op.as_str(), "DEL" | "PURGE"));
+    let removed = headers.get("KV-Operation").is_some_and(|op| {
+        op.as_str()
+            .parse::<Operation>()
+            .is_ok_and(|op| op != Operation::Put)
+    });
     !removed
         && headers
             .get(async_nats::header::NATS_MARKER_REASON)
