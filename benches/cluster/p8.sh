@@ -91,7 +91,7 @@ for rate in $RATES; do
     --connections 6 --pipeline 16 --recipients 2000000 --zipf-s 0 --duration 10s --warmup 2s \
     --rng-seed "$seed" --quiet --out "$OUT/new-$rate" >/dev/null
   steal_since "$mark" "new-$rate"
-  python3 "$HERE/kv_create.py" nats://127.0.0.1:24220 NUMPOOL_numpool_STICKY "$rate" 10 \
+  python3 "$HERE/kv_create.py" "${URLS%%,*}" NUMPOOL_numpool_STICKY "$rate" 10 \
     "$OUT/creates-$rate.json" >/dev/null
 done
 
