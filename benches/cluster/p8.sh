@@ -15,7 +15,8 @@
 #
 # Usage: benches/cluster/p8.sh target/release/numpool
 # Environment: NATS_SERVER (else nats-server on the PATH), LOADGEN (else built --release),
-# RATES (new conversations per second, default "250 500 1000 1500"), PAIRS (default 3), SYNC
+# RATES (new conversations per second, default "250 500 1000 1500"), SECONDS_PER_RATE (how long
+# each rate is measured, default 10), PAIRS (default 3), SYNC
 # (the nodes' sync_interval, default always; 2m is NATS's default), OUT (default target/p8).
 # Needs python3 with nats-py (pip install nats-py) and redis-benchmark.
 set -euo pipefail
@@ -27,6 +28,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 NUMPOOL_BIN=${1:?usage: p8.sh NUMPOOL_BIN}
 NATS_SERVER=${NATS_SERVER:-nats-server}
 RATES=${RATES:-"250 500 1000 1500"}
+SECONDS_PER_RATE=${SECONDS_PER_RATE:-10}
 PAIRS=${PAIRS:-3}
 SYNC=${SYNC:-always}
 OUT=${OUT:-$ROOT/target/p8}
@@ -88,10 +90,10 @@ for rate in $RATES; do
   seed=$((seed + 1000))
   mark=$(cpu_mark)
   "$LOADGEN" run --targets "$TARGETS" --auth "$KEY" "$SECRET" --pool "$POOL" --rate "$rate" \
-    --connections 6 --pipeline 16 --recipients 2000000 --zipf-s 0 --duration 10s --warmup 2s \
+    --connections 6 --pipeline 16 --recipients 2000000 --zipf-s 0 --duration "${SECONDS_PER_RATE}s" --warmup 2s \
     --rng-seed "$seed" --quiet --out "$OUT/new-$rate" >/dev/null
   steal_since "$mark" "new-$rate"
-  python3 "$HERE/kv_create.py" "${URLS%%,*}" NUMPOOL_numpool_STICKY "$rate" 10 \
+  python3 "$HERE/kv_create.py" "${URLS%%,*}" NUMPOOL_numpool_STICKY "$rate" "$SECONDS_PER_RATE" \
     "$OUT/creates-$rate.json" >/dev/null
 done
 

@@ -633,6 +633,9 @@ async fn a_restarted_sidecar_resumes_from_the_checkpoint_in_its_data_directory()
     wait_ready(&durable).await;
     let api = Api::new(&sidecars[0]);
     pools_made(&api, 0..10).await;
+    // A setting only the cluster's records carry: the checkpoint must keep it too.
+    api.create_pool("lp", json!({ "cluster_unavailable": "local" }))
+        .await;
     let recipients: Vec<String> = (0..300).map(|i| format!("4477009{i:05}")).collect();
     let before = pick_all_in(&durable, "load", &recipients);
     let end = info_figure(&sidecars[0], "cluster_applied");
@@ -661,6 +664,8 @@ async fn a_restarted_sidecar_resumes_from_the_checkpoint_in_its_data_directory()
         assert_eq!(pool.body["fallback"], "Reject", "p{i}: {pool:?}");
     }
     assert_eq!(durable_api.get("/pools/load").await.body["number_count"], 5);
+    let local = durable_api.get("/pools/lp").await;
+    assert_eq!(local.body["cluster_unavailable"], "local", "{local:?}");
     assert_eq!(pick_all_in(&durable, "load", &later), made_while_down);
     let again = pick_all_in(&durable, "load", &recipients);
     for (old, new) in before.iter().zip(&again) {

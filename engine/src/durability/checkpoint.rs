@@ -35,6 +35,9 @@ pub(crate) struct CheckpointImage {
     pub(crate) replayed: u64,
     /// The state.
     pub(crate) state: StateImage,
+    /// The uids of the pools that answer locally while the cluster is unreachable
+    /// (`cluster_unavailable = "local"`): a setting the state's pool headers do not carry.
+    pub(crate) local_pools: Vec<u64>,
 }
 
 impl Decode<u32> for CheckpointImage {
@@ -42,6 +45,7 @@ impl Decode<u32> for CheckpointImage {
         Ok(CheckpointImage {
             replayed: u64::decode(decoder)?,
             state: StateImage::decode(decoder)?,
+            local_pools: Vec::decode(decoder)?,
         })
     }
 }
@@ -91,7 +95,11 @@ impl Checkpoints {
         }
         let recovered = recover::<CheckpointImage, Record>(dir)?;
         let (state, replayed) = match recovered.snapshot {
-            Some(image) => (WorkingState::from_image(image.state), image.replayed),
+            Some(image) => {
+                let mut state = WorkingState::from_image(image.state);
+                state.answer_locally(&image.local_pools);
+                (state, image.replayed)
+            }
             None => (WorkingState::default(), 0),
         };
         tracing::info!(

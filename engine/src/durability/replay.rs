@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 
 use super::convert::{self, InvalidImage};
 use super::image::{NumberImage, OptOutImage, PoolHeader, Record, StateImage, StickyImage};
-use numpool_core::model::{Msisdn, OwnedNumber, PoolId, PoolSettings};
+use numpool_core::model::{Msisdn, OutagePolicy, OwnedNumber, PoolId, PoolSettings};
 use numpool_core::select::PoolState;
 
 /// The state while recovery replays records: the image with indexes.
@@ -44,6 +44,9 @@ pub struct WorkingPool {
     pub sticky: WorkingSticky,
     /// Opt-outs by recipient.
     pub opt_outs: BTreeMap<u64, OptOutImage>,
+    /// Its `cluster_unavailable`: never in a snapshot's header (it is a cluster's setting), so
+    /// a sidecar's checkpoint keeps it beside the state ([`WorkingState::answer_locally`]).
+    pub(crate) cluster_unavailable: OutagePolicy,
 }
 
 /// A pool's mappings while replaying: the snapshot's as stored, with the journal's changes
@@ -131,6 +134,7 @@ impl WorkingState {
                         },
                         header: pool.header,
                         opt_outs: pool.opt_outs.into_iter().map(|o| (o.to, o)).collect(),
+                        cluster_unavailable: OutagePolicy::default(),
                     },
                 );
             }
@@ -144,6 +148,19 @@ impl WorkingState {
         let account = self.accounts.entry(account).or_default();
         for number in numbers {
             account.numbers.insert(number.number, number);
+        }
+    }
+
+    /// The pools of `uids` answer locally while the cluster is unreachable (a sidecar's
+    /// checkpoint says so); the others retry, as by default.
+    pub(crate) fn answer_locally(&mut self, uids: &[u64]) {
+        for uid in uids {
+            let pool = (self.owners.get(uid))
+                .and_then(|account| self.accounts.get_mut(account))
+                .and_then(|account| account.pools.get_mut(uid));
+            if let Some(pool) = pool {
+                pool.cluster_unavailable = OutagePolicy::Local;
+            }
         }
     }
 
@@ -162,6 +179,7 @@ impl WorkingState {
                         members: BTreeSet::new(),
                         sticky: WorkingSticky::default(),
                         opt_outs: BTreeMap::new(),
+                        cluster_unavailable: OutagePolicy::default(),
                     },
                 );
             }
@@ -311,7 +329,8 @@ impl WorkingAccount {
         }
         let mut pools = Vec::with_capacity(self.pools.len());
         for (uid, pool) in self.pools {
-            let (id, settings) = convert::pool_settings(&pool.header)?;
+            let (id, mut settings) = convert::pool_settings(&pool.header)?;
+            settings.cluster_unavailable = pool.cluster_unavailable;
             let members: BTreeSet<Msisdn> = pool
                 .members
                 .iter()

@@ -11,6 +11,7 @@ use crate::actors::messages::{CopyShard, OptOutPage};
 use crate::durability::checkpoint::CheckpointImage;
 use crate::durability::image::{AccountImage, PoolImage, StateImage};
 use crate::durability::{convert, StorageError};
+use numpool_core::model::OutagePolicy;
 use numpool_core::sticky::SHARDS;
 
 /// When to snapshot on its own.
@@ -104,9 +105,14 @@ impl Engine {
         // the capture takes afterwards, so the image holds them all.
         let replayed = *link.applied.borrow();
         let state = self.capture().await;
+        let local_pools = self.local_pools().await;
         let capture = started.elapsed();
         let mappings = state.mappings();
-        let image = CheckpointImage { replayed, state };
+        let image = CheckpointImage {
+            replayed,
+            state,
+            local_pools,
+        };
         let written = tokio::task::spawn_blocking(move || checkpoints.write(&image))
             .await
             .map_err(|source| StorageError::TaskFailed {
@@ -145,6 +151,19 @@ impl Engine {
                 tracing::error!(error = &err as &dyn Error, "checkpoint failed");
             }
         }
+    }
+
+    /// The uids of the pools that answer locally while the cluster is unreachable. Read after
+    /// the capture, like it after the sequence: a later change is applied again at restart.
+    async fn local_pools(&self) -> Vec<u64> {
+        let mut uids = Vec::new();
+        for state in self.inner.accounts.values() {
+            let data = state.admin.lock().await;
+            uids.extend(data.pools.values().filter_map(|entry| {
+                (entry.settings.cluster_unavailable == OutagePolicy::Local).then_some(entry.uid)
+            }));
+        }
+        uids
     }
 
     /// The whole state as an image. Each account's admin view is copied under its lock; the
