@@ -23,11 +23,15 @@ pub struct ClusterConfig {
     /// closed) is left for another after two unanswered pings, instead of the client's
     /// default of a minute each.
     pub ping_interval: Duration,
+    /// Compaction: the sidecar whose admin change is the admin log's record number a multiple
+    /// of this writes every account's image and purges the log below the previous one (0:
+    /// never).
+    pub compact_every: u64,
 }
 
 impl ClusterConfig {
-    /// A cluster at `urls` named `numpool`, with no credentials, three replicas, a 2 s timeout
-    /// and a ping every second.
+    /// A cluster at `urls` named `numpool`, with no credentials, three replicas, a 2 s timeout,
+    /// a ping every second and a compaction every 10,000 admin records.
     pub fn new(urls: Vec<String>) -> Self {
         ClusterConfig {
             urls,
@@ -36,6 +40,7 @@ impl ClusterConfig {
             replicas: 3,
             timeout: Duration::from_secs(2),
             ping_interval: Duration::from_secs(1),
+            compact_every: 10_000,
         }
     }
 

@@ -1,12 +1,13 @@
 //! numpool's shared state on NATS JetStream (DESIGN §10): the admin log every sidecar applies
 //! in order, the receipt log every sidecar computes health from, the sticky-mapping bucket
-//! whose `create` decides each recipient's sender once, and the member heartbeats that split
-//! throughput. It knows subjects, keys and JetStream's
+//! whose `create` decides each recipient's sender once, the member heartbeats that split
+//! throughput, and the images the admin log is compacted below. It knows subjects, keys and JetStream's
 //! semantics, never the engine's types: payloads are bytes it carries, and the engine decides
 //! what they mean.
 
 mod config;
 mod error;
+mod images;
 mod log;
 mod members;
 mod names;
@@ -14,6 +15,7 @@ mod sticky;
 
 pub use config::{ClusterConfig, Credentials};
 pub use error::ClusterError;
+pub use images::Images;
 pub use log::{Log, LogEntry};
 pub use members::Members;
 pub use names::token;
@@ -59,6 +61,8 @@ pub struct Cluster {
     pub sticky: StickyStore,
     /// The live sidecars.
     pub members: Members,
+    /// The admin log's images, below which it is compacted.
+    pub images: Images,
     /// What it was started with.
     config: Arc<ClusterConfig>,
 }
@@ -85,13 +89,14 @@ impl Cluster {
         // Several sidecars starting at once race to make the streams, and a new replicated
         // stream takes a moment to elect its leader: each keeps trying for a while.
         let started = std::time::Instant::now();
-        let (admin, receipts, sticky, members) = loop {
+        let (admin, receipts, sticky, members, images) = loop {
             let opened = async {
                 Ok::<_, ClusterError>((
                     Log::admin(&js, &config).await?,
                     Log::receipts(&js, &config).await?,
                     StickyStore::open(&js, &config).await?,
                     Members::open(&js, &config).await?,
+                    Images::open(&js, &config).await?,
                 ))
             };
             match opened.await {
@@ -112,6 +117,7 @@ impl Cluster {
             receipts,
             sticky,
             members,
+            images,
             config: Arc::new(config),
         })
     }

@@ -20,6 +20,11 @@ use crate::{ClusterConfig, ClusterError};
 /// The header naming the sidecar that published a record: it alone answers the request.
 const ORIGIN: &str = "Numpool-Origin";
 
+/// The header of a record published expecting the last record on its topic: that record's
+/// sequence (0: none). A sidecar that has not applied it is missing records of the topic,
+/// which compaction purged.
+const FOLLOWS: &str = "Numpool-Follows";
+
 /// One record read back from a log.
 #[derive(Debug, Clone)]
 pub struct LogEntry {
@@ -27,6 +32,8 @@ pub struct LogEntry {
     pub seq: u64,
     /// The sidecar that published it.
     pub origin: String,
+    /// The sequence of the record before it on its topic, when it was published expecting it.
+    pub follows: Option<u64>,
     /// What the engine encoded.
     pub payload: Bytes,
 }
@@ -111,6 +118,18 @@ impl Log {
         Ok(info.state.last_sequence)
     }
 
+    /// Removes the records on `topic` below sequence `below` (the record at `below` stays: a
+    /// publish on the topic expects it). How many went.
+    pub async fn purge_below(&self, topic: &str, below: u64) -> Result<u64, ClusterError> {
+        self.stream
+            .purge()
+            .filter(self.subject(topic))
+            .sequence(below)
+            .await
+            .map(|purged| purged.purged)
+            .map_err(ClusterError::unavailable)
+    }
+
     /// Appends `payload` on `topic` as `origin`, if the last record there is still
     /// `expected` (0: none) when one is given; its sequence once JetStream has stored it.
     /// [`ClusterError::Conflict`] when another record reached `topic` first.
@@ -124,10 +143,12 @@ impl Log {
         let mut headers = HeaderMap::new();
         headers.insert(ORIGIN, origin);
         if let Some(expected) = expected {
+            let expected = expected.to_string();
             headers.insert(
                 async_nats::header::NATS_EXPECTED_LAST_SUBJECT_SEQUENCE,
-                expected.to_string().as_str(),
+                expected.as_str(),
             );
+            headers.insert(FOLLOWS, expected.as_str());
         }
         // No `Nats-Msg-Id`: nothing publishes a record twice, and an id that repeats (a counter
         // restarted with its process) makes JetStream drop a new record as a duplicate and
@@ -173,15 +194,13 @@ impl Log {
                 .info()
                 .map_err(ClusterError::Unavailable)?
                 .stream_sequence;
-            let origin = message
-                .headers
-                .as_ref()
-                .and_then(|h| h.get(ORIGIN))
-                .map(|v| v.as_str().to_owned())
-                .unwrap_or_default();
+            let header = |name| message.headers.as_ref().and_then(|h| h.get(name));
             Ok(LogEntry {
                 seq,
-                origin,
+                origin: header(ORIGIN)
+                    .map(|v| v.as_str().to_owned())
+                    .unwrap_or_default(),
+                follows: header(FOLLOWS).and_then(|v| v.as_str().parse().ok()),
                 payload: message.message.payload.clone(),
             })
         }))

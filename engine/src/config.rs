@@ -218,6 +218,10 @@ pub(crate) struct ClusterSettings {
     /// How long a call waits for JetStream before it is answered "unavailable" (ms).
     #[arg(long = "cluster-timeout-ms", default_value_t = 2000)]
     pub(crate) timeout_ms: u64,
+    /// Compact the admin log every this many records: write each account's image and purge
+    /// its records below the previous one (0: never).
+    #[arg(long = "cluster-compact-every", default_value_t = 10_000)]
+    pub(crate) compact_every: u64,
 }
 
 /// The NATS credentials only the file may give, held aside while the flags are layered over
@@ -303,6 +307,7 @@ impl ClusterSettings {
         config.credentials = credentials;
         config.replicas = self.replicas;
         config.timeout = std::time::Duration::from_millis(self.timeout_ms.max(1));
+        config.compact_every = self.compact_every;
         Ok(Some(config))
     }
 }
@@ -732,6 +737,10 @@ mod tests {
             numpool_cluster::Credentials::Token("t0k".into())
         );
         assert_eq!(cluster.timeout, std::time::Duration::from_millis(500));
+        assert_eq!(cluster.compact_every, 10_000);
+        let never = with_file(file, &["--cluster-compact-every", "0"]).unwrap();
+        let never = never.config.cluster.cluster_config().unwrap().unwrap();
+        assert_eq!(never.compact_every, 0);
         // In memory: the cluster is the store.
         assert_eq!(settings.storage, Storage::Memory);
         // The flag alone, over no file.

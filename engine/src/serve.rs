@@ -11,8 +11,9 @@ use thiserror::Error;
 
 use crate::config::{Settings, Storage};
 use crate::durability::checkpoint::Checkpoints;
+use crate::durability::replay::WorkingState;
 use crate::durability::StorageError;
-use crate::engine::{Engine, EngineError, SnapshotSchedule};
+use crate::engine::{take_newer_images, Engine, EngineError, SnapshotSchedule};
 use crate::throttle::AuthThrottle;
 use crate::{demo, http, resp};
 
@@ -48,6 +49,12 @@ pub enum ServeError {
     /// The cluster could not be joined.
     #[error("joining the cluster")]
     Cluster(#[source] numpool_cluster::ClusterError),
+    /// The accounts taken from their images in the cluster do not restore.
+    #[error("restoring the accounts taken from their images in the cluster")]
+    Images(#[source] StorageError),
+    /// The admin log holds a record this sidecar cannot apply: it stopped.
+    #[error("leaving the cluster")]
+    Diverged(#[source] crate::engine::Diverged),
     /// The cluster settings cannot work.
     #[error(transparent)]
     ClusterConfig(#[from] crate::config::ConfigError),
@@ -90,22 +97,30 @@ pub async fn start(settings: Settings) -> Result<Running, ServeError> {
     };
     let engine = if let Some(cluster) = config.cluster.cluster_config()? {
         // A sidecar's data directory holds checkpoints only: the cluster holds every change.
-        let (engine, checkpoints) = match &storage {
+        let (mut state, checkpoints) = match &storage {
             Storage::Dir(dir) => {
                 let (checkpoints, state, replayed) =
                     Checkpoints::open(dir, &cluster.name).map_err(open_error(dir))?;
-                let engine =
-                    Engine::resume(accounts, limits, workers, state).map_err(open_error(dir))?;
-                (engine, Some((checkpoints, replayed)))
+                (state, Some((checkpoints, replayed)))
             }
-            Storage::Memory => (Engine::start(accounts, limits, workers), None),
+            Storage::Memory => (WorkingState::default(), None),
         };
         let store = numpool_cluster::Cluster::connect(cluster)
             .await
             .map_err(ServeError::Cluster)?;
+        let ids: Vec<String> = accounts.iter().map(|a| a.id.to_string()).collect();
+        let resumed_from = checkpoints.as_ref().map_or(0, |(_, replayed)| *replayed);
+        let from_images = take_newer_images(&store, &ids, &mut state, resumed_from)
+            .await
+            .map_err(ServeError::Cluster)?;
+        let engine =
+            Engine::resume(accounts, limits, workers, state).map_err(|source| match &storage {
+                Storage::Dir(dir) => open_error(dir)(source),
+                Storage::Memory => ServeError::Images(source),
+            })?;
         let member = config.cluster.member.clone().unwrap_or_else(default_member);
-        let ids: Vec<String> = accounts_ids(&engine);
-        let mut link = crate::cluster::ClusterLink::new(store, member, &ids);
+        let mut link =
+            crate::cluster::ClusterLink::new(store, member, &ids).with_images(from_images);
         if let Some((checkpoints, replayed)) = checkpoints {
             link = link.with_checkpoints(checkpoints, replayed);
         }
@@ -218,6 +233,17 @@ impl Running {
             let schedule = self.schedule;
             actix_web::rt::spawn(async move { engine.run_background(schedule).await })
         };
+        // A sidecar whose state is no longer the cluster's stops as if told to, then says why.
+        let diverged = Arc::new(parking_lot::Mutex::new(None));
+        let shutdown = {
+            let (engine, diverged) = (self.engine.clone(), diverged.clone());
+            async move {
+                tokio::select! {
+                    () = shutdown => {}
+                    why = engine.diverged() => *diverged.lock() = Some(why),
+                }
+            }
+        };
         self.resp
             .run(self.resp_listener, shutdown)
             .await
@@ -234,6 +260,9 @@ impl Running {
             .shutdown()
             .await
             .map_err(ServeError::FinalSnapshot)?;
+        if let Some(why) = diverged.lock().take() {
+            return Err(ServeError::Diverged(why));
+        }
         tracing::info!("numpool stopped");
         Ok(())
     }
@@ -245,13 +274,4 @@ fn default_member() -> String {
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "numpool".to_owned());
     numpool_cluster::token(&format!("{host}-{}", std::process::id()))
-}
-
-/// The ids of the engine's accounts.
-fn accounts_ids(engine: &Engine) -> Vec<String> {
-    engine
-        .stats_by_account()
-        .into_iter()
-        .map(|(id, _)| id.to_string())
-        .collect()
 }

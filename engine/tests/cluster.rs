@@ -1130,3 +1130,158 @@ async fn single_node_refuses_the_cluster_only_setting_and_changes_nothing() {
         "single-node shows no cluster setting"
     );
 }
+
+/// A sidecar `member` of `nats` that compacts the admin log every 10 records.
+fn compacting(nats: &NatsCluster, member: &str, extra: &[&str]) -> Numpool {
+    let urls = nats.urls();
+    let args = ["--cluster", &urls, "--cluster-member", member];
+    Numpool::start(&[&args[..], &["--cluster-compact-every", "10"], extra].concat())
+}
+
+/// What each of `sidecars` says of INFO's `name`, added up.
+fn info_total(sidecars: &[&Numpool], name: &str) -> u64 {
+    sidecars.iter().map(|s| info_figure(s, name)).sum()
+}
+
+/// What a sidecar that took the account from its image must hold: every pool `p{i}` of
+/// `pools` changed, the `local` pool still local, the pool with numbers and its opt-out.
+async fn holds_the_account(sidecar: &Numpool, pools: std::ops::Range<usize>) {
+    let api = Api::new(sidecar);
+    for i in pools {
+        let pool = api.get(&format!("/pools/p{i}")).await;
+        assert_eq!(pool.body["fallback"], "Reject", "p{i}: {pool:?}");
+    }
+    let local = api.get("/pools/lp").await;
+    assert_eq!(local.body["cluster_unavailable"], "local", "{local:?}");
+    assert_eq!(api.get("/pools/kept").await.body["number_count"], 6);
+    let opted = api.get("/pools/kept/optouts/14156669999").await;
+    assert_eq!(opted.status, StatusCode::OK, "{opted:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_admin_log_is_compacted_and_a_sidecar_without_its_records_starts_from_the_images() {
+    let nats = NatsCluster::start(3);
+    let sidecars: Vec<Numpool> = (0..3)
+        .map(|i| compacting(&nats, &format!("s{i}"), &[]))
+        .collect();
+    for sidecar in &sidecars {
+        wait_ready(sidecar).await;
+    }
+    // A sidecar with a data directory, checkpointing every second.
+    let durable_args = [
+        "--data-dir",
+        "checkpoints",
+        "--snapshot-interval-seconds",
+        "1",
+    ];
+    let mut durable = compacting(&nats, "s3", &durable_args);
+    wait_ready(&durable).await;
+    let api = Api::new(&sidecars[0]);
+    api.seed_pool("kept", json!({}), &NUMBERS).await;
+    api.create_pool("lp", json!({ "cluster_unavailable": "local" }))
+        .await;
+    let opted = api.put("/pools/kept/optouts/14156669999", json!({})).await;
+    assert!(opted.status.is_success(), "{opted:?}");
+    let recipients: Vec<String> = (0..50).map(|i| format!("4477009{i:05}")).collect();
+    let senders = pick_all_in(&sidecars[0], "kept", &recipients);
+    let end = info_figure(&sidecars[0], "cluster_applied");
+    visible_within(Duration::from_secs(10), || async {
+        info_figure(&durable, "cluster_checkpointed") >= end
+    })
+    .await;
+    durable.crash();
+    // 40 records more, through two sidecars: compactions at the multiples of 10, each
+    // purging below the image before it.
+    pools_made(&api, 0..10).await;
+    pools_made(&Api::new(&sidecars[1]), 10..20).await;
+    let all: Vec<&Numpool> = sidecars.iter().collect();
+    visible_within(Duration::from_secs(10), || async {
+        info_total(&all, "cluster_compacted") > 0 && info_total(&all, "cluster_compactions") >= 3
+    })
+    .await;
+    // Each compaction is a capture, a put and a purge after the record that starts it.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let purged = info_total(&all, "cluster_compacted");
+    let end = info_figure(&sidecars[0], "cluster_applied");
+    assert!(end >= 45 && purged >= 10, "log end {end}, purged {purged}");
+
+    // A new sidecar, without a data directory: the account from its image, then only the
+    // records the log still holds.
+    let fresh = compacting(&nats, "s4", &[]);
+    wait_ready(&fresh).await;
+    assert_eq!(info_figure(&fresh, "cluster_from_images"), 1);
+    assert_eq!(info_figure(&fresh, "cluster_replayed"), end - purged);
+    holds_the_account(&fresh, 0..20).await;
+    assert_eq!(pick_all_in(&fresh, "kept", &recipients), senders);
+    // Its next change expects the account's last record where the log has it.
+    pools_made(&Api::new(&fresh), 20..21).await;
+    visible_within(Duration::from_secs(2), || async {
+        api.get("/pools/p20").await.body["fallback"] == "Reject"
+    })
+    .await;
+
+    // The durable sidecar's checkpoint is older than the image: it takes the account from
+    // the image too, and agrees.
+    durable.start_again();
+    wait_ready(&durable).await;
+    assert_eq!(info_figure(&durable, "cluster_from_images"), 1);
+    assert!(info_figure(&durable, "cluster_resumed_from") < end);
+    holds_the_account(&durable, 0..21).await;
+    assert_eq!(pick_all_in(&durable, "kept", &recipients), senders);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sidecar_missing_records_its_next_one_follows_stops_instead_of_serving() {
+    let nats = NatsCluster::start(3);
+    let sidecars = sidecars(&nats).await;
+    let urls = nats.urls();
+    let args = [
+        "--cluster",
+        &urls,
+        "--cluster-member",
+        "s3",
+        "--data-dir",
+        "checkpoints",
+    ];
+    let mut durable = Numpool::start(&[&args[..], &["--snapshot-interval-seconds", "1"]].concat());
+    wait_ready(&durable).await;
+    let api = Api::new(&sidecars[0]);
+    pools_made(&api, 0..2).await;
+    let end = info_figure(&sidecars[0], "cluster_applied");
+    visible_within(Duration::from_secs(10), || async {
+        info_figure(&durable, "cluster_checkpointed") >= end
+    })
+    .await;
+    durable.crash();
+    pools_made(&api, 2..5).await;
+    // The account's records below its last purged, as a compaction whose image the sidecar
+    // never saw would have purged them.
+    let last = info_figure(&sidecars[0], "cluster_applied");
+    let client = async_nats::connect(urls.split(',').next().unwrap())
+        .await
+        .expect("NATS");
+    let admin = async_nats::jetstream::new(client)
+        .get_stream("NUMPOOL_numpool_ADMIN")
+        .await
+        .expect("admin stream");
+    let subject = format!(
+        "numpool.numpool.admin.account.{}",
+        numpool_cluster::token(support::KEY)
+    );
+    let purged = admin
+        .purge()
+        .filter(subject)
+        .sequence(last)
+        .await
+        .expect("purge");
+    assert!(purged.purged >= 6, "{purged:?}");
+    // Restarted, it finds that the log's next record of the account follows one it never
+    // applied: it stops, saying so, rather than serve pools the others have and it has not.
+    let (out, _) = durable.serve_beside(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && stderr.contains("was compacted past what this sidecar had applied"),
+        "{stderr}"
+    );
+}

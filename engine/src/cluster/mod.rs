@@ -63,6 +63,15 @@ pub(crate) struct ClusterLink {
     /// Mappings written again in the bucket because they were used here: their TTL started
     /// over.
     pub(crate) refreshed: AtomicU64,
+    /// The accounts taken at start from their images in the cluster, with the record each
+    /// image stands for.
+    pub(crate) from_images: FxHashMap<String, u64>,
+    /// Account images written here (compaction).
+    pub(crate) compactions: AtomicU64,
+    /// Admin log records purged by this sidecar's compactions.
+    pub(crate) compacted: AtomicU64,
+    /// Set when the admin replay found a record it cannot apply: the server stops.
+    pub(crate) diverged: tokio::sync::watch::Sender<Option<crate::engine::Diverged>>,
 }
 
 /// A first contact answered locally while the cluster was unreachable, to claim once it
@@ -112,6 +121,12 @@ pub(crate) struct ClusterStatus {
     pub(crate) checkpointed: u64,
     /// Mappings refreshed in the bucket since start.
     pub(crate) refreshed: u64,
+    /// Accounts taken from their images at start.
+    pub(crate) from_images: u64,
+    /// Account images written here.
+    pub(crate) compactions: u64,
+    /// Admin log records purged by compactions here.
+    pub(crate) compacted: u64,
 }
 
 impl ClusterLink {
@@ -142,7 +157,17 @@ impl ClusterLink {
             replayed: AtomicU64::new(0),
             checkpointed: AtomicU64::new(0),
             refreshed: AtomicU64::new(0),
+            from_images: FxHashMap::default(),
+            compactions: AtomicU64::new(0),
+            compacted: AtomicU64::new(0),
+            diverged: tokio::sync::watch::channel(None).0,
         }
+    }
+
+    /// Records which accounts were taken from their images at start, and at which record.
+    pub(crate) fn with_images(mut self, from_images: FxHashMap<String, u64>) -> Self {
+        self.from_images = from_images;
+        self
     }
 
     /// Keeps checkpoints in a data directory, whose latest had applied the admin log up to
@@ -179,6 +204,9 @@ impl ClusterLink {
             replayed: self.replayed.load(Ordering::Relaxed),
             checkpointed: self.checkpointed.load(Ordering::Relaxed),
             refreshed: self.refreshed.load(Ordering::Relaxed),
+            from_images: self.from_images.len() as u64,
+            compactions: self.compactions.load(Ordering::Relaxed),
+            compacted: self.compacted.load(Ordering::Relaxed),
         }
     }
 

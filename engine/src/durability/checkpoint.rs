@@ -19,7 +19,7 @@ use numpool_snapshots::{
     journal_path, recover, write_snapshot_bytes, DirLock, Journal, WrittenSnapshot,
 };
 
-use super::image::{Record, StateImage};
+use super::image::{AccountImage, Record, StateImage};
 use super::replay::WorkingState;
 use super::StorageError;
 
@@ -47,6 +47,41 @@ impl Decode<u32> for CheckpointImage {
             state: StateImage::decode(decoder)?,
             local_pools: Vec::decode(decoder)?,
         })
+    }
+}
+
+/// What an account's image in the cluster holds (compaction, docs/cluster.md): the account as
+/// the admin log's records built it up to the one the image stands for, without its sticky
+/// tables (the bucket holds those).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, bincode::Decode)]
+pub(crate) struct AccountCheckpoint {
+    /// The account.
+    pub(crate) account: AccountImage,
+    /// Its pools that answer locally while the cluster is unreachable.
+    pub(crate) local_pools: Vec<u64>,
+}
+
+/// The shape of [`AccountCheckpoint`] an image holds, written first: a sidecar refuses an
+/// image of a shape it does not know rather than misread it.
+const ACCOUNT_CHECKPOINT_FORMAT: u32 = 1;
+
+impl AccountCheckpoint {
+    /// The bytes of the image.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        bincode::encode_to_vec(
+            (ACCOUNT_CHECKPOINT_FORMAT, self),
+            bincode::config::standard(),
+        )
+        .expect("images always encode")
+    }
+
+    /// An image's bytes read back; `None` for bytes of another shape.
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {
+        let config = bincode::config::standard();
+        match bincode::decode_from_slice::<(u32, AccountCheckpoint), _>(bytes, config) {
+            Ok(((ACCOUNT_CHECKPOINT_FORMAT, image), _)) => Some(image),
+            _ => None,
+        }
     }
 }
 

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use rustc_hash::FxHashMap;
 
 use super::convert::{self, InvalidImage};
-use super::image::{NumberImage, OptOutImage, PoolHeader, Record, StateImage, StickyImage};
+use super::image::{
+    AccountImage, NumberImage, OptOutImage, PoolHeader, Record, StateImage, StickyImage,
+};
 use numpool_core::model::{Msisdn, OutagePolicy, OwnedNumber, PoolId, PoolSettings};
 use numpool_core::select::PoolState;
 
@@ -113,34 +115,51 @@ impl WorkingState {
             ..WorkingState::default()
         };
         for account in image.accounts {
-            let mut working = WorkingAccount {
-                numbers: account.numbers.into_iter().map(|n| (n.number, n)).collect(),
-                opt_out_signals: account
-                    .opt_out_signals
-                    .iter()
-                    .map(|s| ((s.sender, s.to), s.at))
-                    .collect(),
-                ..WorkingAccount::default()
-            };
-            for pool in account.pools {
-                state.owners.insert(pool.header.uid, account.id.clone());
-                working.pools.insert(
-                    pool.header.uid,
-                    WorkingPool {
-                        members: pool.members.into_iter().collect(),
-                        sticky: WorkingSticky {
-                            base: pool.sticky,
-                            ..WorkingSticky::default()
-                        },
-                        header: pool.header,
-                        opt_outs: pool.opt_outs.into_iter().map(|o| (o.to, o)).collect(),
-                        cluster_unavailable: OutagePolicy::default(),
-                    },
-                );
-            }
-            state.accounts.insert(account.id, working);
+            state.insert_account(account);
         }
         state
+    }
+
+    /// Puts `image` in place of its account (cluster mode: an image of the admin log's newer
+    /// than what the state holds of it), with the pools of `local_pools` answering locally.
+    pub(crate) fn replace_account(&mut self, image: AccountImage, local_pools: &[u64]) {
+        if let Some(old) = self.accounts.remove(&image.id) {
+            for uid in old.pools.keys() {
+                self.owners.remove(uid);
+            }
+        }
+        self.insert_account(image);
+        self.answer_locally(local_pools);
+    }
+
+    /// Indexes one account's image.
+    fn insert_account(&mut self, account: AccountImage) {
+        let mut working = WorkingAccount {
+            numbers: account.numbers.into_iter().map(|n| (n.number, n)).collect(),
+            opt_out_signals: account
+                .opt_out_signals
+                .iter()
+                .map(|s| ((s.sender, s.to), s.at))
+                .collect(),
+            ..WorkingAccount::default()
+        };
+        for pool in account.pools {
+            self.owners.insert(pool.header.uid, account.id.clone());
+            working.pools.insert(
+                pool.header.uid,
+                WorkingPool {
+                    members: pool.members.into_iter().collect(),
+                    sticky: WorkingSticky {
+                        base: pool.sticky,
+                        ..WorkingSticky::default()
+                    },
+                    header: pool.header,
+                    opt_outs: pool.opt_outs.into_iter().map(|o| (o.to, o)).collect(),
+                    cluster_unavailable: OutagePolicy::default(),
+                },
+            );
+        }
+        self.accounts.insert(account.id, working);
     }
 
     /// Sets numbers of `account`'s inventory as they now are.

@@ -4,6 +4,7 @@
 //! [`PoolActor`] sits behind a read-mostly lock that picks take for a moment only.
 
 mod claims;
+mod compaction;
 mod conversations;
 mod inbound;
 mod inventory;
@@ -28,6 +29,8 @@ use rustc_hash::FxHashMap;
 use thiserror::Error;
 
 pub(crate) use claims::ClaimPool;
+pub(crate) use compaction::take_newer_images;
+pub use compaction::Diverged;
 pub(crate) use conversations::PerPool;
 pub(crate) use inbound::{Inbound, InboundOutcome, Part, Thread};
 pub use limits::{AccountLimits, Limit, LimitExceeded};

@@ -6,7 +6,7 @@ use std::error::Error;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::{Engine, EngineError};
+use super::{AccountHandle, Engine, EngineError};
 use crate::actors::messages::{CopyShard, OptOutPage};
 use crate::durability::checkpoint::CheckpointImage;
 use crate::durability::image::{AccountImage, PoolImage, StateImage};
@@ -40,6 +40,16 @@ pub struct SnapshotReport {
     pub(crate) write: Duration,
 }
 
+/// One account as [`Engine::capture_account`] captured it.
+pub(super) struct CapturedAccount {
+    /// The account.
+    pub(super) image: AccountImage,
+    /// The sequence of the last admin log record applied to its admin view (0 single-node).
+    pub(super) applied_seq: u64,
+    /// Its pools that answer locally while the cluster is unreachable.
+    pub(super) local_pools: Vec<u64>,
+}
+
 impl Engine {
     /// Writes a snapshot of the whole state and rotates the journal; `None` without storage.
     /// Picks go on meanwhile: each pool's mappings are copied one shard per actor message, and
@@ -54,7 +64,7 @@ impl Engine {
         // this snapshot; they set state, so replaying one the image already holds is harmless.
         // The writer thread rotates (fsync, new file), in its order of submissions.
         let seq = storage.rotate().await.map_err(EngineError::Storage)?;
-        let image = self.capture().await;
+        let (image, _) = self.capture().await;
         let capture = started.elapsed();
         let mappings = image.mappings();
         let (written, encode, write) = tokio::task::spawn_blocking(move || {
@@ -104,8 +114,7 @@ impl Engine {
         // Read first: every record up to it was applied under its account's admin lock, which
         // the capture takes afterwards, so the image holds them all.
         let replayed = *link.applied.borrow();
-        let state = self.capture().await;
-        let local_pools = self.local_pools().await;
+        let (state, local_pools) = self.capture().await;
         let capture = started.elapsed();
         let mappings = state.mappings();
         let image = CheckpointImage {
@@ -153,88 +162,105 @@ impl Engine {
         }
     }
 
-    /// The uids of the pools that answer locally while the cluster is unreachable. Read after
-    /// the capture, like it after the sequence: a later change is applied again at restart.
-    async fn local_pools(&self) -> Vec<u64> {
-        let mut uids = Vec::new();
-        for state in self.inner.accounts.values() {
-            let data = state.admin.lock().await;
-            uids.extend(data.pools.values().filter_map(|entry| {
-                (entry.settings.cluster_unavailable == OutagePolicy::Local).then_some(entry.uid)
-            }));
-        }
-        uids
-    }
-
-    /// The whole state as an image. Each account's admin view is copied under its lock; the
-    /// sticky tables are copied afterwards, shard by shard, without it.
-    async fn capture(&self) -> StateImage {
+    /// The whole state as an image, and the uids of the pools that answer locally while the
+    /// cluster is unreachable (a setting the image's pool headers do not carry). Each account
+    /// is captured as [`Engine::capture_account`] captures it.
+    async fn capture(&self) -> (StateImage, Vec<u64>) {
         let mut accounts: Vec<_> = self.inner.accounts.iter().collect();
         accounts.sort_by(|a, b| a.0.cmp(b.0));
         let mut image = StateImage {
             next_pool_uid: self.inner.next_pool_uid.load(Ordering::SeqCst),
             accounts: Vec::with_capacity(accounts.len()),
         };
-        for (id, state) in accounts {
-            let (numbers, pools, opt_out_signals) = {
-                let data = state.admin.lock().await;
-                let numbers = data.inventory.values().map(convert::number_image).collect();
-                let opt_out_signals = data.feedback.signal_images();
-                let pools: Vec<_> = data
-                    .pools
-                    .iter()
-                    .map(|(pool_id, e)| {
-                        let header = convert::pool_header(
-                            e.uid,
-                            pool_id,
-                            &e.settings,
-                            e.created_at,
-                            e.updated_at,
-                        );
-                        let members = e.members.iter().map(|n| n.get()).collect();
-                        (header, members, e.addr.clone())
-                    })
-                    .collect();
-                (numbers, pools, opt_out_signals)
-            };
-            let mut pool_images = Vec::with_capacity(pools.len());
-            for (header, members, addr) in pools {
-                let mut sticky = Vec::new();
-                for shard in 0..SHARDS {
-                    // A pool deleted meanwhile has no actor: its mappings are gone anyway.
-                    if let Ok(entries) = addr.send(CopyShard(shard)).await {
-                        sticky.extend(entries.iter().map(convert::sticky_image));
-                    }
+        let mut local_pools = Vec::new();
+        for (_, state) in accounts {
+            let captured = self
+                .capture_account(&AccountHandle(state.clone()), true)
+                .await;
+            image.accounts.push(captured.image);
+            local_pools.extend(captured.local_pools);
+        }
+        (image, local_pools)
+    }
+
+    /// One account as an image, with its sticky tables when `mappings` says so. The admin view
+    /// (inventory, pools, members, settings) is copied under the account's admin lock, with the
+    /// sequence of the last admin log record applied to it; the sticky tables and opt-outs are
+    /// copied afterwards from the pools' actors, without it, so they may hold later changes
+    /// (which set what they set when applied again).
+    pub(super) async fn capture_account(
+        &self,
+        account: &AccountHandle,
+        mappings: bool,
+    ) -> CapturedAccount {
+        let (numbers, pools, opt_out_signals, applied_seq, local_pools) = {
+            let data = account.0.admin.lock().await;
+            let numbers = data.inventory.values().map(convert::number_image).collect();
+            let opt_out_signals = data.feedback.signal_images();
+            let pools: Vec<_> = data
+                .pools
+                .iter()
+                .map(|(pool_id, e)| {
+                    let header = convert::pool_header(
+                        e.uid,
+                        pool_id,
+                        &e.settings,
+                        e.created_at,
+                        e.updated_at,
+                    );
+                    let members = e.members.iter().map(|n| n.get()).collect();
+                    (header, members, e.addr.clone())
+                })
+                .collect();
+            let local_pools = data
+                .pools
+                .values()
+                .filter(|e| e.settings.cluster_unavailable == OutagePolicy::Local)
+                .map(|e| e.uid)
+                .collect();
+            let applied_seq = account.0.applied_seq.load(Ordering::Acquire);
+            (numbers, pools, opt_out_signals, applied_seq, local_pools)
+        };
+        let mut pool_images = Vec::with_capacity(pools.len());
+        for (header, members, addr) in pools {
+            let mut sticky = Vec::new();
+            for shard in (0..SHARDS).filter(|_| mappings) {
+                // A pool deleted meanwhile has no actor: its mappings are gone anyway.
+                if let Ok(entries) = addr.send(CopyShard(shard)).await {
+                    sticky.extend(entries.iter().map(convert::sticky_image));
                 }
-                // One message: opt-outs are few beside mappings.
-                let opt_outs = match addr
-                    .send(OptOutPage {
-                        skip: 0,
-                        take: usize::MAX,
-                    })
-                    .await
-                {
-                    Ok((entries, _)) => entries
-                        .iter()
-                        .map(|(to, opt_out)| convert::opt_out_image(*to, opt_out))
-                        .collect(),
-                    Err(_) => Vec::new(),
-                };
-                pool_images.push(PoolImage {
-                    header,
-                    members,
-                    sticky,
-                    opt_outs,
-                });
             }
-            image.accounts.push(AccountImage {
-                id: id.as_str().to_owned(),
+            // One message: opt-outs are few beside mappings.
+            let opt_outs = match addr
+                .send(OptOutPage {
+                    skip: 0,
+                    take: usize::MAX,
+                })
+                .await
+            {
+                Ok((entries, _)) => entries
+                    .iter()
+                    .map(|(to, opt_out)| convert::opt_out_image(*to, opt_out))
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            pool_images.push(PoolImage {
+                header,
+                members,
+                sticky,
+                opt_outs,
+            });
+        }
+        CapturedAccount {
+            image: AccountImage {
+                id: account.id().as_str().to_owned(),
                 numbers,
                 pools: pool_images,
                 opt_out_signals,
-            });
+            },
+            applied_seq,
+            local_pools,
         }
-        image
     }
 
     /// Runs the background duties of a durable engine until the process ends: snapshots by

@@ -11,6 +11,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use numpool_cluster::{ClusterError, LogEntry};
 
+use super::compaction::{follows_applied, Diverged};
 use super::opt_outs::OptOutChange;
 use super::{AccountData, AccountHandle, Engine, EngineError};
 use crate::actors::messages::Upsert;
@@ -22,7 +23,12 @@ use numpool_core::model::{Mps, Msisdn, OutagePolicy, OwnedNumber};
 /// The admin log's topic of an account: one subject per account, so its changes (inventory,
 /// pools, members) have one total order.
 pub(super) fn topic(account: &AccountHandle) -> String {
-    format!("account.{}", numpool_cluster::token(account.id().as_str()))
+    topic_of(account.id().as_str())
+}
+
+/// The admin log's topic of the account `id` (and the name of its image).
+pub(super) fn topic_of(id: &str) -> String {
+    format!("account.{}", numpool_cluster::token(id))
 }
 
 /// What a published change carries: the account's id and the change's journal record.
@@ -31,6 +37,26 @@ fn encode(account: &AccountHandle, record: &Record) -> bytes::Bytes {
     bincode::encode_to_vec(body, bincode::config::standard())
         .expect("records always encode")
         .into()
+}
+
+/// Why a replay of the admin log stopped.
+enum Replay {
+    /// The cluster: it starts again.
+    Cluster(ClusterError),
+    /// A record this sidecar cannot apply: it stops for good.
+    Diverged(Diverged),
+}
+
+impl From<ClusterError> for Replay {
+    fn from(err: ClusterError) -> Self {
+        Replay::Cluster(err)
+    }
+}
+
+impl From<Diverged> for Replay {
+    fn from(why: Diverged) -> Self {
+        Replay::Diverged(why)
+    }
 }
 
 impl Engine {
@@ -89,6 +115,7 @@ impl Engine {
             Ok(seq) => {
                 // Applied here by the caller, under the lock it holds: the replay skips it.
                 account.0.applied_seq.store(seq, Ordering::Release);
+                self.compact_after(link, seq);
                 Ok(())
             }
             Err(ClusterError::Conflict) => {
@@ -145,6 +172,13 @@ impl Engine {
                 if last <= link.resumed_from {
                     state.applied_seq.store(last, Ordering::Release);
                 }
+            }
+        }
+        // An account taken from its image has applied the record the image stands for, its
+        // last when the image was written.
+        for (id, seq) in &link.from_images {
+            if let Some(account) = self.account(id) {
+                account.0.applied_seq.store(*seq, Ordering::Release);
             }
         }
         let link = Arc::new(link);
@@ -238,17 +272,26 @@ impl Engine {
     async fn replay_admin_log(&self) {
         let link = self.cluster().expect("joined").clone();
         loop {
-            if let Err(err) = self.replay_once(&link).await {
-                tracing::warn!(
+            match self.replay_once(&link).await {
+                Ok(()) => {}
+                Err(Replay::Cluster(err)) => tracing::warn!(
                     error = &err as &dyn std::error::Error,
                     "admin log replay interrupted"
-                );
+                ),
+                Err(Replay::Diverged(why)) => {
+                    tracing::error!(
+                        error = &why as &dyn std::error::Error,
+                        "admin log replay stopped"
+                    );
+                    link.diverged.send_replace(Some(why));
+                    return;
+                }
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
 
-    async fn replay_once(&self, link: &ClusterLink) -> Result<(), ClusterError> {
+    async fn replay_once(&self, link: &ClusterLink) -> Result<(), Replay> {
         let end = link.store.admin.last_seq().await?;
         link.log_end.fetch_max(end, Ordering::Relaxed);
         let from = *link.applied.borrow() + 1;
@@ -259,7 +302,7 @@ impl Engine {
         while let Some(entry) = entries.next().await {
             let entry = entry?;
             let seq = entry.seq;
-            self.apply_entry(entry).await;
+            self.apply_entry(link, entry).await?;
             link.replayed.fetch_add(1, Ordering::Relaxed);
             link.log_end.fetch_max(seq, Ordering::Relaxed);
             link.applied.send_replace(seq);
@@ -271,22 +314,34 @@ impl Engine {
     }
 
     /// Applies one record of the log, unless this sidecar published it and applied it then.
-    async fn apply_entry(&self, entry: LogEntry) {
+    /// [`Diverged`] when it follows a record of its account this sidecar never applied.
+    async fn apply_entry(&self, link: &ClusterLink, entry: LogEntry) -> Result<(), Diverged> {
         let decoded = bincode::decode_from_slice::<(String, Record), _>(
             &entry.payload,
             bincode::config::standard(),
         );
         let Ok(((account_id, record), _)) = decoded else {
             tracing::error!(seq = entry.seq, "admin log record does not decode: skipped");
-            return;
+            return Ok(());
         };
         let Some(account) = self.account(&account_id) else {
             tracing::warn!(seq = entry.seq, account = %account_id, "admin log record for an account not configured here: skipped");
-            return;
+            return Ok(());
         };
         let mut data = account.0.admin.lock().await;
-        if entry.seq <= account.0.applied_seq.load(Ordering::Acquire) {
-            return;
+        let applied = account.0.applied_seq.load(Ordering::Acquire);
+        if entry.seq <= applied {
+            return Ok(());
+        }
+        if let Some(follows) = entry.follows {
+            if !follows_applied(follows, applied, link.resumed_from) {
+                return Err(Diverged {
+                    account: account_id,
+                    seq: entry.seq,
+                    follows,
+                    applied,
+                });
+            }
         }
         if let Err(err) = self.apply_record(&account, &mut data, record).await {
             tracing::error!(
@@ -296,6 +351,7 @@ impl Engine {
             );
         }
         account.0.applied_seq.store(entry.seq, Ordering::Release);
+        Ok(())
     }
 
     /// A pool made or changed by another sidecar, with `policy` as its `cluster_unavailable`.

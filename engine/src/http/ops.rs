@@ -200,8 +200,11 @@ pub(crate) async fn metrics(
     }
     delivery(&mut out, "numpool", &[("", &stats)]);
     if let Some(cluster) = engine.cluster().map(|link| link.status()) {
-        let series: [(&str, &str, &str, u64); 13] = [
+        let series: [(&str, &str, &str, u64); 16] = [
             ("numpool_cluster_sticky_refreshed_total", "counter", "Sticky mappings with a TTL written again in the bucket because they were used here: their TTL started over.", cluster.refreshed),
+            ("numpool_cluster_from_images", "gauge", "Accounts taken at start from their images in the cluster, newer than what the data directory held.", cluster.from_images),
+            ("numpool_cluster_compactions_total", "counter", "Account images written to the cluster by this sidecar's compactions of the admin log.", cluster.compactions),
+            ("numpool_cluster_compacted_total", "counter", "Admin log records purged by this sidecar's compactions.", cluster.compacted),
             ("numpool_cluster_checkpointed", "gauge", "The admin log sequence the data directory's last checkpoint holds: a restart replays after it.", cluster.checkpointed),
             ("numpool_cluster_resumed_from", "gauge", "The admin log sequence the data directory's checkpoint had applied at start: the replay began after it (0 without one).", cluster.resumed_from),
             ("numpool_cluster_replayed_total", "counter", "Admin log records replayed since start.", cluster.replayed),

@@ -175,6 +175,9 @@ impl Info {
                     ("cluster_replayed", &cluster.replayed),
                     ("cluster_checkpointed", &cluster.checkpointed),
                     ("cluster_sticky_refreshed", &cluster.refreshed),
+                    ("cluster_from_images", &cluster.from_images),
+                    ("cluster_compactions", &cluster.compactions),
+                    ("cluster_compacted", &cluster.compacted),
                 ]);
             }
             section("Numpool", &lines);
