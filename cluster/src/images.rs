@@ -3,8 +3,10 @@
 //! sidecar that starts without those records builds the topic from the image. The engine
 //! encodes what an image holds; this knows only where it is and which record it stands for.
 
+use std::time::Duration;
+
 use async_nats::jetstream::object_store::{self, ObjectMetadata, ObjectStore};
-use async_nats::jetstream::stream::StorageType;
+use async_nats::jetstream::stream::{self, DiscardPolicy, StorageType};
 use async_nats::jetstream::Context;
 use bytes::Bytes;
 use tokio::io::AsyncReadExt;
@@ -19,33 +21,37 @@ const SEQ: &str = "seq";
 pub struct Images {
     /// The object store: one object per topic, each put replacing the last.
     store: ObjectStore,
+    /// How long reading an image may take before it is tried again.
+    timeout: Duration,
 }
 
 impl Images {
+    /// Finds or makes the store. Its stream is made here, as `async-nats` makes an object
+    /// store's but without direct gets: every read of an image, or of which record it stands
+    /// for, is then answered by the stream's leader, never by a replica that is behind (a
+    /// compaction must not take an older image for the newest, nor a sidecar at start).
     pub(crate) async fn open(js: &Context, config: &ClusterConfig) -> Result<Self, ClusterError> {
         let bucket = format!("NUMPOOL_{}_IMAGES", config.name);
-        let store = match js.get_object_store(&bucket).await {
-            Ok(store) => store,
-            Err(_) => {
-                let made = js
-                    .create_object_store(object_store::Config {
-                        bucket: bucket.clone(),
-                        storage: StorageType::File,
-                        num_replicas: config.replicas,
-                        ..Default::default()
-                    })
-                    .await;
-                match made {
-                    Ok(store) => store,
-                    // Another sidecar made it meanwhile.
-                    Err(_) => js
-                        .get_object_store(&bucket)
-                        .await
-                        .map_err(ClusterError::unavailable)?,
-                }
-            }
+        js.get_or_create_stream(stream::Config {
+            name: format!("OBJ_{bucket}"),
+            subjects: vec![format!("$O.{bucket}.C.>"), format!("$O.{bucket}.M.>")],
+            storage: StorageType::File,
+            num_replicas: config.replicas,
+            discard: DiscardPolicy::New,
+            allow_rollup: true,
+            allow_direct: false,
+            ..Default::default()
+        })
+        .await
+        .map_err(ClusterError::unavailable)?;
+        let store = js
+            .get_object_store(&bucket)
+            .await
+            .map_err(ClusterError::unavailable)?;
+        let images = Images {
+            store,
+            timeout: config.timeout,
         };
-        let images = Images { store };
         // A store just made may not have elected its leader yet: joining tries again until
         // it answers, rather than the first image lookup failing the start.
         images.seq("probe").await?;
@@ -61,8 +67,21 @@ impl Images {
         }
     }
 
-    /// `topic`'s image and the sequence it stands for, if it has one.
+    /// `topic`'s image and the sequence it stands for, if it has one. A read that outlasts
+    /// the timeout is tried again, twice: a put replacing the image purges the chunks a read
+    /// begun just before it was waiting for.
     pub async fn get(&self, topic: &str) -> Result<Option<(u64, Bytes)>, ClusterError> {
+        let mut tries = 0;
+        loop {
+            match tokio::time::timeout(self.timeout, self.read(topic)).await {
+                Ok(read) => return read,
+                Err(elapsed) if tries == 2 => return Err(ClusterError::unavailable(elapsed)),
+                Err(_) => tries += 1,
+            }
+        }
+    }
+
+    async fn read(&self, topic: &str) -> Result<Option<(u64, Bytes)>, ClusterError> {
         let mut object = match self.store.get(topic).await {
             Ok(object) => object,
             Err(err) if err.kind() == object_store::GetErrorKind::NotFound => return Ok(None),

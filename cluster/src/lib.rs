@@ -1,9 +1,9 @@
 //! numpool's shared state on NATS JetStream (DESIGN §10): the admin log every sidecar applies
 //! in order, the receipt log every sidecar computes health from, the sticky-mapping bucket
 //! whose `create` decides each recipient's sender once, the member heartbeats that split
-//! throughput, and the images the admin log is compacted below. It knows subjects, keys and JetStream's
-//! semantics, never the engine's types: payloads are bytes it carries, and the engine decides
-//! what they mean.
+//! throughput, and the images the admin log is compacted below. It knows subjects, keys and
+//! JetStream's semantics, never the engine's types: payloads are bytes it carries, and the
+//! engine decides what they mean.
 
 mod config;
 mod error;

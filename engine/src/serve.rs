@@ -10,10 +10,9 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::config::{Settings, Storage};
-use crate::durability::checkpoint::Checkpoints;
-use crate::durability::replay::WorkingState;
+use crate::durability::checkpoint::{Checkpoints, Resumed};
 use crate::durability::StorageError;
-use crate::engine::{take_newer_images, Engine, EngineError, SnapshotSchedule};
+use crate::engine::{take_newer_images, Engine, EngineError, ImagesError, SnapshotSchedule};
 use crate::throttle::AuthThrottle;
 use crate::{demo, http, resp};
 
@@ -49,9 +48,9 @@ pub enum ServeError {
     /// The cluster could not be joined.
     #[error("joining the cluster")]
     Cluster(#[source] numpool_cluster::ClusterError),
-    /// The accounts taken from their images in the cluster do not restore.
-    #[error("restoring the accounts taken from their images in the cluster")]
-    Images(#[source] StorageError),
+    /// The accounts newer in their images in the cluster could not be taken from them.
+    #[error("taking accounts from their images in the cluster")]
+    Images(#[source] ImagesError),
     /// The admin log holds a record this sidecar cannot apply: it stopped.
     #[error("leaving the cluster")]
     Diverged(#[source] crate::engine::Diverged),
@@ -97,32 +96,40 @@ pub async fn start(settings: Settings) -> Result<Running, ServeError> {
     };
     let engine = if let Some(cluster) = config.cluster.cluster_config()? {
         // A sidecar's data directory holds checkpoints only: the cluster holds every change.
-        let (mut state, checkpoints) = match &storage {
+        let (resumed, checkpoints) = match &storage {
             Storage::Dir(dir) => {
-                let (checkpoints, state, replayed) =
+                let (checkpoints, resumed) =
                     Checkpoints::open(dir, &cluster.name).map_err(open_error(dir))?;
-                (state, Some((checkpoints, replayed)))
+                (resumed, Some(checkpoints))
             }
-            Storage::Memory => (WorkingState::default(), None),
+            Storage::Memory => (Resumed::default(), None),
         };
         let store = numpool_cluster::Cluster::connect(cluster)
             .await
             .map_err(ServeError::Cluster)?;
         let ids: Vec<String> = accounts.iter().map(|a| a.id.to_string()).collect();
-        let resumed_from = checkpoints.as_ref().map_or(0, |(_, replayed)| *replayed);
-        let from_images = take_newer_images(&store, &ids, &mut state, resumed_from)
+        let mut resumed = resumed.holding(&ids);
+        let from_images = take_newer_images(&store, &ids, &mut resumed)
             .await
-            .map_err(ServeError::Cluster)?;
+            .map_err(ServeError::Images)?;
+        let Resumed {
+            state,
+            replayed,
+            applied,
+        } = resumed;
         let engine =
             Engine::resume(accounts, limits, workers, state).map_err(|source| match &storage {
                 Storage::Dir(dir) => open_error(dir)(source),
-                Storage::Memory => ServeError::Images(source),
+                Storage::Memory => ServeError::Images(ImagesError::Restore(source)),
             })?;
         let member = config.cluster.member.clone().unwrap_or_else(default_member);
-        let mut link =
-            crate::cluster::ClusterLink::new(store, member, &ids).with_images(from_images);
-        if let Some((checkpoints, replayed)) = checkpoints {
-            link = link.with_checkpoints(checkpoints, replayed);
+        let mut link = crate::cluster::ClusterLink::new(store, member, &ids).starting_from(
+            replayed,
+            applied,
+            from_images,
+        );
+        if let Some(checkpoints) = checkpoints {
+            link = link.with_checkpoints(checkpoints);
         }
         engine
             .join_cluster(link)
@@ -256,13 +263,15 @@ impl Running {
             let _ = task.await;
         }
         background.abort();
-        self.engine
-            .shutdown()
-            .await
-            .map_err(ServeError::FinalSnapshot)?;
+        let last_snapshot = self.engine.shutdown().await;
+        // Why it stopped comes first: a failed last snapshot is then only logged.
         if let Some(why) = diverged.lock().take() {
+            if let Err(err) = last_snapshot {
+                tracing::error!(error = &err as &dyn std::error::Error, "final snapshot");
+            }
             return Err(ServeError::Diverged(why));
         }
+        last_snapshot.map_err(ServeError::FinalSnapshot)?;
         tracing::info!("numpool stopped");
         Ok(())
     }

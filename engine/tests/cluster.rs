@@ -688,6 +688,21 @@ async fn a_restarted_sidecar_resumes_from_the_checkpoint_in_its_data_directory()
         api.get("/pools/p16").await.body["fallback"] == "Reject"
     })
     .await;
+    // An account added to the configuration since the checkpoint was written: the
+    // checkpoint is not used, since the account's records up to it would never be applied.
+    let config = std::fs::read_to_string(durable.config()).expect("config");
+    let added = "[[accounts]]\napi_key = \"late0001\"\napi_secret = \"late-secret\"\n";
+    std::fs::write(durable.config(), format!("{config}\n{added}")).expect("config");
+    durable.restart();
+    wait_ready(&durable).await;
+    assert_eq!(info_figure(&durable, "cluster_resumed_from"), 0);
+    let durable_api = Api::new(&durable);
+    assert_eq!(
+        durable_api.get("/pools/p16").await.body["fallback"],
+        "Reject"
+    );
+    let local = durable_api.get("/pools/lp").await;
+    assert_eq!(local.body["cluster_unavailable"], "local", "{local:?}");
     // Its directory is for sidecars of this cluster only.
     let (single, _) = durable.serve_beside(&["--data-dir", "checkpoints"]);
     let (other, _) =
@@ -1199,18 +1214,21 @@ async fn the_admin_log_is_compacted_and_a_sidecar_without_its_records_starts_fro
         info_total(&all, "cluster_compacted") > 0 && info_total(&all, "cluster_compactions") >= 3
     })
     .await;
-    // Each compaction is a capture, a put and a purge after the record that starts it.
-    tokio::time::sleep(Duration::from_secs(1)).await;
     let purged = info_total(&all, "cluster_compacted");
     let end = info_figure(&sidecars[0], "cluster_applied");
     assert!(end >= 45 && purged >= 10, "log end {end}, purged {purged}");
 
     // A new sidecar, without a data directory: the account from its image, then only the
-    // records the log still holds.
+    // records the log still holds (a compaction still finishing may purge more meanwhile).
     let fresh = compacting(&nats, "s4", &[]);
     wait_ready(&fresh).await;
     assert_eq!(info_figure(&fresh, "cluster_from_images"), 1);
-    assert_eq!(info_figure(&fresh, "cluster_replayed"), end - purged);
+    let replayed = info_figure(&fresh, "cluster_replayed");
+    let purged_since = info_total(&all, "cluster_compacted");
+    assert!(
+        (end - purged_since..=end - purged).contains(&replayed),
+        "replayed {replayed} of {end}, {purged}..{purged_since} purged"
+    );
     holds_the_account(&fresh, 0..20).await;
     assert_eq!(pick_all_in(&fresh, "kept", &recipients), senders);
     // Its next change expects the account's last record where the log has it.

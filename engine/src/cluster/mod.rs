@@ -63,9 +63,13 @@ pub(crate) struct ClusterLink {
     /// Mappings written again in the bucket because they were used here: their TTL started
     /// over.
     pub(crate) refreshed: AtomicU64,
-    /// The accounts taken at start from their images in the cluster, with the record each
-    /// image stands for.
-    pub(crate) from_images: FxHashMap<String, u64>,
+    /// Each account's last admin log record applied at start (from the checkpoint or the
+    /// account's image), by account id: the replay skips the account's records up to it.
+    pub(crate) start_applied: FxHashMap<String, u64>,
+    /// Accounts taken at start from their images in the cluster.
+    pub(crate) from_images: u64,
+    /// Whether a compaction is running here: one at a time.
+    pub(crate) compacting: AtomicBool,
     /// Account images written here (compaction).
     pub(crate) compactions: AtomicU64,
     /// Admin log records purged by this sidecar's compactions.
@@ -157,26 +161,35 @@ impl ClusterLink {
             replayed: AtomicU64::new(0),
             checkpointed: AtomicU64::new(0),
             refreshed: AtomicU64::new(0),
-            from_images: FxHashMap::default(),
+            start_applied: FxHashMap::default(),
+            from_images: 0,
+            compacting: AtomicBool::new(false),
             compactions: AtomicU64::new(0),
             compacted: AtomicU64::new(0),
             diverged: tokio::sync::watch::channel(None).0,
         }
     }
 
-    /// Records which accounts were taken from their images at start, and at which record.
-    pub(crate) fn with_images(mut self, from_images: FxHashMap<String, u64>) -> Self {
+    /// Starts after the admin log's record `replayed` (applied in stream order by the
+    /// checkpoint), each account after its record in `applied`; `from_images` accounts were
+    /// taken from their images.
+    pub(crate) fn starting_from(
+        mut self,
+        replayed: u64,
+        applied: FxHashMap<String, u64>,
+        from_images: u64,
+    ) -> Self {
+        self.resumed_from = replayed;
+        self.checkpointed = AtomicU64::new(replayed);
+        self.applied.send_replace(replayed);
+        self.start_applied = applied;
         self.from_images = from_images;
         self
     }
 
-    /// Keeps checkpoints in a data directory, whose latest had applied the admin log up to
-    /// `replayed`: the replay goes on after it.
-    pub(crate) fn with_checkpoints(mut self, checkpoints: Checkpoints, replayed: u64) -> Self {
+    /// Keeps checkpoints in a data directory.
+    pub(crate) fn with_checkpoints(mut self, checkpoints: Checkpoints) -> Self {
         self.checkpoints = Some(Arc::new(checkpoints));
-        self.resumed_from = replayed;
-        self.checkpointed = AtomicU64::new(replayed);
-        self.applied.send_replace(replayed);
         self
     }
 
@@ -204,7 +217,7 @@ impl ClusterLink {
             replayed: self.replayed.load(Ordering::Relaxed),
             checkpointed: self.checkpointed.load(Ordering::Relaxed),
             refreshed: self.refreshed.load(Ordering::Relaxed),
-            from_images: self.from_images.len() as u64,
+            from_images: self.from_images,
             compactions: self.compactions.load(Ordering::Relaxed),
             compacted: self.compacted.load(Ordering::Relaxed),
         }

@@ -18,6 +18,7 @@ use bincode::Encode;
 use numpool_snapshots::{
     journal_path, recover, write_snapshot_bytes, DirLock, Journal, WrittenSnapshot,
 };
+use rustc_hash::FxHashMap;
 
 use super::image::{AccountImage, Record, StateImage};
 use super::replay::WorkingState;
@@ -38,6 +39,20 @@ pub(crate) struct CheckpointImage {
     /// The uids of the pools that answer locally while the cluster is unreachable
     /// (`cluster_unavailable = "local"`): a setting the state's pool headers do not carry.
     pub(crate) local_pools: Vec<u64>,
+    /// Each account's last admin log record applied to it, read under its admin lock with its
+    /// admin view: the state holds exactly its records up to it.
+    pub(crate) applied: Vec<(String, u64)>,
+}
+
+/// What a sidecar's data directory gives it at start.
+#[derive(Default)]
+pub(crate) struct Resumed {
+    /// The newest valid checkpoint's state (empty without one).
+    pub(crate) state: WorkingState,
+    /// The admin log's sequence it had applied in stream order: the replay starts after it.
+    pub(crate) replayed: u64,
+    /// Each account's last record applied, by account id (none without a checkpoint).
+    pub(crate) applied: FxHashMap<String, u64>,
 }
 
 impl Decode<u32> for CheckpointImage {
@@ -46,6 +61,7 @@ impl Decode<u32> for CheckpointImage {
             replayed: u64::decode(decoder)?,
             state: StateImage::decode(decoder)?,
             local_pools: Vec::decode(decoder)?,
+            applied: Vec::decode(decoder)?,
         })
     }
 }
@@ -85,6 +101,25 @@ impl AccountCheckpoint {
     }
 }
 
+impl Resumed {
+    /// Itself if it holds every account of `accounts`; else nothing (the start replays the
+    /// log from its first record): an account added to the configuration since the checkpoint
+    /// would never be given its records up to it.
+    pub(crate) fn holding(self, accounts: &[String]) -> Resumed {
+        match accounts.iter().find(|id| !self.applied.contains_key(*id)) {
+            Some(id) if self.replayed > 0 => {
+                tracing::warn!(
+                    account = %id,
+                    "the checkpoint does not hold an account configured now: replaying the \
+                     admin log from its start instead"
+                );
+                Resumed::default()
+            }
+            _ => self,
+        }
+    }
+}
+
 /// The checkpoints of one sidecar.
 pub(crate) struct Checkpoints {
     /// The data directory.
@@ -96,13 +131,10 @@ pub(crate) struct Checkpoints {
 }
 
 impl Checkpoints {
-    /// Opens `dir` for the sidecars of `cluster`, creating it if needed: the state of the newest
-    /// valid checkpoint and the sequence to replay the admin log after. A directory of another
-    /// cluster, or of a single-process numpool, is refused.
-    pub(crate) fn open(
-        dir: &Path,
-        cluster: &str,
-    ) -> Result<(Checkpoints, WorkingState, u64), StorageError> {
+    /// Opens `dir` for the sidecars of `cluster`, creating it if needed, with what its newest
+    /// valid checkpoint holds. A directory of another cluster, or of a single-process numpool,
+    /// is refused.
+    pub(crate) fn open(dir: &Path, cluster: &str) -> Result<(Checkpoints, Resumed), StorageError> {
         let io = |source| StorageError::Io {
             path: dir.to_owned(),
             source,
@@ -129,18 +161,22 @@ impl Checkpoints {
             Err(err) => return Err(io(err)),
         }
         let recovered = recover::<CheckpointImage, Record>(dir)?;
-        let (state, replayed) = match recovered.snapshot {
+        let resumed = match recovered.snapshot {
             Some(image) => {
                 let mut state = WorkingState::from_image(image.state);
                 state.answer_locally(&image.local_pools);
-                (state, image.replayed)
+                Resumed {
+                    state,
+                    replayed: image.replayed,
+                    applied: image.applied.into_iter().collect(),
+                }
             }
-            None => (WorkingState::default(), 0),
+            None => Resumed::default(),
         };
         tracing::info!(
             dir = %dir.display(),
             checkpoint = recovered.snapshot_seq,
-            replayed,
+            replayed = resumed.replayed,
             rejected_checkpoints = recovered.report.rejected_snapshots.len(),
             "checkpoint recovered"
         );
@@ -149,7 +185,7 @@ impl Checkpoints {
             next_seq: AtomicU64::new(recovered.seq + 1),
             _lock: recovered.lock,
         };
-        Ok((checkpoints, state, replayed))
+        Ok((checkpoints, resumed))
     }
 
     /// Writes `image` as the next checkpoint (atomically; older ones beyond two are pruned).

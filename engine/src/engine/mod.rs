@@ -30,7 +30,7 @@ use thiserror::Error;
 
 pub(crate) use claims::ClaimPool;
 pub(crate) use compaction::take_newer_images;
-pub use compaction::Diverged;
+pub use compaction::{Diverged, ImagesError};
 pub(crate) use conversations::PerPool;
 pub(crate) use inbound::{Inbound, InboundOutcome, Part, Thread};
 pub use limits::{AccountLimits, Limit, LimitExceeded};

@@ -40,6 +40,17 @@ pub struct SnapshotReport {
     pub(crate) write: Duration,
 }
 
+/// The whole state as [`Engine::capture`] captured it.
+struct Captured {
+    /// The state.
+    image: StateImage,
+    /// The pools that answer locally while the cluster is unreachable (cluster mode: a
+    /// setting the image's pool headers do not carry).
+    local_pools: Vec<u64>,
+    /// Each account's last admin log record applied (cluster mode).
+    applied: Vec<(String, u64)>,
+}
+
 /// One account as [`Engine::capture_account`] captured it.
 pub(super) struct CapturedAccount {
     /// The account.
@@ -48,6 +59,9 @@ pub(super) struct CapturedAccount {
     pub(super) applied_seq: u64,
     /// Its pools that answer locally while the cluster is unreachable.
     pub(super) local_pools: Vec<u64>,
+    /// The uids of its pools whose actor did not answer (deleted meanwhile, or lost): the
+    /// image lacks their opt-outs and mappings.
+    pub(super) unanswered: Vec<u64>,
 }
 
 impl Engine {
@@ -64,7 +78,7 @@ impl Engine {
         // this snapshot; they set state, so replaying one the image already holds is harmless.
         // The writer thread rotates (fsync, new file), in its order of submissions.
         let seq = storage.rotate().await.map_err(EngineError::Storage)?;
-        let (image, _) = self.capture().await;
+        let image = self.capture().await.image;
         let capture = started.elapsed();
         let mappings = image.mappings();
         let (written, encode, write) = tokio::task::spawn_blocking(move || {
@@ -114,13 +128,14 @@ impl Engine {
         // Read first: every record up to it was applied under its account's admin lock, which
         // the capture takes afterwards, so the image holds them all.
         let replayed = *link.applied.borrow();
-        let (state, local_pools) = self.capture().await;
+        let captured = self.capture().await;
         let capture = started.elapsed();
-        let mappings = state.mappings();
+        let mappings = captured.image.mappings();
         let image = CheckpointImage {
             replayed,
-            state,
-            local_pools,
+            state: captured.image,
+            local_pools: captured.local_pools,
+            applied: captured.applied,
         };
         let written = tokio::task::spawn_blocking(move || checkpoints.write(&image))
             .await
@@ -162,25 +177,29 @@ impl Engine {
         }
     }
 
-    /// The whole state as an image, and the uids of the pools that answer locally while the
-    /// cluster is unreachable (a setting the image's pool headers do not carry). Each account
-    /// is captured as [`Engine::capture_account`] captures it.
-    async fn capture(&self) -> (StateImage, Vec<u64>) {
+    /// The whole state as an image, each account captured as [`Engine::capture_account`]
+    /// captures it.
+    async fn capture(&self) -> Captured {
         let mut accounts: Vec<_> = self.inner.accounts.iter().collect();
         accounts.sort_by(|a, b| a.0.cmp(b.0));
         let mut image = StateImage {
             next_pool_uid: self.inner.next_pool_uid.load(Ordering::SeqCst),
             accounts: Vec::with_capacity(accounts.len()),
         };
-        let mut local_pools = Vec::new();
-        for (_, state) in accounts {
+        let (mut local_pools, mut applied) = (Vec::new(), Vec::new());
+        for (id, state) in accounts {
             let captured = self
                 .capture_account(&AccountHandle(state.clone()), true)
                 .await;
             image.accounts.push(captured.image);
             local_pools.extend(captured.local_pools);
+            applied.push((id.as_str().to_owned(), captured.applied_seq));
         }
-        (image, local_pools)
+        Captured {
+            image,
+            local_pools,
+            applied,
+        }
     }
 
     /// One account as an image, with its sticky tables when `mappings` says so. The admin view
@@ -222,6 +241,7 @@ impl Engine {
             (numbers, pools, opt_out_signals, applied_seq, local_pools)
         };
         let mut pool_images = Vec::with_capacity(pools.len());
+        let mut unanswered = Vec::new();
         for (header, members, addr) in pools {
             let mut sticky = Vec::new();
             for shard in (0..SHARDS).filter(|_| mappings) {
@@ -242,7 +262,10 @@ impl Engine {
                     .iter()
                     .map(|(to, opt_out)| convert::opt_out_image(*to, opt_out))
                     .collect(),
-                Err(_) => Vec::new(),
+                Err(_) => {
+                    unanswered.push(header.uid);
+                    Vec::new()
+                }
             };
             pool_images.push(PoolImage {
                 header,
@@ -260,6 +283,7 @@ impl Engine {
             },
             applied_seq,
             local_pools,
+            unanswered,
         }
     }
 

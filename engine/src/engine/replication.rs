@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use numpool_cluster::{ClusterError, LogEntry};
 
-use super::compaction::{follows_applied, Diverged};
+use super::compaction::Diverged;
 use super::opt_outs::OptOutChange;
 use super::{AccountData, AccountHandle, Engine, EngineError};
 use crate::actors::messages::Upsert;
@@ -164,19 +164,10 @@ impl Engine {
                     link.resumed_from
                 )));
             }
-            // Each account's last change, when the checkpoint holds it, is what the next
-            // change here must find last on the log.
-            for state in self.inner.accounts.values() {
-                let account = AccountHandle(state.clone());
-                let last = link.store.admin.last_on(&topic(&account)).await?;
-                if last <= link.resumed_from {
-                    state.applied_seq.store(last, Ordering::Release);
-                }
-            }
         }
-        // An account taken from its image has applied the record the image stands for, its
-        // last when the image was written.
-        for (id, seq) in &link.from_images {
+        // Each account's last record applied at start (the checkpoint's, or its image's): the
+        // next change here is published expecting it when it is still the account's last.
+        for (id, seq) in &link.start_applied {
             if let Some(account) = self.account(id) {
                 account.0.applied_seq.store(*seq, Ordering::Release);
             }
@@ -302,7 +293,7 @@ impl Engine {
         while let Some(entry) = entries.next().await {
             let entry = entry?;
             let seq = entry.seq;
-            self.apply_entry(link, entry).await?;
+            self.apply_entry(entry).await?;
             link.replayed.fetch_add(1, Ordering::Relaxed);
             link.log_end.fetch_max(seq, Ordering::Relaxed);
             link.applied.send_replace(seq);
@@ -314,13 +305,15 @@ impl Engine {
     }
 
     /// Applies one record of the log, unless this sidecar published it and applied it then.
-    /// [`Diverged`] when it follows a record of its account this sidecar never applied.
-    async fn apply_entry(&self, link: &ClusterLink, entry: LogEntry) -> Result<(), Diverged> {
-        let decoded = bincode::decode_from_slice::<(String, Record), _>(
-            &entry.payload,
-            bincode::config::standard(),
-        );
-        let Ok(((account_id, record), _)) = decoded else {
+    /// [`Diverged`] when it follows a record of its account this sidecar never applied, or
+    /// does not decode.
+    async fn apply_entry(&self, entry: LogEntry) -> Result<(), Diverged> {
+        // The account first, alone: a record of an account served here that does not decode
+        // stops the replay, one of another account is skipped.
+        let config = bincode::config::standard();
+        let Ok((account_id, read)) =
+            bincode::decode_from_slice::<String, _>(&entry.payload, config)
+        else {
             tracing::error!(seq = entry.seq, "admin log record does not decode: skipped");
             return Ok(());
         };
@@ -333,16 +326,24 @@ impl Engine {
         if entry.seq <= applied {
             return Ok(());
         }
-        if let Some(follows) = entry.follows {
-            if !follows_applied(follows, applied, link.resumed_from) {
-                return Err(Diverged {
-                    account: account_id,
-                    seq: entry.seq,
-                    follows,
-                    applied,
-                });
-            }
+        // Each account's last record applied is exact (a checkpoint's and an image's too), so
+        // a record following a later one means the ones between were purged unapplied.
+        if let Some(follows) = entry.follows.filter(|follows| *follows > applied) {
+            return Err(Diverged::Compacted {
+                account: account_id,
+                seq: entry.seq,
+                follows,
+                applied,
+            });
         }
+        let Ok((record, _)) =
+            bincode::decode_from_slice::<Record, _>(&entry.payload[read..], config)
+        else {
+            return Err(Diverged::Undecodable {
+                account: account_id,
+                seq: entry.seq,
+            });
+        };
         if let Err(err) = self.apply_record(&account, &mut data, record).await {
             tracing::error!(
                 seq = entry.seq,
