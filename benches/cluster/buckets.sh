@@ -13,14 +13,11 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=nats3.sh
 source "$HERE/nats3.sh"
-NATS_SERVER=${NATS_SERVER:-nats-server}
 RATES=${RATES:-"1000 500"}
 ROUNDS=${ROUNDS:-3}
 STORE=${STORE:-$HERE/../../target/buckets}
 rm -rf "$STORE"
 mkdir -p "$STORE"
-PIDS=()
-trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
 start_nats3 "$STORE" always buckets 2432 2832 2932
 URL=nats://127.0.0.1:24320
 # The meta leader may take a moment after /healthz: the first make is retried.

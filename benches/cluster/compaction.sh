@@ -14,9 +14,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=nats3.sh
 source "$HERE/nats3.sh"
-ROOT=$(cd "$HERE/../.." && pwd)
 NUMPOOL_BIN=${1:?usage: compaction.sh NUMPOOL_BIN}
-NATS_SERVER=${NATS_SERVER:-nats-server}
 RECORDS=${RECORDS:-5000}
 EVERY=${EVERY:-1000}
 OUT=${OUT:-$ROOT/target/compaction}
@@ -25,9 +23,6 @@ KEY=bench001 SECRET=bench-secret
 rm -rf "$OUT"
 mkdir -p "$OUT"
 printf '[[accounts]]\napi_key = "%s"\napi_secret = "%s"\n' "$KEY" "$SECRET" >"$OUT/numpool.toml"
-PIDS=()
-# Waited for, so that a run right after this one finds its ports free.
-trap 'kill "${PIDS[@]}" 2>/dev/null || true; wait' EXIT
 
 start_nats3 "$OUT" always compaction 2432 2832 2932
 URLS=nats://127.0.0.1:24320,nats://127.0.0.1:24321,nats://127.0.0.1:24322

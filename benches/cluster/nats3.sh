@@ -1,5 +1,13 @@
-# Sourced by the cluster benches (p8.sh, buckets.sh): three `nats-server` nodes as one JetStream
-# cluster on loopback.
+# Sourced by the cluster benches (p8.sh, buckets.sh, compaction.sh): three `nats-server` nodes
+# as one JetStream cluster on loopback, and what every such bench starts with: the repository's
+# root (ROOT), the server binary (NATS_SERVER, else nats-server on the PATH), and PIDS, whose
+# processes are killed, and waited for, when the bench exits (so that a run right after it finds
+# its ports free).
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+NATS_SERVER=${NATS_SERVER:-nats-server}
+PIDS=()
+trap 'kill "${PIDS[@]}" 2>/dev/null || true; wait' EXIT
 
 # start_nats3 DIR SYNC NAME CLIENT ROUTE HTTP: node k listens for clients on port CLIENTk, for
 # routes on ROUTEk and for monitoring on HTTPk, keeps its store in DIR/nk with SYNC as its

@@ -24,9 +24,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=nats3.sh
 source "$HERE/nats3.sh"
-ROOT=$(cd "$HERE/../.." && pwd)
 NUMPOOL_BIN=${1:?usage: p8.sh NUMPOOL_BIN}
-NATS_SERVER=${NATS_SERVER:-nats-server}
 RATES=${RATES:-"250 500 1000 1500"}
 SECONDS_PER_RATE=${SECONDS_PER_RATE:-10}
 PAIRS=${PAIRS:-3}
@@ -41,8 +39,6 @@ fi
 rm -rf "$OUT"
 mkdir -p "$OUT"
 printf '[[accounts]]\napi_key = "%s"\napi_secret = "%s"\n' "$KEY" "$SECRET" >"$OUT/numpool.toml"
-PIDS=()
-trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
 
 start_nats3 "$OUT" "$SYNC" p8 2422 2822 2922
 URLS=nats://127.0.0.1:24220,nats://127.0.0.1:24221,nats://127.0.0.1:24222
