@@ -1248,58 +1248,113 @@ async fn the_admin_log_is_compacted_and_a_sidecar_without_its_records_starts_fro
     assert_eq!(pick_all_in(&durable, "kept", &recipients), senders);
 }
 
+/// A cluster whose fourth sidecar (`s3`, with a data directory) checkpointed two pools made
+/// elsewhere and was then killed, with a JetStream client of its own to alter the admin log.
+struct DownSidecar {
+    /// The NATS nodes.
+    _nats: NatsCluster,
+    /// The three sidecars still up.
+    sidecars: Vec<Numpool>,
+    /// The one killed, to run again beside its directory.
+    durable: Numpool,
+    /// Its arguments.
+    args: Vec<String>,
+    /// A JetStream client.
+    js: async_nats::jetstream::Context,
+}
+
+impl DownSidecar {
+    async fn start() -> DownSidecar {
+        let nats = NatsCluster::start(3);
+        let sidecars = sidecars(&nats).await;
+        let urls = nats.urls();
+        let args: Vec<String> = ["--cluster", &urls, "--cluster-member", "s3"]
+            .into_iter()
+            .chain(["--data-dir", "checkpoints"])
+            .map(str::to_owned)
+            .collect();
+        let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut durable =
+            Numpool::start(&[&args_ref[..], &["--snapshot-interval-seconds", "1"]].concat());
+        wait_ready(&durable).await;
+        pools_made(&Api::new(&sidecars[0]), 0..2).await;
+        let end = info_figure(&sidecars[0], "cluster_applied");
+        visible_within(Duration::from_secs(10), || async {
+            info_figure(&durable, "cluster_checkpointed") >= end
+        })
+        .await;
+        durable.crash();
+        let client = async_nats::connect(urls.split(',').next().unwrap())
+            .await
+            .expect("NATS");
+        DownSidecar {
+            _nats: nats,
+            sidecars,
+            durable,
+            args,
+            js: async_nats::jetstream::new(client),
+        }
+    }
+
+    /// The admin log's subject of the test account.
+    fn subject() -> String {
+        format!(
+            "numpool.numpool.admin.account.{}",
+            numpool_cluster::token(support::KEY)
+        )
+    }
+
+    /// Runs the killed sidecar again: it must exit with an error saying `says`.
+    fn refuses_to_restart(&self, says: &str) {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let (out, _) = self.durable.serve_beside(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(says), "{stderr}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_sidecar_missing_records_its_next_one_follows_stops_instead_of_serving() {
-    let nats = NatsCluster::start(3);
-    let sidecars = sidecars(&nats).await;
-    let urls = nats.urls();
-    let args = [
-        "--cluster",
-        &urls,
-        "--cluster-member",
-        "s3",
-        "--data-dir",
-        "checkpoints",
-    ];
-    let mut durable = Numpool::start(&[&args[..], &["--snapshot-interval-seconds", "1"]].concat());
-    wait_ready(&durable).await;
-    let api = Api::new(&sidecars[0]);
-    pools_made(&api, 0..2).await;
-    let end = info_figure(&sidecars[0], "cluster_applied");
-    visible_within(Duration::from_secs(10), || async {
-        info_figure(&durable, "cluster_checkpointed") >= end
-    })
-    .await;
-    durable.crash();
-    pools_made(&api, 2..5).await;
+    let down = DownSidecar::start().await;
+    pools_made(&Api::new(&down.sidecars[0]), 2..5).await;
     // The account's records below its last purged, as a compaction whose image the sidecar
     // never saw would have purged them.
-    let last = info_figure(&sidecars[0], "cluster_applied");
-    let client = async_nats::connect(urls.split(',').next().unwrap())
-        .await
-        .expect("NATS");
-    let admin = async_nats::jetstream::new(client)
+    let last = info_figure(&down.sidecars[0], "cluster_applied");
+    let admin = down
+        .js
         .get_stream("NUMPOOL_numpool_ADMIN")
         .await
         .expect("admin stream");
-    let subject = format!(
-        "numpool.numpool.admin.account.{}",
-        numpool_cluster::token(support::KEY)
-    );
     let purged = admin
         .purge()
-        .filter(subject)
+        .filter(DownSidecar::subject())
         .sequence(last)
         .await
         .expect("purge");
     assert!(purged.purged >= 6, "{purged:?}");
     // Restarted, it finds that the log's next record of the account follows one it never
     // applied: it stops, saying so, rather than serve pools the others have and it has not.
-    let (out, _) = durable.serve_beside(&args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success()
-            && stderr.contains("was compacted past what this sidecar had applied"),
-        "{stderr}"
-    );
+    down.refuses_to_restart("was compacted past what this sidecar had applied");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_record_a_sidecar_cannot_decode_stops_it_instead_of_being_skipped() {
+    let down = DownSidecar::start().await;
+    let end = info_figure(&down.sidecars[0], "cluster_applied");
+    // A record of the account as a newer numpool might write it: the account's id, then a
+    // record this version does not know, following the account's last.
+    let mut payload =
+        bincode::encode_to_vec(support::KEY.to_owned(), bincode::config::standard()).unwrap();
+    payload.extend_from_slice(&[0xfe, 0xff, 0xff, 0xff]);
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("Numpool-Follows", end.to_string().as_str());
+    down.js
+        .publish_with_headers(DownSidecar::subject(), headers, payload.into())
+        .await
+        .expect("publish")
+        .await
+        .expect("stored");
+    // Restarted, it reaches the record and stops, saying why, rather than skip a change the
+    // others may have applied.
+    down.refuses_to_restart("does not decode: it was written by another");
 }
