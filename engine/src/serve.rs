@@ -241,13 +241,12 @@ impl Running {
             actix_web::rt::spawn(async move { engine.run_background(schedule).await })
         };
         // A sidecar whose state is no longer the cluster's stops as if told to, then says why.
-        let diverged = Arc::new(parking_lot::Mutex::new(None));
         let shutdown = {
-            let (engine, diverged) = (self.engine.clone(), diverged.clone());
+            let engine = self.engine.clone();
             async move {
                 tokio::select! {
                     () = shutdown => {}
-                    why = engine.diverged() => *diverged.lock() = Some(why),
+                    () = engine.diverged() => {}
                 }
             }
         };
@@ -265,7 +264,7 @@ impl Running {
         background.abort();
         let last_snapshot = self.engine.shutdown().await;
         // Why it stopped comes first: a failed last snapshot is then only logged.
-        if let Some(why) = diverged.lock().take() {
+        if let Some(why) = self.engine.divergence() {
             if let Err(err) = last_snapshot {
                 tracing::error!(error = &err as &dyn std::error::Error, "final snapshot");
             }

@@ -95,8 +95,14 @@ pub(crate) async fn take_newer_images(
     let mut taken = 0;
     for account in accounts {
         let applied = resumed.applied.get(account).copied().unwrap_or(0);
-        // One read of the image and its sequence (from the store's leader).
-        let Some((seq, bytes)) = cluster.images.get(&topic_of(account)).await? else {
+        let topic = topic_of(account);
+        // Its sequence first, so that an image no newer than the checkpoint is not read.
+        if cluster.images.seq(&topic).await? <= applied {
+            continue;
+        }
+        // The image read may be a later one (a compaction ran meanwhile): its own sequence
+        // is the one taken.
+        let Some((seq, bytes)) = cluster.images.get(&topic).await? else {
             continue;
         };
         if seq <= applied {
@@ -197,17 +203,25 @@ impl Engine {
             .find(|uid| data.pool_id_of(*uid).is_some())
     }
 
-    /// Resolves when the admin replay found a record it cannot apply ([`Diverged`]); never
-    /// single-node. The server then stops: its state is not the cluster's.
-    pub async fn diverged(&self) -> Diverged {
-        let Some(link) = self.cluster() else {
-            return std::future::pending().await;
-        };
-        let mut diverged = link.diverged.subscribe();
-        let why = match diverged.wait_for(Option::is_some).await {
-            Ok(why) => why.clone().expect("waited for it"),
-            Err(_) => return std::future::pending().await,
-        };
-        why
+    /// Resolves when the admin replay has found a record it cannot apply; never single-node.
+    /// The server then stops: its state is not the cluster's ([`Engine::divergence`] says why).
+    pub async fn diverged(&self) {
+        if let Some(link) = self.cluster() {
+            if link
+                .diverged
+                .subscribe()
+                .wait_for(Option::is_some)
+                .await
+                .is_ok()
+            {
+                return;
+            }
+        }
+        std::future::pending().await
+    }
+
+    /// Why the admin replay stopped for good, if it did.
+    pub fn divergence(&self) -> Option<Diverged> {
+        self.cluster()?.diverged.borrow().clone()
     }
 }
