@@ -3,12 +3,14 @@
 //! sidecar that starts without those records builds the topic from the image. The engine
 //! encodes what an image holds; this knows only where it is and which record it stands for.
 
-use std::time::Duration;
+use std::collections::HashSet;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_nats::jetstream::object_store::{self, ObjectMetadata, ObjectStore};
-use async_nats::jetstream::stream::{self, DiscardPolicy, StorageType};
+use async_nats::jetstream::stream::{self, DiscardPolicy, StorageType, Stream};
 use async_nats::jetstream::Context;
 use bytes::Bytes;
+use futures_util::TryStreamExt;
 use tokio::io::AsyncReadExt;
 
 use crate::{ClusterConfig, ClusterError};
@@ -21,6 +23,11 @@ const SEQ: &str = "seq";
 pub struct Images {
     /// The object store: one object per topic, each put replacing the last.
     store: ObjectStore,
+    /// Its stream, to find and purge the chunks no image names.
+    stream: Stream,
+    /// The prefix of its chunks' subjects (`$O.{bucket}.C.`), each followed by the id the
+    /// image naming it holds.
+    chunks: String,
     /// How long reading an image may take before it is tried again.
     timeout: Duration,
 }
@@ -32,24 +39,27 @@ impl Images {
     /// compaction must not take an older image for the newest, nor a sidecar at start).
     pub(crate) async fn open(js: &Context, config: &ClusterConfig) -> Result<Self, ClusterError> {
         let bucket = format!("NUMPOOL_{}_IMAGES", config.name);
-        js.get_or_create_stream(stream::Config {
-            name: format!("OBJ_{bucket}"),
-            subjects: vec![format!("$O.{bucket}.C.>"), format!("$O.{bucket}.M.>")],
-            storage: StorageType::File,
-            num_replicas: config.replicas,
-            discard: DiscardPolicy::New,
-            allow_rollup: true,
-            allow_direct: false,
-            ..Default::default()
-        })
-        .await
-        .map_err(ClusterError::unavailable)?;
+        let stream = js
+            .get_or_create_stream(stream::Config {
+                name: format!("OBJ_{bucket}"),
+                subjects: vec![format!("$O.{bucket}.C.>"), format!("$O.{bucket}.M.>")],
+                storage: StorageType::File,
+                num_replicas: config.replicas,
+                discard: DiscardPolicy::New,
+                allow_rollup: true,
+                allow_direct: false,
+                ..Default::default()
+            })
+            .await
+            .map_err(ClusterError::unavailable)?;
         let store = js
             .get_object_store(&bucket)
             .await
             .map_err(ClusterError::unavailable)?;
         let images = Images {
             store,
+            stream,
+            chunks: format!("$O.{bucket}.C."),
             timeout: config.timeout,
         };
         // A store just made may not have elected its leader yet: joining tries again until
@@ -109,6 +119,56 @@ impl Images {
             .await
             .map(drop)
             .map_err(ClusterError::unavailable)
+    }
+
+    /// Purges the chunks that no image names and that nothing has written to for `age`:
+    /// what a put left when its sidecar died after writing chunks and before naming them
+    /// (the object store writes the chunks first). A younger one may be a put still under way
+    /// on another sidecar, so it stays. How many puts' chunks it purged.
+    pub async fn sweep(&self, age: Duration) -> Result<u64, ClusterError> {
+        let named: HashSet<String> = self
+            .store
+            .list()
+            .await
+            .map_err(ClusterError::unavailable)?
+            .map_ok(|info| info.nuid)
+            .try_collect()
+            .await
+            .map_err(ClusterError::unavailable)?;
+        let subjects: Vec<String> = self
+            .stream
+            .info_with_subjects(format!("{}>", self.chunks))
+            .await
+            .map_err(ClusterError::unavailable)?
+            .map_ok(|(subject, _)| subject)
+            .try_collect()
+            .await
+            .map_err(ClusterError::unavailable)?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let before = i128::try_from(now.saturating_sub(age).as_nanos()).unwrap_or(i128::MAX);
+        let mut swept = 0;
+        for subject in subjects {
+            match subject.strip_prefix(&self.chunks) {
+                Some(id) if !named.contains(id) => {}
+                _ => continue,
+            }
+            let last = self
+                .stream
+                .get_last_raw_message_by_subject(&subject)
+                .await
+                .map_err(ClusterError::unavailable)?;
+            if last.time.unix_timestamp_nanos() < before {
+                self.stream
+                    .purge()
+                    .filter(subject)
+                    .await
+                    .map_err(ClusterError::unavailable)?;
+                swept += 1;
+            }
+        }
+        Ok(swept)
     }
 }
 

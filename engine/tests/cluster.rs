@@ -1153,6 +1153,18 @@ fn compacting(nats: &NatsCluster, member: &str, extra: &[&str]) -> Numpool {
     Numpool::start(&[&args[..], &["--cluster-compact-every", "10"], extra].concat())
 }
 
+/// Three NATS nodes and three sidecars compacting every 10 records, ready.
+async fn compacting_cluster() -> (NatsCluster, Vec<Numpool>) {
+    let nats = NatsCluster::start(3);
+    let sidecars: Vec<Numpool> = (0..3)
+        .map(|i| compacting(&nats, &format!("s{i}"), &[]))
+        .collect();
+    for sidecar in &sidecars {
+        wait_ready(sidecar).await;
+    }
+    (nats, sidecars)
+}
+
 /// What each of `sidecars` says of INFO's `name`, added up.
 fn info_total(sidecars: &[&Numpool], name: &str) -> u64 {
     sidecars.iter().map(|s| info_figure(s, name)).sum()
@@ -1175,13 +1187,7 @@ async fn holds_the_account(sidecar: &Numpool, pools: std::ops::Range<usize>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_admin_log_is_compacted_and_a_sidecar_without_its_records_starts_from_the_images() {
-    let nats = NatsCluster::start(3);
-    let sidecars: Vec<Numpool> = (0..3)
-        .map(|i| compacting(&nats, &format!("s{i}"), &[]))
-        .collect();
-    for sidecar in &sidecars {
-        wait_ready(sidecar).await;
-    }
+    let (nats, sidecars) = compacting_cluster().await;
     // A sidecar with a data directory, checkpointing every second.
     let durable_args = [
         "--data-dir",
@@ -1357,4 +1363,99 @@ async fn a_record_a_sidecar_cannot_decode_stops_it_instead_of_being_skipped() {
     // Restarted, it reaches the record and stops, saying why, rather than skip a change the
     // others may have applied.
     down.refuses_to_restart("does not decode: it was written by another");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_running_sidecar_left_behind_by_the_compactions_stops_and_restarted_takes_the_images() {
+    let (nats, sidecars) = compacting_cluster().await;
+    let mut behind = compacting(&nats, "s3", &[]);
+    wait_ready(&behind).await;
+    let api = Api::new(&sidecars[0]);
+    pools_made(&api, 0..2).await;
+    visible_within(Duration::from_secs(10), || async {
+        Api::new(&behind).get("/pools/p1").await.body["fallback"] == "Reject"
+    })
+    .await;
+
+    // Stopped, it can have been sent no more than what its ordered consumer last asked for
+    // (one pull of 500 records): 1,200 records go past it, and the compactions (every 10)
+    // purge the account's records below the image before theirs.
+    behind.signal("-STOP");
+    pools_made(&api, 2..602).await;
+    let end = info_figure(&sidecars[0], "cluster_applied");
+    let all: Vec<&Numpool> = sidecars.iter().collect();
+    visible_within(Duration::from_secs(30), || async {
+        info_total(&all, "cluster_compacted") + 100 >= end
+    })
+    .await;
+
+    // Running again, it reaches a record following one it never applied: it stops, with
+    // the error status, rather than serve an account missing what the others hold.
+    behind.signal("-CONT");
+    let stopped = behind.exited_within(Duration::from_secs(60));
+    assert_eq!(stopped.and_then(|s| s.code()), Some(1), "{stopped:?}");
+
+    // Restarted (what a supervisor does on that status), it takes the account from its
+    // image, and agrees.
+    behind.start_again();
+    wait_ready(&behind).await;
+    assert_eq!(info_figure(&behind, "cluster_from_images"), 1);
+    let restarted = Api::new(&behind);
+    for i in [0, 1, 300, 601] {
+        let pool = restarted.get(&format!("/pools/p{i}")).await;
+        assert_eq!(pool.body["fallback"], "Reject", "p{i}: {pool:?}");
+    }
+    pools_made(&restarted, 602..603).await;
+    visible_within(Duration::from_secs(2), || async {
+        api.get("/pools/p602").await.body["fallback"] == "Reject"
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn chunks_no_image_names_are_purged_once_left_alone_and_the_images_stay() {
+    let nats = NatsCluster::start(3);
+    let sidecar = compacting(&nats, "s0", &[]);
+    wait_ready(&sidecar).await;
+    // Two compactions: an image replaced once, so its old chunks went with the put.
+    pools_made(&Api::new(&sidecar), 0..10).await;
+    visible_within(Duration::from_secs(10), || async {
+        info_figure(&sidecar, "cluster_compactions") >= 2
+    })
+    .await;
+    let urls = nats.urls().split(',').map(str::to_owned).collect();
+    let cluster = numpool_cluster::Cluster::connect(numpool_cluster::ClusterConfig::new(urls))
+        .await
+        .expect("cluster");
+    let topic = format!("account.{}", numpool_cluster::token(support::KEY));
+    let (seq, image) = cluster.images.get(&topic).await.unwrap().expect("image");
+    // What a put cut short leaves: chunks under an id no image names.
+    let client = async_nats::connect(nats.urls().split(',').next().unwrap())
+        .await
+        .expect("NATS");
+    let js = async_nats::jetstream::new(client);
+    let orphan = "$O.NUMPOOL_numpool_IMAGES.C.cut-short";
+    js.publish(orphan, vec![7u8; 1000].into())
+        .await
+        .expect("publish")
+        .await
+        .expect("stored");
+
+    // Young, it may be a put under way elsewhere: kept. Left alone for the age: purged, and
+    // only it.
+    let images = &cluster.images;
+    let swept = |age: u64| async move { images.sweep(Duration::from_secs(age)).await.unwrap() };
+    assert_eq!(swept(3600).await, 0);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(swept(1).await, 1);
+    let stream = js.get_stream("OBJ_NUMPOOL_numpool_IMAGES").await.unwrap();
+    assert!(stream
+        .get_last_raw_message_by_subject(orphan)
+        .await
+        .is_err());
+    assert_eq!(
+        cluster.images.get(&topic).await.unwrap(),
+        Some((seq, image))
+    );
+    assert_eq!(swept(0).await, 0);
 }

@@ -20,6 +20,11 @@ use crate::cluster::ClusterLink;
 use crate::durability::checkpoint::{AccountCheckpoint, Resumed};
 use crate::durability::StorageError;
 
+/// How long the chunks no image names must have been left alone before a compaction purges
+/// them: a put cut short by its sidecar's death leaves its chunks unnamed for ever, while one
+/// still under way elsewhere names them within moments (an image is a few MB at most).
+const ORPHANED_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Why a compaction stopped (it is tried again at the next multiple).
 #[derive(Debug, thiserror::Error)]
 enum CompactionError {
@@ -145,6 +150,14 @@ impl Engine {
                     );
                     break;
                 }
+            }
+            match link.store.images.sweep(ORPHANED_AFTER).await {
+                Ok(0) => {}
+                Ok(swept) => tracing::info!(swept, "image chunks no image names purged"),
+                Err(err) => tracing::warn!(
+                    error = &err as &dyn std::error::Error,
+                    "sweep of the image store stopped"
+                ),
             }
             link.compacting.store(false, Ordering::Release);
         });

@@ -139,6 +139,29 @@ impl Numpool {
         (self.child, self.resp, self.http, self.metrics) = (child, resp, http, metrics);
     }
 
+    /// Sends `signal` (as `kill` names it, e.g. `-STOP`) and returns without waiting.
+    pub fn signal(&self, signal: &str) {
+        send_signal(&self.child, signal);
+    }
+
+    /// Waits up to `limit` for the server to exit by itself; its exit status, or `None` if
+    /// it is still running.
+    pub fn exited_within(
+        &mut self,
+        limit: std::time::Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for numpool") {
+                return Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -210,13 +233,19 @@ impl Drop for Numpool {
     }
 }
 
-/// Sends `signal` (as `kill` names it) to `child` and waits for it to exit.
-fn signal_and_wait(child: &mut Child, signal: &str) -> std::process::ExitStatus {
+/// Sends `signal` (as `kill` names it: `-STOP`, `-CONT`, `-KILL`) to `child`.
+pub fn send_signal(child: &Child, signal: &str) {
     let pid = child.id().to_string();
-    Command::new("kill")
+    let sent = Command::new("kill")
         .args([signal, &pid])
         .status()
         .expect("kill");
+    assert!(sent.success(), "kill {signal} {pid}: {sent}");
+}
+
+/// Sends `signal` (as `kill` names it) to `child` and waits for it to exit.
+fn signal_and_wait(child: &mut Child, signal: &str) -> std::process::ExitStatus {
+    send_signal(child, signal);
     child.wait().expect("wait for numpool")
 }
 

@@ -92,12 +92,7 @@ impl NatsCluster {
 
     /// Sends `signal` (`-KILL`, `-STOP`, `-CONT`) to node `i`.
     pub fn signal(&mut self, i: usize, signal: &str) {
-        let status = Command::new("kill")
-            .arg(signal)
-            .arg(self.nodes[i].child.id().to_string())
-            .status()
-            .expect("kill");
-        assert!(status.success());
+        super::send_signal(&self.nodes[i].child, signal);
         if signal == "-KILL" {
             self.nodes[i].child.wait().expect("wait");
         }
