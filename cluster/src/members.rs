@@ -36,7 +36,7 @@ impl Members {
         Ok(Members { store })
     }
 
-    /// Announces `member` as live for another [`HEARTBEAT_TTL`].
+    /// Announces `member` as live for another `HEARTBEAT_TTL`.
     pub async fn beat(&self, member: &str) -> Result<(), ClusterError> {
         self.store
             .put(member, bytes::Bytes::new())
@@ -45,7 +45,7 @@ impl Members {
             .map_err(ClusterError::unavailable)
     }
 
-    /// How many members were heard from within [`HEARTBEAT_TTL`]: the bucket's subjects, one
+    /// How many members were heard from within `HEARTBEAT_TTL`: the bucket's subjects, one
     /// per member, read from the stream's state (listing the keys would make a consumer, a
     /// replicated operation, every second on every sidecar).
     pub async fn live(&self) -> Result<u64, ClusterError> {

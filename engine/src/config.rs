@@ -1,4 +1,4 @@
-//! Configuration (DESIGN §9), each key defined once: a field of [`Config`] is at the same time
+//! Configuration (DESIGN §9), each key defined once: a field of `Config` is at the same time
 //! a TOML key (the limits under `[limits]`), a `numpool serve` flag of the same name and its
 //! default. The file is read first and each flag given overrides its key; the result is
 //! checked once, after `--demo` has added its account.

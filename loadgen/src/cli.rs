@@ -116,7 +116,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: u32,
     /// Directory for results.json, latency.hgrm, service.hgrm and latency.svg. Without it every
-    /// run gets its own: loadgen-out/<UTC time>-<mode>-<max or rate>/.
+    /// run gets its own: `loadgen-out/<UTC time>-<mode>-<max or rate>/`.
     #[arg(long)]
     pub(crate) out: Option<PathBuf>,
     /// No progress line.

@@ -3,7 +3,7 @@
 //! targets get the very same numbers, so the two servers answer the same workload.
 //!
 //! The server side is written concurrently with this tool, so every path and body shape lives in
-//! [`shapes`] and nowhere else.
+//! `shapes` and nowhere else.
 
 use crate::client::{connect, ConnConfig};
 use crate::countries::{mix_inventory, Country};

@@ -1,5 +1,5 @@
 //! What the connections record, and the once-a-second progress line built from it. Each
-//! connection owns one [`Shard`] behind a mutex that it locks once per batch of replies, so the
+//! connection owns one `Shard` behind a mutex that it locks once per batch of replies, so the
 //! progress printer can read it without a channel message per reply.
 
 use hdrhistogram::Histogram;

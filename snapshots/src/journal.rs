@@ -5,10 +5,11 @@
 //! Reading tells a torn tail from corruption. A record is bad if its length is 0 or over
 //! [`MAX_RECORD_LEN`], if it runs past the end of the file, or if its CRC does not match. A bad
 //! record with no valid record anywhere after it (checked at every byte offset) is a torn final
-//! write: the records before it are the journal's content and [`Journal::open`] cuts the file
+//! write: the records before it are the journal's content and `Journal::open` cuts the file
 //! there. A bad record followed by a valid one is corruption in the middle of history:
-//! [`JournalErrorKind::CorruptRecord`], never a silent cut. A zero-filled tail (what some filesystems
-//! leave after a crash) reads as torn, because length 0 is never valid.
+//! [`JournalErrorKind::CorruptRecord`](Kind::CorruptRecord), never a silent cut. A zero-filled
+//! tail (what some filesystems leave after a crash) reads as torn, because length 0 is never
+//! valid.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
@@ -248,7 +249,8 @@ impl Scan {
 }
 
 /// Reads journal `seq` in `dir` without changing it: the good records (decoded as `R`) and the
-/// torn tail, if any. A bad record followed by valid ones is [`JournalErrorKind::CorruptRecord`].
+/// torn tail, if any. A bad record followed by valid ones is
+/// [`JournalErrorKind::CorruptRecord`](Kind::CorruptRecord).
 pub fn read_journal<R: Decode<()>>(
     dir: &Path,
     seq: u64,
@@ -279,8 +281,8 @@ pub fn read_journal_bytes(dir: &Path, seq: u64) -> Result<JournalContents<Vec<u8
 
 impl Journal {
     /// Creates journal `seq` in `dir` (which must exist) with its header, fsyncs the file and the
-    /// directory. Fails with [`JournalErrorKind::AlreadyExists`] rather than overwrite a journal;
-    /// a header it cannot write leaves no file behind.
+    /// directory. Fails with [`JournalErrorKind::AlreadyExists`](Kind::AlreadyExists) rather than
+    /// overwrite a journal; a header it cannot write leaves no file behind.
     pub fn create(dir: &Path, seq: u64) -> Result<Self, JournalError> {
         let path = journal_path(dir, seq);
         let mut file = match OpenOptions::new().write(true).create_new(true).open(&path) {
@@ -350,7 +352,7 @@ impl Journal {
         }
     }
 
-    /// Encodes `record` (bincode `standard()`) and appends it; see [`Journal::append_bytes`].
+    /// Encodes `record` (bincode `standard()`) and appends it; see `Journal::append_bytes`.
     pub fn append<T: Encode>(&mut self, record: &T) -> Result<(), JournalError> {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();

@@ -1,7 +1,7 @@
 //! Cluster mode (DESIGN §10): the sidecar's link to the cluster's JetStream. Admin changes go
-//! through the admin log and every sidecar applies it in order ([`admin`]); first contacts
-//! are claimed in the sticky bucket and the local table caches what the bucket holds
-//! ([`sticky`]). The local state is a cache of the cluster's, kept correct by both.
+//! through the admin log and every sidecar applies it in order (`engine::replication`); first
+//! contacts are claimed in the sticky bucket and the local table caches what the bucket holds
+//! (`engine::claims`). The local state is a cache of the cluster's, kept correct by both.
 
 pub(crate) mod pending;
 

@@ -2,7 +2,7 @@
 //! appended to, the fsync policy for sticky assignments, snapshot writing and recovery into a
 //! [`WorkingState`] the engine is built from.
 //!
-//! Write path: one writer thread owns the journal ([`writer`]). Admin changes are submitted and
+//! Write path: one writer thread owns the journal (`writer`). Admin changes are submitted and
 //! fsynced before they are applied and answered; pool membership, settings and sticky removals
 //! are submitted by the pool actor itself, so the journal's order is the actors' order. Sticky
 //! assignments are submitted after each pick batch and handed to the OS before the batch is

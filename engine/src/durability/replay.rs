@@ -1,6 +1,6 @@
 //! Recovery's replay (DESIGN §6): the snapshot's [`StateImage`] indexed into a [`WorkingState`],
 //! the journal's [`Record`]s applied on top of it in order, and each account's result turned back
-//! into the model ([`WorkingAccount::restore`]) for the engine to serve. The persisted shapes
+//! into the model (`WorkingAccount::restore`) for the engine to serve. The persisted shapes
 //! themselves are in [`super::image`].
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,7 +1,7 @@
 //! The engine's async API: what the REST API, the RESP sidecar and the loaders call. It holds
 //! the configured accounts; each account's inventory and pool records sit behind one async
 //! mutex (admin changes are rare and must not interleave), while the route from pool id to
-//! [`PoolActor`] sits behind a read-mostly lock that picks take for a moment only.
+//! `PoolActor` sits behind a read-mostly lock that picks take for a moment only.
 
 mod claims;
 mod compaction;
@@ -109,7 +109,7 @@ impl Unavailable {
     }
 }
 
-/// An authenticated account: what [`Engine::authenticate`] returns and every account-scoped
+/// An authenticated account: what `Engine::authenticate` returns and every account-scoped
 /// call takes. Holding one proves the account exists, so no call on it can fail with "no such
 /// account"; the servers keep it for the connection or request.
 #[derive(Clone)]
