@@ -15,6 +15,9 @@ pub struct ClusterConfig {
     pub name: String,
     /// How this sidecar authenticates to NATS.
     pub credentials: Credentials,
+    /// TLS to the NATS servers beyond what a `tls://` URL asks for: the CA to verify them with
+    /// and a client certificate to present.
+    pub tls: Tls,
     /// Replicas of each stream and bucket made here (3 survives the loss of one server).
     pub replicas: usize,
     /// How long a call waits for JetStream before it is answered "unavailable".
@@ -37,6 +40,7 @@ impl ClusterConfig {
             urls,
             name: "numpool".to_owned(),
             credentials: Credentials::None,
+            tls: Tls::default(),
             replicas: 3,
             timeout: Duration::from_secs(2),
             ping_interval: Duration::from_secs(1),
@@ -73,6 +77,7 @@ impl ClusterConfig {
             .connection_timeout(self.timeout)
             .ping_interval(self.ping_interval)
             .retry_on_initial_connect();
+        let options = self.tls.apply(options).await?;
         Ok(match &self.credentials {
             Credentials::None => options,
             Credentials::File(path) => options.credentials_file(path).await.map_err(|err| {
@@ -84,6 +89,51 @@ impl ClusterConfig {
             Credentials::Token(token) => options.token(token.clone()),
             Credentials::NKey(seed) => options.nkey(seed.clone()),
         })
+    }
+}
+
+/// TLS settings for the connection to NATS. Either part turns TLS on (as a `tls://` URL
+/// does); without a CA the system's roots verify the servers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tls {
+    /// PEM file of the CA certificates the servers' certificates must chain to, for servers
+    /// whose certificates a private CA signs.
+    pub ca: Option<PathBuf>,
+    /// PEM files of a client certificate and its private key, for servers that verify their
+    /// clients (`verify: true`) or map a certificate to a user (`verify_and_map`).
+    pub client: Option<(PathBuf, PathBuf)>,
+}
+
+impl Tls {
+    /// `options` with these settings. A file that cannot be read is a configuration error
+    /// now, not a connection that fails and is retried for ever.
+    async fn apply(
+        &self,
+        mut options: async_nats::ConnectOptions,
+    ) -> Result<async_nats::ConnectOptions, ClusterError> {
+        let readable = |what: &'static str, path: PathBuf| async move {
+            match tokio::fs::metadata(&path).await {
+                Ok(meta) if meta.is_file() => Ok(path),
+                Ok(_) => Err(ClusterError::InvalidConfig(format!(
+                    "TLS {what} {}: not a file",
+                    path.display()
+                ))),
+                Err(err) => Err(ClusterError::InvalidConfig(format!(
+                    "TLS {what} {}: {err}",
+                    path.display()
+                ))),
+            }
+        };
+        if let Some(ca) = &self.ca {
+            let ca = readable("CA file", ca.clone()).await?;
+            options = options.add_root_certificates(ca).require_tls(true);
+        }
+        if let Some((cert, key)) = &self.client {
+            let cert = readable("client certificate", cert.clone()).await?;
+            let key = readable("client key", key.clone()).await?;
+            options = options.add_client_certificate(cert, key).require_tls(true);
+        }
+        Ok(options)
     }
 }
 

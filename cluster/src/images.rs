@@ -4,10 +4,12 @@
 //! encodes what an image holds; this knows only where it is and which record it stands for.
 
 use std::collections::HashSet;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_nats::jetstream::object_store::{self, ObjectMetadata, ObjectStore};
-use async_nats::jetstream::stream::{self, DiscardPolicy, StorageType, Stream};
+use async_nats::jetstream::stream::{
+    self, DiscardPolicy, LastRawMessageErrorKind, StorageType, Stream,
+};
 use async_nats::jetstream::Context;
 use bytes::Bytes;
 use futures_util::TryStreamExt;
@@ -121,10 +123,13 @@ impl Images {
             .map_err(ClusterError::unavailable)
     }
 
-    /// Purges the chunks that no image names and that nothing has written to for `age`:
-    /// what a put left when its sidecar died after writing chunks and before naming them
-    /// (the object store writes the chunks first). A younger one may be a put still under way
-    /// on another sidecar, so it stays. How many puts' chunks it purged.
+    /// Purges the chunks that no image names and that nothing has written to for `age`
+    /// before the store's last write (the servers' clock, so no sidecar's skew counts; a
+    /// compaction sweeps right after its put). Unnamed chunks are what a put leaves that its
+    /// sidecar died in, that failed part way, or that lost to another put of the same image
+    /// (both read the same previous image, so only one of them purges its chunks); a younger
+    /// one may be a put still under way on another sidecar, so it stays. How many puts'
+    /// chunks it purged.
     pub async fn sweep(&self, age: Duration) -> Result<u64, ClusterError> {
         let named: HashSet<String> = self
             .store
@@ -135,6 +140,15 @@ impl Images {
             .try_collect()
             .await
             .map_err(ClusterError::unavailable)?;
+        let last_write = self
+            .stream
+            .get_info()
+            .await
+            .map_err(ClusterError::unavailable)?
+            .state
+            .last_timestamp;
+        let age = i128::try_from(age.as_nanos()).unwrap_or(i128::MAX);
+        let before = last_write.unix_timestamp_nanos().saturating_sub(age);
         let subjects: Vec<String> = self
             .stream
             .info_with_subjects(format!("{}>", self.chunks))
@@ -144,21 +158,19 @@ impl Images {
             .try_collect()
             .await
             .map_err(ClusterError::unavailable)?;
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        let before = i128::try_from(now.saturating_sub(age).as_nanos()).unwrap_or(i128::MAX);
         let mut swept = 0;
         for subject in subjects {
             match subject.strip_prefix(&self.chunks) {
                 Some(id) if !named.contains(id) => {}
                 _ => continue,
             }
-            let last = self
-                .stream
-                .get_last_raw_message_by_subject(&subject)
-                .await
-                .map_err(ClusterError::unavailable)?;
+            let last = match self.stream.get_last_raw_message_by_subject(&subject).await {
+                Ok(last) => last,
+                // Purged since the listing, by the put that replaced its image or by another
+                // sidecar's sweep.
+                Err(err) if err.kind() == LastRawMessageErrorKind::NoMessageFound => continue,
+                Err(err) => return Err(ClusterError::unavailable(err)),
+            };
             if last.time.unix_timestamp_nanos() < before {
                 self.stream
                     .purge()

@@ -13,7 +13,7 @@ mod members;
 mod names;
 mod sticky;
 
-pub use config::{ClusterConfig, Credentials};
+pub use config::{ClusterConfig, Credentials, Tls};
 pub use error::ClusterError;
 pub use images::Images;
 pub use log::{Log, LogEntry};

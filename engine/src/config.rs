@@ -212,6 +212,16 @@ pub(crate) struct ClusterSettings {
     #[arg(skip)]
     #[serde(skip_serializing)]
     pub(crate) nkey: Option<String>,
+    /// A PEM file of the CA certificates that sign the NATS servers' certificates (TLS on,
+    /// as with `tls://` URLs) [default: the system's roots].
+    #[arg(long = "cluster-tls-ca")]
+    pub(crate) tls_ca: Option<PathBuf>,
+    /// A PEM client certificate to present to the NATS servers, with `--cluster-tls-key`.
+    #[arg(long = "cluster-tls-cert")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The PEM private key of `--cluster-tls-cert`.
+    #[arg(long = "cluster-tls-key")]
+    pub(crate) tls_key: Option<PathBuf>,
     /// Replicas of the streams and buckets this sidecar creates (3 survives one lost server).
     #[arg(long = "cluster-replicas", default_value_t = 3)]
     pub(crate) replicas: usize,
@@ -302,9 +312,22 @@ impl ClusterSettings {
                 ))
             }
         };
+        let client = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::Cluster(
+                    "a TLS client certificate needs its key, and a key its certificate".into(),
+                ))
+            }
+        };
         let mut config = numpool_cluster::ClusterConfig::new(self.urls.clone());
         config.name = self.name.clone();
         config.credentials = credentials;
+        config.tls = numpool_cluster::Tls {
+            ca: self.tls_ca.clone(),
+            client,
+        };
         config.replicas = self.replicas;
         config.timeout = std::time::Duration::from_millis(self.timeout_ms.max(1));
         config.compact_every = self.compact_every;
@@ -760,6 +783,29 @@ mod tests {
             .cluster
             .cluster_config();
         assert!(matches!(user, Err(ConfigError::Cluster(_))));
+        // TLS: the CA and the client certificate, from the file or the flags.
+        let tls = "[cluster]\nurls = [\"tls://a:4222\"]\ntls_ca = \"/etc/ca.pem\"\n";
+        let tls = with_file(
+            tls,
+            &["--cluster-tls-cert", "c.pem", "--cluster-tls-key", "c.key"],
+        );
+        let tls = tls
+            .unwrap()
+            .config
+            .cluster
+            .cluster_config()
+            .unwrap()
+            .unwrap()
+            .tls;
+        assert_eq!(tls.ca, Some("/etc/ca.pem".into()));
+        assert_eq!(tls.client, Some(("c.pem".into(), "c.key".into())));
+        // A certificate without its key: refused.
+        let half = serve(&["--cluster", "tls://a:4222", "--cluster-tls-cert", "c.pem"]);
+        let half = half.validate().unwrap().config.cluster.cluster_config();
+        assert!(
+            matches!(&half, Err(ConfigError::Cluster(why)) if why.contains("needs its key")),
+            "{half:?}"
+        );
         // A data directory, for checkpoints.
         let dir = serve(&["--cluster", "nats://a:4222", "--data-dir", "/tmp/x"]).validate();
         assert_eq!(dir.unwrap().storage, Storage::Dir("/tmp/x".into()));

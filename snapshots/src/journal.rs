@@ -308,8 +308,9 @@ impl Journal {
 
     /// Opens existing journal `seq` in `dir` for appending: validates it, cuts a torn final record
     /// off (truncating the file to the last good record, then fsyncing) and positions after it.
-    /// Mid-file corruption is [`JournalErrorKind::CorruptRecord`]. Recovery scans first and
-    /// calls [`Journal::open_scanned`]; this is that pair for the tests.
+    /// Mid-file corruption is [`JournalErrorKind::CorruptRecord`](Kind::CorruptRecord).
+    /// Recovery scans first and calls [`Journal::open_scanned`]; this is that pair for the
+    /// tests.
     #[cfg(test)]
     pub(crate) fn open(dir: &Path, seq: u64) -> Result<Self, JournalError> {
         let path = journal_path(dir, seq);

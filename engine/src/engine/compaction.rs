@@ -21,8 +21,9 @@ use crate::durability::checkpoint::{AccountCheckpoint, Resumed};
 use crate::durability::StorageError;
 
 /// How long the chunks no image names must have been left alone before a compaction purges
-/// them: a put cut short by its sidecar's death leaves its chunks unnamed for ever, while one
-/// still under way elsewhere names them within moments (an image is a few MB at most).
+/// them: a put cut short (its sidecar died, a chunk's publish failed, another put of the
+/// image won) leaves its chunks unnamed for ever, while one still under way elsewhere names
+/// them within moments (an image is a few MB at most).
 const ORPHANED_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Why a compaction stopped (it is tried again at the next multiple).

@@ -146,7 +146,7 @@ impl Numpool {
 
     /// Waits up to `limit` for the server to exit by itself; its exit status, or `None` if
     /// it is still running.
-    pub fn exited_within(
+    pub async fn exited_within(
         &mut self,
         limit: std::time::Duration,
     ) -> Option<std::process::ExitStatus> {
@@ -158,8 +158,14 @@ impl Numpool {
             if std::time::Instant::now() > deadline {
                 return None;
             }
-            std::thread::sleep(std::time::Duration::from_millis(50));
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
+    }
+
+    /// What the server (every run of it in this directory) logged so far; empty with
+    /// `NUMPOOL_TEST_LOG`, which sends the log to the test's output instead.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join(LOG)).unwrap_or_default()
     }
 
     /// The server's process id.
@@ -186,6 +192,15 @@ impl Numpool {
     /// it to refuse to start: waits up to 10 s for it to exit; its output, and how long it
     /// took. Killed (and the test failed) if it keeps running.
     pub fn serve_beside(&self, args: &[&str]) -> (std::process::Output, std::time::Duration) {
+        self.serve_beside_within(args, std::time::Duration::from_secs(10))
+    }
+
+    /// [`Numpool::serve_beside`], waiting up to `limit` for it to exit.
+    pub fn serve_beside_within(
+        &self,
+        args: &[&str],
+        limit: std::time::Duration,
+    ) -> (std::process::Output, std::time::Duration) {
         let started = std::time::Instant::now();
         let mut child = Command::new(env!("CARGO_BIN_EXE_numpool"))
             .current_dir(self.dir.path())
@@ -199,7 +214,7 @@ impl Numpool {
             .spawn()
             .expect("spawn numpool");
         while child.try_wait().expect("wait").is_none() {
-            if started.elapsed() > std::time::Duration::from_secs(10) {
+            if started.elapsed() > limit {
                 let _ = child.kill();
                 let out = child.wait_with_output().expect("output");
                 panic!(
@@ -232,6 +247,9 @@ impl Drop for Numpool {
         let _ = self.child.wait();
     }
 }
+
+/// The file in a server's directory that its log (stderr) goes to, every run of it appended.
+const LOG: &str = "numpool.log";
 
 /// Sends `signal` (as `kill` names it: `-STOP`, `-CONT`, `-KILL`) to `child`.
 pub fn send_signal(child: &Child, signal: &str) {
@@ -277,11 +295,17 @@ fn spawn(
         .args(workers_override(args))
         .args(args)
         .stdout(Stdio::piped())
-        // NUMPOOL_TEST_LOG=1 shows the server's log, e.g. why a restart refused its data.
+        // NUMPOOL_TEST_LOG=1 shows the server's log, e.g. why a restart refused its data;
+        // otherwise it is kept in the directory, for `Numpool::log`.
         .stderr(if std::env::var_os("NUMPOOL_TEST_LOG").is_some() {
             Stdio::inherit()
         } else {
-            Stdio::null()
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join(LOG))
+                .expect("server log");
+            Stdio::from(log)
         })
         .spawn()
         .expect("spawn numpool");

@@ -53,6 +53,11 @@ fn server_binary() -> String {
 impl NatsCluster {
     /// Starts `count` nodes as one cluster and waits until JetStream answers on each.
     pub fn start(count: usize) -> NatsCluster {
+        NatsCluster::start_with(count, "")
+    }
+
+    /// [`NatsCluster::start`], each node's config ending with `extra` (e.g. a `tls` block).
+    pub fn start_with(count: usize, extra: &str) -> NatsCluster {
         // A test that failed while holding it leaves it poisoned; the next one may go on.
         let one_at_a_time = CLUSTERS.lock().unwrap_or_else(|e| e.into_inner());
         // A node that cannot bind a port it was given never becomes healthy: the cluster is
@@ -60,7 +65,7 @@ impl NatsCluster {
         let mut logs = String::new();
         for _ in 0..3 {
             let dir = tempfile::tempdir().expect("temp dir");
-            let nodes = start_nodes(dir.path(), count);
+            let nodes = start_nodes(dir.path(), count, extra);
             if nodes
                 .iter()
                 .all(|node| node.wait_healthy(Duration::from_secs(30)))
@@ -143,8 +148,9 @@ impl NatsCluster {
     }
 }
 
-/// Starts `count` nodes routed to each other, with their configs, stores and logs in `dir`.
-fn start_nodes(dir: &std::path::Path, count: usize) -> Vec<Node> {
+/// Starts `count` nodes routed to each other, with their configs (each ending with `extra`),
+/// stores and logs in `dir`.
+fn start_nodes(dir: &std::path::Path, count: usize, extra: &str) -> Vec<Node> {
     let mut taken = std::collections::BTreeSet::new();
     let mut port = || loop {
         let port = free_port();
@@ -169,7 +175,7 @@ fn start_nodes(dir: &std::path::Path, count: usize) -> Vec<Node> {
                 format!(
                     "server_name: n{i}\nlisten: \"127.0.0.1:{client}\"\nhttp: \"127.0.0.1:{monitor}\"\n\
                      jetstream {{ store_dir: \"{}\", sync_interval: always }}\n\
-                     cluster {{ name: c1, listen: \"127.0.0.1:{route}\", routes: [{}] }}\n",
+                     cluster {{ name: c1, listen: \"127.0.0.1:{route}\", routes: [{}] }}\n{extra}\n",
                     store.display(),
                     routes.join(", ")
                 ),
