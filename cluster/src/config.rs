@@ -1,7 +1,10 @@
 //! How to reach the cluster and what to make in it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use async_nats::rustls::pki_types::pem::PemObject;
+use async_nats::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::ClusterError;
 
@@ -93,7 +96,7 @@ impl ClusterConfig {
 }
 
 /// TLS settings for the connection to NATS. Either part turns TLS on (as a `tls://` URL
-/// does); without a CA the system's roots verify the servers.
+/// does). The CA, when given, is used instead of the system's roots.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tls {
     /// PEM file of the CA certificates the servers' certificates must chain to, for servers
@@ -105,36 +108,64 @@ pub struct Tls {
 }
 
 impl Tls {
-    /// `options` with these settings. A file that cannot be read is a configuration error
-    /// now, not a connection that fails and is retried for ever.
+    /// `options` with these settings. Each file is read and parsed now, as the client will
+    /// read it: a file that cannot be read, or that holds no certificate or key, is a
+    /// configuration error naming the setting, not a join that retries a handshake it cannot
+    /// make and times out saying only that the cluster is unavailable.
     async fn apply(
         &self,
         mut options: async_nats::ConnectOptions,
     ) -> Result<async_nats::ConnectOptions, ClusterError> {
-        let readable = |what: &'static str, path: PathBuf| async move {
-            match tokio::fs::metadata(&path).await {
-                Ok(meta) if meta.is_file() => Ok(path),
-                Ok(_) => Err(ClusterError::InvalidConfig(format!(
-                    "TLS {what} {}: not a file",
-                    path.display()
-                ))),
-                Err(err) => Err(ClusterError::InvalidConfig(format!(
-                    "TLS {what} {}: {err}",
-                    path.display()
-                ))),
-            }
-        };
         if let Some(ca) = &self.ca {
-            let ca = readable("CA file", ca.clone()).await?;
-            options = options.add_root_certificates(ca).require_tls(true);
+            pem_file("CA file (tls_ca, --cluster-tls-ca)", ca, certificates).await?;
+            options = options.add_root_certificates(ca.clone()).require_tls(true);
         }
         if let Some((cert, key)) = &self.client {
-            let cert = readable("client certificate", cert.clone()).await?;
-            let key = readable("client key", key.clone()).await?;
-            options = options.add_client_certificate(cert, key).require_tls(true);
+            let (cert_setting, key_setting) = (
+                "client certificate (tls_cert, --cluster-tls-cert)",
+                "client key (tls_key, --cluster-tls-key)",
+            );
+            pem_file(cert_setting, cert, certificates).await?;
+            pem_file(key_setting, key, private_key).await?;
+            options = options
+                .add_client_certificate(cert.clone(), key.clone())
+                .require_tls(true);
         }
         Ok(options)
     }
+}
+
+/// Reads `path`, the TLS `setting`, and checks what it holds with `holds`.
+async fn pem_file(
+    setting: &str,
+    path: &Path,
+    holds: fn(&[u8]) -> Result<(), String>,
+) -> Result<(), ClusterError> {
+    let refused = |why: String| {
+        ClusterError::InvalidConfig(format!("TLS {setting} {}: {why}", path.display()))
+    };
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|err| refused(err.to_string()))?;
+    holds(&bytes).map_err(refused)
+}
+
+/// PEM with at least one certificate, every one of them well formed.
+fn certificates(pem: &[u8]) -> Result<(), String> {
+    let certificates = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| err.to_string())?;
+    match certificates.is_empty() {
+        true => Err("holds no PEM certificate".to_owned()),
+        false => Ok(()),
+    }
+}
+
+/// PEM with a private key.
+fn private_key(pem: &[u8]) -> Result<(), String> {
+    PrivateKeyDer::from_pem_slice(pem)
+        .map(drop)
+        .map_err(|err| err.to_string())
 }
 
 /// NATS authentication, as `async-nats` supports it.

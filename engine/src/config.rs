@@ -255,7 +255,8 @@ impl ClusterSettings {
     }
 
     /// The cluster's configuration, when one is given; [`ConfigError::Cluster`] for
-    /// credentials given two ways, or a user without a password.
+    /// credentials given two ways, a user without a password, or a TLS client certificate
+    /// without its key (or a key without its certificate).
     pub(crate) fn cluster_config(
         &self,
     ) -> Result<Option<numpool_cluster::ClusterConfig>, ConfigError> {
@@ -799,13 +800,15 @@ mod tests {
             .tls;
         assert_eq!(tls.ca, Some("/etc/ca.pem".into()));
         assert_eq!(tls.client, Some(("c.pem".into(), "c.key".into())));
-        // A certificate without its key: refused.
-        let half = serve(&["--cluster", "tls://a:4222", "--cluster-tls-cert", "c.pem"]);
-        let half = half.validate().unwrap().config.cluster.cluster_config();
-        assert!(
-            matches!(&half, Err(ConfigError::Cluster(why)) if why.contains("needs its key")),
-            "{half:?}"
-        );
+        // A certificate without its key, a key without its certificate: refused.
+        for half in ["--cluster-tls-cert", "--cluster-tls-key"] {
+            let half = serve(&["--cluster", "tls://a:4222", half, "c.pem"]);
+            let half = half.validate().unwrap().config.cluster.cluster_config();
+            assert!(
+                matches!(&half, Err(ConfigError::Cluster(why)) if why.contains("needs its key")),
+                "{half:?}"
+            );
+        }
         // A data directory, for checkpoints.
         let dir = serve(&["--cluster", "nats://a:4222", "--data-dir", "/tmp/x"]).validate();
         assert_eq!(dir.unwrap().storage, Storage::Dir("/tmp/x".into()));

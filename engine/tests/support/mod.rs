@@ -2,7 +2,7 @@
 //! two-account config, and stops it when dropped.
 #![allow(dead_code)] // each test crate uses a different part of the harness
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -162,8 +162,7 @@ impl Numpool {
         }
     }
 
-    /// What the server (every run of it in this directory) logged so far; empty with
-    /// `NUMPOOL_TEST_LOG`, which sends the log to the test's output instead.
+    /// What the server (every run of it in this directory) logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join(LOG)).unwrap_or_default()
     }
@@ -251,6 +250,27 @@ impl Drop for Numpool {
 /// The file in a server's directory that its log (stderr) goes to, every run of it appended.
 const LOG: &str = "numpool.log";
 
+/// Appends the server's log (its stderr) to `path`, for [`Numpool::log`], until the server
+/// exits; with `NUMPOOL_TEST_LOG=1` it is shown on the test's stderr as well, e.g. why a
+/// restart refused its data.
+fn keep_log(mut stderr: std::process::ChildStderr, path: &Path) {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("server log");
+    let show = std::env::var_os("NUMPOOL_TEST_LOG").is_some();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 8192];
+        while let Ok(read @ 1..) = std::io::Read::read(&mut stderr, &mut chunk) {
+            let _ = file.write_all(&chunk[..read]);
+            if show {
+                let _ = std::io::stderr().write_all(&chunk[..read]);
+            }
+        }
+    });
+}
+
 /// Sends `signal` (as `kill` names it: `-STOP`, `-CONT`, `-KILL`) to `child`.
 pub fn send_signal(child: &Child, signal: &str) {
     let pid = child.id().to_string();
@@ -295,20 +315,10 @@ fn spawn(
         .args(workers_override(args))
         .args(args)
         .stdout(Stdio::piped())
-        // NUMPOOL_TEST_LOG=1 shows the server's log, e.g. why a restart refused its data;
-        // otherwise it is kept in the directory, for `Numpool::log`.
-        .stderr(if std::env::var_os("NUMPOOL_TEST_LOG").is_some() {
-            Stdio::inherit()
-        } else {
-            let log = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(dir.join(LOG))
-                .expect("server log");
-            Stdio::from(log)
-        })
+        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn numpool");
+    keep_log(child.stderr.take().expect("stderr"), &dir.join(LOG));
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let ready = lines
