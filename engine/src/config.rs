@@ -255,14 +255,35 @@ impl ClusterSettings {
     }
 
     /// The cluster's configuration, when one is given; [`ConfigError::Cluster`] for
-    /// credentials given two ways, a user without a password, or a TLS client certificate
-    /// without its key (or a key without its certificate).
+    /// credentials given two ways, a user without a password, a TLS client certificate
+    /// without its key (or a key without its certificate), or settings that only a cluster
+    /// uses given without one (they would be ignored, and the process run alone).
     pub(crate) fn cluster_config(
         &self,
     ) -> Result<Option<numpool_cluster::ClusterConfig>, ConfigError> {
         use numpool_cluster::Credentials;
         if self.urls.is_empty() {
-            return Ok(None);
+            let given: Vec<&str> = [
+                ("member", self.member.is_some()),
+                ("credentials", self.credentials.is_some()),
+                ("user", self.user.is_some()),
+                ("password", self.password.is_some()),
+                ("token", self.token.is_some()),
+                ("nkey", self.nkey.is_some()),
+                ("tls_ca", self.tls_ca.is_some()),
+                ("tls_cert", self.tls_cert.is_some()),
+                ("tls_key", self.tls_key.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(name, given)| given.then_some(name))
+            .collect();
+            return match given[..] {
+                [] => Ok(None),
+                _ => Err(ConfigError::Cluster(format!(
+                    "{} given without the cluster's urls (`urls`, `--cluster`): they apply to a cluster only",
+                    given.join(", ")
+                ))),
+            };
         }
         let given = [
             self.credentials.is_some(),
@@ -812,6 +833,13 @@ mod tests {
         // A data directory, for checkpoints.
         let dir = serve(&["--cluster", "nats://a:4222", "--data-dir", "/tmp/x"]).validate();
         assert_eq!(dir.unwrap().storage, Storage::Dir("/tmp/x".into()));
+        // Settings only a cluster uses, without one: refused, naming them.
+        let alone = serve(&["--cluster-tls-ca", "ca.pem", "--cluster-member", "s0"]);
+        let alone = alone.validate().unwrap().config.cluster.cluster_config();
+        assert!(
+            matches!(&alone, Err(ConfigError::Cluster(why)) if why.starts_with("member, tls_ca given without")),
+            "{alone:?}"
+        );
         // Without urls, no cluster.
         assert!(serve(&[])
             .validate()

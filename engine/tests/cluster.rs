@@ -1144,6 +1144,13 @@ async fn single_node_refuses_the_cluster_only_setting_and_changes_nothing() {
         pool.get("cluster_unavailable").is_none(),
         "single-node shows no cluster setting"
     );
+    // Settings of a cluster without its urls: refused at start, rather than ignored.
+    let (out, _) = alone.serve_beside(&["--in-memory", "--cluster-tls-ca", "ca.pem"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("tls_ca given without the cluster's urls"),
+        "{stderr}"
+    );
 }
 
 /// A sidecar `member` of `nats` that compacts the admin log every 10 records.
