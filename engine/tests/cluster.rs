@@ -557,6 +557,14 @@ async fn while_one_is_down(
         )
         .await;
     assert!(removed.status.is_success(), "{removed:?}");
+    // The removal is acknowledged once the sidecar that took it has applied it; `sidecar`
+    // applies it a moment later, and a first contact it answered before that (with the number
+    // removed) would be re-picked by every sidecar once applied.
+    let on_sidecar = Api::new(sidecar);
+    visible_within(Duration::from_secs(2), || async {
+        on_sidecar.get("/pools/load").await.body["number_count"] == 5
+    })
+    .await;
     let recipients: Vec<String> = range.map(|i| format!("4477009{i:05}")).collect();
     let senders = pick_all_in(sidecar, "load", &recipients);
     (recipients, senders)
