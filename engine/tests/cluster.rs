@@ -712,22 +712,14 @@ async fn a_restarted_sidecar_resumes_from_the_checkpoint_in_its_data_directory()
     let local = durable_api.get("/pools/lp").await;
     assert_eq!(local.body["cluster_unavailable"], "local", "{local:?}");
     // Its directory is for sidecars of this cluster only.
-    let (single, _) = durable.serve_beside(&["--data-dir", "checkpoints"]);
-    let (other, _) =
-        durable.serve_beside(&[&args[..2], &["--cluster-name", "west"], &args[4..]].concat());
-    for (out, says) in [
-        (
-            single,
-            "holds the checkpoints of a sidecar of cluster \"numpool\": start it with --cluster",
-        ),
-        (
-            other,
-            "holds the checkpoints of cluster \"numpool\", not of \"west\"",
-        ),
-    ] {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success() && stderr.contains(says), "{stderr}");
-    }
+    durable.refused_beside(
+        &["--data-dir", "checkpoints"],
+        "holds the checkpoints of a sidecar of cluster \"numpool\": start it with --cluster",
+    );
+    durable.refused_beside(
+        &[&args[..2], &["--cluster-name", "west"], &args[4..]].concat(),
+        "holds the checkpoints of cluster \"numpool\", not of \"west\"",
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1153,11 +1145,9 @@ async fn single_node_refuses_the_cluster_only_setting_and_changes_nothing() {
         "single-node shows no cluster setting"
     );
     // Settings of a cluster without its urls: refused at start, rather than ignored.
-    let (out, _) = alone.serve_beside(&["--in-memory", "--cluster-tls-ca", "ca.pem"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && stderr.contains("tls_ca given without the cluster's urls"),
-        "{stderr}"
+    alone.refused_beside(
+        &["--in-memory", "--cluster-tls-ca", "ca.pem"],
+        "tls_ca given without the cluster's urls",
     );
 }
 
@@ -1328,9 +1318,7 @@ impl DownSidecar {
     /// Runs the killed sidecar again: it must exit with an error saying `says`.
     fn refuses_to_restart(&self, says: &str) {
         let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
-        let (out, _) = self.durable.serve_beside(&args);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success() && stderr.contains(says), "{stderr}");
+        self.durable.refused_beside(&args, says);
     }
 }
 
@@ -1613,12 +1601,7 @@ async fn over_tls_a_sidecar_with_its_client_certificate_joins_and_one_without_is
     // Files that are not there, or do not hold what their setting names, are configuration
     // errors, said at once and naming the setting.
     let refused = |flags: &[&str], says: &str| {
-        let (out, _) = sidecar.serve_beside(&[&cluster[..2], flags].concat());
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            !out.status.success() && stderr.contains(says),
-            "{flags:?}: {stderr}"
-        );
+        sidecar.refused_beside(&[&cluster[..2], flags].concat(), says);
     };
     let missing = path("absent.key");
     let tls_key = "client key (tls_key, --cluster-tls-key)";

@@ -194,6 +194,17 @@ impl Numpool {
         self.serve_beside_within(args, std::time::Duration::from_secs(10))
     }
 
+    /// Runs another `numpool serve` as [`Numpool::serve_beside`] does and checks that it
+    /// refused to start, saying `says` (its stderr in the failure otherwise).
+    pub fn refused_beside(&self, args: &[&str], says: &str) {
+        let (out, _) = self.serve_beside(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(says),
+            "{args:?}, expected to be refused saying {says:?}: {stderr}"
+        );
+    }
+
     /// [`Numpool::serve_beside`], waiting up to `limit` for it to exit.
     pub fn serve_beside_within(
         &self,
