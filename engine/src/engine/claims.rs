@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix::{Addr, WeakAddr};
+use actix::{Addr, Handler, MailboxError, Message, WeakAddr};
 use bytes::Bytes;
 use futures_util::future::join_all;
 use futures_util::StreamExt;
@@ -246,18 +246,39 @@ impl Engine {
         };
         // A mapping of a pool deleted meanwhile goes with it.
         let Some(addr) = addr else { return };
+        let wait = !link.sticky_current.load(Ordering::Acquire);
         let sent = match change.value.as_deref().and_then(parse_value) {
-            Some((sender, since)) => addr
-                .send(Adopt(conversation(to, sender, since)))
-                .await
-                .map(drop),
-            None => addr.send(StickyDel(to)).await.map(drop),
+            Some((sender, since)) => {
+                deliver(&addr, Adopt(conversation(to, sender, since)), wait).await
+            }
+            None => deliver(&addr, StickyDel(to), wait).await,
         };
         match sent {
             Ok(()) => actors.insert(key, addr.downgrade()),
             // Stopped: the pool was deleted.
             Err(_) => actors.remove(&key),
         };
+    }
+}
+
+/// Hands a change the watch saw to its pool's actor. While the watch catches up, the actor's
+/// answer is awaited, so that a sidecar is ready only once its tables hold what the bucket held.
+/// After that the change is only put in the mailbox: the mailbox keeps the order of one pool's
+/// changes, and the watch is spared a wake-up per change on every sidecar (a claim's cost is
+/// its hand-offs between threads: docs/benchmarks.md, P8). `Err`: the actor stopped.
+async fn deliver<M>(addr: &Addr<PoolActor>, message: M, wait: bool) -> Result<(), MailboxError>
+where
+    M: Message + Send + 'static,
+    M::Result: Send,
+    PoolActor: Handler<M>,
+{
+    if wait {
+        addr.send(message).await.map(drop)
+    } else if addr.connected() {
+        addr.do_send(message);
+        Ok(())
+    } else {
+        Err(MailboxError::Closed)
     }
 }
 
@@ -304,11 +325,9 @@ async fn claim(
             .claim(key, value(proposed, since), expected, pool.ttl)
             .await;
         match claimed {
+            // The actor holds the mapping already (tentatively), and the watch brings it
+            // this write too: nothing to tell it before the answer.
             Ok(Claim::Won(_)) => {
-                let _ = pool
-                    .addr
-                    .send(Adopt(conversation(to, proposed, since)))
-                    .await;
                 if reconciling {
                     link.reconciled.fetch_add(1, Ordering::Relaxed);
                 }
