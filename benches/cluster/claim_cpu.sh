@@ -19,22 +19,12 @@ RATE=${RATE:-1000}; DUR=${DUR:-15}; ROUNDS=${ROUNDS:-2}
 OUT=${OUT:-$ROOT/target/claim_cpu}
 KEY=bench001 SECRET=bench-secret POOL=loadgen
 rm -rf "$OUT"; mkdir -p "$OUT"
-printf '[[accounts]]\napi_key = "%s"\napi_secret = "%s"\n' "$KEY" "$SECRET" >"$OUT/numpool.toml"
+write_account_config "$OUT"
 start_nats3 "$OUT" always cc 2452 2852 2952
 NATS=("${PIDS[@]}")
 URLS=nats://127.0.0.1:24520,nats://127.0.0.1:24521,nats://127.0.0.1:24522
-SIDE=()
-for k in 0 1 2; do
-  "$NUMPOOL_BIN" serve --config "$OUT/numpool.toml" --cluster "$URLS" --cluster-member "s$k" \
-    --resp "127.0.0.1:2760$k" --http "127.0.0.1:2770$k" >"$OUT/s$k.log" 2>&1 &
-  PIDS+=($!); SIDE+=($!)
-done
-for port in 27700 27701 27702; do
-  for _ in $(seq 1 300); do
-    curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
-    sleep 0.1
-  done
-done
+start_sidecars "$NUMPOOL_BIN" "$OUT" "$URLS" 2760 2770
+wait_healthy 27700 27701 27702
 "$LOADGEN" seed --http "http://127.0.0.1:27700" --auth "$KEY" "$SECRET" --pool "$POOL" \
   --numbers 1000 >/dev/null
 sleep 1
@@ -50,12 +40,12 @@ ticks() {
 seed=0
 for r in $(seq 1 "$ROUNDS"); do
   seed=$((seed + 1000))
-  s0=$(ticks "${SIDE[@]}"); n0=$(ticks "${NATS[@]}")
+  s0=$(ticks "${SIDECARS[@]}"); n0=$(ticks "${NATS[@]}")
   "$LOADGEN" run --targets 127.0.0.1:27600,127.0.0.1:27601,127.0.0.1:27602 --auth "$KEY" \
     "$SECRET" --pool "$POOL" --rate "$RATE" \
     --connections 6 --pipeline 16 --recipients 2000000 --zipf-s 0 --duration "${DUR}s" --warmup 0s \
     --rng-seed "$seed" --quiet --out "$OUT/run-$r" >/dev/null
-  s1=$(ticks "${SIDE[@]}"); n1=$(ticks "${NATS[@]}")
+  s1=$(ticks "${SIDECARS[@]}"); n1=$(ticks "${NATS[@]}")
   python3 - "$OUT/run-$r/results.json" $((s1 - s0)) $((n1 - n0)) "$DUR" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1])); s, n, dur = int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])

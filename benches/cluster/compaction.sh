@@ -22,7 +22,7 @@ KEY=bench001 SECRET=bench-secret
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
-printf '[[accounts]]\napi_key = "%s"\napi_secret = "%s"\n' "$KEY" "$SECRET" >"$OUT/numpool.toml"
+write_account_config "$OUT"
 
 start_nats3 "$OUT" always compaction 2432 2832 2932
 URLS=nats://127.0.0.1:24320,nats://127.0.0.1:24321,nats://127.0.0.1:24322

@@ -38,26 +38,17 @@ fi
 
 rm -rf "$OUT"
 mkdir -p "$OUT"
-printf '[[accounts]]\napi_key = "%s"\napi_secret = "%s"\n' "$KEY" "$SECRET" >"$OUT/numpool.toml"
+write_account_config "$OUT"
 
 start_nats3 "$OUT" "$SYNC" p8 2422 2822 2922
 URLS=nats://127.0.0.1:24220,nats://127.0.0.1:24221,nats://127.0.0.1:24222
-for k in 0 1 2; do
-  "$NUMPOOL_BIN" serve --config "$OUT/numpool.toml" --cluster "$URLS" --cluster-member "s$k" \
-    --resp "127.0.0.1:2740$k" --http "127.0.0.1:2750$k" >"$OUT/s$k.log" 2>&1 &
-  PIDS+=($!)
-  [ "$k" != 0 ] || SIDECAR=$!
-done
+start_sidecars "$NUMPOOL_BIN" "$OUT" "$URLS" 2740 2750
+SIDECAR=${SIDECARS[0]}
 "$NUMPOOL_BIN" serve --config "$OUT/numpool.toml" --data-dir "$OUT/single-data" --fsync everysec \
   --resp 127.0.0.1:27410 --http 127.0.0.1:27510 >"$OUT/single.log" 2>&1 &
 SINGLE=$!
 PIDS+=($SINGLE)
-for port in 27500 27501 27502 27510; do
-  for _ in $(seq 1 300); do
-    curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
-    sleep 0.1
-  done
-done
+wait_healthy 27500 27501 27502 27510
 for port in 27500 27510; do
   "$LOADGEN" seed --http "http://127.0.0.1:$port" --auth "$KEY" "$SECRET" --pool "$POOL" \
     --numbers 1000 >/dev/null
